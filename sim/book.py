@@ -1,0 +1,428 @@
+"""The limit order book: one instrument, integer prices (ticks) and quantities (units).
+
+A continuous double auction with strict price-time priority; trades print at the resting
+order's price. The matching itself runs in numba (`sim._book_kernels`); this module is the thin
+Python face that turns arguments into codes and codes back into `Outcome`s.
+
+    book = OrderBook()
+    out = book.submit(owner=7, side=Side.BUY, qty=10, price=1005)          # limit, good till cancelled
+    out = book.submit(owner=8, side="sell", qty=4, price=None)             # market
+    out = book.submit(owner=9, side="buy", qty=5, price=1004, tif="IOC")   # or "FOK"
+    book.cancel(out.order_id); book.modify(order_id, qty=3, price=1006)
+    fills = book.submit_many(msgs)                                         # whole stream, one call
+
+No bad request raises: each gets an `Outcome` whose status and reason say what happened.
+New orders get ids 1, 2, 3, ... in submission order, rejected ones included.
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+from collections.abc import Callable, Iterable
+from enum import IntEnum
+from typing import NamedTuple
+
+import numba
+import numpy as np
+
+from sim import _book_kernels as K
+from sim.orders import Cancel, Fill, OrderState, OrderType, Outcome, Reason, Side, Status
+
+__all__ = ["BATCH_DTYPE", "FILL_DTYPE", "OUTCOME_DTYPE", "OrderBook", "SelfTradePrevention", "Side"]
+
+
+class SelfTradePrevention(IntEnum):
+    """What happens when an incoming order meets a resting order of the same owner."""
+
+    CANCEL_NEWEST = K.STP_CANCEL_NEWEST  # the incoming order's remainder is cancelled
+    CANCEL_OLDEST = K.STP_CANCEL_OLDEST  # the resting order is cancelled; matching goes on
+    CANCEL_BOTH = K.STP_CANCEL_BOTH
+
+    @classmethod
+    def parse(cls, value: object) -> SelfTradePrevention:
+        if isinstance(value, cls):
+            return value
+        if isinstance(value, str):
+            key = value.strip().upper().replace("-", "_")
+            if key in cls.__members__:
+                return cls[key]
+        raise ValueError(
+            f"unknown self-trade prevention mode {value!r}; "
+            "expected 'cancel-newest', 'cancel-oldest' or 'cancel-both'"
+        )
+
+
+# Input of submit_many. The last three fields are optional in the array a caller passes.
+BATCH_DTYPE = np.dtype(
+    [
+        ("action", "i1"),  # 0 new order, 1 cancel
+        ("side", "i1"),  # +1 buy, -1 sell
+        ("type", "i1"),  # 0 limit, 1 market, 2 IOC, 3 FOK
+        ("price", "i8"),
+        ("qty", "i8"),
+        ("owner", "i8"),
+        ("ref", "i8"),  # the order id a cancel refers to
+        ("display_qty", "i8"),  # iceberg slice; 0 for a plain order
+        ("stop_price", "i8"),  # 0 for no stop
+        ("post_only", "i1"),
+    ]
+)
+REQUIRED_BATCH_FIELDS = ("action", "side", "type", "price", "qty", "owner", "ref")
+FILL_DTYPE = np.dtype(
+    [
+        ("maker_order_id", "i8"),
+        ("taker_order_id", "i8"),
+        ("maker_owner", "i8"),
+        ("taker_owner", "i8"),
+        ("price", "i8"),
+        ("qty", "i8"),
+    ]
+)
+OUTCOME_DTYPE = np.dtype(
+    [("order_id", "i8"), ("status", "i1"), ("reason", "i1"), ("filled_qty", "i8")]
+)
+
+_TIFS = {
+    spelling: int(order_type)
+    for name, order_type in (
+        ("GTC", OrderType.LIMIT),
+        ("IOC", OrderType.IOC),
+        ("FOK", OrderType.FOK),
+    )
+    for spelling in (name, name.lower())
+}
+# Side.BUY == 1 and Side.SELL == -1, so the enum members hit the integer keys.
+_SIDE_CODES = {1: 1, -1: -1, "buy": 1, "sell": -1, "BUY": 1, "SELL": -1, "Buy": 1, "Sell": -1}
+_STATUSES = tuple(Status)
+_REASONS = {int(r): r for r in Reason}
+_INT64_MAX = 2**63 - 1
+# NamedTuple's generated __new__ is slow for a hot path; this builds the same tuple.
+_new_outcome = tuple.__new__
+# Sentinels that the kernels reject with the matching reason code.
+_BAD = -1
+
+
+def _as_int(value: object) -> int | None:
+    """An exact int64 from an int-like value, or None (floats with fractions, strings, bools)."""
+    if isinstance(value, bool):
+        return None
+    try:
+        number = operator.index(value)
+    except TypeError:
+        return None
+    return number if -_INT64_MAX <= number <= _INT64_MAX else None
+
+
+class _EntryPoints(NamedTuple):
+    submit_one: Callable
+    cancel_one: Callable
+    modify_one: Callable
+
+
+@functools.cache
+def _entry_points() -> _EntryPoints:
+    """The compiled kernels' own entry points, which skip numba's per-call type dispatch.
+
+    Dispatch costs more than matching one order. The facade always passes the same types
+    (the state arrays, Python ints and a bool), so the one compiled signature always applies.
+    """
+    scratch = K.new_state(1, 1, 1, K.STP_CANCEL_NEWEST)
+    calls = (
+        (K.submit_one, (*scratch, 1, 0, 1, 1, 0, 0, 0, False)),
+        (K.cancel_one, (*scratch[:4], 1)),
+        (K.modify_one, (*scratch, 1, -1, -1)),
+    )
+    entries = []
+    for kernel, args in calls:
+        kernel(*args)
+        signature = tuple(numba.typeof(arg) for arg in args)
+        entries.append(kernel.overloads[signature].entry_point)
+    return _EntryPoints(*entries)
+
+
+def _grown(array: np.ndarray, rows: int) -> np.ndarray:
+    """`array` with at least `rows` rows: doubled (or more), zero-filled, contents kept."""
+    if rows <= len(array):
+        return array
+    grown = np.zeros((max(rows, 2 * len(array)), *array.shape[1:]), array.dtype)
+    grown[: len(array)] = array
+    return grown
+
+
+def _as_batch(msgs: np.ndarray) -> np.ndarray:
+    """The messages in exactly `BATCH_DTYPE`, copied only when the caller's dtype differs."""
+    names = getattr(getattr(msgs, "dtype", None), "names", None) or ()
+    missing = [f for f in REQUIRED_BATCH_FIELDS if f not in names]
+    if missing:
+        raise ValueError(f"submit_many: the message array lacks field(s) {', '.join(missing)}")
+    if msgs.dtype == BATCH_DTYPE and msgs.flags.c_contiguous:
+        return msgs
+    batch = np.zeros(len(msgs), BATCH_DTYPE)
+    for name in BATCH_DTYPE.names:
+        if name in names:
+            batch[name] = msgs[name]
+    return batch
+
+
+def _positive_or_bad(value: object) -> int:
+    number = _as_int(value)
+    return number if number is not None and number > 0 else _BAD
+
+
+class OrderBook:
+    """A price-time priority limit order book for one instrument.
+
+    Parameters
+    ----------
+    tick : prices must be multiples of this many ticks (1: every integer price is valid).
+    lot : quantities must be multiples of this many units.
+    stp : self-trade prevention mode: 'cancel-newest' (default), 'cancel-oldest', 'cancel-both'.
+    capacity : initial room for orders; the arrays grow on demand.
+    """
+
+    def __init__(
+        self,
+        tick: int = 1,
+        lot: int = 1,
+        stp: str | SelfTradePrevention = SelfTradePrevention.CANCEL_NEWEST,
+        capacity: int = 1024,
+    ) -> None:
+        for name, value in (("tick", tick), ("lot", lot), ("capacity", capacity)):
+            if _as_int(value) is None or value <= 0:
+                raise ValueError(f"OrderBook {name} must be a positive integer, got {value!r}")
+        self.stp = SelfTradePrevention.parse(stp)
+        state = K.new_state(capacity, tick, lot, int(self.stp))
+        self._orders, self._levels, self._stops, self._meta, self._fills, self._cancels = state
+        self._kernels = _entry_points()
+
+    # --- requests ------------------------------------------------------------------------
+
+    def submit(
+        self,
+        owner: int,
+        side: Side | str | int,
+        qty: int,
+        price: int | None = None,
+        tif: str = "GTC",
+        post_only: bool = False,
+        stop_price: int | None = None,
+        display_qty: int | None = None,
+    ) -> Outcome:
+        """Enter a new order. `price=None` means a market order (or IOC/FOK with no limit).
+
+        `stop_price` makes it a stop (market) or stop-limit order that waits for the last trade
+        price to reach it; `display_qty` makes a limit order an iceberg.
+        """
+        side_code = _SIDE_CODES.get(side, 0) if type(side) is not bool else 0
+        order_type = _TIFS.get(tif, -1) if isinstance(tif, str) else -1
+        if price is None:
+            limit = 0
+            if order_type == K.T_LIMIT:
+                order_type = K.T_MARKET
+        elif type(price) is int and 0 < price <= K.MAX_VALUE:
+            limit = price
+        else:
+            limit = _positive_or_bad(price)
+        if not (type(qty) is int and 0 < qty <= K.MAX_VALUE):
+            qty = _positive_or_bad(qty)
+        if type(owner) is not int:
+            owner = _as_int(owner) or 0
+        display = 0 if display_qty is None else _positive_or_bad(display_qty)
+        stop = 0 if stop_price is None else _positive_or_bad(stop_price)
+        post_only = post_only is True or bool(post_only)
+        while True:
+            oid, status, reason, filled, n_fills, n_cancels = self._kernels.submit_one(
+                self._orders, self._levels, self._stops, self._meta, self._fills, self._cancels,
+                side_code, order_type, limit, qty, owner, display, stop, post_only,
+            )  # fmt: skip
+            if oid != K.NEED_ROOM:
+                if n_fills or n_cancels:
+                    return self._outcome(oid, status, reason, filled, n_fills, n_cancels)
+                return _new_outcome(
+                    Outcome, (oid, _STATUSES[status], _REASONS[reason], (), filled, ())
+                )
+            self._grow(1)
+
+    def cancel(self, order_id: int) -> Outcome:
+        """Cancel an open order (also while halted)."""
+        oid = order_id if type(order_id) is int else _as_int(order_id)
+        if oid is None or not -K.MAX_VALUE <= oid <= K.MAX_VALUE:
+            return Outcome(order_id, Status.REJECTED, Reason.UNKNOWN_ORDER)
+        reason, filled = self._kernels.cancel_one(
+            self._orders, self._levels, self._stops, self._meta, oid
+        )
+        if reason:
+            return Outcome(oid, Status.REJECTED, _REASONS[reason])
+        return _new_outcome(Outcome, (oid, Status.CANCELLED, Reason.NONE, (), filled, ()))
+
+    def modify(self, order_id: int, qty: int | None = None, price: int | None = None) -> Outcome:
+        """Change an open order's remaining quantity and/or its price.
+
+        Reducing the quantity keeps time priority; a price change or an increase loses it (and
+        the order may trade at its new price).
+        """
+        oid = _as_int(order_id)
+        if oid is None:
+            return Outcome(order_id, Status.REJECTED, Reason.UNKNOWN_ORDER)
+        new_qty = -1 if qty is None else _positive_or_bad(qty)
+        new_price = -1 if price is None else _positive_or_bad(price)
+        while True:
+            result, status, reason, filled, n_fills, n_cancels = self._kernels.modify_one(
+                self._orders, self._levels, self._stops, self._meta, self._fills, self._cancels,
+                oid, new_qty, new_price,
+            )  # fmt: skip
+            if result != K.NEED_ROOM:
+                break
+            self._grow(0)
+        if result:
+            return Outcome(oid, Status.REJECTED, _REASONS[result])
+        return self._outcome(oid, status, reason, filled, n_fills, n_cancels)
+
+    def submit_many(self, msgs: np.ndarray, outcomes: bool = False):
+        """Process a structured array of requests (see `BATCH_DTYPE`) in one compiled call.
+
+        Returns the fills as a `FILL_DTYPE` array; with `outcomes=True`, also one
+        `OUTCOME_DTYPE` row per message.
+        """
+        msgs = _as_batch(msgs)
+        out = np.zeros(len(msgs), OUTCOME_DTYPE)
+        fills = []
+        start = 0
+        self._meta[K.M_NFILLS] = 0
+        self._meta[K.M_NCANCELS] = 0
+        while True:
+            start = K.submit_batch(
+                self._orders, self._levels, self._stops, self._meta, self._fills, self._cancels,
+                msgs, start, out,
+            )  # fmt: skip
+            if start == len(msgs):
+                break
+            # Out of room: keep what was filled so far, then make room for the rest.
+            fills.append(self._fills[: self._meta[K.M_NFILLS]].copy())
+            self._meta[K.M_NFILLS] = 0
+            self._meta[K.M_NCANCELS] = 0
+            self._grow(len(msgs) - start)
+        fills.append(self._fills[: self._meta[K.M_NFILLS]])
+        rows = np.concatenate(fills) if len(fills) > 1 else fills[0]
+        result = rows.view(FILL_DTYPE).reshape(len(rows)).copy()
+        return (result, out) if outcomes else result
+
+    def _grow(self, new_orders: int) -> None:
+        """Make room for `new_orders` more ids and for the worst case of the next request."""
+        meta = self._meta
+        need = meta[K.M_NEXT_ID] + new_orders
+        if need >= len(self._orders):
+            self._orders = _grown(self._orders, need + 1)
+        need_levels = max(meta[K.M_NLEV], meta[K.M_NLEV + 1]) + 1 + meta[K.M_NSTOPS]
+        if need_levels > self._levels.shape[1]:
+            shape = (2, max(need_levels, 2 * self._levels.shape[1]), K.N_LEVEL_FIELDS)
+            levels = np.zeros(shape, np.int64)
+            levels[:, : self._levels.shape[1]] = self._levels
+            self._levels = levels
+        if meta[K.M_NSTOPS] >= len(self._stops):
+            self._stops = _grown(self._stops, meta[K.M_NSTOPS] + 1)
+        self._fills = _grown(self._fills, meta[K.M_NEED_FILLS])
+        self._cancels = _grown(self._cancels, meta[K.M_NEED_CANCELS])
+
+    def _outcome(self, oid, status, reason, filled, n_fills, n_cancels) -> Outcome:
+        fills = ()
+        if n_fills:
+            fills = tuple(Fill(*row) for row in self._fills[:n_fills].tolist())
+        cancelled = ()
+        if n_cancels:
+            cancelled = tuple(
+                Cancel(order_id, qty, _REASONS[why])
+                for order_id, qty, why in self._cancels[:n_cancels].tolist()
+            )
+        return Outcome(oid, _STATUSES[status], _REASONS[reason], fills, filled, cancelled)
+
+    # --- market state --------------------------------------------------------------------
+
+    def best_bid(self) -> tuple[int, int] | None:
+        """(price, visible qty) of the best bid, or None."""
+        return self._best(0)
+
+    def best_ask(self) -> tuple[int, int] | None:
+        """(price, visible qty) of the best ask, or None."""
+        return self._best(1)
+
+    def _best(self, s: int) -> tuple[int, int] | None:
+        n = self._meta[K.M_NLEV + s]
+        if n == 0:
+            return None
+        key, qty = self._levels[s, n - 1, : K.L_QTY + 1].tolist()
+        return (key if s == 0 else -key), qty
+
+    def depth(self, n: int = 5) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        """(bids, asks): up to n levels a side of (price, visible qty), best first."""
+        sides = []
+        for s, sign in ((0, 1), (1, -1)):
+            count = self._meta[K.M_NLEV + s]
+            rows = self._levels[s, max(0, count - n) : count, : K.L_QTY + 1][::-1].tolist()
+            sides.append([(sign * key, qty) for key, qty in rows])
+        return sides[0], sides[1]
+
+    def queue(self, side: Side | str | int, price: int) -> list[int]:
+        """Order ids resting at one price, in time priority."""
+        s = 0 if Side.parse(side) is Side.BUY else 1
+        key = price if s == 0 else -price
+        count = self._meta[K.M_NLEV + s]
+        found = np.flatnonzero(self._levels[s, :count, K.L_KEY] == key)
+        ids: list[int] = []
+        if len(found):
+            oid = int(self._levels[s, found[0], K.L_HEAD])
+            while oid:
+                ids.append(oid)
+                oid = int(self._orders["next"][oid])
+        return ids
+
+    @property
+    def last_price(self) -> int | None:
+        """Price of the last trade, or None before the first."""
+        return int(self._meta[K.M_LAST_PRICE]) or None
+
+    @property
+    def next_order_id(self) -> int:
+        return int(self._meta[K.M_NEXT_ID])
+
+    def order(self, order_id: int) -> OrderState:
+        """The book's record of an order; raises KeyError for an id it never issued."""
+        oid = _as_int(order_id)
+        if oid is None or not 0 < oid < self._meta[K.M_NEXT_ID]:
+            raise KeyError(f"order id {order_id!r} was never issued by this book")
+        o = self._orders[oid]
+        side, otype, status, flags = int(o["side"]), int(o["type"]), int(o["status"]), o["flags"]
+        return OrderState(
+            order_id=oid,
+            owner=int(o["owner"]),
+            side=Side(side) if side else None,
+            type=OrderType(otype) if otype >= 0 else None,
+            price=int(o["price"]),
+            open_qty=int(o["qty"] + o["hidden"]),
+            visible_qty=int(o["qty"]),
+            filled_qty=int(o["filled"]),
+            status=_STATUSES[status],
+            reason=_REASONS[int(o["reason"])],
+            stop_price=int(o["stop"]),
+            stop_pending=bool(flags & K.FLAG_STOP_PENDING),
+            post_only=bool(flags & K.FLAG_POST_ONLY),
+        )
+
+    def open_orders(self) -> Iterable[int]:
+        """Ids of every open order (resting or pending stop), ascending."""
+        statuses = self._orders["status"][1 : self._meta[K.M_NEXT_ID]]
+        return (np.flatnonzero(statuses <= Status.PARTIALLY_FILLED) + 1).tolist()
+
+    # --- trading state -------------------------------------------------------------------
+
+    @property
+    def halted(self) -> bool:
+        return bool(self._meta[K.M_HALTED])
+
+    def halt(self) -> None:
+        """Stop trading: new orders and modifications are rejected; cancels still work."""
+        self._meta[K.M_HALTED] = 1
+
+    def resume(self) -> None:
+        self._meta[K.M_HALTED] = 0
