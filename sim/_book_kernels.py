@@ -498,7 +498,7 @@ def _validate(meta, side, otype, price, qty, display, stop, post_only):
         return R_BAD_TYPE
     if post_only and (otype != T_LIMIT or stop != 0):
         return R_BAD_TYPE
-    if stop != 0 and (otype == T_IOC or otype == T_FOK):
+    if stop != 0 and (otype in (T_IOC, T_FOK)):
         return R_BAD_TYPE
     if qty <= 0 or qty > MAX_VALUE or qty % lot != 0:
         return R_BAD_QUANTITY
@@ -551,7 +551,7 @@ def _is_open(orders, meta, oid):
     if oid <= 0 or oid >= meta[M_NEXT_ID]:
         return False
     status = orders[oid].status
-    return status == S_ACCEPTED or status == S_PARTIAL
+    return status in (S_ACCEPTED, S_PARTIAL)
 
 
 @njit(cache=True, inline="always")

@@ -5,7 +5,7 @@ order's price. The matching itself runs in numba (`sim._book_kernels`); this mod
 Python face that turns arguments into codes and codes back into `Outcome`s.
 
     book = OrderBook()
-    out = book.submit(owner=7, side=Side.BUY, qty=10, price=1005)          # limit, good till cancelled
+    out = book.submit(owner=7, side=Side.BUY, qty=10, price=1005)          # limit (GTC)
     out = book.submit(owner=8, side="sell", qty=4, price=None)             # market
     out = book.submit(owner=9, side="buy", qty=5, price=1004, tif="IOC")   # or "FOK"
     book.cancel(out.order_id); book.modify(order_id, qty=3, price=1006)
