@@ -161,7 +161,7 @@ class Bond:
 
     def dv01(self, ytm: float, settle: date) -> float:
         """Modified duration x dirty price x 1e-4, per 100 face (positive for a long position)."""
-        price, time_weighted, _ = self._moments(ytm, settle)
+        _, time_weighted, _ = self._moments(ytm, settle)
         return time_weighted / (1.0 + ytm / self.frequency) * 1e-4
 
     def _moments(self, ytm: float, settle: date) -> tuple[float, float, float]:

@@ -79,8 +79,7 @@ class BondPortfolio:
         if bad.size:
             i = int(bad[0])
             raise ValueError(
-                f"ytms must be above -frequency: ytms[{i}] = {ytms[i]!r} "
-                f"({bad.size} bad value(s))"
+                f"ytms must be above -frequency: ytms[{i}] = {ytms[i]!r} ({bad.size} bad value(s))"
             )
         p = self.prepare(settle)
         out = np.empty(len(self.bonds))
@@ -141,9 +140,7 @@ def _portfolio(bonds: Sequence[Bond] | BondPortfolio) -> BondPortfolio:
     return portfolio
 
 
-def price_many(
-    bonds: Sequence[Bond] | BondPortfolio, ytms: np.ndarray, settle: date
-) -> np.ndarray:
+def price_many(bonds: Sequence[Bond] | BondPortfolio, ytms: np.ndarray, settle: date) -> np.ndarray:
     """Clean prices (per 100 face) of ``bonds`` at ``ytms``, all settling on ``settle``."""
     return _portfolio(bonds).clean_prices(ytms, settle)
 

@@ -5,9 +5,10 @@ Names and definitions (``start <= end``; d1/m1/y1 and d2/m2/y2 are the dates' pa
 ``"30/360"``
     30/360 bond basis (ISMA / 30A/360), as QuantLib ``Thirty360(Thirty360.BondBasis)``:
     d1 = 31 becomes 30; d2 = 31 becomes 30 only if d1 is then 30. No special rule for February.
-    Year fraction = (360 (y2 - y1) + 30 (m2 - m1) + (d2 - d1)) / 360.
+    Year fraction = (360 (y2 - y1) + 30 (m2 - m1) + (d2 - d1)) / 360. (Unlike 30/360 USA,
+    a month-end February is not a whole month: 31 Aug -> 29 Feb 2024 is 179/360.)
 ``"30E/360"``
-    30E/360 Eurobond basis, as QuantLib ``Thirty360(Thirty360.Eurobond)``: any 31 becomes 30.
+    30E/360 Eurobond basis, as QuantLib ``Thirty360(Thirty360.EurobondBasis)``: any 31 becomes 30.
 ``"ACT/365F"``
     Actual days / 365.
 ``"ACT/ACT-ISDA"``
@@ -44,7 +45,7 @@ CONVENTIONS = ("30/360", "30E/360", "ACT/ACT-ICMA", "ACT/ACT-ISDA", "ACT/365F", 
 
 
 def check_convention(name: str) -> str:
-    """Return ``name`` if it is a known convention, else raise ``ValueError`` naming the valid ones."""
+    """Return ``name`` if it is a known convention, else raise ``ValueError`` listing them."""
     if name not in CONVENTIONS:
         raise ValueError(f"unknown day count {name!r}; valid names: {', '.join(CONVENTIONS)}")
     return name

@@ -21,6 +21,7 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass
 from datetime import date
+from itertools import pairwise
 
 FREQUENCIES = (1, 2, 4)
 
@@ -70,7 +71,7 @@ def coupon_periods(issue: date, maturity: date, frequency: int) -> tuple[Period,
     if stub:
         dates.append(issue)
     dates.reverse()
-    periods = [Period(s, e, s, e) for s, e in zip(dates[:-1], dates[1:], strict=True)]
+    periods = [Period(s, e, s, e) for s, e in pairwise(dates)]
     if stub:
         first = periods[0]
         periods[0] = Period(first.start, first.end, add_months(first.end, -step, eom), first.end)
