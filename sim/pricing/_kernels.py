@@ -15,6 +15,7 @@ MAX_ITERATIONS = 100
 # Status codes of `solve_log_growth` (a non-negative status is the iteration count).
 NOT_CONVERGED = -1
 BAD_PRICE = -2
+NO_TIME = -3  # every remaining flow is at t = 0 (possible under 30/360): no yield sensitivity
 
 
 @njit(cache=True)
@@ -43,6 +44,8 @@ def solve_log_growth(times, amounts, lo, hi, frequency, target):
     for k in range(lo, hi):
         cash += amounts[k]
         cash_time += amounts[k] * times[k]
+    if not cash_time > 0.0:
+        return math.nan, NO_TIME
     x = math.log(cash / target) / (frequency * cash_time / cash)
     log_target = math.log(target)
     small_step = False
@@ -53,7 +56,7 @@ def solve_log_growth(times, amounts, lo, hi, frequency, target):
             pv = amounts[k] * math.exp(-frequency * times[k] * x)
             value += pv
             slope += pv * times[k]
-        if not (value > 0.0 and math.isfinite(value)):
+        if not (value > 0.0 and slope > 0.0 and math.isfinite(value)):
             return math.nan, NOT_CONVERGED
         step = (math.log(value) - log_target) * value / (frequency * slope)
         x += step

@@ -136,11 +136,16 @@ class Bond:
             raise PricingError(
                 f"no yield for clean price {clean!r}: the dirty price {dirty!r} is not positive"
             )
+        if status == _kernels.NO_TIME:
+            raise PricingError(
+                f"no yield at settle {settle}: the remaining cash flows are all at t = 0 under "
+                f"{self.day_count}, so the price does not depend on the yield"
+            )
         if status < 0:
             raise PricingError(
                 f"yield solver did not converge for clean price {clean!r} at settle {settle} "
                 f"(maturity {self.maturity}, {flows.times.size} cash flows, last at "
-                f"t={flows.times[-1]:.6g}); the price may not depend on the yield"
+                f"t={flows.times[-1]:.6g})"
             )
         return self.frequency * math.expm1(x)
 

@@ -98,11 +98,10 @@ class BondPortfolio:
         failed = np.flatnonzero(status < 0)
         if failed.size:
             i = int(failed[0])
-            reason = (
-                "dirty price not positive"
-                if status[i] == _kernels.BAD_PRICE
-                else "solver did not converge"
-            )
+            reason = {
+                _kernels.BAD_PRICE: "dirty price not positive",
+                _kernels.NO_TIME: "all remaining cash flows at t = 0",
+            }.get(int(status[i]), "solver did not converge")
             raise PricingError(
                 f"no yield for {failed.size} bond(s); first: bonds[{i}] at clean price "
                 f"{clean_prices[i]!r} ({reason})"
