@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import Enum
+from itertools import pairwise
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -94,9 +95,11 @@ class SpreadTable:
 
     def __post_init__(self) -> None:
         tenors = tuple(float(t) for t in self.tenors)
-        if not tenors or any(b <= a for a, b in zip(tenors, tenors[1:], strict=False)):
+        if not tenors or any(b <= a for a, b in pairwise(tenors)):
             raise ValueError("spread tenors must be non-empty and strictly increasing")
-        table = {Rating.parse(k): tuple(float(v) for v in vals) for k, vals in self.spreads_bp.items()}
+        table = {
+            Rating.parse(k): tuple(float(v) for v in vals) for k, vals in self.spreads_bp.items()
+        }
         missing = [r.value for r in _ORDER[:-1] if r not in table]
         if missing:
             raise ValueError(f"spread table is missing ratings: {missing}")
@@ -107,14 +110,16 @@ class SpreadTable:
                 raise ValueError(
                     f"rating {rating.value} has {len(vals)} spreads for {len(tenors)} tenors"
                 )
-        for better, worse in zip(_ORDER[:-2], _ORDER[1:-1], strict=True):
+        for better, worse in pairwise(_ORDER[:-1]):
             if any(w < b for b, w in zip(table[better], table[worse], strict=True)):
                 raise ValueError(
                     f"spreads must not fall as ratings worsen: {worse.value} is below "
                     f"{better.value} at some tenor"
                 )
         object.__setattr__(self, "tenors", tenors)
-        object.__setattr__(self, "spreads_bp", dict(sorted(table.items(), key=lambda kv: kv[0].rank)))
+        object.__setattr__(
+            self, "spreads_bp", dict(sorted(table.items(), key=lambda kv: kv[0].rank))
+        )
 
     def spread_bp(self, rating: Rating | str, tenor: float | np.ndarray) -> float | np.ndarray:
         """Spread in bp for ``rating`` at ``tenor`` (years)."""
@@ -188,7 +193,9 @@ class MigrationMatrix:
             raise ValueError("migration probabilities must be finite and non-negative")
         bad = np.flatnonzero(np.abs(p.sum(axis=1) - 1.0) > 1e-9)
         if bad.size:
-            raise ValueError(f"migration rows must sum to 1; rows {[_ORDER[i].value for i in bad]} do not")
+            raise ValueError(
+                f"migration rows must sum to 1; rows {[_ORDER[i].value for i in bad]} do not"
+            )
         if p[-1, -1] != 1.0:
             raise ValueError("rating D must be absorbing (D -> D with probability 1)")
         object.__setattr__(self, "probabilities", tuple(tuple(row) for row in p))
@@ -200,7 +207,9 @@ class MigrationMatrix:
         ranks = np.array([Rating.parse(r).rank for r in ratings], dtype=int)
         draws = rng.random(ranks.size)
         # searchsorted on each row's cumulative probabilities; clip guards the final 1-eps.
-        idx = np.array([np.searchsorted(cum[r], u, side="right") for r, u in zip(ranks, draws, strict=True)])
+        idx = np.array(
+            [np.searchsorted(cum[r], u, side="right") for r, u in zip(ranks, draws, strict=True)]
+        )
         return [_ORDER[i] for i in np.minimum(idx, len(_ORDER) - 1)]
 
 
@@ -212,7 +221,9 @@ def illustrative_migration_matrix() -> MigrationMatrix:
     0.01% (AAA) to 8% (BIG).
     """
     n = len(_ORDER)
-    default_prob = np.array([0.0001, 0.0002, 0.0003, 0.0005, 0.001, 0.0015, 0.002, 0.004, 0.006, 0.01, 0.08])
+    default_prob = np.array(
+        [0.0001, 0.0002, 0.0003, 0.0005, 0.001, 0.0015, 0.002, 0.004, 0.006, 0.01, 0.08]
+    )
     stay = np.linspace(0.92, 0.80, n - 1)
     p = np.zeros((n, n))
     for i in range(n - 1):

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
+from itertools import pairwise
 from typing import Any, ClassVar
 
 import numpy as np
@@ -38,7 +39,7 @@ def _check_path(path: Sequence[Sequence[float]]) -> tuple[tuple[float, float], .
     if not points:
         raise ValueError("path needs at least one (day_offset, fraction) point")
     days = [d for d, _ in points]
-    if any(b <= a for a, b in zip(days, days[1:], strict=False)):
+    if any(b <= a for a, b in pairwise(days)):
         raise ValueError("path day offsets must be strictly increasing")
     if not all(np.isfinite(v) for point in points for v in point):
         raise ValueError("path values must be finite")
@@ -69,7 +70,9 @@ class _Shock:
             if f.name == "path":
                 continue
             if isinstance(value, bool) or not isinstance(value, int | float):
-                raise ValueError(f"{self.kind} shock field {f.name} must be a number, got {value!r}")
+                raise ValueError(
+                    f"{self.kind} shock field {f.name} must be a number, got {value!r}"
+                )
             if not np.isfinite(value):
                 raise ValueError(f"{self.kind} shock field {f.name} must be finite, got {value!r}")
             object.__setattr__(self, f.name, float(value))
@@ -238,9 +241,7 @@ def shock_from_dict(table: Mapping[str, Any]) -> Shock | CompositeShock:
         return CompositeShock(tuple(flat))
     cls = _KINDS.get(kind)
     if cls is None:
-        raise ValueError(
-            f"unknown shock kind {kind!r}; expected one of {[*_KINDS, 'composite']}"
-        )
+        raise ValueError(f"unknown shock kind {kind!r}; expected one of {[*_KINDS, 'composite']}")
     names = {f.name for f in fields(cls)}
     unknown = sorted(set(data) - names)
     if unknown:

@@ -192,7 +192,9 @@ def bootstrap_par_curve(
     if np.any(np.diff(t) <= 0):
         raise ValueError("tenors must be strictly increasing (sorted, no duplicates)")
     if interpolation not in INTERPOLATIONS:
-        raise ValueError(f"unknown interpolation {interpolation!r}; expected one of {INTERPOLATIONS}")
+        raise ValueError(
+            f"unknown interpolation {interpolation!r}; expected one of {INTERPOLATIONS}"
+        )
 
     rates: list[float] = []
     for i in range(t.size):
@@ -339,9 +341,7 @@ def fit_nss(tenors: Sequence[float], zero_rates: Sequence[float]) -> NSSFit:
     return NSSFit(params, nss_curve(params), math.sqrt(2 * cost / t.size))
 
 
-def fit_nss_to_bonds(
-    bonds: Sequence[Bond], settle: date, clean_prices: Sequence[float]
-) -> NSSFit:
+def fit_nss_to_bonds(bonds: Sequence[Bond], settle: date, clean_prices: Sequence[float]) -> NSSFit:
     """Fit NSS parameters to bond prices, minimising approximate yield errors.
 
     Each price error is divided by the bond's dollar duration off a flat curve, so the fit
@@ -349,25 +349,34 @@ def fit_nss_to_bonds(
     ``rmse`` is in those approximate yield units (decimals).
     """
     if len(bonds) != len(clean_prices):
-        raise ValueError(f"bonds and clean_prices differ in length: {len(bonds)} vs {len(clean_prices)}")
+        raise ValueError(
+            f"bonds and clean_prices differ in length: {len(bonds)} vs {len(clean_prices)}"
+        )
     if len(bonds) < 6:
         raise ValueError(f"an NSS fit needs at least 6 bonds (6 parameters), got {len(bonds)}")
     flows = [cashflow_times(b, settle) for b in bonds]
     dirty = np.array([p + b.accrued(settle) for b, p in zip(bonds, clean_prices, strict=True)])
+    # One row per bond, padded with zero amounts, so each residual evaluation is one array op.
+    width = max(tm.size for tm, _ in flows)
+    times = np.ones((len(bonds), width))
+    amounts = np.zeros((len(bonds), width))
+    for i, (tm, a) in enumerate(flows):
+        times[i, : tm.size], amounts[i, : tm.size] = tm, a
     # Weights and the linear start come from a flat 7% curve: only a scale for the errors.
-    scale = np.array([np.dot(a * tm, np.exp(-0.07 * tm)) for tm, a in flows])
-    mid_times = np.array([np.dot(a * tm, np.exp(-0.07 * tm)) / np.dot(a, np.exp(-0.07 * tm)) for tm, a in flows])
+    flat_pv = amounts * np.exp(-0.07 * times)
+    scale = (flat_pv * times).sum(axis=1)
+    mid_times = scale / flat_pv.sum(axis=1)
+    approx_yields = np.array(
+        [_cont_yield(t, a, p) for t, a, p in zip(times, amounts, dirty, strict=True)]
+    )
 
     def residuals(x: np.ndarray) -> np.ndarray:
-        model = np.array(
-            [np.dot(a, np.exp(-(_nss_loadings(tm, x[4], x[5]) @ x[:4]) * tm)) for tm, a in flows]
-        )
-        return (model - dirty) / scale
+        zero = _nss_loadings(times, x[4], x[5]) @ x[:4]
+        return ((amounts * np.exp(-zero * times)).sum(axis=1) - dirty) / scale
 
     def linear_start(tau1: float, tau2: float) -> np.ndarray:
-        # Crude yields: continuous yield of each bond treated as a zero at its duration.
-        approx = np.array([_cont_yield(tm, a, p) for (tm, a), p in zip(flows, dirty, strict=True)])
-        return np.linalg.lstsq(_nss_loadings(mid_times, tau1, tau2), approx, rcond=None)[0]
+        # Crude start: each bond's continuous yield read as a zero rate at its duration.
+        return np.linalg.lstsq(_nss_loadings(mid_times, tau1, tau2), approx_yields, rcond=None)[0]
 
     x, cost = _fit(residuals, linear_start)
     params = NSSParams(*(float(v) for v in x))

@@ -1,0 +1,319 @@
+"""Zero curves, par bootstrapping, NSS fits and curve shocks against closed forms."""
+
+import dataclasses
+import math
+import tomllib
+from datetime import date
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sim.pricing.bond import Bond
+from sim.pricing.curve_shocks import (
+    ButterflyShock,
+    CompositeShock,
+    ParallelShock,
+    TwistShock,
+    path_fraction,
+    shock_from_dict,
+)
+from sim.pricing.curves import (
+    NSSParams,
+    ZeroCurve,
+    bootstrap_par_curve,
+    cashflow_times,
+    fit_nss,
+    fit_nss_to_bonds,
+    nss_zero_rate,
+    par_bond_price,
+)
+
+rates = st.floats(-0.01, 0.20)
+times = st.floats(0.0, 50.0)
+SAMPLE_CURVE = ZeroCurve((0.5, 1, 2, 5, 10, 30), (0.065, 0.066, 0.068, 0.070, 0.072, 0.071))
+PAR_TENORS = (0.5, 1, 2, 3, 5, 7, 10, 15, 30)
+PAR_YIELDS = (0.064, 0.0655, 0.067, 0.0685, 0.0705, 0.071, 0.0726, 0.073, 0.0715)
+
+
+# --- ZeroCurve ---------------------------------------------------------------------------
+
+
+@given(rates, times)
+def test_flat_curve_discounts_at_exp_minus_rt(r, t):
+    for interpolation in ("linear", "monotone_cubic"):
+        curve = ZeroCurve.flat(r, interpolation)
+        assert curve.discount(t) == pytest.approx(math.exp(-r * t), rel=1e-14)
+        assert curve.zero_rate(t) == r
+
+
+def test_linear_interpolation_between_nodes_and_flat_outside():
+    c = SAMPLE_CURVE
+    assert c.zero_rate(3.5) == pytest.approx(0.068 + (0.070 - 0.068) * 1.5 / 3, abs=1e-16)
+    assert c.zero_rate(0.1) == 0.065
+    assert c.zero_rate(40.0) == 0.071
+    np.testing.assert_array_equal(c.zero_rate(np.array(c.tenors)), np.array(c.rates))
+
+
+def test_monotone_cubic_hits_nodes_and_keeps_monotone_data_monotone():
+    c = ZeroCurve(
+        (0.5, 1, 2, 5, 10, 30), (0.06, 0.062, 0.067, 0.07, 0.0705, 0.071), "monotone_cubic"
+    )
+    grid = np.linspace(0.5, 30, 2000)
+    z = c.zero_rate(grid)
+    assert np.all(np.diff(z) >= -1e-15)  # PCHIP never overshoots monotone data
+    np.testing.assert_allclose(c.zero_rate(np.array(c.tenors)), c.rates, atol=1e-15)
+    assert c.zero_rate(0.0) == 0.06 and c.zero_rate(100.0) == 0.071
+
+
+def test_vectorised_calls_keep_shape():
+    t = np.array([[0.5, 1.0], [7.0, 12.0]])
+    assert SAMPLE_CURVE.zero_rate(t).shape == (2, 2)
+    assert SAMPLE_CURVE.discount(t).shape == (2, 2)
+    assert SAMPLE_CURVE.par_yield(t).shape == (2, 2)
+    assert isinstance(SAMPLE_CURVE.discount(3.0), float)
+
+
+@given(st.floats(0.0, 29.0), st.floats(0.01, 20.0))
+def test_forward_rate_links_discount_factors(t1, dt):
+    t2 = t1 + dt
+    f = SAMPLE_CURVE.forward(t1, t2)
+    ratio = SAMPLE_CURVE.discount(t2) / SAMPLE_CURVE.discount(t1)
+    assert ratio == pytest.approx(math.exp(-f * (t2 - t1)), rel=1e-12)
+
+
+@given(rates, st.floats(0.5, 30.0), st.sampled_from([1, 2, 4, 12]))
+def test_par_yield_of_flat_curve_is_the_periodic_equivalent_rate(r, maturity, frequency):
+    maturity = max(1, round(maturity * frequency)) / frequency  # on the coupon grid
+    expected = frequency * math.expm1(r / frequency)
+    assert ZeroCurve.flat(r).par_yield(maturity, frequency) == pytest.approx(expected, abs=1e-13)
+
+
+def test_curve_is_immutable_and_hashable():
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        SAMPLE_CURVE.rates = (0.1,)  # type: ignore[misc]
+    same = ZeroCurve(list(SAMPLE_CURVE.tenors), np.array(SAMPLE_CURVE.rates))
+    assert same == SAMPLE_CURVE and hash(same) == hash(SAMPLE_CURVE)
+
+
+@pytest.mark.parametrize(
+    ("tenors", "values", "interpolation", "message"),
+    [
+        ((1, 3, 2), (0.05, 0.05, 0.05), "linear", "strictly increasing"),
+        ((1, 2, 2), (0.05, 0.05, 0.05), "linear", "strictly increasing"),
+        ((-1, 2), (0.05, 0.05), "linear", "non-negative"),
+        ((1, 2), (0.05,), "linear", "differ in length: 2 tenors, 1 rates"),
+        ((), (), "linear", "at least one tenor"),
+        ((1, 2), (0.05, float("nan")), "linear", "finite"),
+        ((1, 2), (0.05, 0.06), "cubic", "unknown interpolation 'cubic'"),
+    ],
+)
+def test_bad_curves_are_refused(tenors, values, interpolation, message):
+    with pytest.raises(ValueError, match=message):
+        ZeroCurve(tenors, values, interpolation)
+
+
+def test_bad_curve_queries_are_refused():
+    with pytest.raises(ValueError, match="t2 > t1"):
+        SAMPLE_CURVE.forward(5.0, 5.0)
+    with pytest.raises(ValueError, match="maturity > 0"):
+        SAMPLE_CURVE.par_yield(0.0)
+    with pytest.raises(ValueError, match="frequency must be 1, 2, 4 or 12"):
+        SAMPLE_CURVE.par_yield(5.0, 3)
+
+
+def test_cashflow_times_are_act_365f_from_settle():
+    bond = Bond(date(2023, 2, 6), date(2033, 2, 6), 0.0726, 2, "ACT/365F")
+    settle = date(2024, 5, 17)
+    times, amounts = cashflow_times(bond, settle)
+    dates, expected_amounts = bond.cashflows(settle)
+    assert times[0] == (date(2024, 8, 6) - settle).days / 365
+    np.testing.assert_allclose(times, bond.cashflow_times(settle), rtol=1e-14)
+    np.testing.assert_array_equal(amounts, expected_amounts)
+    assert len(dates) == times.size
+
+
+# --- bootstrapping -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("interpolation", ["linear", "monotone_cubic"])
+@pytest.mark.parametrize("frequency", [1, 2, 4])
+def test_bootstrap_reprices_every_par_bond(interpolation, frequency):
+    curve = bootstrap_par_curve(PAR_TENORS, PAR_YIELDS, frequency, interpolation)
+    assert curve.interpolation == interpolation
+    for tenor, par in zip(PAR_TENORS, PAR_YIELDS, strict=True):
+        assert abs(par_bond_price(curve, tenor, par, frequency) - 100.0) < 1e-10
+    np.testing.assert_allclose(
+        curve.par_yield(np.array(PAR_TENORS), frequency), PAR_YIELDS, atol=1e-13
+    )
+
+
+@given(st.floats(0.0, 0.15), st.sampled_from([1, 2, 4]))
+def test_bootstrap_of_flat_par_yields_is_flat_at_the_continuous_rate(y, frequency):
+    curve = bootstrap_par_curve((1, 2, 5, 10), (y,) * 4, frequency)
+    expected = frequency * math.log1p(y / frequency)
+    np.testing.assert_allclose(curve.rates, expected, atol=1e-12)
+
+
+def test_bootstrap_refuses_bad_input():
+    with pytest.raises(ValueError, match="differ in length: 2 tenors, 1 par yields"):
+        bootstrap_par_curve((1, 2), (0.07,))
+    with pytest.raises(ValueError, match="strictly increasing"):
+        bootstrap_par_curve((2, 1), (0.07, 0.07))
+    with pytest.raises(ValueError, match="must be positive"):
+        bootstrap_par_curve((0, 1), (0.07, 0.07))
+    with pytest.raises(ValueError, match="unknown interpolation 'spline'"):
+        bootstrap_par_curve((1, 2), (0.07, 0.07), interpolation="spline")
+    with pytest.raises(ValueError, match="at least one par yield"):
+        bootstrap_par_curve((), ())
+
+
+# --- Nelson–Siegel–Svensson --------------------------------------------------------------
+
+TRUE_NSS = NSSParams(beta0=0.072, beta1=-0.012, beta2=0.015, beta3=-0.01, tau1=1.5, tau2=8.0)
+NSS_GRID = np.array([0.25, 0.5, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 15, 20, 25, 30])
+
+
+def test_nss_limits():
+    assert nss_zero_rate(1e-12, TRUE_NSS) == pytest.approx(TRUE_NSS.beta0 + TRUE_NSS.beta1)
+    assert nss_zero_rate(1e6, TRUE_NSS) == pytest.approx(TRUE_NSS.beta0, abs=1e-6)
+    with pytest.raises(ValueError, match="tau1 and tau2 must be positive"):
+        nss_zero_rate(1.0, dataclasses.replace(TRUE_NSS, tau2=0.0))
+
+
+def test_nss_fit_recovers_parameters_from_zero_rates():
+    fit = fit_nss(NSS_GRID, nss_zero_rate(NSS_GRID, TRUE_NSS))
+    np.testing.assert_allclose(fit.params.as_array(), TRUE_NSS.as_array(), atol=1e-7)
+    assert fit.rmse < 1e-12
+    np.testing.assert_allclose(
+        fit.curve.zero_rate(NSS_GRID), nss_zero_rate(NSS_GRID, TRUE_NSS), atol=1e-9
+    )
+
+
+def test_nss_fit_recovers_parameters_from_bond_prices():
+    settle = date(2025, 3, 14)
+    bonds = [
+        Bond(date(2024, 1, 15), date(2025 + years, 1, 15), 0.06 + 0.002 * years, 2, "ACT/365F")
+        for years in (1, 2, 3, 4, 5, 6, 7, 9, 11, 14, 18, 24, 30)
+    ]
+    clean = []
+    for bond in bonds:
+        t, cf = cashflow_times(bond, settle)
+        dirty = float(np.dot(cf, np.exp(-nss_zero_rate(t, TRUE_NSS) * t)))
+        clean.append(dirty - bond.accrued(settle))
+    fit = fit_nss_to_bonds(bonds, settle, clean)
+    np.testing.assert_allclose(fit.params.as_array(), TRUE_NSS.as_array(), atol=1e-6)
+
+
+def test_nss_fit_refuses_bad_input():
+    with pytest.raises(ValueError, match="at least 6 points"):
+        fit_nss((1, 2, 3), (0.07, 0.07, 0.07))
+    with pytest.raises(ValueError, match="differ in length"):
+        fit_nss((1, 2, 3), (0.07, 0.07))
+    with pytest.raises(ValueError, match="at least 6 bonds"):
+        fit_nss_to_bonds([], date(2025, 1, 1), [])
+
+
+# --- curve shocks ------------------------------------------------------------------------
+
+
+def test_path_interpolates_and_holds_its_ends():
+    path = ((2, 0.0), (6, 1.0), (20, 1.0), (30, 0.0))
+    assert [path_fraction(path, d) for d in (0, 2, 4, 6, 25, 30, 99)] == [0, 0, 0.5, 1, 0.5, 0, 0]
+
+
+@given(st.floats(0.0, 40.0), st.floats(-300, 300))
+def test_parallel_shock_moves_every_tenor(t, size_bp):
+    shocked = ParallelShock(size_bp).apply(SAMPLE_CURVE, day=3)
+    assert shocked.zero_rate(t) - SAMPLE_CURVE.zero_rate(t) == pytest.approx(
+        size_bp / 1e4, abs=1e-14
+    )
+
+
+@given(st.floats(0.0, 40.0))
+def test_twist_is_exact_on_a_linear_curve(t):
+    twist = TwistShock(short_bp=150.0, long_bp=40.0, short_pivot=2.0, long_pivot=10.0)
+    if t <= 2:
+        expected = 150.0
+    elif t >= 10:
+        expected = 40.0
+    else:
+        expected = 150.0 + (40.0 - 150.0) * (t - 2) / 8
+    move = twist.apply(SAMPLE_CURVE, 0).zero_rate(t) - SAMPLE_CURVE.zero_rate(t)
+    assert move == pytest.approx(expected / 1e4, abs=1e-14)
+
+
+def test_butterfly_moves_wings_and_belly():
+    fly = ButterflyShock(wings_bp=20.0, belly_bp=-30.0)
+    np.testing.assert_allclose(
+        fly.shift_bp(np.array([0.5, 2, 3.5, 5, 7.5, 10, 30]), day=0), [20, 20, -5, -30, -5, 20, 20]
+    )
+
+
+def test_shocks_follow_their_path_and_compose_by_summing():
+    ramp = ((0, 0.0), (4, 1.0), (10, 1.0), (20, 0.0))
+    a = ParallelShock(100.0, path=ramp)
+    b = TwistShock(50.0, -50.0, path=ramp)
+    c = ButterflyShock(10.0, -10.0)
+    combo = a + b + c
+    assert isinstance(combo, CompositeShock) and combo.parts == (a, b, c)
+    grid = np.linspace(0, 40, 81)
+    for day in (0, 2, 7, 15, 25):
+        expected = a.shift_bp(grid, day) + b.shift_bp(grid, day) + c.shift_bp(grid, day)
+        np.testing.assert_allclose(combo.shift_bp(grid, day), expected, atol=1e-12)
+        moved = combo.apply(SAMPLE_CURVE, day).zero_rate(grid) - SAMPLE_CURVE.zero_rate(grid)
+        np.testing.assert_allclose(moved, expected / 1e4, atol=1e-14)
+    assert a.apply(SAMPLE_CURVE, 0) == SAMPLE_CURVE  # no move before the ramp starts
+
+
+def test_shocks_round_trip_through_toml_tables():
+    doc = tomllib.loads(
+        """
+        [[shocks]]
+        kind = "twist"
+        short_bp = 150
+        long_bp = 40.0
+        path = [[0, 0.0], [3, 1.0]]
+
+        [[shocks]]
+        kind = "composite"
+
+        [[shocks.parts]]
+        kind = "parallel"
+        size_bp = 25
+
+        [[shocks.parts]]
+        kind = "butterfly"
+        wings_bp = 5
+        belly_bp = -5
+        """
+    )
+    twist, combo = (shock_from_dict(t) for t in doc["shocks"])
+    assert twist == TwistShock(150.0, 40.0, path=((0, 0.0), (3, 1.0)))
+    assert combo == ParallelShock(25.0) + ButterflyShock(5.0, -5.0)
+    for shock in (twist, combo):
+        assert shock_from_dict(shock.to_dict()) == shock
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ({"size_bp": 10}, "no 'kind'"),
+        ({"kind": "wiggle"}, "unknown shock kind 'wiggle'"),
+        ({"kind": "parallel", "size_bp": 10, "sise": 1}, r"unknown fields: \['sise'\]"),
+        ({"kind": "parallel"}, "parallel shock: .*size_bp"),
+        ({"kind": "parallel", "size_bp": "ten"}, "size_bp must be a number"),
+        ({"kind": "parallel", "size_bp": 1, "path": [[5, 1], [5, 0]]}, "strictly increasing"),
+        ({"kind": "parallel", "size_bp": 1, "path": []}, "at least one"),
+        ({"kind": "parallel", "size_bp": 1, "path": [[0, 1, 2]]}, "day_offset, fraction"),
+        (
+            {"kind": "twist", "short_bp": 1, "long_bp": 2, "short_pivot": 10},
+            "short_pivot < long_pivot",
+        ),
+        ({"kind": "butterfly", "wings_bp": 1, "belly_bp": 2, "belly": 20}, "short_pivot < belly"),
+    ],
+)
+def test_bad_shock_tables_are_refused(table, message):
+    with pytest.raises(ValueError, match=message):
+        shock_from_dict(table)
