@@ -206,10 +206,8 @@ class MigrationMatrix:
         cum = np.cumsum(p, axis=1)
         ranks = np.array([Rating.parse(r).rank for r in ratings], dtype=int)
         draws = rng.random(ranks.size)
-        # searchsorted on each row's cumulative probabilities; clip guards the final 1-eps.
-        idx = np.array(
-            [np.searchsorted(cum[r], u, side="right") for r, u in zip(ranks, draws, strict=True)]
-        )
+        # Index of the first cumulative probability above the draw; the clip guards 1 - eps.
+        idx = (draws[:, None] >= cum[ranks]).sum(axis=1)
         return [_ORDER[i] for i in np.minimum(idx, len(_ORDER) - 1)]
 
 
