@@ -79,7 +79,8 @@ class BondPortfolio:
         if bad.size:
             i = int(bad[0])
             raise ValueError(
-                f"ytms must be above -frequency: ytms[{i}] = {ytms[i]!r} ({bad.size} bad value(s))"
+                f"ytms must be above -frequency: ytms[{i}] = {float(ytms[i])!r} "
+                f"({bad.size} bad value(s))"
             )
         p = self.prepare(settle)
         out = np.empty(len(self.bonds))
@@ -104,7 +105,7 @@ class BondPortfolio:
             }.get(int(status[i]), "solver did not converge")
             raise PricingError(
                 f"no yield for {failed.size} bond(s); first: bonds[{i}] at clean price "
-                f"{clean_prices[i]!r} ({reason})"
+                f"{float(clean_prices[i])!r} ({reason})"
             )
         return out
 

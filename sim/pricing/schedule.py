@@ -36,9 +36,17 @@ class Period:
     ref_end: date
 
 
+_MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _days_in_month(year: int, month: int) -> int:
+    # calendar.monthrange also computes a weekday; schedules call this a lot.
+    return 29 if month == 2 and calendar.isleap(year) else _MONTH_DAYS[month - 1]
+
+
 def is_month_end(day: date) -> bool:
     """True if ``day`` is the last calendar day of its month."""
-    return day.day == calendar.monthrange(day.year, day.month)[1]
+    return day.day == _days_in_month(day.year, day.month)
 
 
 def add_months(day: date, months: int, end_of_month: bool = False) -> date:
@@ -48,7 +56,7 @@ def add_months(day: date, months: int, end_of_month: bool = False) -> date:
     """
     month_index = day.year * 12 + day.month - 1 + months
     year, month = divmod(month_index, 12)
-    last = calendar.monthrange(year, month + 1)[1]
+    last = _days_in_month(year, month + 1)
     if end_of_month and is_month_end(day):
         return date(year, month + 1, last)
     return date(year, month + 1, min(day.day, last))
