@@ -56,7 +56,11 @@ class Flows(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class Bond:
-    """A fixed-coupon bullet bond; ``coupon`` is an annual rate (0.0726 for 7.26%)."""
+    """A fixed-coupon bullet bond; ``coupon`` is an annual rate (0.0726 for 7.26%).
+
+    ``face`` is the bond's denomination; prices, accrued interest and cash flows are quoted
+    per 100 of it whatever it is.
+    """
 
     issue: date
     maturity: date

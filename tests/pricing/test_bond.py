@@ -7,6 +7,8 @@ import dataclasses
 import functools
 import importlib.util
 import math
+import subprocess
+import sys
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -426,3 +428,50 @@ def test_schedule_periods_are_what_the_bond_uses():
     assert bond.periods() == coupon_periods(bond.issue, bond.maturity, bond.frequency)
     # short first stub: (1/4) * 65 / 91 of a year (ref period 15 Dec 2023 -> 15 Mar 2024)
     assert bond.cashflows(bond.issue)[1][0] == pytest.approx(8 * 0.25 * 65 / 91, abs=1e-13)
+
+
+LEAP_CASES = [
+    # (issue, maturity, frequency, settle): schedules and settlements around 29 Feb 2024
+    (date(2021, 2, 28), date(2027, 2, 28), 2, date(2024, 2, 28)),  # month end: 29 Feb coupon
+    (date(2021, 2, 28), date(2027, 2, 28), 2, date(2024, 2, 29)),  # settle on that coupon
+    (date(2021, 2, 28), date(2027, 2, 28), 4, date(2024, 3, 1)),
+    (date(2024, 2, 29), date(2029, 2, 28), 1, date(2024, 2, 29)),  # issued on 29 Feb
+    (date(2024, 2, 29), date(2029, 2, 28), 2, date(2025, 1, 30)),
+    (date(2023, 11, 15), date(2028, 2, 29), 2, date(2024, 2, 29)),  # matures on 29 Feb
+    (date(2023, 11, 15), date(2028, 2, 29), 1, date(2027, 12, 1)),
+    (date(2023, 11, 15), date(2026, 5, 15), 2, date(2024, 3, 1)),  # period spans 29 Feb
+    (date(2023, 11, 15), date(2026, 5, 15), 4, date(2024, 2, 28)),
+]
+
+
+@pytest.mark.parametrize(
+    "day_count", ["30/360", "30E/360", "ACT/ACT-ICMA", "ACT/ACT-ISDA", "ACT/365F"]
+)
+@pytest.mark.parametrize(("issue", "maturity", "frequency", "settle"), LEAP_CASES)
+def test_leap_year_bonds_match_quantlib(day_count, issue, maturity, frequency, settle):
+    ref = _reference_module()
+    bond = Bond(issue, maturity, 0.0625, frequency, day_count)
+    expected = ref.ql_figures(bond, settle, 0.071)
+    row = {
+        "issue": issue.isoformat(),
+        "maturity": maturity.isoformat(),
+        "coupon": "0.0625",
+        "frequency": str(frequency),
+        "day_count": day_count,
+        "settle": settle.isoformat(),
+        "ytm": "0.071",
+        "clean": repr(expected["clean"]),
+    }
+    ours = _ours(row)
+    for field, tolerance in TOLERANCES.items():
+        scale = max(1.0, expected[field]) if field == "convexity" else 1.0
+        assert abs(ours[field] - expected[field]) <= tolerance * scale, field
+
+
+def test_import_stays_light():
+    code = (
+        "import sys, sim.pricing; "
+        "print(sorted(m for m in ('QuantLib', 'lightgbm', 'mlflow') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
