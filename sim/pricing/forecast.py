@@ -90,11 +90,9 @@ FEATURES = tuple(e.meta.output_name() for e in _feature_exprs())
 def _as_polars(history: Any) -> pl.DataFrame:
     if isinstance(history, pl.DataFrame):
         return history
-    try:
-        import pandas as pd
-    except ImportError:  # pragma: no cover - pandas is a dependency
-        pd = None
-    if pd is not None and isinstance(history, pd.DataFrame):
+    import pandas as pd
+
+    if isinstance(history, pd.DataFrame):
         return pl.from_pandas(history)
     raise TypeError(f"history must be a polars or pandas DataFrame, got {type(history).__name__}")
 

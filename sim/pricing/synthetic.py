@@ -24,6 +24,7 @@ import numpy as np
 import polars as pl
 
 from sim.pricing.credit import DEFAULT_SPREAD_TABLE, Rating
+from sim.pricing.curves import NSSParams, nss_zero_rate
 from sim.pricing.fair_value import Liquidity, liquidity_premium_bp
 
 STRUCTURES = ("mean_reverting", "random_walk")
@@ -47,6 +48,7 @@ class SyntheticParams:
     mispricing_persistence: float = 0.7  # daily AR(1) coefficient
     mispricing_vol: float = 0.35  # daily innovation, rupees per 100 face
     random_walk_vol: float = 0.35  # daily price step of the random-walk structure
+    random_walk_fair_noise: float = 0.4  # its uninformative fair_value: price + this noise
 
 
 def business_days(start: date, n_days: int) -> list[date]:
@@ -73,8 +75,7 @@ def _ou(
 
 def _zero_rates(times: np.ndarray, level: float, slope: float, decay: float) -> np.ndarray:
     """Nelson–Siegel zero curve: ``level`` at the long end, ``level - slope`` at the short end."""
-    x = np.maximum(times, 1e-10) / decay
-    return level - slope * (-np.expm1(-x) / x)
+    return np.asarray(nss_zero_rate(times, NSSParams(level, -slope, 0.0, 0.0, decay, decay)))
 
 
 def _semiannual_yield(times: np.ndarray, amounts: np.ndarray, dirty: np.ndarray) -> np.ndarray:
@@ -166,7 +167,7 @@ def synthetic_history(
             step = p.random_walk_vol * rng.standard_normal(n_bonds)
             rw_price = fair_clean.copy() if d == 0 else rw_price + step
             clean = rw_price
-            fair_report = clean + rng.normal(0.0, 0.4, n_bonds)
+            fair_report = clean + rng.normal(0.0, p.random_walk_fair_noise, n_bonds)
         else:
             innovations = p.mispricing_vol * rng.standard_normal(n_bonds)
             mispricing = p.mispricing_persistence * mispricing + innovations
