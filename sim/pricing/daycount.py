@@ -3,7 +3,8 @@
 Names and definitions (``start <= end``; d1/m1/y1 and d2/m2/y2 are the dates' parts):
 
 ``"30/360"``
-    30/360 bond basis (ISMA / 30A/360), as QuantLib ``Thirty360(Thirty360.BondBasis)``:
+    30/360 bond basis (30A/360; the 2006 ISDA definitions' 30/360), as QuantLib
+    ``Thirty360(Thirty360.BondBasis)``:
     d1 = 31 becomes 30; d2 = 31 becomes 30 only if d1 is then 30. No special rule for February.
     Year fraction = (360 (y2 - y1) + 30 (m2 - m1) + (d2 - d1)) / 360. (Unlike 30/360 USA,
     a month-end February is not a whole month: 31 Aug -> 29 Feb 2024 is 179/360.)
