@@ -188,7 +188,7 @@ class FairValue:
         return "\n".join(lines)
 
 
-def fair_value(
+def fair_value_of(
     bond: Bond,
     settle: date,
     curve: ZeroCurve,

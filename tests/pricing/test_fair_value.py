@@ -15,7 +15,7 @@ from sim.pricing.curves import ZeroCurve
 from sim.pricing.fair_value import (
     Liquidity,
     LiquidityPremiumParams,
-    fair_value,
+    fair_value_of,
     liquidity_premium_bp,
 )
 
@@ -28,7 +28,7 @@ LIQ = Liquidity(bid_ask_bp=20.0, depth_rupees=500_000.0, days_since_trade=3.0)
 @given(st.floats(0.0, 0.15), st.sampled_from([1, 2, 4]))
 def test_flat_curve_without_spread_yields_the_periodic_equivalent_rate(r, frequency):
     bond = Bond(date(2023, 2, 6), date(2033, 2, 6), 0.0726, frequency, "ACT/365F")
-    fv = fair_value(bond, SETTLE, ZeroCurve.flat(r))
+    fv = fair_value_of(bond, SETTLE, ZeroCurve.flat(r))
     periodic = frequency * math.expm1(r / frequency)
     assert fv.ytm == pytest.approx(periodic, abs=1e-10)
     assert fv.dirty_price == pytest.approx(bond.dirty_price(periodic, SETTLE), rel=1e-13)
@@ -36,7 +36,7 @@ def test_flat_curve_without_spread_yields_the_periodic_equivalent_rate(r, freque
 
 
 def test_full_breakdown_adds_up_exactly_and_matches_each_step():
-    fv = fair_value(BOND, SETTLE, CURVE, "AA", LIQ, model_adjustment_bp=-5.0)
+    fv = fair_value_of(BOND, SETTLE, CURVE, "AA", LIQ, model_adjustment_bp=-5.0)
     rating_bp, liquidity_bp, model_bp = (c.spread_bp for c in fv.components)
     assert [c.name for c in fv.components] == [
         "rating_spread",
@@ -66,17 +66,17 @@ liquidity = (
 
 @given(ratings, liquidity, st.floats(-100, 100))
 def test_components_always_sum_to_the_total(rating, liq, model_bp):
-    fv = fair_value(BOND, SETTLE, CURVE, rating, liq, model_adjustment_bp=model_bp)
+    fv = fair_value_of(BOND, SETTLE, CURVE, rating, liq, model_adjustment_bp=model_bp)
     total = fv.dirty_price - fv.risk_free_dirty_price
     assert abs(sum(c.price_effect for c in fv.components) - total) <= 1e-12
     assert fv.total_spread_bp == pytest.approx(sum(c.spread_bp for c in fv.components))
 
 
 def test_worse_credit_and_liquidity_lower_the_price():
-    prices = [fair_value(BOND, SETTLE, CURVE, r).clean_price for r in list(Rating)[:-1]]
+    prices = [fair_value_of(BOND, SETTLE, CURVE, r).clean_price for r in list(Rating)[:-1]]
     assert np.all(np.diff(prices) < 0)
-    wide = fair_value(BOND, SETTLE, CURVE, "AA", Liquidity(80.0, 500_000.0, 3.0))
-    narrow = fair_value(BOND, SETTLE, CURVE, "AA", LIQ)
+    wide = fair_value_of(BOND, SETTLE, CURVE, "AA", Liquidity(80.0, 500_000.0, 3.0))
+    narrow = fair_value_of(BOND, SETTLE, CURVE, "AA", LIQ)
     assert wide.clean_price < narrow.clean_price
 
 
@@ -91,7 +91,7 @@ def test_liquidity_premium_formula():
 
 
 def test_readable_outputs():
-    fv = fair_value(BOND, SETTLE, CURVE, "A+", LIQ, model_adjustment_bp=2.5)
+    fv = fair_value_of(BOND, SETTLE, CURVE, "A+", LIQ, model_adjustment_bp=2.5)
     text = str(fv)
     for label in ("risk-free", "+ rating spread", "+ liquidity premium", "+ model adjustment"):
         assert label in text
@@ -104,11 +104,11 @@ def test_readable_outputs():
 
 def test_bad_inputs_are_refused():
     with pytest.raises(ValueError, match=r"rating D.*defaulted_value"):
-        fair_value(BOND, SETTLE, CURVE, "D")
+        fair_value_of(BOND, SETTLE, CURVE, "D")
     with pytest.raises(ValueError, match="unknown rating 'Z'"):
-        fair_value(BOND, SETTLE, CURVE, "Z")
+        fair_value_of(BOND, SETTLE, CURVE, "Z")
     with pytest.raises(ValueError, match="model_adjustment_bp must be finite"):
-        fair_value(BOND, SETTLE, CURVE, model_adjustment_bp=float("inf"))
+        fair_value_of(BOND, SETTLE, CURVE, model_adjustment_bp=float("inf"))
     with pytest.raises(ValueError, match=r"Liquidity.bid_ask_bp must be finite and >= 0"):
         Liquidity(-1.0, 0.0, 0.0)
     with pytest.raises(ValueError, match=r"Liquidity.days_since_trade must be finite"):
