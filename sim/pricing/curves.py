@@ -169,7 +169,6 @@ def bootstrap_par_curve(
     par_yields: Sequence[float],
     frequency: int = 2,
     interpolation: str = "linear",
-    tol: float = 1e-12,
 ) -> ZeroCurve:
     """Zero curve that reprices a par bond at each tenor to 100.
 

@@ -114,8 +114,9 @@ class FairValue:
     """Fair price of a bond with its breakdown; prices are per 100 face, in rupees.
 
     ``components`` are rating spread, liquidity premium and model adjustment, in that order;
-    their price effects sum to ``dirty_price - risk_free_dirty_price`` (exactly in floating
-    point while no single step moves the price by half or more; otherwise to rounding).
+    their price effects sum to ``dirty_price - risk_free_dirty_price``: exactly in floating
+    point when the four prices are within a factor of two of each other (each difference is
+    then exact), otherwise to rounding.
     """
 
     clean_price: float

@@ -1,7 +1,7 @@
 """Ratings, spread tables, migration, default value and Z-spreads."""
 
 import math
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 import pytest
@@ -172,3 +172,61 @@ def test_z_spread_errors_are_clear():
         z_spread_from_cashflows(np.array([]), np.array([]), CURVE, 100.0)
     with pytest.raises(ValueError, match=r"no Z-spread in .* reprices the bond at 1e\+06"):
         z_spread_from_cashflows(t, cf, CURVE, 1e6)
+
+
+# --- differential test against QuantLib (a dev dependency) ---------------------------------
+
+
+def test_z_spread_and_curve_match_quantlib():
+    ql = pytest.importorskip("QuantLib")
+
+    def qd(d):
+        return ql.Date(d.day, d.month, d.year)
+
+    days = [1, 182, 365, 730, 1825, 3650, 10950]
+    zeros = [0.065, 0.065, 0.066, 0.068, 0.070, 0.072, 0.071]
+    curve = ZeroCurve(tuple(d / 365 for d in days), tuple(zeros))
+    act365 = ql.Actual365Fixed()
+    ql.Settings.instance().evaluationDate = qd(SETTLE)
+    ql_curve = ql.ZeroCurve(
+        [qd(SETTLE)] + [qd(SETTLE + timedelta(days=d)) for d in days],
+        [zeros[0], *zeros],
+        act365,
+        ql.NullCalendar(),
+        ql.Linear(),
+        ql.Continuous,
+        ql.Annual,
+    )
+    ql_curve.enableExtrapolation()
+    for d in (10, 100, 500, 2000, 4000, 10000):  # inside the nodes: QuantLib extrapolates linearly
+        assert curve.discount(d / 365) == pytest.approx(
+            ql_curve.discount(qd(SETTLE + timedelta(days=d))), rel=1e-12
+        )
+
+    bond = Bond(date(2023, 2, 6), date(2033, 2, 6), 0.0726, 2, "ACT/365F")
+    schedule = ql.Schedule(
+        qd(bond.issue),
+        qd(bond.maturity),
+        ql.Period(ql.Semiannual),
+        ql.NullCalendar(),
+        ql.Unadjusted,
+        ql.Unadjusted,
+        ql.DateGeneration.Backward,
+        False,
+    )
+    ql_bond = ql.FixedRateBond(0, 100.0, schedule, [bond.coupon], act365)
+    for clean in (85.0, 97.5, 104.0):
+        expected = ql.BondFunctions.zSpread(
+            ql_bond,
+            ql.BondPrice(clean, ql.BondPrice.Clean),
+            ql_curve,
+            act365,
+            ql.Continuous,
+            ql.Annual,
+            qd(SETTLE),
+            1e-14,
+            100,
+            0.0,
+        )
+        dirty = clean + bond.accrued(SETTLE)
+        assert z_spread(bond, curve, SETTLE, dirty) == pytest.approx(expected, abs=1e-10)

@@ -38,7 +38,7 @@ def _realised_changes(history, horizon=7):
     for _, bond in history.sort("date").group_by("bond_id", maintain_order=True):
         dates = bond["date"].to_list()
         price = bond["clean_price"].to_numpy()
-        for i in range(19, len(dates) - horizon):  # 20 days of history for the features
+        for i in range(len(dates) - horizon):
             if dates[i] >= SPLIT:
                 out.append(price[i + horizon] - price[i])
     return np.array(out)
