@@ -16,6 +16,11 @@ History format — a long polars (or pandas) frame, one row per trading day and 
 
 Other columns are ignored. `sim.pricing.synthetic.synthetic_history` writes this format.
 
+Features (`FEATURES`), per bond: price changes over 1/3/7/20 days, yield changes over 1/7
+days, 10-day volatility of daily changes, distance from the 5- and 20-day moving averages, the
+gap to fair value, 7-day changes of curve level, curve slope and rating spread, and the bid-ask
+spread. Curve and spread *levels* are left out on purpose (see `_feature_exprs`).
+
 The models predict the price *change* over ``horizon_days`` trading days (rows), and the price
 forecast is today's price plus that change, so a zero forecast is the random walk. Features
 need up to 20 days of history per bond; rows without full history (or, for fitting and
