@@ -312,8 +312,8 @@ def _crosses(levels, meta, side, price):
     n = meta[M_NLEV + s]
     if n == 0:
         return False
-    key = levels[s, n - 1, L_KEY]
-    return key <= price if side == 1 else -key >= price
+    best = -levels[s, n - 1, L_KEY] if s == 1 else levels[s, n - 1, L_KEY]
+    return best <= price if side == 1 else best >= price
 
 
 @njit(cache=True, inline="always")
@@ -506,7 +506,9 @@ def _validate(meta, side, otype, price, qty, display, stop, post_only):
         return R_BAD_PRICE
     if otype != T_MARKET and (price < 0 or price > MAX_VALUE or price % tick != 0):
         return R_BAD_PRICE
-    if display != 0 and (otype != T_LIMIT or display < 0 or display % lot != 0):
+    if display != 0 and (
+        otype != T_LIMIT or display < 0 or display > MAX_VALUE or display % lot != 0
+    ):
         return R_BAD_DISPLAY
     if stop < 0 or stop > MAX_VALUE or stop % tick != 0:
         return R_BAD_STOP

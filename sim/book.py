@@ -99,8 +99,9 @@ _REASONS = {int(r): r for r in Reason}
 _INT64_MAX = 2**63 - 1
 # NamedTuple's generated __new__ is slow for a hot path; this builds the same tuple.
 _new_outcome = tuple.__new__
-# Sentinels that the kernels reject with the matching reason code.
-_BAD = -1
+# Stands for an unusable price or quantity: the kernels reject it with the matching reason.
+# (-1 means "keep the current value" to modify.)
+_BAD = -2
 
 
 def _as_int(value: object) -> int | None:
