@@ -55,8 +55,17 @@ class ReferenceBook:
 
     # --- requests ------------------------------------------------------------------------
 
-    def submit(self, owner, side, qty, price=None, tif="GTC", post_only=False,
-               stop_price=None, display_qty=None) -> RefOutcome:  # fmt: skip
+    def submit(
+        self,
+        owner,
+        side,
+        qty,
+        price=None,
+        tif="GTC",
+        post_only=False,
+        stop_price=None,
+        display_qty=None,
+    ) -> RefOutcome:
         oid = self.next_id
         self.next_id += 1
         self.fills, self.cancels = [], []
@@ -64,8 +73,17 @@ class ReferenceBook:
         if kind == "limit" and price is None:
             kind = "market"
         side_code = {"buy": 1, "sell": -1, 1: 1, -1: -1}.get(side, 0)
-        order = RefOrder(oid, owner, side_code, kind or "bad", price or 0, qty,
-                         display=display_qty or 0, stop=stop_price or 0, post_only=post_only)  # fmt: skip
+        order = RefOrder(
+            oid,
+            owner,
+            side_code,
+            kind or "bad",
+            price or 0,
+            qty,
+            display=display_qty or 0,
+            stop=stop_price or 0,
+            post_only=post_only,
+        )
         self.orders[oid] = order
         reason = self._check(side_code, kind, price, qty, post_only, stop_price, display_qty)
         if reason == "none" and self.halted:
@@ -259,5 +277,11 @@ class ReferenceBook:
             self._process(order, triggered=True)
 
     def _outcome(self, order) -> RefOutcome:
-        return RefOutcome(order.oid, order.status, order.reason, list(self.fills), order.filled,
-                          list(self.cancels))  # fmt: skip
+        return RefOutcome(
+            order.oid,
+            order.status,
+            order.reason,
+            list(self.fills),
+            order.filled,
+            list(self.cancels),
+        )

@@ -55,8 +55,16 @@ def _flavour(stp: str, tick: int, lot: int):
             display=st.one_of(st.none(), st.none(), st.integers(0, 4).map(lambda d: d * lot)),
         )
         def submit(self, owner, side, qty, price, tif, post_only, stop, display):
-            kwargs = dict(owner=owner, side=side, qty=qty, price=price, tif=tif,
-                          post_only=post_only, stop_price=stop, display_qty=display)  # fmt: skip
+            kwargs = dict(
+                owner=owner,
+                side=side,
+                qty=qty,
+                price=price,
+                tif=tif,
+                post_only=post_only,
+                stop_price=stop,
+                display_qty=display,
+            )
             self.check(self.book.submit(**kwargs), self.ref.submit(**kwargs))
 
         @rule(owner=OWNERS, side=SIDES, qty=QTYS, price=PRICES)
@@ -77,7 +85,9 @@ def _flavour(stp: str, tick: int, lot: int):
         )
         def modify(self, data, qty, price):
             oid = self.known_id(data)
-            self.check(self.book.modify(oid, qty=qty, price=price), self.ref.modify(oid, qty, price))
+            self.check(
+                self.book.modify(oid, qty=qty, price=price), self.ref.modify(oid, qty, price)
+            )
 
         @rule(halt=st.booleans())
         def halt_or_resume(self, halt):
@@ -109,15 +119,23 @@ def _flavour(stp: str, tick: int, lot: int):
                     want = self.ref.cancel(int(m["ref"]))
                 else:
                     price = None if m["type"] == 1 else int(m["price"])
-                    want = self.ref.submit(int(m["owner"]), int(m["side"]), int(m["qty"]), price,
-                                           kinds[int(m["type"])])  # fmt: skip
+                    want = self.ref.submit(
+                        int(m["owner"]), int(m["side"]), int(m["qty"]), price, kinds[int(m["type"])]
+                    )
                 assert got["order_id"] == want.order_id
                 assert got["status"] == Status[want.status.upper()]
                 assert got["reason"] == Reason[want.reason.upper()]
                 assert got["filled_qty"] == want.filled_qty
                 want_fills += [(f[0], f[1], f[4], f[5]) for f in want.fills]
-            got_fills = list(zip(fills["maker_order_id"].tolist(), fills["taker_order_id"].tolist(),
-                                 fills["price"].tolist(), fills["qty"].tolist(), strict=True))  # fmt: skip
+            got_fills = list(
+                zip(
+                    fills["maker_order_id"].tolist(),
+                    fills["taker_order_id"].tolist(),
+                    fills["price"].tolist(),
+                    fills["qty"].tolist(),
+                    strict=True,
+                )
+            )
             assert got_fills == want_fills
 
         @invariant()
