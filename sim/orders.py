@@ -74,6 +74,7 @@ class Reason(IntEnum):
     INSUFFICIENT_CASH = 25
     INSUFFICIENT_UNITS = 26
     VENUE_HALTED = 27
+    NO_REFERENCE_PRICE = 28
 
     @property
     def message(self) -> str:
@@ -105,6 +106,7 @@ _REASON_MESSAGES = {
     Reason.INSUFFICIENT_CASH: "not enough free cash to cover the order",
     Reason.INSUFFICIENT_UNITS: "not enough free units to cover the sale",
     Reason.VENUE_HALTED: "the venue is halted",
+    Reason.NO_REFERENCE_PRICE: "no reference price yet to protect a market order against",
 }
 
 

@@ -1,0 +1,655 @@
+"""A trading venue: listed instruments, one order book each, and the gateway in front of them.
+
+The gateway applies the pre-trade checks before a request reaches a book: the instrument and
+account exist, the venue and instrument are not halted, quantity and price are valid, the price
+is inside the instrument's band, the account's position and notional limits hold, and the
+account has the cash (buys) or units (sells) to cover the order, which it then locks in the
+ledger. After matching it prices each fill in paise, charges maker and taker fees (market
+makers get their tier's rebate), books the trade for settlement and releases what a finished
+order no longer needs. A trade beyond the instrument's circuit-breaker threshold halts it for a
+while. Several venues may list the same instrument; each has its own books and fees and all
+share one ledger.
+
+Market orders are protected: a market order enters its book as an IOC limit at the edge of the
+price band (or `market_protection_pct` from the reference price when the instrument has no
+band), and a stop order (triggered later, at an unknown price) becomes a stop-limit at that
+distance from its stop price, as exchanges do with "stop with protection". That bounds what an
+order can cost, which is what the cash lock covers.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from enum import Enum
+from typing import NamedTuple
+
+from sim.book import OrderBook
+from sim.ledger import Ledger, LedgerError
+from sim.orders import Cancel, Outcome, Reason, Side, Status
+
+MICROS = 1_000_000  # fee rates are held in millionths of the notional (1 bp = 100)
+NS_PER_DAY = 86_400 * 10**9
+
+
+class Tier(Enum):
+    """Market-maker tiers; each earns its maker rebate in the venue's fee schedule."""
+
+    BRONZE = "bronze"
+    SILVER = "silver"
+    GOLD = "gold"
+    PLATINUM = "platinum"
+
+
+def _decimal(value: object, what: str) -> Decimal:
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        raise ValueError(f"{what} must be a number, got {value!r}") from None
+    if not number.is_finite():
+        raise ValueError(f"{what} must be finite, got {value!r}")
+    return number
+
+
+@dataclass(frozen=True)
+class Instrument:
+    """A listed bond. Prices are integer ticks per 100 of face; quantities integer units.
+
+    tick_size : rupees per 100 face that one tick is worth (e.g. 0.01).
+    lot_size : orders are whole multiples of this many units.
+    unit_face_value : rupees of face value in one unit (the fraction of a bond a unit is).
+    """
+
+    symbol: str
+    tick_size: Decimal | str | float = Decimal("0.01")
+    lot_size: int = 1
+    unit_face_value: int = 1000
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.symbol, str) or not self.symbol:
+            raise ValueError(f"instrument symbol must be a non-empty string, got {self.symbol!r}")
+        tick = _decimal(self.tick_size, f"{self.symbol}: tick_size")
+        object.__setattr__(self, "tick_size", tick)
+        if tick <= 0:
+            raise ValueError(f"{self.symbol}: tick_size must be positive, got {tick}")
+        for name in ("lot_size", "unit_face_value"):
+            value = getattr(self, name)
+            if type(value) is not int or value <= 0:
+                raise ValueError(f"{self.symbol}: {name} must be a positive integer, got {value!r}")
+        value = tick * self.unit_face_value  # paise per tick per unit: P/100 * face * 100
+        if value != value.to_integral_value():
+            raise ValueError(
+                f"{self.symbol}: one tick ({tick} per 100 face) on a unit of "
+                f"{self.unit_face_value} rupees face is {value} paise; it must be whole paise"
+            )
+
+    @property
+    def tick_value(self) -> int:
+        """Paise that one tick of price is worth on one unit."""
+        return int(self.tick_size * self.unit_face_value)
+
+    def to_ticks(self, price: Decimal | str | float) -> int:
+        """Ticks for a price per 100 face; raises when the price is off the tick grid."""
+        ticks = _decimal(price, f"{self.symbol}: price") / self.tick_size
+        if ticks != ticks.to_integral_value():
+            raise ValueError(f"{self.symbol}: price {price} is not a multiple of {self.tick_size}")
+        return int(ticks)
+
+    def to_price(self, ticks: int) -> Decimal:
+        return ticks * self.tick_size
+
+
+@dataclass(frozen=True)
+class FeeSchedule:
+    """Maker and taker fees in basis points of notional; tiers set market makers' maker fee
+    (a negative fee is a rebate). Fees are whole paise, truncated toward zero."""
+
+    maker_bps: Decimal | str | float = Decimal("0")
+    taker_bps: Decimal | str | float = Decimal("1")
+    tier_maker_bps: dict[Tier, Decimal] = field(
+        default_factory=lambda: {
+            Tier.BRONZE: Decimal("0"),
+            Tier.SILVER: Decimal("-0.1"),
+            Tier.GOLD: Decimal("-0.2"),
+            Tier.PLATINUM: Decimal("-0.3"),
+        }
+    )
+
+    def __post_init__(self) -> None:
+        maker = _decimal(self.maker_bps, "maker_bps")
+        taker = _decimal(self.taker_bps, "taker_bps")
+        tiers = {
+            Tier(t): _decimal(v, f"tier {Tier(t).value} maker_bps")
+            for t, v in self.tier_maker_bps.items()
+        }
+        object.__setattr__(self, "maker_bps", maker)
+        object.__setattr__(self, "taker_bps", taker)
+        object.__setattr__(self, "tier_maker_bps", tiers)
+        for name, bps in (("maker_bps", maker), ("taker_bps", taker), *tiers.items()):
+            if abs(bps) >= 100 or (bps * 100) != (bps * 100).to_integral_value():
+                raise ValueError(
+                    f"fee {name} = {bps} bp must be in (-100, 100) with at most two decimals"
+                )
+        if taker < 0:
+            raise ValueError(f"taker_bps must not be negative, got {taker}")
+        lowest_maker = min([maker, *tiers.values()])
+        if taker + lowest_maker < 0:
+            raise ValueError(
+                f"the largest maker rebate ({-lowest_maker} bp) exceeds the taker fee ({taker} bp):"
+                " the venue would pay out more than it collects on a trade"
+            )
+
+    def rate(self, maker: bool, tier: Tier | None) -> int:
+        """Fee rate in millionths of notional for a maker or taker of a tier (or none)."""
+        if not maker:
+            return int(self.taker_bps * 100)
+        return int(self.tier_maker_bps.get(tier, self.maker_bps) * 100)
+
+    @property
+    def max_rate(self) -> int:
+        """The highest fee rate any side of a trade can pay, in millionths."""
+        return int(max(self.taker_bps, self.maker_bps, *self.tier_maker_bps.values()) * 100)
+
+
+def fee(notional: int, rate: int) -> int:
+    """Whole paise for a fee rate in millionths, truncated toward zero (so fees on split
+    fills never add up to more than the fee on the whole)."""
+    magnitude = abs(notional * rate) // MICROS
+    return magnitude if rate >= 0 else -magnitude
+
+
+@dataclass(frozen=True)
+class PriceBand:
+    """Orders priced more than `limit_pct` from the reference price are rejected; a trade
+    more than `halt_pct` away halts the instrument for `halt_ns`, after which trading resumes
+    around the halting price."""
+
+    limit_pct: float = 10.0
+    halt_pct: float = 5.0
+    halt_ns: int = 15 * 60 * 10**9
+
+    def __post_init__(self) -> None:
+        if not 0 < self.halt_pct <= self.limit_pct < 100:
+            raise ValueError(
+                f"price band needs 0 < halt_pct <= limit_pct < 100, got halt_pct="
+                f"{self.halt_pct}, limit_pct={self.limit_pct}"
+            )
+        if type(self.halt_ns) is not int or self.halt_ns <= 0:
+            raise ValueError(f"halt_ns must be a positive integer, got {self.halt_ns!r}")
+
+
+@dataclass(frozen=True)
+class RiskLimits:
+    """Per-account pre-trade limits (None: no limit).
+
+    max_position : |units held + pending + open buys (or - open sells) + this order| per
+        instrument.
+    max_open_notional : paise of notional in the account's open orders on this venue,
+        this order included.
+    """
+
+    max_position: int | None = None
+    max_open_notional: int | None = None
+
+
+class Trade(NamedTuple):
+    """One execution, priced and charged."""
+
+    time: int
+    venue: str
+    instrument: str
+    price: int  # ticks
+    qty: int  # units
+    maker_order_id: int
+    taker_order_id: int
+    maker_account: int
+    taker_account: int
+    aggressor_side: Side
+    notional: int  # paise
+    maker_fee: int  # paise, negative for a rebate
+    taker_fee: int
+    settle_at: int
+
+
+class Response(NamedTuple):
+    """The venue's answer to a request: the book's outcome plus the priced trades."""
+
+    instrument: str
+    order_id: int  # the book's id; 0 when the gateway refused the request
+    status: Status
+    reason: Reason
+    filled_qty: int = 0
+    trades: tuple[Trade, ...] = ()
+    cancelled: tuple[Cancel, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not Status.REJECTED
+
+
+@dataclass
+class _OpenOrder:
+    account: int
+    side: Side
+    limit: int  # ticks; the protection price for market and stop orders
+    qty: int  # open quantity
+    cash_locked: int
+    units_locked: int
+
+
+@dataclass
+class _Listing:
+    instrument: Instrument
+    book: OrderBook
+    reference: int | None  # ticks
+    halted_until: int = 0
+    open: dict[int, _OpenOrder] = field(default_factory=dict)
+
+
+class Venue:
+    """One venue's gateway and books over a shared ledger.
+
+    `settlement_time(now, lag_days)` maps a trade time to its settlement time; the simulator
+    passes its trading calendar's. The default adds whole calendar days.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        ledger: Ledger,
+        fees: FeeSchedule | None = None,
+        limits: RiskLimits | None = None,
+        price_band: PriceBand | None = None,
+        settlement_lag_days: int = 0,
+        market_protection_pct: float = 5.0,
+        fee_account: int | None = None,
+        stp: str = "cancel-newest",
+        settlement_time=None,
+    ) -> None:
+        if type(settlement_lag_days) is not int or not 0 <= settlement_lag_days <= 5:
+            raise ValueError(f"settlement_lag_days must be 0..5, got {settlement_lag_days!r}")
+        if not 0 < market_protection_pct < 100:
+            raise ValueError(
+                f"market_protection_pct must be in (0, 100), got {market_protection_pct}"
+            )
+        self.name = name
+        self.ledger = ledger
+        self.fees = fees or FeeSchedule()
+        self.default_limits = limits or RiskLimits()
+        self.price_band = price_band
+        self.settlement_lag_days = settlement_lag_days
+        self.market_protection_pct = market_protection_pct
+        self.stp = stp
+        # Negative, so that it never clashes with an agent's account, and stable across runs.
+        self.fee_account = -1 - zlib.crc32(name.encode()) if fee_account is None else fee_account
+        if self.fee_account not in ledger.accounts:
+            ledger.open_account(self.fee_account)
+        self._settlement_time = settlement_time or (lambda now, lag: now + lag * NS_PER_DAY)
+        self._listings: dict[str, _Listing] = {}
+        self._tiers: dict[int, Tier | None] = {}
+        self._limits: dict[int, RiskLimits] = {}
+        self.halted = False
+
+    # --- set-up --------------------------------------------------------------------------
+
+    def list_instrument(self, instrument: Instrument, reference_price: int | None = None) -> None:
+        """List a bond; `reference_price` (ticks) anchors its price band until the first trade."""
+        if instrument.symbol in self._listings:
+            raise ValueError(f"{self.name}: {instrument.symbol} is already listed")
+        book = OrderBook(lot=instrument.lot_size, stp=self.stp)
+        self._listings[instrument.symbol] = _Listing(instrument, book, reference_price)
+
+    def register(
+        self, account: int, tier: Tier | None = None, limits: RiskLimits | None = None
+    ) -> None:
+        """Admit a ledger account to trade here, optionally as a market maker of a tier."""
+        self.ledger.account(account)
+        self._tiers[account] = None if tier is None else Tier(tier)
+        if limits is not None:
+            self._limits[account] = limits
+
+    def instrument(self, symbol: str) -> Instrument:
+        return self._listings[symbol].instrument
+
+    def book(self, symbol: str) -> OrderBook:
+        return self._listings[symbol].book
+
+    @property
+    def symbols(self) -> tuple[str, ...]:
+        return tuple(self._listings)
+
+    def reference_price(self, symbol: str) -> int | None:
+        return self._listings[symbol].reference
+
+    def halted_until(self, symbol: str) -> int:
+        """Time (ns) until which the instrument's circuit breaker halts it; 0 if never."""
+        return self._listings[symbol].halted_until
+
+    def halt(self) -> None:
+        """Venue-wide halt: new orders and modifications are refused, cancels still work."""
+        self.halted = True
+
+    def resume(self) -> None:
+        self.halted = False
+
+    def new_day(self) -> None:
+        """Start a session: each instrument's reference becomes its last trade price."""
+        for listing in self._listings.values():
+            listing.reference = listing.book.last_price or listing.reference
+
+    # --- requests ------------------------------------------------------------------------
+
+    def submit(
+        self,
+        account: int,
+        symbol: str,
+        side: Side | str | int,
+        qty: int,
+        price: int | None = None,
+        tif: str = "GTC",
+        post_only: bool = False,
+        stop_price: int | None = None,
+        display_qty: int | None = None,
+        now: int = 0,
+    ) -> Response:
+        """A new order through the gateway; never raises for a bad request."""
+        listing = self._listings.get(symbol) if isinstance(symbol, str) else None
+        refuse = _refusal(symbol)
+        if listing is None:
+            return refuse(Reason.UNKNOWN_INSTRUMENT)
+        if account not in self._tiers:
+            return refuse(Reason.UNKNOWN_ACCOUNT)
+        if self.halted:
+            return refuse(Reason.VENUE_HALTED)
+        self._resume_if_due(listing, now)
+        parsed_side = Side.parse(side)
+        if parsed_side is None:
+            return refuse(Reason.BAD_SIDE)
+        if type(qty) is not int or qty <= 0 or qty % listing.instrument.lot_size:
+            return refuse(Reason.BAD_QUANTITY)
+        if price is not None and (type(price) is not int or price <= 0):
+            return refuse(Reason.BAD_PRICE)
+        if stop_price is not None and (type(stop_price) is not int or stop_price <= 0):
+            return refuse(Reason.BAD_STOP_PRICE)
+        if listing.book.halted:
+            return refuse(Reason.HALTED)
+        if price is not None and not self._inside_band(listing, price):
+            return refuse(Reason.PRICE_BAND)
+        limit, book_price, book_tif = self._protected(listing, parsed_side, price, tif, stop_price)
+        if limit is None:
+            return refuse(Reason.NO_REFERENCE_PRICE)
+        reason = self._check_limits(listing, account, parsed_side, qty, limit)
+        if reason is not Reason.NONE:
+            return refuse(reason)
+        cash, units = 0, 0
+        try:
+            if parsed_side is Side.BUY:
+                cash = self._cash_needed(listing, qty, limit)
+                self.ledger.lock_cash(account, cash)
+            else:
+                units = qty
+                self.ledger.lock_units(account, symbol, units)
+        except LedgerError:
+            return refuse(
+                Reason.INSUFFICIENT_CASH if parsed_side is Side.BUY else Reason.INSUFFICIENT_UNITS
+            )
+        out = listing.book.submit(
+            account, parsed_side, qty, book_price, book_tif, post_only, stop_price, display_qty
+        )
+        if out.status is not Status.REJECTED:
+            listing.open[out.order_id] = _OpenOrder(account, parsed_side, limit, qty, cash, units)
+        elif cash or units:
+            self._unlock(account, symbol, cash, units)
+        return self._settle_outcome(listing, out, now)
+
+    def cancel(self, account: int, symbol: str, order_id: int, now: int = 0) -> Response:
+        """Cancel one of the account's open orders (allowed during halts)."""
+        listing = self._listings.get(symbol) if isinstance(symbol, str) else None
+        if listing is None:
+            return _refusal(symbol)(Reason.UNKNOWN_INSTRUMENT)
+        order = listing.open.get(order_id) if type(order_id) is int else None
+        if order is None or order.account != account:
+            return Response(symbol, order_id, Status.REJECTED, Reason.UNKNOWN_ORDER)
+        return self._settle_outcome(listing, listing.book.cancel(order_id), now)
+
+    def modify(
+        self,
+        account: int,
+        symbol: str,
+        order_id: int,
+        qty: int | None = None,
+        price: int | None = None,
+        now: int = 0,
+    ) -> Response:
+        """Change an open order's quantity and/or price, with the same checks as a new one."""
+        listing = self._listings.get(symbol) if isinstance(symbol, str) else None
+        if listing is None:
+            return _refusal(symbol)(Reason.UNKNOWN_INSTRUMENT)
+        order = listing.open.get(order_id) if type(order_id) is int else None
+        if order is None or order.account != account:
+            return Response(symbol, order_id, Status.REJECTED, Reason.UNKNOWN_ORDER)
+        reject = _refusal(symbol, order_id)
+        if self.halted:
+            return reject(Reason.VENUE_HALTED)
+        self._resume_if_due(listing, now)
+        new_limit = order.limit if price is None else price
+        new_qty = order.qty if qty is None else qty
+        if type(new_qty) is not int or new_qty <= 0:
+            return reject(Reason.BAD_QUANTITY)
+        if type(new_limit) is not int or new_limit <= 0:
+            return reject(Reason.BAD_PRICE)
+        if price is not None and not self._inside_band(listing, price):
+            return reject(Reason.PRICE_BAND)
+        extra_qty = max(new_qty - order.qty, 0)
+        reason = self._check_limits(
+            listing, account, order.side, extra_qty, new_limit, replacing=order
+        )
+        if reason is not Reason.NONE:
+            return reject(reason)
+        # Lock for the order as modified before the book sees it; give back the excess after.
+        cash, units = 0, 0
+        try:
+            if order.side is Side.BUY:
+                cash = max(self._cash_needed(listing, new_qty, new_limit) - order.cash_locked, 0)
+                self.ledger.lock_cash(account, cash)
+            else:
+                units = max(new_qty - order.units_locked, 0)
+                self.ledger.lock_units(account, symbol, units)
+        except LedgerError:
+            return reject(
+                Reason.INSUFFICIENT_CASH if order.side is Side.BUY else Reason.INSUFFICIENT_UNITS
+            )
+        out = listing.book.modify(order_id, qty, price)
+        if not out.ok:
+            self._unlock(account, symbol, cash, units)
+            return Response(symbol, order_id, out.status, out.reason)
+        order.cash_locked += cash
+        order.units_locked += units
+        order.limit, order.qty = new_limit, new_qty
+        response = self._settle_outcome(listing, out, now)
+        if order_id in listing.open:
+            self._release_excess(listing, order)
+        return response
+
+    # --- gateway rules -------------------------------------------------------------------
+
+    def _resume_if_due(self, listing: _Listing, now: int) -> None:
+        if listing.book.halted and listing.halted_until and now >= listing.halted_until:
+            listing.book.resume()
+            listing.halted_until = 0
+
+    def _band(self, listing: _Listing, pct: float, centre: int | None = None):
+        centre = listing.reference if centre is None else centre
+        if centre is None:
+            return None
+        width = centre * Decimal(str(pct)) / 100
+        return int((centre - width).to_integral_value(rounding="ROUND_CEILING")), int(
+            (centre + width).to_integral_value(rounding="ROUND_FLOOR")
+        )
+
+    def _inside_band(self, listing: _Listing, price: int) -> bool:
+        if self.price_band is None:
+            return True
+        band = self._band(listing, self.price_band.limit_pct)
+        return band is None or band[0] <= price <= band[1]
+
+    def _protected(self, listing, side, price, tif, stop_price):
+        """(worst price the order can trade at, price for the book, tif for the book).
+
+        Market orders become IOC limits and stops become stop-limits at the protection price;
+        the worst price is None when there is nothing to protect against (no reference)."""
+        if price is not None:
+            return price, price, tif
+        if stop_price is not None:
+            band = self._band(listing, self.market_protection_pct, centre=stop_price)
+        elif self.price_band is not None and listing.reference is not None:
+            band = self._band(listing, self.price_band.limit_pct)
+        else:
+            centre = listing.book.last_price or listing.reference
+            band = self._band(listing, self.market_protection_pct, centre=centre)
+        if band is None:
+            return None, None, tif
+        worst = max(band[1] if side is Side.BUY else band[0], 1)
+        return worst, worst, "GTC" if stop_price is not None else ("IOC" if tif == "GTC" else tif)
+
+    def _check_limits(self, listing, account, side, qty, limit, replacing=None) -> Reason:
+        limits = self._limits.get(account, self.default_limits)
+        symbol = listing.instrument.symbol
+        if limits.max_position is not None:
+            position = self.ledger.account(account).position(symbol)
+            for order in listing.open.values():
+                if order.account == account and order is not replacing:
+                    position += order.qty * order.side
+            if replacing is not None:
+                position += replacing.qty * replacing.side
+            if abs(position + side * qty) > limits.max_position:
+                return Reason.POSITION_LIMIT
+        if limits.max_open_notional is not None:
+            value = listing.instrument.tick_value
+            open_notional = sum(
+                o.qty * o.limit * value
+                for lst in self._listings.values()
+                for o in lst.open.values()
+                if o.account == account and o is not replacing
+            )
+            if replacing is not None:
+                qty += replacing.qty
+            if open_notional + qty * limit * value > limits.max_open_notional:
+                return Reason.NOTIONAL_LIMIT
+        return Reason.NONE
+
+    def _cash_needed(self, listing: _Listing, qty: int, limit: int) -> int:
+        """Cash that covers `qty` at `limit` or better, plus the largest fee it could pay."""
+        notional = qty * limit * listing.instrument.tick_value
+        return notional + fee(notional, self.fees.max_rate)
+
+    def _release_excess(self, listing: _Listing, order: _OpenOrder) -> None:
+        """Give back what an open order's locks hold beyond its remaining worst case."""
+        if order.side is Side.BUY:
+            excess = order.cash_locked - self._cash_needed(listing, order.qty, order.limit)
+            if excess > 0:
+                self._unlock(order.account, listing.instrument.symbol, excess, 0)
+                order.cash_locked -= excess
+        elif order.units_locked > order.qty:
+            excess = order.units_locked - order.qty
+            self._unlock(order.account, listing.instrument.symbol, 0, excess)
+            order.units_locked -= excess
+
+    def _unlock(self, account: int, symbol: str, cash: int, units: int) -> None:
+        if cash:
+            self.ledger.unlock_cash(account, cash)
+        if units:
+            self.ledger.unlock_units(account, symbol, units)
+
+    # --- after the book ------------------------------------------------------------------
+
+    def _settle_outcome(self, listing: _Listing, out: Outcome, now: int) -> Response:
+        """Price and book the fills, release what finished orders no longer need, and trip the
+        circuit breaker if the last trade went too far."""
+        symbol = listing.instrument.symbol
+        value = listing.instrument.tick_value
+        trades = []
+        settle_at = self._settlement_time(now, self.settlement_lag_days)
+        for f in out.fills:
+            maker, taker = listing.open[f.maker_order_id], listing.open[f.taker_order_id]
+            notional = f.qty * f.price * value
+            maker_fee = fee(notional, self.fees.rate(True, self._tiers.get(maker.account)))
+            taker_fee = fee(notional, self.fees.rate(False, self._tiers.get(taker.account)))
+            buyer, seller = (maker, taker) if maker.side is Side.BUY else (taker, maker)
+            buyer_fee, seller_fee = (
+                (maker_fee, taker_fee) if maker.side is Side.BUY else (taker_fee, maker_fee)
+            )
+            # What the fill consumes of each side's locks moves on to the trade's settlement.
+            buyer.cash_locked -= notional + buyer_fee
+            seller.units_locked -= f.qty
+            maker.qty -= f.qty
+            taker.qty -= f.qty
+            self.ledger.book_trade(
+                instrument=symbol,
+                buyer=buyer.account,
+                seller=seller.account,
+                qty=f.qty,
+                notional=notional,
+                buyer_fee=buyer_fee,
+                seller_fee=seller_fee,
+                fee_account=self.fee_account,
+                settle_at=settle_at,
+                now=now,
+            )
+            trades.append(
+                Trade(
+                    now,
+                    self.name,
+                    symbol,
+                    f.price,
+                    f.qty,
+                    f.maker_order_id,
+                    f.taker_order_id,
+                    maker.account,
+                    taker.account,
+                    taker.side,
+                    notional,
+                    maker_fee,
+                    taker_fee,
+                    settle_at,
+                )
+            )
+        touched = {out.order_id, *(c.order_id for c in out.cancelled)}
+        touched.update(f.maker_order_id for f in out.fills)
+        touched.update(f.taker_order_id for f in out.fills)
+        for order_id in touched:
+            order = listing.open.get(order_id)
+            if order is not None and not listing.book.order(order_id).is_open:
+                self._unlock(order.account, symbol, order.cash_locked, order.units_locked)
+                del listing.open[order_id]
+        if trades:
+            self._trip_breaker(listing, trades[-1].price, now)
+        return Response(
+            symbol,
+            out.order_id,
+            out.status,
+            out.reason,
+            out.filled_qty,
+            tuple(trades),
+            out.cancelled,
+        )
+
+    def _trip_breaker(self, listing: _Listing, last: int, now: int) -> None:
+        if listing.reference is None:
+            listing.reference = last
+            return
+        if self.price_band is None:
+            return
+        low, high = self._band(listing, self.price_band.halt_pct)
+        if not low <= last <= high:
+            listing.book.halt()
+            listing.halted_until = now + self.price_band.halt_ns
+            listing.reference = last
+
+
+def _refusal(symbol, order_id: int = 0):
+    def refuse(reason: Reason) -> Response:
+        return Response(symbol, order_id, Status.REJECTED, reason)
+
+    return refuse
