@@ -228,6 +228,19 @@ class Response(NamedTuple):
         return self.status is not Status.REJECTED
 
 
+class OpenOrder(NamedTuple):
+    """A snapshot of an open order as the venue tracks it."""
+
+    instrument: str
+    order_id: int
+    account: int
+    side: Side
+    limit: int  # ticks; the protection price for market and stop orders
+    qty: int
+    cash_locked: int  # paise
+    units_locked: int
+
+
 @dataclass
 class _OpenOrder:
     account: int
@@ -318,6 +331,17 @@ class Venue:
     @property
     def symbols(self) -> tuple[str, ...]:
         return tuple(self._listings)
+
+    def open_orders(self, account: int | None = None) -> list[OpenOrder]:
+        """The venue's open orders (optionally one account's) with what each holds locked."""
+        return [
+            OpenOrder(
+                symbol, order_id, o.account, o.side, o.limit, o.qty, o.cash_locked, o.units_locked
+            )
+            for symbol, listing in self._listings.items()
+            for order_id, o in listing.open.items()
+            if account is None or o.account == account
+        ]
 
     def reference_price(self, symbol: str) -> int | None:
         return self._listings[symbol].reference
