@@ -40,8 +40,8 @@ ORDER_DTYPE = np.dtype(
         ("stop", "i8"),  # stop price; 0 for none
         ("owner", "i8"),
         ("filled", "i8"),
-        ("prev", "i8"),
-        ("next", "i8"),
+        ("prev", "i4"),  # linked list within a price level; ids stay below 2**31
+        ("next", "i4"),
         ("side", "i1"),
         ("status", "i1"),
         ("reason", "i1"),
@@ -109,6 +109,7 @@ FLAG_STOP_PENDING = 2
 A_NEW, A_CANCEL = 0, 1
 NEED_ROOM = -1  # returned instead of an order id / reason when the arrays must grow first
 MAX_VALUE = 2**53  # largest price or quantity accepted, so that sums of them never overflow
+MAX_ORDERS = 2**31 - 1  # order ids must fit the int32 queue links
 
 
 def new_state(capacity, tick, lot, stp):
@@ -656,36 +657,41 @@ def modify_one(orders, levels, stops, meta, fills, cancels, oid, qty, price):
     return reason, o.status, o.reason, o.filled, meta[M_NFILLS], meta[M_NCANCELS]
 
 
+@njit(cache=True, inline="always")
+def _record(row, order_id, status, reason, filled):
+    row.order_id = order_id
+    row.status = status
+    row.reason = reason
+    row.filled_qty = filled
+
+
 @njit(cache=True)
 def submit_batch(orders, levels, stops, meta, fills, cancels, msgs, start, out):
     """Process msgs[start:] in order until done or out of room; returns the next index.
 
-    Outcomes go to `out` (order id, status, reason, filled quantity per message).
+    Outcomes go to `out` (order id, status, reason, filled quantity per message), unless
+    `out` is empty: the caller did not ask for them.
     """
+    record = out.shape[0] > 0
     for k in range(start, msgs.shape[0]):
         m = msgs[k]
         if not _has_room(orders, levels, stops, meta, fills, cancels,
                          m.qty, m.display_qty):  # fmt: skip
             return k
-        r = out[k]
         if m.action == A_NEW:
             oid = _new_order(orders, levels, stops, meta, fills, cancels,
                              m.side, m.type, m.price, m.qty, m.owner,
                              m.display_qty, m.stop_price, m.post_only != 0)  # fmt: skip
-            o = orders[oid]
-            r.order_id = oid
-            r.status = o.status
-            r.reason = o.reason
-            r.filled_qty = o.filled
+            if record:
+                o = orders[oid]
+                _record(out[k], oid, o.status, o.reason, o.filled)
         elif m.action == A_CANCEL:
             reason = _cancel(orders, levels, stops, meta, m.ref)
-            r.order_id = m.ref
-            r.status = S_CANCELLED if reason == R_NONE else S_REJECTED
-            r.reason = reason
-            r.filled_qty = orders[m.ref].filled if reason == R_NONE else 0
-        else:
-            r.order_id = 0
-            r.status = S_REJECTED
-            r.reason = R_BAD_TYPE
-            r.filled_qty = 0
+            if record:
+                if reason == R_NONE:
+                    _record(out[k], m.ref, S_CANCELLED, R_NONE, orders[m.ref].filled)
+                else:
+                    _record(out[k], m.ref, S_REJECTED, reason, 0)
+        elif record:
+            _record(out[k], 0, S_REJECTED, R_BAD_TYPE, 0)
     return msgs.shape[0]

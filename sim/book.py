@@ -287,7 +287,7 @@ class OrderBook:
         `OUTCOME_DTYPE` row per message.
         """
         msgs = _as_batch(msgs)
-        out = np.zeros(len(msgs), OUTCOME_DTYPE)
+        out = np.zeros(len(msgs) if outcomes else 0, OUTCOME_DTYPE)
         fills = []
         start = 0
         self._meta[K.M_NFILLS] = 0
@@ -313,6 +313,8 @@ class OrderBook:
         """Make room for `new_orders` more ids and for the worst case of the next request."""
         meta = self._meta
         need = meta[K.M_NEXT_ID] + new_orders
+        if need >= K.MAX_ORDERS:
+            raise OverflowError(f"an order book holds at most {K.MAX_ORDERS - 1:,} order ids")
         if need >= len(self._orders):
             self._orders = _grown(self._orders, need + 1)
         need_levels = max(meta[K.M_NLEV], meta[K.M_NLEV + 1]) + 1 + meta[K.M_NSTOPS]
