@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from benchmarks.order_flow import random_flow
 from sim.book import BATCH_DTYPE, FILL_DTYPE, OUTCOME_DTYPE, OrderBook, SelfTradePrevention
 from sim.orders import Cancel, Fill, OrderType, Outcome, Reason, Side, Status
 
@@ -979,27 +980,8 @@ def _submit_one_at_a_time(book: OrderBook, msgs: np.ndarray):
 
 
 def _batch_rows(fills: np.ndarray, outcomes: np.ndarray):
+    """The arrays submit_many returns, as the same plain tuples."""
     return [tuple(f) for f in fills.tolist()], [tuple(o) for o in outcomes.tolist()]
-
-
-def _random_flow(n: int, seed: int = 0) -> np.ndarray:
-    try:
-        from benchmarks.order_flow import random_flow
-    except ImportError:  # pragma: no cover - benchmarks not importable
-        random_flow = None
-    if random_flow is not None:
-        return random_flow(n, seed=seed)
-    rng = np.random.default_rng(seed)
-    msgs = np.zeros(n, BATCH_DTYPE)
-    is_cancel = rng.random(n) < 0.3
-    side = np.where(rng.random(n) < 0.5, 1, -1)
-    msgs["action"] = is_cancel
-    msgs["side"] = side
-    msgs["price"] = 10_000 - side * rng.integers(-9, 51, n)
-    msgs["qty"] = rng.integers(1, 101, n)
-    msgs["owner"] = rng.integers(1, 1_001, n)
-    msgs["ref"] = np.maximum(np.cumsum(~is_cancel) - rng.integers(0, 2_000, n), 1)
-    return msgs
 
 
 def _rich_flow(n: int, seed: int) -> np.ndarray:
@@ -1022,8 +1004,8 @@ def _rich_flow(n: int, seed: int) -> np.ndarray:
     return msgs
 
 
-def test_submit_many_equals_one_at_a_time_on_random_flow():
-    msgs = _random_flow(20_000, seed=3)
+def test_submit_many_equals_one_at_a_time_on_benchmark_random_flow():
+    msgs = random_flow(20_000, seed=3)
     batch_fills, batch_outcomes = OrderBook().submit_many(msgs, outcomes=True)
     book = OrderBook()
     want_fills, want_rows = _submit_one_at_a_time(book, msgs)
@@ -1048,7 +1030,7 @@ def test_submit_many_equals_one_at_a_time_with_stops_icebergs_and_all_types(seed
 
 
 def test_submit_many_grows_from_tiny_capacity():
-    msgs = _random_flow(5_000, seed=7)
+    msgs = random_flow(5_000, seed=7)
     small = OrderBook(capacity=2)
     big = OrderBook(capacity=10_000)
     got = _batch_rows(*small.submit_many(msgs, outcomes=True))
