@@ -103,6 +103,7 @@ R_BAD_DISPLAY = 11
 R_BAD_STOP = 12
 R_NOT_MODIFIABLE = 13
 R_BY_OWNER = 14
+R_BAD_OWNER = 15
 STP_CANCEL_NEWEST, STP_CANCEL_OLDEST, STP_CANCEL_BOTH = 0, 1, 2
 FLAG_POST_ONLY = 1
 FLAG_STOP_PENDING = 2
@@ -110,6 +111,7 @@ A_NEW, A_CANCEL = 0, 1
 NEED_ROOM = -1  # returned instead of an order id / reason when the arrays must grow first
 MAX_VALUE = 2**53  # largest price or quantity accepted, so that sums of them never overflow
 MAX_ORDERS = 2**31 - 1  # order ids must fit the int32 queue links
+BAD_OWNER = -(2**63)  # what the facade passes for an owner that is not an int64
 
 
 def new_state(capacity, tick, lot, stp):
@@ -490,9 +492,11 @@ def _trigger_stops(orders, levels, stops, meta, fills, cancels):
 
 
 @njit(cache=True, inline="always")
-def _validate(meta, side, otype, price, qty, display, stop, post_only):
+def _validate(meta, owner, side, otype, price, qty, display, stop, post_only):
     tick = meta[M_TICK]
     lot = meta[M_LOT]
+    if owner == BAD_OWNER:
+        return R_BAD_OWNER
     if side != 1 and side != -1:
         return R_BAD_SIDE
     if otype < T_LIMIT or otype > T_FOK:
@@ -522,7 +526,7 @@ def _new_order(orders, levels, stops, meta, fills, cancels,
     oid = meta[M_NEXT_ID]
     meta[M_NEXT_ID] = oid + 1
     o = orders[oid]
-    reason = _validate(meta, side, otype, price, qty, display, stop, post_only)
+    reason = _validate(meta, owner, side, otype, price, qty, display, stop, post_only)
     # Rejected orders keep what was asked, clamped to the record's small fields.
     o.side = side if side == 1 or side == -1 else 0
     o.type = otype if T_LIMIT <= otype <= T_FOK else -1

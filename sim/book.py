@@ -94,6 +94,25 @@ _TIFS = {
 }
 # Side.BUY == 1 and Side.SELL == -1, so the enum members hit the integer keys.
 _SIDE_CODES = {1: 1, -1: -1, "buy": 1, "sell": -1, "BUY": 1, "SELL": -1, "Buy": 1, "Sell": -1}
+_SIDE_TYPES = (int, str, Side)
+
+
+def _side_code(side: object) -> int:
+    """+1/-1 for anything `Side.parse` reads as a side, else 0 (a BAD_SIDE rejection)."""
+    try:
+        parsed = Side.parse(side)
+    except (TypeError, ValueError):
+        return 0
+    return 0 if parsed is None else int(parsed)
+
+
+def _flag(value: object) -> bool | None:
+    """A yes/no option from a bool, a NumPy bool or 0/1; None for anything else."""
+    if isinstance(value, np.bool_) or (type(value) is int and value in (0, 1)):
+        return bool(value)
+    return None
+
+
 _STATUSES = tuple(Status)
 _REASONS = {int(r): r for r in Reason}
 _INT64_MAX = 2**63 - 1
@@ -161,8 +180,16 @@ def _as_batch(msgs: np.ndarray) -> np.ndarray:
         return msgs
     batch = np.zeros(len(msgs), BATCH_DTYPE)
     for name in BATCH_DTYPE.names:
-        if name in names:
-            batch[name] = msgs[name]
+        if name not in names:
+            continue
+        column, target = msgs[name], BATCH_DTYPE[name]
+        # A silent cast would round prices or wrap sides; refuse instead.
+        if column.dtype.kind not in "iub":
+            raise ValueError(f"submit_many: field {name!r} must be integers, got {column.dtype}")
+        info = np.iinfo(target)
+        if len(column) and (column.min() < info.min or column.max() > info.max):
+            raise ValueError(f"submit_many: field {name!r} has values outside {target}")
+        batch[name] = column
     return batch
 
 
@@ -215,7 +242,9 @@ class OrderBook:
         `stop_price` makes it a stop (market) or stop-limit order that waits for the last trade
         price to reach it; `display_qty` makes a limit order an iceberg.
         """
-        side_code = _SIDE_CODES.get(side, 0) if type(side) is not bool else 0
+        side_code = _SIDE_CODES.get(side) if type(side) in _SIDE_TYPES else None
+        if side_code is None:
+            side_code = _side_code(side)
         order_type = _TIFS.get(tif, -1) if isinstance(tif, str) else -1
         if price is None:
             limit = 0
@@ -227,11 +256,16 @@ class OrderBook:
             limit = _positive_or_bad(price)
         if not (type(qty) is int and 0 < qty <= K.MAX_VALUE):
             qty = _positive_or_bad(qty)
-        if type(owner) is not int:
-            owner = _as_int(owner) or 0
+        if type(owner) is not int or not -_INT64_MAX <= owner <= _INT64_MAX:
+            owner = _as_int(owner)
+            if owner is None:
+                owner = K.BAD_OWNER
         display = 0 if display_qty is None else _positive_or_bad(display_qty)
         stop = 0 if stop_price is None else _positive_or_bad(stop_price)
-        post_only = post_only is True or bool(post_only)
+        if type(post_only) is not bool:
+            post_only = _flag(post_only)
+            if post_only is None:
+                order_type = -1  # rejected as an inconsistent order type
         while True:
             oid, status, reason, filled, n_fills, n_cancels = self._kernels.submit_one(
                 self._orders, self._levels, self._stops, self._meta, self._fills, self._cancels,

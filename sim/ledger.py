@@ -106,6 +106,11 @@ class Ledger:
     def open_account(self, account_id: int, cash: int = 0, units: dict[str, int] | None = None):
         if account_id in self.accounts:
             raise LedgerError(f"account {account_id} already exists")
+        # Validate everything first, so that a refused opening leaves no account behind.
+        if cash:
+            _check_amount("deposit", cash)
+        for qty in (units or {}).values():
+            _check_amount("unit issue", qty)
         self.accounts[account_id] = Account(account_id)
         if cash:
             self.deposit(account_id, cash)

@@ -6,6 +6,7 @@ kernels and the result files use, so they never change once released.
 
 from __future__ import annotations
 
+import operator
 from enum import IntEnum
 from typing import NamedTuple
 
@@ -19,9 +20,13 @@ class Side(IntEnum):
         """Side from 'buy'/'sell' (any case), +1/-1 or a Side; None when it is neither."""
         if isinstance(value, str):
             return _SIDE_NAMES.get(value.strip().lower())
-        if value in (1, -1) and not isinstance(value, bool):
-            return cls(value)
-        return None
+        if isinstance(value, bool):
+            return None
+        try:
+            number = operator.index(value)  # ints only: 1.0 is not a side
+        except TypeError:
+            return None
+        return cls(number) if number in (1, -1) else None
 
 
 _SIDE_NAMES = {"buy": Side.BUY, "b": Side.BUY, "sell": Side.SELL, "s": Side.SELL}
@@ -65,6 +70,7 @@ class Reason(IntEnum):
     BAD_STOP_PRICE = 12
     NOT_MODIFIABLE = 13
     CANCELLED_BY_OWNER = 14
+    BAD_OWNER = 15
     # venue gateway
     UNKNOWN_INSTRUMENT = 20
     UNKNOWN_ACCOUNT = 21
@@ -98,6 +104,7 @@ _REASON_MESSAGES = {
     Reason.BAD_STOP_PRICE: "stop price must be a positive whole number of ticks on the grid",
     Reason.NOT_MODIFIABLE: "a pending stop order cannot be modified; cancel it instead",
     Reason.CANCELLED_BY_OWNER: "cancelled at the owner's request",
+    Reason.BAD_OWNER: "owner must be an integer id within int64",
     Reason.UNKNOWN_INSTRUMENT: "the venue does not list this instrument",
     Reason.UNKNOWN_ACCOUNT: "no such account at this venue",
     Reason.PRICE_BAND: "price outside the instrument's price band",

@@ -465,9 +465,8 @@ class Venue:
             return reject(Reason.BAD_PRICE)
         if price is not None and not self._inside_band(listing, price):
             return reject(Reason.PRICE_BAND)
-        extra_qty = max(new_qty - order.qty, 0)
         reason = self._check_limits(
-            listing, account, order.side, extra_qty, new_limit, replacing=order
+            listing, account, order.side, new_qty, new_limit, replacing=order
         )
         if reason is not Reason.NONE:
             return reject(reason)
@@ -538,6 +537,8 @@ class Venue:
         return worst, worst, "GTC" if stop_price is not None else ("IOC" if tif == "GTC" else tif)
 
     def _check_limits(self, listing, account, side, qty, limit, replacing=None) -> Reason:
+        """Position and open-notional limits with this order (`qty` at `limit`) working, in
+        place of `replacing` when it modifies an open order."""
         limits = self._limits.get(account, self.default_limits)
         symbol = listing.instrument.symbol
         if limits.max_position is not None:
@@ -545,21 +546,17 @@ class Venue:
             for order in listing.open.values():
                 if order.account == account and order is not replacing:
                     position += order.qty * order.side
-            if replacing is not None:
-                position += replacing.qty * replacing.side
             if abs(position + side * qty) > limits.max_position:
                 return Reason.POSITION_LIMIT
         if limits.max_open_notional is not None:
-            value = listing.instrument.tick_value
             open_notional = sum(
-                o.qty * o.limit * value
-                for lst in self._listings.values()
-                for o in lst.open.values()
+                o.qty * o.limit * other.instrument.tick_value
+                for other in self._listings.values()
+                for o in other.open.values()
                 if o.account == account and o is not replacing
             )
-            if replacing is not None:
-                qty += replacing.qty
-            if open_notional + qty * limit * value > limits.max_open_notional:
+            notional = qty * limit * listing.instrument.tick_value
+            if open_notional + notional > limits.max_open_notional:
                 return Reason.NOTIONAL_LIMIT
         return Reason.NONE
 

@@ -354,11 +354,6 @@ def test_transfer_beyond_free_cash_or_units(ledger):
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: open_account creates the account before validating cash/units, so a refused "
-    "open_account leaves a half-opened account behind and a corrected retry is refused",
-)
 def test_refused_open_account_leaves_no_account():
     ledger = Ledger()
     with pytest.raises(LedgerError, match="deposit must be a positive"):

@@ -19,6 +19,7 @@ from sim.venue import (
     NS_PER_DAY,
     FeeSchedule,
     Instrument,
+    OpenOrder,
     PriceBand,
     RiskLimits,
     Tier,
@@ -235,6 +236,56 @@ def test_fee_schedule_errors(kwargs, message):
         FeeSchedule(**kwargs)
 
 
+# --- configuration errors ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (
+            {"limit_pct": 5, "halt_pct": 10},
+            "price band needs 0 < halt_pct <= limit_pct < 100, got halt_pct=10, limit_pct=5",
+        ),
+        (
+            {"limit_pct": 100, "halt_pct": 5},
+            "price band needs 0 < halt_pct <= limit_pct < 100, got halt_pct=5, limit_pct=100",
+        ),
+        (
+            {"halt_pct": 0},
+            "price band needs 0 < halt_pct <= limit_pct < 100, got halt_pct=0, limit_pct=10.0",
+        ),
+        ({"halt_ns": 0}, "halt_ns must be a positive integer, got 0"),
+        ({"halt_ns": 1.5}, "halt_ns must be a positive integer, got 1.5"),
+    ],
+)
+def test_price_band_errors(kwargs, message):
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        PriceBand(**kwargs)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"settlement_lag_days": 6}, "settlement_lag_days must be 0..5, got 6"),
+        ({"settlement_lag_days": -1}, "settlement_lag_days must be 0..5, got -1"),
+        ({"settlement_lag_days": 1.0}, "settlement_lag_days must be 0..5, got 1.0"),
+        ({"market_protection_pct": 0}, "market_protection_pct must be in (0, 100), got 0"),
+        ({"market_protection_pct": 100}, "market_protection_pct must be in (0, 100), got 100"),
+    ],
+)
+def test_venue_errors(kwargs, message):
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        Venue("NSE", Ledger(), **kwargs)
+
+
+def test_listing_twice_is_an_error():
+    _, venue = market()
+    with pytest.raises(ValueError, match=f"^NSE: {BOND} is already listed$"):
+        venue.list_instrument(Instrument(BOND))
+    assert venue.symbols == (BOND,)
+    assert venue.instrument(BOND) == Instrument(BOND)
+
+
 # --- gateway refusals: order id 0, nothing locked ------------------------------------------
 
 
@@ -243,6 +294,8 @@ def test_unknown_instrument():
     before = everything(ledger)
     assert_refused(venue.submit(BUYER, "GS2099", "buy", 1, PAR), Reason.UNKNOWN_INSTRUMENT)
     assert_refused(venue.submit(BUYER, 42, "buy", 1, PAR), Reason.UNKNOWN_INSTRUMENT)
+    assert_refused(venue.cancel(BUYER, "GS2099", 1), Reason.UNKNOWN_INSTRUMENT)
+    assert_refused(venue.modify(BUYER, "GS2099", 1, qty=2), Reason.UNKNOWN_INSTRUMENT)
     assert everything(ledger) == before
 
 
@@ -399,12 +452,6 @@ def test_notional_limit_counts_open_orders_and_this_one():
     assert venue.submit(BUYER, BOND, "buy", 1, PAR).ok  # exactly 1_000_000
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: Venue._check_limits values open orders on every instrument with the tick "
-    "value of the instrument being ordered, so open notional is wrong across instruments "
-    "with different unit sizes",
-)
 def test_notional_limit_across_instruments_with_different_unit_sizes():
     _, venue = market()
     venue.list_instrument(Instrument("SMALL", unit_face_value=100), PAR)  # 1 paisa per tick
@@ -710,6 +757,23 @@ def test_market_protection_without_a_band_uses_the_last_trade():
     assert ledger.account(BUYER).cash_locked == 0
 
 
+def test_stop_buy_is_protected_around_its_stop_price():
+    # Stop 10_200, protection 5%: a stop-limit at 10_200 + 510 = 10_710.
+    need = cost(10, 10_710)  # 1_071_000 + 107
+    ledger, venue = market(cash=need - 1)
+    assert_refused(
+        venue.submit(BUYER, BOND, "buy", 10, stop_price=10_200), Reason.INSUFFICIENT_CASH
+    )
+    ledger.deposit(BUYER, 1)
+    response = venue.submit(BUYER, BOND, "buy", 10, stop_price=10_200)
+    assert response.status is Status.ACCEPTED
+    order = venue.book(BOND).order(response.order_id)
+    assert (order.stop_pending, order.stop_price, order.price) == (True, 10_200, 10_710)
+    assert ledger.account(BUYER).cash_locked == need
+    assert venue.cancel(BUYER, BOND, response.order_id).status is Status.CANCELLED
+    assert ledger.account(BUYER).cash_locked == 0
+
+
 # --- modify through the venue ---------------------------------------------------------------
 
 
@@ -729,8 +793,10 @@ def test_modify_locks_more_for_a_bigger_order_and_releases_for_a_smaller():
     assert venue.modify(BUYER, BOND, oid, price=9_950).ok
     assert acct.cash_locked == 398_000 + 39
     assert venue.book(BOND).order(oid).open_qty == 4
+    assert venue.open_orders(BUYER) == [OpenOrder(BOND, oid, BUYER, Side.BUY, 9_950, 4, 398_039, 0)]
     assert venue.cancel(BUYER, BOND, oid).status is Status.CANCELLED
     assert acct.cash_locked == 0
+    assert venue.open_orders() == []
 
 
 def test_modify_a_sell_locks_and_releases_units():
@@ -765,6 +831,60 @@ def test_modify_of_another_accounts_order_is_unknown():
     assert venue.modify(BUYER, BOND, 12345, qty=1).reason is Reason.UNKNOWN_ORDER
     assert everything(ledger) == before
     assert venue.book(BOND).order(oid).open_qty == 10
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"qty": 0}, Reason.BAD_QUANTITY),
+        ({"qty": -10}, Reason.BAD_QUANTITY),
+        ({"qty": 12.0}, Reason.BAD_QUANTITY),
+        ({"price": 0}, Reason.BAD_PRICE),
+        ({"price": 9_900.0}, Reason.BAD_PRICE),
+        ({"price": 11_001}, Reason.PRICE_BAND),
+        ({"price": 8_999}, Reason.PRICE_BAND),
+    ],
+)
+def test_modify_refusals_change_nothing(change, reason):
+    ledger, venue = market(price_band=PriceBand(limit_pct=10))
+    oid = venue.submit(BUYER, BOND, "buy", 10, 9_900).order_id
+    before = everything(ledger)
+    response = venue.modify(BUYER, BOND, oid, **change)
+    assert (response.order_id, response.status, response.reason) == (oid, Status.REJECTED, reason)
+    assert everything(ledger) == before
+    order = venue.book(BOND).order(oid)
+    assert (order.open_qty, order.price) == (10, 9_900)
+
+
+def test_modify_is_held_to_the_position_limit():
+    ledger, venue = market()
+    venue.register(BUYER, limits=RiskLimits(max_position=10))
+    oid = venue.submit(BUYER, BOND, "buy", 6, PAR).order_id
+    assert venue.submit(BUYER, BOND, "buy", 2, PAR).ok
+    assert venue.modify(BUYER, BOND, oid, qty=9).reason is Reason.POSITION_LIMIT
+    assert ledger.account(BUYER).cash_locked == cost(6, PAR) + cost(2, PAR)
+    assert venue.modify(BUYER, BOND, oid, qty=8).ok  # 8 + 2 = 10
+
+
+def test_modify_is_held_to_the_notional_limit():
+    ledger, venue = market()
+    venue.register(BUYER, limits=RiskLimits(max_open_notional=1_000_000))
+    oid = venue.submit(BUYER, BOND, "buy", 5, PAR).order_id  # 500_000
+    other = venue.submit(BUYER, BOND, "buy", 4, PAR).order_id  # 400_000
+    assert venue.modify(BUYER, BOND, oid, qty=7).reason is Reason.NOTIONAL_LIMIT
+    assert venue.modify(BUYER, BOND, oid, qty=6).ok  # exactly 1_000_000
+    # 600_000 + 4 * 10_001 * 10 = 1_000_040
+    assert venue.modify(BUYER, BOND, other, price=PAR + 1).reason is Reason.NOTIONAL_LIMIT
+    assert ledger.account(BUYER).cash_locked == cost(6, PAR) + cost(4, PAR)
+    assert venue.modify(BUYER, BOND, other, price=PAR - 1).ok
+
+
+def test_modify_that_lowers_the_open_notional_is_allowed():
+    _, venue = market()
+    venue.register(BUYER, limits=RiskLimits(max_open_notional=1_000_000))
+    oid = venue.submit(BUYER, BOND, "buy", 10, PAR).order_id  # 1_000_000: at the limit
+    # 5 * 10_100 * 10 = 505_000 paise; the same change in two steps is accepted.
+    assert venue.modify(BUYER, BOND, oid, qty=5, price=10_100).ok
 
 
 def test_modify_into_a_cross_trades_and_releases():
