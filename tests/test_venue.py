@@ -330,7 +330,7 @@ def test_venue_halt_refuses_orders_but_not_cancels():
     assert venue.submit(BUYER, BOND, "buy", 1, PAR).status is Status.ACCEPTED
 
 
-@pytest.mark.parametrize("side", ["hold", "", 0, 2, True, None])
+@pytest.mark.parametrize("side", ["hold", "", 0, 2, True, None, 1.0, -1.0, [1]])
 def test_bad_side(side):
     ledger, venue = market()
     before = everything(ledger)
