@@ -19,6 +19,7 @@ order can cost, which is what the cash lock covers.
 
 from __future__ import annotations
 
+import operator
 import zlib
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -390,11 +391,12 @@ class Venue:
         parsed_side = Side.parse(side)
         if parsed_side is None:
             return refuse(Reason.BAD_SIDE)
-        if type(qty) is not int or qty <= 0 or qty % listing.instrument.lot_size:
+        qty = _positive_int(qty)
+        if qty is None or qty % listing.instrument.lot_size:
             return refuse(Reason.BAD_QUANTITY)
-        if price is not None and (type(price) is not int or price <= 0):
+        if price is not None and (price := _positive_int(price)) is None:
             return refuse(Reason.BAD_PRICE)
-        if stop_price is not None and (type(stop_price) is not int or stop_price <= 0):
+        if stop_price is not None and (stop_price := _positive_int(stop_price)) is None:
             return refuse(Reason.BAD_STOP_PRICE)
         if listing.book.halted:
             return refuse(Reason.HALTED)
@@ -457,12 +459,12 @@ class Venue:
         if self.halted:
             return reject(Reason.VENUE_HALTED)
         self._resume_if_due(listing, now)
+        if qty is not None and (qty := _positive_int(qty)) is None:
+            return reject(Reason.BAD_QUANTITY)
+        if price is not None and (price := _positive_int(price)) is None:
+            return reject(Reason.BAD_PRICE)
         new_limit = order.limit if price is None else price
         new_qty = order.qty if qty is None else qty
-        if type(new_qty) is not int or new_qty <= 0:
-            return reject(Reason.BAD_QUANTITY)
-        if type(new_limit) is not int or new_limit <= 0:
-            return reject(Reason.BAD_PRICE)
         if price is not None and not self._inside_band(listing, price):
             return reject(Reason.PRICE_BAND)
         reason = self._check_limits(
@@ -667,6 +669,17 @@ class Venue:
             listing.book.halt()
             listing.halted_until = now + self.price_band.halt_ns
             listing.reference = last
+
+
+def _positive_int(value: object) -> int | None:
+    """A positive Python int from an int or NumPy integer; None for anything else."""
+    if isinstance(value, bool):
+        return None
+    try:
+        number = operator.index(value)
+    except TypeError:
+        return None
+    return number if number > 0 else None
 
 
 def _refusal(symbol, order_id: int = 0):

@@ -1,0 +1,44 @@
+"""Pieces every agent kind shares: endowment parameters and small pricing helpers."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+NS_PER_SECOND = 10**9
+
+
+class PopulationParams(BaseModel):
+    """Parameters every population has: its size and each member's starting endowment."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    count: int = Field(1, ge=0, le=1_000_000, description="number of agents")
+    cash_rupees: float = Field(1_000_000.0, ge=0, description="starting cash of each agent")
+    units: int = Field(0, ge=0, description="starting units of every instrument, each agent")
+    latency_us: float = Field(500.0, ge=0, description="one-way latency to venues, microseconds")
+    latency_jitter_us: float = Field(100.0, ge=0, description="mean extra latency (exponential)")
+
+
+def endow(sim, agent, params: PopulationParams, tier: str | None = None) -> None:
+    """Open the agent's account with the population's cash and units."""
+    units = {symbol: params.units for symbol in sim.instruments} if params.units else {}
+    sim.open_account(agent, cash=round(params.cash_rupees * 100), units=units, tier=tier)
+
+
+def listings(sim) -> list[tuple[str, str]]:
+    """Every (venue, symbol) pair that trades in this run."""
+    return [(name, symbol) for name, venue in sim.venues.items() for symbol in venue.symbols]
+
+
+def round_to_lot(qty: float, lot: int) -> int:
+    return max(lot, round(qty / lot) * lot)
+
+
+def observed_price(agent, venue: str, symbol: str) -> float:
+    """The agent's view of the price from its delayed quote: the mid, else the one side
+    showing, else the instrument's reference price."""
+    quote = agent.quote(venue, symbol)
+    if quote.mid is not None:
+        return quote.mid
+    side = quote.bid if quote.bid is not None else quote.ask
+    return float(side if side is not None else agent.sim.reference_prices[symbol])

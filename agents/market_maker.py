@@ -1,0 +1,164 @@
+"""Market makers: Avellaneda–Stoikov quoting with inventory limits, tier obligations and a
+withdrawal rule for stress.
+
+Every `requote_seconds` a maker cancels its quotes and posts a bid and an ask around the
+Avellaneda–Stoikov reservation price
+
+    r = s - q * gamma * sigma^2 * (T - t)
+    spread = gamma * sigma^2 * (T - t) + (2 / gamma) * ln(1 + gamma / k)
+
+with s the observed mid (ticks), q its inventory (lots), sigma^2 the variance of the mid per
+second (estimated online from the mids it sees), T - t the seconds left in the session, gamma
+its risk aversion (per tick) and k the order-arrival decay (per tick). At the inventory limit
+it only quotes the side that reduces inventory. When the estimated volatility exceeds
+`stress_sigma_ticks` it widens its spread by `stress_widen`, or pulls its quotes if
+`stress_pull`; a `liquidity_withdrawal` shock does the same. It measures its tier
+obligations at every requote: spread within `max_spread_ticks`, each side at least
+`min_size`, and the share of checks it met (presence).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from pydantic import Field
+
+from agents.common import NS_PER_SECOND, PopulationParams, endow, listings, observed_price
+from sim.latency import latency_from
+from sim.participant import Participant
+from sim.registry import AgentKind
+
+
+class MarketMakerParams(PopulationParams):
+    count: int = Field(2, ge=0, le=1000)
+    units: int = Field(1000, ge=0)
+    tier: str | None = Field("gold", description="bronze, silver, gold, platinum or none")
+    gamma: float = Field(0.01, gt=0, description="risk aversion, per tick")
+    k: float = Field(0.3, gt=0, description="order arrival decay, per tick")
+    initial_sigma_ticks: float = Field(0.2, gt=0, description="per-second sd before estimates")
+    quote_size: int = Field(100, ge=1, description="units per side")
+    max_inventory: int = Field(2000, ge=0, description="units, long or short of the start")
+    requote_seconds: float = Field(5.0, gt=0)
+    max_spread_ticks: int = Field(20, ge=1, description="tier obligation")
+    min_size: int = Field(50, ge=1, description="tier obligation, units per side")
+    stress_sigma_ticks: float = Field(2.0, gt=0, description="per-second sd that means stress")
+    stress_widen: float = Field(3.0, ge=1)
+    stress_pull: bool = False
+
+
+def reservation_price(mid: float, inventory: float, gamma: float, sigma2: float,
+                      horizon: float) -> float:  # fmt: skip
+    """Avellaneda–Stoikov reservation price."""
+    return mid - inventory * gamma * sigma2 * horizon
+
+
+def optimal_spread(gamma: float, sigma2: float, horizon: float, k: float) -> float:
+    """Avellaneda–Stoikov optimal total spread (bid to ask)."""
+    return gamma * sigma2 * horizon + (2 / gamma) * math.log(1 + gamma / k)
+
+
+class MarketMaker(Participant):
+    kind = "market_maker"
+
+    def __init__(self, sim, params: MarketMakerParams, rng) -> None:
+        super().__init__(sim, rng, latency_from(params.latency_us, params.latency_jitter_us))
+        self.params = params
+        self._markets = listings(sim)
+        self._last_mid: dict[tuple[str, str], tuple[float, int]] = {}
+        self._sigma2 = {m: params.initial_sigma_ticks**2 for m in self._markets}
+        self.withdrawn = False
+        self.checks = 0
+        self.checks_met = 0
+        self.spread_sum = 0.0
+
+    def on_start(self) -> None:
+        self.wake_in(int(self.rng.uniform(0, self.params.requote_seconds) * NS_PER_SECOND))
+
+    def on_wake(self) -> None:
+        for venue, order in self.open_orders():
+            self.cancel(venue, order.instrument, order.order_id)
+        for venue, symbol in self._markets:
+            self.requote(venue, symbol)
+        self.wake_in(int(self.params.requote_seconds * NS_PER_SECOND))
+
+    def _update_sigma(self, market, mid: float) -> float:
+        last = self._last_mid.get(market)
+        if last is not None and self.now > last[1]:
+            seconds = (self.now - last[1]) / NS_PER_SECOND
+            sample = (mid - last[0]) ** 2 / seconds
+            self._sigma2[market] = 0.9 * self._sigma2[market] + 0.1 * sample
+        self._last_mid[market] = (mid, self.now)
+        return self._sigma2[market]
+
+    def quotes(self, venue: str, symbol: str) -> tuple[int | None, int | None]:
+        """(bid, ask) to post now, None for a side not quoted."""
+        p = self.params
+        mid = observed_price(self, venue, symbol)
+        sigma2 = self._update_sigma((venue, symbol), mid)
+        day = self.sim.calendar.day_index(self.now)
+        horizon = max((self.sim.calendar.session(day)[1] - self.now) / NS_PER_SECOND, 1.0)
+        lot = self.sim.instruments[symbol].lot_size
+        inventory = (self.position(symbol) - p.units) / lot
+        r = reservation_price(mid, inventory, p.gamma, sigma2, horizon)
+        spread = optimal_spread(p.gamma, sigma2, horizon, p.k)
+        stressed = math.sqrt(sigma2) > p.stress_sigma_ticks or self.withdrawn
+        if stressed and p.stress_pull:
+            return None, None
+        if stressed:
+            spread *= p.stress_widen
+        bid = math.floor(r - spread / 2)
+        ask = max(math.ceil(r + spread / 2), bid + 1)
+        excess = self.position(symbol) - p.units
+        return (bid if excess < p.max_inventory else None,
+                ask if -excess < p.max_inventory else None)  # fmt: skip
+
+    def requote(self, venue: str, symbol: str) -> None:
+        p = self.params
+        bid, ask = self.quotes(venue, symbol)
+        size = p.quote_size
+        if bid is not None and bid > 0:
+            self.submit(venue, symbol, 1, size, bid)
+        if ask is not None and self.position(symbol) >= size:
+            self.submit(venue, symbol, -1, size, ask)
+        else:
+            ask = None
+        self.checks += 1
+        met = bid is not None and ask is not None and ask - bid <= p.max_spread_ticks
+        self.checks_met += bool(met and size >= p.min_size)
+        if bid is not None and ask is not None:
+            self.spread_sum += ask - bid
+
+    def on_shock(self, shock) -> None:
+        if shock.kind == "liquidity_withdrawal":
+            self.withdrawn = self.rng.random() < shock.fraction
+
+    def on_session_open(self, day: int) -> None:
+        self.withdrawn = self.withdrawn and self.sim.liquidity_withdrawal_level(day) > 0
+
+    def report(self) -> dict:
+        quoted = max(self.checks_met, 1)
+        return {
+            "presence": self.checks_met / self.checks if self.checks else None,
+            "mean_quoted_spread_ticks": self.spread_sum / quoted if self.checks_met else None,
+            "inventory": sum(self.position(s) - self.params.units for _, s in self._markets),
+        }
+
+    @staticmethod
+    def population_metrics(makers) -> dict:
+        return {"market_makers": {
+            f"maker_{m.account}_presence": (m.checks_met / m.checks if m.checks else None)
+            for m in makers
+        }}  # fmt: skip
+
+
+def build(sim, params: MarketMakerParams, seeds):
+    agents = []
+    for seed in seeds.spawn(params.count):
+        agent = MarketMaker(sim, params, np.random.default_rng(seed))
+        endow(sim, agent, params, tier=params.tier)
+        agents.append(agent)
+    return agents
+
+
+KIND = AgentKind("market_maker", MarketMakerParams, build)

@@ -1,0 +1,85 @@
+"""Momentum traders: a moving-average crossover on the mid they observe, marketable orders.
+
+Every `interval_seconds` (with exponential jitter) a trader samples the mid; once it has
+`long_window` samples it buys when the short average is above the long one and sells when
+below, with an IOC order priced at the far side of the quote so it takes liquidity.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+from pydantic import Field, model_validator
+
+from agents.common import NS_PER_SECOND, PopulationParams, endow, listings, round_to_lot
+from sim.latency import latency_from
+from sim.participant import Participant
+from sim.registry import AgentKind
+
+
+class MomentumParams(PopulationParams):
+    interval_seconds: float = Field(37.0, gt=0, description="mean gap between samples")
+    short_window: int = Field(20, ge=1)
+    long_window: int = Field(50, ge=2)
+    min_qty: int = Field(1, ge=1)
+    max_qty: int = Field(10, ge=1)
+
+    @model_validator(mode="after")
+    def _windows(self):
+        if self.short_window >= self.long_window:
+            raise ValueError("short_window must be smaller than long_window")
+        return self
+
+
+class MomentumTrader(Participant):
+    kind = "momentum"
+
+    def __init__(self, sim, params: MomentumParams, rng) -> None:
+        super().__init__(sim, rng, latency_from(params.latency_us, params.latency_jitter_us))
+        self.params = params
+        self.venue, self.symbol = listings(sim)[rng.integers(len(listings(sim)))]
+        self.mids: deque[float] = deque(maxlen=params.long_window)
+
+    def on_start(self) -> None:
+        self._schedule_next()
+
+    def _schedule_next(self) -> None:
+        self.wake_in(int(self.rng.exponential(self.params.interval_seconds) * NS_PER_SECOND))
+
+    def signal(self) -> int:
+        """+1 buy, -1 sell, 0 not enough history."""
+        if len(self.mids) < self.params.long_window:
+            return 0
+        mids = np.fromiter(self.mids, float)
+        short = mids[-self.params.short_window :].mean()
+        long = mids.mean()
+        return int(np.sign(short - long))
+
+    def on_wake(self) -> None:
+        quote = self.quote(self.venue, self.symbol)
+        if quote.mid is not None:
+            self.mids.append(quote.mid)
+        side = self.signal()
+        far = quote.ask if side > 0 else quote.bid
+        if side and far is not None:
+            p = self.params
+            lot = self.sim.instruments[self.symbol].lot_size
+            qty = round_to_lot(self.rng.integers(p.min_qty, p.max_qty + 1), lot)
+            if side < 0:
+                qty = min(qty, self.position(self.symbol))
+            if qty >= lot:
+                self.submit(self.venue, self.symbol, side, qty, far, "IOC")
+        self._schedule_next()
+
+
+def build(sim, params: MomentumParams, seeds):
+    agents = []
+    for seed in seeds.spawn(params.count):
+        agent = MomentumTrader(sim, params, np.random.default_rng(seed))
+        endow(sim, agent, params)
+        agents.append(agent)
+    return agents
+
+
+KIND = AgentKind("momentum", MomentumParams, build)

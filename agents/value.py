@@ -1,0 +1,106 @@
+"""Value investors: noisy observers of the fundamental (as ABIDES' value agents).
+
+At each arrival an investor observes the fundamental with noise, updates a running Bayesian
+estimate of the value it mean-reverts to (the ABIDES update: the prior is advanced by the
+mean-reversion rate for the time since the last observation, then combined with the new
+observation by their variances), cancels its resting orders and trades toward the estimate:
+buy below it, sell above. A share of orders are aggressive (priced at the far side of the
+quote); the rest rest passively a few ticks inside their own side.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pydantic import Field
+
+from agents.common import NS_PER_SECOND, PopulationParams, endow, listings, round_to_lot
+from sim.latency import latency_from
+from sim.participant import Participant
+from sim.registry import AgentKind
+
+
+class ValueParams(PopulationParams):
+    arrival_interval_seconds: float = Field(175.0, gt=0, description="mean gap between arrivals")
+    observation_noise: float = Field(10.0, ge=0, description="sd of observations, in ticks")
+    kappa_per_second: float = Field(1.67e-6, ge=0, le=1, description="assumed mean reversion")
+    prior_sd: float = Field(10.0, gt=0, description="sd of the first estimate, ticks")
+    aggressive_share: float = Field(0.1, ge=0, le=1, description="share of crossing orders")
+    depth_spread_ticks: int = Field(2, ge=0, description="passive orders rest up to this deep")
+    min_qty: int = Field(20, ge=1)
+    max_qty: int = Field(50, ge=1)
+
+
+class ValueInvestor(Participant):
+    kind = "value"
+
+    def __init__(self, sim, params: ValueParams, rng) -> None:
+        super().__init__(sim, rng, latency_from(params.latency_us, params.latency_jitter_us))
+        self.params = params
+        self._markets = listings(sim)
+        self._estimates: dict[str, tuple[float, float, int]] = {}  # symbol -> (mean, var, t)
+
+    def on_start(self) -> None:
+        self._schedule_next()
+
+    def _schedule_next(self) -> None:
+        gap = self.rng.exponential(self.params.arrival_interval_seconds)
+        self.wake_in(int(gap * NS_PER_SECOND))
+
+    def estimate(self, symbol: str) -> float:
+        """Update and return the estimate of the value the fundamental reverts to."""
+        p = self.params
+        r_bar = self.sim.reference_prices[symbol]
+        observed = self.sim.observe_fundamental(symbol, p.observation_noise, self.rng)
+        mean, var, last = self._estimates.get(symbol, (float(r_bar), p.prior_sd**2, self.now))
+        # Advance the prior by mean reversion over the elapsed time, then combine.
+        decay = (1 - p.kappa_per_second) ** ((self.now - last) / NS_PER_SECOND)
+        mean = (1 - decay) * r_bar + decay * mean
+        var = decay**2 * var
+        noise_var = p.observation_noise**2
+        if noise_var == 0:
+            mean, var = observed, 0.0
+        else:
+            mean = (noise_var * mean + var * observed) / (noise_var + var)
+            var = var * noise_var / (var + noise_var)
+        self._estimates[symbol] = (mean, var, self.now)
+        return mean
+
+    def on_wake(self) -> None:
+        p = self.params
+        for venue, order in self.open_orders():
+            self.cancel(venue, order.instrument, order.order_id)
+        venue, symbol = self._markets[self.rng.integers(len(self._markets))]
+        value = self.estimate(symbol)
+        quote = self.quote(venue, symbol)
+        lot = self.sim.instruments[symbol].lot_size
+        qty = round_to_lot(self.rng.integers(p.min_qty, p.max_qty + 1), lot)
+        mid = quote.mid if quote.mid is not None else value
+        side = 1 if value > mid else -1
+        if side < 0:
+            qty = min(qty, self.position(symbol))
+        if qty >= lot:
+            aggressive = self.rng.random() < p.aggressive_share
+            far, near = (quote.ask, quote.bid) if side > 0 else (quote.bid, quote.ask)
+            if aggressive and far is not None:
+                price = far
+            else:
+                anchor = near if near is not None else round(mid)
+                price = anchor - side * int(self.rng.integers(0, p.depth_spread_ticks + 1))
+            self.submit(venue, symbol, side, qty, max(int(price), 1))
+        self._schedule_next()
+
+    def report(self) -> dict:
+        means = [m for m, _, _ in self._estimates.values()]
+        return {"mean_estimate": float(np.mean(means)) if means else None}
+
+
+def build(sim, params: ValueParams, seeds):
+    agents = []
+    for seed in seeds.spawn(params.count):
+        agent = ValueInvestor(sim, params, np.random.default_rng(seed))
+        endow(sim, agent, params)
+        agents.append(agent)
+    return agents
+
+
+KIND = AgentKind("value", ValueParams, build)

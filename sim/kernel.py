@@ -1,0 +1,442 @@
+"""The simulation kernel: one run of one scenario with one seed.
+
+A simpy `Environment` keeps an integer-nanosecond clock and a single event queue; a mesa
+`Model` is the registry of every agent; venues (with their numba books) and one ledger hold
+the market; a fundamental process and the scenario's shocks move value; the recorder keeps
+every order, trade and quote. Agents act only through `send` (requests reach a venue after
+their latency) and hear back only through events (answers, fills, subscribed quotes).
+
+Time is trading time: a wake-up or request that would fall after a session's close carries
+its remainder into the next session, so overnight gaps and holidays are skipped.
+
+    sim = Simulation(scenario, seed=1)
+    result = sim.run(out="results")
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.metadata
+import subprocess
+import time as wallclock
+from pathlib import Path
+
+import mesa
+import numpy as np
+import simpy
+
+from sim.calendar import TradingCalendar
+from sim.latency import latency_from
+from sim.ledger import Ledger
+from sim.market_data import MarketData
+from sim.orders import Side
+from sim.recorder import Recorder
+from sim.venue import FeeSchedule, Instrument, PriceBand, Tier, Venue
+
+NS_PER_SECOND = 10**9
+_PACKAGES = ("numpy", "numba", "polars", "pyarrow", "simpy", "mesa", "pydantic", "scipy")
+
+
+class Simulation:
+    """Everything one run needs, built from a resolved `Scenario`."""
+
+    def __init__(self, scenario, seed: int | None = None) -> None:
+        from sim.fundamentals import build_fundamental
+        from sim.registry import agent_kinds
+
+        self.scenario = scenario
+        self.seed = scenario.seed if seed is None else int(seed)
+        seeds = np.random.SeedSequence(self.seed)
+        kernel_seed, fundamental_seed, model_seed, population_seeds = seeds.spawn(4)
+        self.rng = np.random.default_rng(kernel_seed)
+        cal = scenario.calendar
+        self.calendar = TradingCalendar(
+            cal.start, cal.days, cal.open, cal.close, tuple(cal.holidays)
+        )
+        self.env = simpy.Environment(initial_time=self.calendar.start_ns)
+        self.model = mesa.Model(rng=np.random.default_rng(model_seed))
+        self.ledger = Ledger()
+        self.market_data = MarketData()
+        self.recorder = Recorder()
+        self.instruments = {i.symbol: _instrument(i) for i in scenario.instruments}
+        self.reference_prices = {
+            i.symbol: self.instruments[i.symbol].to_ticks(i.reference_price)
+            for i in scenario.instruments
+        }
+        self.venues: dict[str, Venue] = {}
+        self.venue_latency = {}
+        for spec in scenario.venues:
+            self.venues[spec.name] = self._build_venue(spec)
+        self.fundamental = build_fundamental(scenario, self.calendar, fundamental_seed)
+        self.events = {"wakeups": 0, "requests": 0, "trades": 0, "quotes": 0, "deliveries": 0}
+        self._subscribers: dict[tuple[str, str], list] = {}
+        self._initial_wealth: dict[int, int] = {}
+        kinds = agent_kinds()
+        self.populations: dict[str, list] = {}
+        for (name, params), pop_seed in zip(
+            scenario.populations.items(),
+            population_seeds.spawn(len(scenario.populations)),
+            strict=True,
+        ):
+            self.populations[name] = list(kinds[name].build(self, params, pop_seed))
+
+    # --- set-up helpers for agent builders -----------------------------------------------
+
+    def _build_venue(self, spec) -> Venue:
+        fees = FeeSchedule(
+            spec.fees.maker_bps,
+            spec.fees.taker_bps,
+            {Tier(t): bps for t, bps in spec.fees.tiers.items()},
+        )
+        band = None
+        if spec.price_band is not None:
+            band = PriceBand(
+                spec.price_band.limit_pct,
+                spec.price_band.halt_pct,
+                int(spec.price_band.halt_minutes * 60 * NS_PER_SECOND),
+            )
+        venue = Venue(
+            spec.name,
+            self.ledger,
+            fees=fees,
+            price_band=band,
+            settlement_lag_days=spec.settlement_lag_days,
+            market_protection_pct=spec.market_protection_pct,
+            settlement_time=self.calendar.settlement_time,
+        )
+        listed = self.instruments if "*" in spec.listings else spec.listings
+        for symbol in listed:
+            venue.list_instrument(self.instruments[symbol], self.reference_prices[symbol])
+        self.venue_latency[spec.name] = latency_from(spec.latency.base_us, spec.latency.jitter_us)
+        return venue
+
+    def open_account(
+        self, agent, cash: int = 0, units: dict[str, int] | None = None, tier: str | None = None
+    ) -> None:
+        """Give an agent its ledger account and endowment, and admit it to every venue."""
+        self.ledger.open_account(agent.account, cash=cash, units=units or {})
+        for venue in self.venues.values():
+            venue.register(agent.account, tier=None if tier is None else Tier(tier))
+        self._initial_wealth[agent.account] = cash + sum(
+            qty * self.reference_prices[s] * self.instruments[s].tick_value
+            for s, qty in (units or {}).items()
+        )
+
+    # --- time ----------------------------------------------------------------------------
+
+    @property
+    def now(self) -> int:
+        return self.env.now
+
+    def trading_time(self, t: int) -> int | None:
+        """`t` moved past overnight gaps: time beyond a close continues at the next open."""
+        cal = self.calendar
+        day = cal.day_index(max(t, cal.start_ns))
+        open_ns, close_ns = cal.session(day)
+        if t < open_ns:
+            return open_ns
+        while t > close_ns:
+            nxt = cal.next_open(close_ns)
+            if nxt is None:
+                return None
+            t = nxt + (t - close_ns)
+            day += 1
+            close_ns = cal.session(day)[1]
+        return t
+
+    def call_at(self, t: int, fn, *args) -> None:
+        """Run `fn(*args)` at simulated time `t` (events at one time run in order of booking)."""
+        self.env.timeout(max(t - self.env.now, 0)).callbacks.append(
+            functools.partial(_call, fn, args)
+        )
+
+    def wake(self, agent, t: int) -> None:
+        when = self.trading_time(t)
+        if when is not None:
+            self.call_at(when, self._wake, agent)
+
+    def _wake(self, agent) -> None:
+        self.events["wakeups"] += 1
+        agent.on_wake()
+
+    # --- requests ------------------------------------------------------------------------
+
+    def send(self, agent, action: str, venue: str, symbol: str, args: tuple, options: dict):
+        """A request leaves the agent now and reaches the venue after its latency."""
+        arrival = self.trading_time(self.now + self.venue_latency[venue].sample(agent.rng))
+        if arrival is not None:
+            self.call_at(arrival, self._arrive, agent, action, venue, symbol, args, options)
+
+    def _arrive(self, agent, action, venue_name, symbol, args, options) -> None:
+        self.events["requests"] += 1
+        venue = self.venues[venue_name]
+        now = self.now
+        if action == "new":
+            side, qty, price, tif = args
+            response = venue.submit(
+                agent.account, symbol, side, qty, price, tif, now=now, **options
+            )
+            order_type = _order_type(price, tif, options.get("stop_price"))
+            side_code = int(Side.parse(side) or 0)
+        elif action == "cancel":
+            response = venue.cancel(agent.account, symbol, args[0], now=now)
+            order_type, side_code, qty, price, tif = "cancel", 0, None, None, None
+        else:
+            order_id, qty, price = args
+            response = venue.modify(agent.account, symbol, order_id, qty, price, now=now)
+            order_type, side_code, tif = "modify", 0, None
+        self.recorder.order(
+            now,
+            response.order_id,
+            agent.account,
+            venue_name,
+            symbol,
+            side_code,
+            order_type,
+            tif,
+            price,
+            qty,
+            response.status.name.lower(),
+            response.reason.name.lower(),
+        )
+        for trade in response.trades:
+            self._record_trade(trade)
+        self._publish(venue_name, symbol)
+        self._deliver(agent, agent.on_response, (action, venue_name, symbol, *args), response)
+
+    def _record_trade(self, trade) -> None:
+        self.events["trades"] += 1
+        self.recorder.trade(
+            trade.time,
+            trade.venue,
+            trade.instrument,
+            trade.price,
+            trade.qty,
+            trade.maker_order_id,
+            trade.taker_order_id,
+            trade.maker_account,
+            trade.taker_account,
+            int(trade.aggressor_side),
+        )
+        for account, is_maker in ((trade.maker_account, True), (trade.taker_account, False)):
+            agent = self._agents_by_account[account]
+            side = int(trade.aggressor_side) * (-1 if is_maker else 1)
+            agent.fills += 1
+            agent.fees_paid += trade.maker_fee if is_maker else trade.taker_fee
+            self._deliver(agent, agent.on_fill, trade, side)
+
+    @functools.cached_property
+    def _agents_by_account(self) -> dict:
+        return {agent.account: agent for agent in self.model.agents}
+
+    def _deliver(self, agent, hook, *args) -> None:
+        """An event reaches the agent after its inbound latency."""
+        self.events["deliveries"] += 1
+        self.call_at(self.now + agent.latency.sample(agent.rng), hook, *args)
+
+    def subscribe(self, agent, venue: str, symbol: str) -> None:
+        self._subscribers.setdefault((venue, symbol), []).append(agent)
+
+    def _publish(self, venue_name: str, symbol: str) -> None:
+        book = self.venues[venue_name].book(symbol)
+        bid, ask = book.best_bid(), book.best_ask()
+        level1 = (
+            bid[0] if bid else None,
+            bid[1] if bid else 0,
+            ask[0] if ask else None,
+            ask[1] if ask else 0,
+        )
+        quote = self.market_data.publish(venue_name, symbol, self.now, level1)
+        if quote is None:
+            return
+        self.events["quotes"] += 1
+        self.recorder.quote(self.now, venue_name, symbol, *level1)
+        for agent in self._subscribers.get((venue_name, symbol), ()):
+            self._deliver(agent, agent.on_quote, venue_name, symbol, quote)
+
+    # --- the run -------------------------------------------------------------------------
+
+    def _schedule_sessions(self, progress) -> None:
+        cal = self.calendar
+        interval = int(self.scenario.recording.book_interval_seconds * NS_PER_SECOND)
+        for day in range(len(cal.trading_days)):
+            open_ns, close_ns = cal.session(day)
+            self.call_at(open_ns, self._session_open, day)
+            for t in range(open_ns + interval, close_ns, interval):
+                self.call_at(t, self._snapshot, progress)
+            self.call_at(close_ns, self._session_close, day, progress)
+        for shock in self.scenario.shocks:
+            open_ns = cal.session(shock.day)[0]
+            at = open_ns if shock.at is None else cal.at(shock.day, shock.at)
+            self.call_at(at, self._shock, shock)
+
+    def _session_open(self, day: int) -> None:
+        self.ledger.settle_due(self.now)
+        for venue in self.venues.values():
+            venue.new_day()
+        self._record_fundamentals(day)
+        if day == 0:
+            self.model.agents.do("on_start")
+        self.model.agents.do("on_session_open", day)
+
+    def _session_close(self, day: int, progress) -> None:
+        self.model.agents.do("on_session_close", day)
+        self._snapshot(progress)
+
+    def _snapshot(self, progress) -> None:
+        depth = self.scenario.recording.book_depth
+        for name, venue in self.venues.items():
+            for symbol in venue.symbols:
+                bids, asks = venue.book(symbol).depth(depth)
+                self.recorder.book(self.now, name, symbol, bids, asks)
+        if progress is not None:
+            progress(self.now, self.calendar.start_ns, self.calendar.end_ns)
+
+    def _shock(self, shock) -> None:
+        self.fundamental.apply_shock(shock, self.now)
+        self.model.agents.do("on_shock", shock)
+
+    def _record_fundamentals(self, day: int) -> None:
+        for symbol in self.instruments:
+            fair = self.fundamental.fair_value_row(symbol, day, self.now)
+            self.recorder.fair_value(self.now, symbol, *fair)
+        for tenor, rate in self.fundamental.curve_rows(day):
+            self.recorder.curve(self.now, tenor, rate)
+
+    def run(self, out: str | Path = "results", progress=None, run_id: str | None = None):
+        """Simulate every session, then write `out/<run_id>/` and return its `Result`."""
+        from sim.metrics import compute_metrics
+        from sim.result import Result, write_run
+
+        started = wallclock.perf_counter()
+        self._schedule_sessions(progress)
+        self.env.run(until=self.calendar.end_ns + 1)
+        self.ledger.settle_due(self.calendar.end_ns)
+        frames = self.recorder.frames()
+        agents = self._agents_frame()
+        report = self.ledger.check()
+        metrics = compute_metrics(frames, agents)
+        metrics["ledger"] = {"conserved": report.ok, "unsettled_trades": report.unsettled_trades}
+        metrics["events"] = dict(self.events)
+        for populations in self.populations.values():
+            for group, values in _population_metrics(populations).items():
+                metrics.setdefault(group, {}).update(values)
+        manifest = {
+            "run_id": run_id or self.run_id,
+            "scenario": self.scenario.to_dict(),
+            "scenario_hash": self.scenario.hash,
+            "seed": self.seed,
+            "git_commit": _git_commit(),
+            "packages": {p: importlib.metadata.version(p) for p in _PACKAGES},
+            "wall_time_s": round(wallclock.perf_counter() - started, 3),
+            "events": dict(self.events),
+            "ledger": report.to_dict(),
+        }
+        path = write_run(
+            out,
+            run_id or self.run_id,
+            frames,
+            agents,
+            self._instruments_frame(),
+            metrics,
+            manifest,
+            overwrite=True,
+        )
+        return Result.load(path)
+
+    @property
+    def run_id(self) -> str:
+        return f"{self.scenario.name}-seed{self.seed}-{self.scenario.hash[:8]}"
+
+    def mark(self, symbol: str) -> int:
+        """The price (ticks) positions are valued at: the last trade on any venue, else the
+        reference price."""
+        prices = [v.book(symbol).last_price for v in self.venues.values() if symbol in v.symbols]
+        prices = [p for p in prices if p]
+        return prices[-1] if prices else self.reference_prices[symbol]
+
+    def _agents_frame(self):
+        import polars as pl
+
+        rows = []
+        for agent in self.model.agents:
+            acct = self.ledger.account(agent.account)
+            positions = sum(
+                acct.position(s) * self.mark(s) * self.instruments[s].tick_value
+                for s in self.instruments
+            )
+            cash = acct.cash + acct.pending_cash
+            rows.append(
+                {
+                    "agent": agent.account,
+                    "kind": agent.kind,
+                    "cash": cash,
+                    "positions_value": positions,
+                    "pnl": cash + positions - self._initial_wealth.get(agent.account, 0),
+                    "fees": agent.fees_paid,
+                    "orders": agent.orders_sent,
+                    "fills": agent.fills,
+                    **agent.report(),
+                }
+            )
+        return pl.DataFrame(rows, infer_schema_length=None)
+
+    def _instruments_frame(self):
+        import polars as pl
+
+        return pl.DataFrame(
+            [
+                {
+                    "symbol": s,
+                    "tick_size": str(i.tick_size),
+                    "lot_size": i.lot_size,
+                    "unit_face_value": i.unit_face_value,
+                    "reference_price": self.reference_prices[s],
+                }
+                for s, i in self.instruments.items()
+            ]
+        )
+
+
+def run(scenario, seed: int | None = None, out: str | Path = "results", progress=None):
+    """Run a scenario and return its `Result` (the files are in `result.path`)."""
+    return Simulation(scenario, seed).run(out=out, progress=progress)
+
+
+def _call(fn, args, _event) -> None:
+    fn(*args)
+
+
+def _instrument(spec) -> Instrument:
+    return Instrument(spec.symbol, spec.tick_size, spec.lot_size, spec.unit_face_value)
+
+
+def _order_type(price, tif, stop_price) -> str:
+    if stop_price is not None:
+        return "stop" if price is None else "stop_limit"
+    if price is None and tif == "GTC":
+        return "market"
+    return {"IOC": "ioc", "FOK": "fok"}.get(tif, "limit")
+
+
+def _population_metrics(agents) -> dict:
+    """A population's own metric groups, from the class's `population_metrics` if it has one."""
+    if not agents:
+        return {}
+    summarise = getattr(type(agents[0]), "population_metrics", None)
+    return summarise(agents) if summarise else {}
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).parent,
+            timeout=5,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None

@@ -1,0 +1,162 @@
+"""The market participant: a mesa agent that trades only through venue gateways.
+
+Everything a participant does goes through the kernel with latency: a request reaches the
+venue after the participant's outbound latency, and the venue's answer, its fills and the
+market data it subscribed to come back as events after the inbound latency. It reads quotes
+as they were when they could have reached it (`quote()` is the book's L1 delayed by the
+participant's market-data latency), never the live book. That separation is what lets the
+same decision code run against a live venue later.
+
+Subclasses override the `on_*` hooks they need and call `submit`, `cancel`, `modify` and
+`wake_in`/`wake_at`. All their randomness comes from `self.rng`, a generator spawned from the
+run's seed sequence for this agent alone.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, NamedTuple
+
+import mesa
+import numpy as np
+
+if TYPE_CHECKING:
+    from sim.kernel import Simulation
+    from sim.latency import Latency
+    from sim.venue import OpenOrder, Response, Trade
+
+
+class Quote(NamedTuple):
+    """Level 1 of one book as a participant sees it (None for an empty side)."""
+
+    time: int
+    bid: int | None
+    bid_qty: int
+    ask: int | None
+    ask_qty: int
+
+    @property
+    def mid(self) -> float | None:
+        if self.bid is None or self.ask is None:
+            return None
+        return (self.bid + self.ask) / 2
+
+    @property
+    def spread(self) -> int | None:
+        if self.bid is None or self.ask is None:
+            return None
+        return self.ask - self.bid
+
+
+class Participant(mesa.Agent):
+    """Base class of every trading agent. Its ledger account id is its mesa `unique_id`."""
+
+    kind = "participant"
+
+    def __init__(self, sim: Simulation, rng: np.random.Generator, latency: Latency) -> None:
+        super().__init__(sim.model)
+        self.sim = sim
+        self.rng = rng
+        self.latency = latency
+        self.orders_sent = 0
+        self.fills = 0
+        self.fees_paid = 0  # paise, net of rebates
+
+    @property
+    def account(self) -> int:
+        return self.unique_id
+
+    @property
+    def now(self) -> int:
+        return self.sim.now
+
+    # --- acting ---------------------------------------------------------------------------
+
+    def submit(
+        self,
+        venue: str,
+        symbol: str,
+        side,
+        qty: int,
+        price: int | None = None,
+        tif: str = "GTC",
+        **options,
+    ) -> None:
+        """Send a new order; the answer arrives later through `on_response`."""
+        self.orders_sent += 1
+        self.sim.send(self, "new", venue, symbol, (side, qty, price, tif), options)
+
+    def cancel(self, venue: str, symbol: str, order_id: int) -> None:
+        self.sim.send(self, "cancel", venue, symbol, (order_id,), {})
+
+    def modify(
+        self,
+        venue: str,
+        symbol: str,
+        order_id: int,
+        qty: int | None = None,
+        price: int | None = None,
+    ) -> None:
+        self.sim.send(self, "modify", venue, symbol, (order_id, qty, price), {})
+
+    def wake_in(self, delay_ns: int) -> None:
+        """Call `on_wake` after `delay_ns` of trading time (overnight gaps are skipped)."""
+        self.sim.wake(self, self.sim.now + int(delay_ns))
+
+    def wake_at(self, time_ns: int) -> None:
+        self.sim.wake(self, int(time_ns))
+
+    def subscribe(self, venue: str, symbol: str) -> None:
+        """Receive `on_quote` after every level-1 change of that book (after latency)."""
+        self.sim.subscribe(self, venue, symbol)
+
+    # --- seeing ---------------------------------------------------------------------------
+
+    def quote(self, venue: str, symbol: str) -> Quote:
+        """Level 1 of a book as it was one market-data latency ago."""
+        return self.sim.market_data.delayed_quote(venue, symbol, self.now - self.md_delay())
+
+    def md_delay(self) -> int:
+        return self.latency.sample(self.rng)
+
+    def position(self, symbol: str) -> int:
+        """Units owned once pending trades settle."""
+        return self.sim.ledger.account(self.account).position(symbol)
+
+    def free_cash(self) -> int:
+        return self.sim.ledger.account(self.account).free_cash
+
+    def open_orders(self, venue: str | None = None) -> list[tuple[str, OpenOrder]]:
+        """(venue, order) for each of this participant's open orders: its own order book
+        keeping, as any trading system has."""
+        venues = [venue] if venue else list(self.sim.venues)
+        return [(v, o) for v in venues for o in self.sim.venues[v].open_orders(self.account)]
+
+    # --- hooks ----------------------------------------------------------------------------
+
+    def on_start(self) -> None:
+        """Called once at the first session's open."""
+
+    def on_wake(self) -> None:
+        """Called at the times asked for with `wake_in`/`wake_at`."""
+
+    def on_session_open(self, day: int) -> None:
+        """Called at every session's open (after `on_start` on day 0)."""
+
+    def on_session_close(self, day: int) -> None:
+        """Called at every session's close."""
+
+    def on_response(self, request: tuple, response: Response) -> None:
+        """The venue's answer to one of this participant's requests."""
+
+    def on_fill(self, trade: Trade, side: int) -> None:
+        """One of this participant's orders traded (side +1 bought, -1 sold)."""
+
+    def on_quote(self, venue: str, symbol: str, quote: Quote) -> None:
+        """A subscribed book's level 1 changed."""
+
+    def on_shock(self, shock) -> None:
+        """A scenario shock started (panic, liquidity withdrawal, rates, ...)."""
+
+    def report(self) -> dict:
+        """Kind-specific columns for agents.parquet (numbers only)."""
+        return {}
