@@ -184,8 +184,8 @@ class PriceBand:
 class RiskLimits:
     """Per-account pre-trade limits (None: no limit).
 
-    max_position : |units held + pending + open buys (or - open sells) + this order| per
-        instrument.
+    max_position : |units held (settled or pending) + this order + the account's other open
+        orders on the same side| per instrument: the position if every one of them filled.
     max_open_notional : paise of notional in the account's open orders on this venue,
         this order included.
     """
@@ -544,11 +544,12 @@ class Venue:
         limits = self._limits.get(account, self.default_limits)
         symbol = listing.instrument.symbol
         if limits.max_position is not None:
-            position = self.ledger.account(account).position(symbol)
+            # The worst case on the order's side: every open order of that side fills.
+            worst = self.ledger.account(account).position(symbol) + side * qty
             for order in listing.open.values():
-                if order.account == account and order is not replacing:
-                    position += order.qty * order.side
-            if abs(position + side * qty) > limits.max_position:
+                if order.account == account and order.side == side and order is not replacing:
+                    worst += side * order.qty
+            if abs(worst) > limits.max_position:
                 return Reason.POSITION_LIMIT
         if limits.max_open_notional is not None:
             open_notional = sum(

@@ -429,6 +429,17 @@ def test_position_limit_counts_settled_pending_and_open():
     assert venue.submit(BUYER, BOND, "buy", 1, PAR - 10).status is Status.ACCEPTED  # exactly 10
 
 
+def test_position_limit_does_not_net_open_buys_against_open_sells():
+    ledger, venue = market()
+    venue.register(OTHER, limits=RiskLimits(max_position=1_000))
+    # OTHER holds 1000 units: resting a sell of 100 must not make room for a buy of 100,
+    # since the buy could fill while the sell does not.
+    assert venue.submit(OTHER, BOND, "sell", 100, PAR + 50).status is Status.ACCEPTED
+    assert_refused(venue.submit(OTHER, BOND, "buy", 100, PAR - 50), Reason.POSITION_LIMIT)
+    # Selling more is fine: the worst case short side is 1000 - 100 - 200 = 700 units.
+    assert venue.submit(OTHER, BOND, "sell", 200, PAR + 50).status is Status.ACCEPTED
+
+
 def test_position_limit_on_the_short_side():
     ledger, venue = market()
     venue.register(SELLER, limits=RiskLimits(max_position=4))
