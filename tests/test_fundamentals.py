@@ -1,0 +1,297 @@
+"""Fundamental processes: OU law, determinism, jumps, bond fair values and shocks."""
+
+import math
+from datetime import date, time
+
+import numpy as np
+import pytest
+
+from sim.calendar import NS_PER_DAY, NS_PER_SECOND, TradingCalendar
+from sim.fundamentals import (
+    BondFactorParams,
+    BondFundamental,
+    FundamentalJump,
+    MeanRevertingFundamental,
+    SpreadShock,
+    as_shock,
+)
+from sim.pricing import Bond, ParallelShock, Rating, TwistShock, fair_value_of
+
+S = NS_PER_SECOND
+START = 1_700_000_000 * S
+
+
+def ou(symbols, kappa=0.01, sigma=0.5, jumps=(0.0, 0.0, 0.0), seed=1, **kwargs):
+    return MeanRevertingFundamental(
+        symbols, kappa, sigma, *jumps, np.random.default_rng(seed), start_ns=START, **kwargs
+    )
+
+
+# --- mean-reverting ---------------------------------------------------------------------
+
+
+def test_ou_mean_variance_and_covariance_match_the_closed_form():
+    n, kappa, sigma, r_bar, x0 = 3000, 0.01, 0.5, 100.0, 110.0
+    names = [f"S{i}" for i in range(n)]
+    f = ou(dict.fromkeys(names, r_bar), kappa, sigma, initial=dict.fromkeys(names, x0))
+    # 300 s and 400 s fall inside a chunk (bridge), 1024 s on a chunk end, 1500 s in the next.
+    samples = {
+        t: np.array([f.value(s, START + t * S) for s in names]) for t in (300, 400, 1024, 1500)
+    }
+    for t, x in samples.items():
+        mean = r_bar + (x0 - r_bar) * math.exp(-kappa * t)
+        var = sigma**2 / (2 * kappa) * (1 - math.exp(-2 * kappa * t))
+        assert abs(x.mean() - mean) < 4 * math.sqrt(var / n), t
+        assert abs(x.var() / var - 1) < 4 * math.sqrt(2 / n), t
+    a, b = samples[300], samples[400]
+    var300, var400 = (sigma**2 / (2 * kappa) * (1 - math.exp(-2 * kappa * t)) for t in (300, 400))
+    cov = math.exp(-kappa * 100) * var300  # Markov: Cov(X_s, X_t) = e^{-kappa (t - s)} Var(X_s)
+    relative_se = math.sqrt((var300 * var400 / cov**2 + 1) / n)
+    assert abs(np.cov(a, b)[0, 1] / cov - 1) < 4 * relative_se
+
+
+def test_values_do_not_depend_on_the_query_pattern():
+    symbols = {"A": 100.0, "B": 50.0}
+    dense, sparse = ou(symbols, jumps=(20.0, 1.0, 0.2)), ou(symbols, jumps=(20.0, 1.0, 0.2))
+    times = [START + k * 7 * S // 3 for k in range(5000)]
+    expected = {(s, t): dense.value(s, t) for t in times for s in symbols}
+    rng = np.random.default_rng(0)
+    for i in rng.permutation(len(times))[:500]:
+        for s in ("B", "A"):
+            assert sparse.value(s, times[i]) == expected[(s, times[i])]
+    other = ou(symbols, jumps=(20.0, 1.0, 0.2), seed=2)
+    assert other.value("A", times[-1]) != expected[("A", times[-1])]
+
+
+def test_value_is_held_between_grid_points_and_refuses_times_before_the_start():
+    f = ou({"A": 100.0})
+    assert f.value("A", START) == 100.0
+    assert f.value("A", START + 5 * S) == f.value("A", START + 6 * S - 1)
+    with pytest.raises(ValueError, match="before the process starts"):
+        f.value("A", START - 1)
+    with pytest.raises(ValueError, match="unknown symbol 'Z'"):
+        f.value("Z", START)
+
+
+def test_jumps_arrive_at_the_configured_rate_with_bimodal_sizes():
+    f = ou({"A": 200.0}, kappa=0.0, sigma=0.0, jumps=(50.0, 2.0, 0.5))
+    days = 200
+    jumps = f.jumps("A", START + days * NS_PER_DAY)
+    expected = 50.0 * days
+    assert abs(len(jumps) - expected) < 4 * math.sqrt(expected)
+    sizes = np.array([size for _, size in jumps])
+    assert abs(np.abs(sizes).mean() - 4.0) < 0.05  # 2% of 200
+    assert abs((sizes > 0).mean() - 0.5) < 0.03
+    gaps = np.diff([START] + [t for t, _ in jumps]) / NS_PER_DAY
+    assert abs(gaps.mean() - 1 / 50.0) < 4 * (1 / 50.0) / math.sqrt(gaps.size)
+    # Without diffusion or mean reversion the value is r_bar plus the jumps so far.
+    t = jumps[100][0]
+    assert f.value("A", t) == pytest.approx(200.0 + sizes[:101].sum(), abs=1e-9)
+    assert f.value("A", t - 1) == pytest.approx(200.0 + sizes[:100].sum(), abs=1e-9)
+
+
+def test_fundamental_jump_moves_the_value_and_then_mean_reverts():
+    f = ou({"A": 100.0, "B": 100.0}, kappa=0.001, sigma=0.0)
+    t = START + 60 * S
+    f.apply_shock({"kind": "fundamental_jump", "size_pct": -10, "symbols": ["A"], "day": 0}, t)
+    assert f.value("A", t - 1) == 100.0
+    assert f.value("A", t) == pytest.approx(90.0)
+    assert f.value("A", t + 1000 * S) == pytest.approx(100.0 - 10.0 * math.exp(-1.0))
+    assert f.value("B", t + 1000 * S) == 100.0
+    f.apply_shock({"kind": "panic", "intensity": 3.0}, t + 2000 * S)  # ignored
+    f.apply_shock(ParallelShock(100.0), t + 2000 * S)  # no rates here
+    with pytest.raises(ValueError, match="time order"):
+        f.apply_shock(FundamentalJump(5.0, ("A",)), t - S)
+
+
+def test_observe_adds_seeded_noise():
+    f = ou({"A": 100.0})
+    value = f.value("A", START + S)
+    draws = [f.observe("A", START + S, 2.0, np.random.default_rng(i)) for i in range(2000)]
+    assert abs(np.mean(draws) - value) < 4 * 2.0 / math.sqrt(2000)
+    assert f.observe("A", START + S, 2.0, np.random.default_rng(5)) == f.observe(
+        "A", START + S, 2.0, np.random.default_rng(5)
+    )
+    assert f.observe("A", START + S, 0.0, np.random.default_rng(5)) == value
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"symbols": {}}, "at least one symbol"),
+        ({"symbols": {"A": -1.0}}, "r_bar of 'A' must be finite and > 0"),
+        ({"kappa": -0.1}, "kappa_per_second must be finite and >= 0"),
+        ({"sigma": float("nan")}, "sigma_s must be finite"),
+        ({"jumps": (-1.0, 0.0, 0.0)}, "jump_rate_per_day must be finite and >= 0"),
+        ({"grid_ns": 0}, "grid_ns must be a positive integer"),
+        ({"initial": {"Z": 1.0}}, r"initial values for unknown symbols: \['Z'\]"),
+    ],
+)
+def test_bad_mean_reverting_parameters_are_refused(kwargs, message):
+    args = {"symbols": {"A": 100.0}} | kwargs
+    with pytest.raises(ValueError, match=message):
+        ou(args.pop("symbols"), **args)
+
+
+def test_shock_tables_are_checked():
+    with pytest.raises(ValueError, match="unknown shock kind 'meteor'"):
+        as_shock({"kind": "meteor"})
+    with pytest.raises(ValueError, match="size_pct must be finite and > -100"):
+        as_shock({"kind": "fundamental_jump", "size_pct": -100})
+    with pytest.raises(ValueError, match="unknown rating 'ZZZ'"):
+        SpreadShock(10.0, ("ZZZ",))
+    twist = as_shock({"kind": "rates_twist", "short_bp": 50, "long_bp": -20, "at": "10:00"})
+    assert twist == TwistShock(50.0, -20.0)
+    assert as_shock({"kind": "liquidity_withdrawal"}) is None
+
+
+# --- bonds ------------------------------------------------------------------------------
+
+CAL = TradingCalendar(date(2026, 1, 5), 10, time(9, 15), time(15, 30), (date(2026, 1, 9),))
+STILL = BondFactorParams(
+    level_vol_bp=0.0, slope_vol_bp=0.0, credit_vol_bp=0.0, downgrade_prob_per_year=0.0
+)
+
+
+def bond(years: int, coupon: float = 0.0725) -> Bond:
+    return Bond(date(2024, 3, 15), date(2026 + years, 3, 15), coupon, 2, "ACT/365F")
+
+
+def bonds() -> dict:
+    return {"G5": (bond(5), "AAA"), "C3": (bond(3, 0.085), "AA"), "C10": (bond(10), "A")}
+
+
+def test_fair_value_is_the_pricing_engines_and_constant_within_a_day():
+    f = BondFundamental(bonds(), CAL, STILL, np.random.default_rng(1))
+    settle = date(2026, 1, 6)  # T+1 from Monday
+    fair = fair_value_of(bond(5), settle, f.curve(0), "AAA")
+    assert f.fair_clean("G5", 0) == fair.clean_price
+    assert f.fair_yield("G5", 0) == fair.ytm
+    assert f.spread_bp("G5", 0) == pytest.approx(fair.total_spread_bp)
+    open_ns, close_ns = CAL.session(0)
+    assert f.value("G5", open_ns) == f.value("G5", close_ns - 1) == fair.clean_price
+    assert f.fair_value_row("G5", 0, open_ns) == (fair.clean_price, fair.ytm, fair.total_spread_bp)
+    curve = f.curve(0)
+    assert f.curve_rows(0) == tuple(zip(curve.tenors, curve.rates, strict=True))
+    assert curve.zero_rate(0.25) < curve.zero_rate(30.0)  # upward sloping by default
+
+
+def test_parallel_shock_lowers_value_by_about_duration_times_one_percent():
+    f = BondFundamental(bonds(), CAL, STILL, np.random.default_rng(1))
+    t = CAL.at(2, time(11, 0))
+    before = f.value("G5", t)
+    base_curve = f.curve(2)
+    f.apply_shock({"kind": "rates_parallel", "size_bp": 100.0}, t)
+    after = f.value("G5", t)
+    settle = CAL.to_datetime(CAL.settlement_time(CAL.session(2)[0], 1)).date()
+    expected = fair_value_of(bond(5), settle, ParallelShock(100.0).apply(base_curve, 0), "AAA")
+    assert after == pytest.approx(expected.clean_price, abs=1e-10)
+    assert f.value("G5", t - 1) == before  # earlier the same day: unshocked
+    fair = fair_value_of(bond(5), settle, base_curve, "AAA")
+    duration = bond(5).modified_duration(fair.ytm, settle)
+    # Zero rates move 100 bp continuously compounded, the yield about as much; convexity and
+    # the compounding convention leave a few percent of the first-order move.
+    assert (before - after) / (duration * fair.dirty_price * 0.01) == pytest.approx(1.0, rel=0.08)
+    assert f.curve(5).rates[0] == pytest.approx(base_curve.rates[0] + 0.01)
+
+
+def test_curve_shock_paths_run_in_trading_days_from_the_shock():
+    f = BondFundamental(bonds(), CAL, STILL, np.random.default_rng(1))
+    base = [f.curve(d).zero_rate(5.0) for d in range(6)]
+    ramp = ParallelShock(40.0, ((0, 0.0), (2, 1.0)))
+    f.apply_shock(ramp, CAL.session(1)[1] + 1)  # after Tuesday's close: starts Wednesday
+    moved = [(f.curve(d).zero_rate(5.0) - base[d]) * 1e4 for d in range(6)]
+    assert moved == pytest.approx([0.0, 0.0, 0.0, 20.0, 40.0, 40.0], abs=1e-9)
+
+
+def test_spread_shock_hits_only_the_ratings_named():
+    f = BondFundamental(bonds(), CAL, STILL, np.random.default_rng(1))
+    before = {s: f.spread_bp(s, 3) for s in f.symbols}
+    f.apply_shock({"kind": "spread", "size_bp": 75.0, "ratings": ["AA"]}, CAL.start_ns)
+    assert f.spread_bp("C3", 3) == pytest.approx(before["C3"] + 75.0)
+    assert f.spread_bp("G5", 3) == pytest.approx(before["G5"])
+    assert (
+        f.fair_clean("C3", 3)
+        < fair_value_of(bond(3, 0.085), date(2026, 1, 12), f.curve(3), "AA").clean_price
+    )
+
+
+def test_downgrades_move_one_notch_and_raise_the_spread():
+    params = BondFactorParams(
+        level_vol_bp=0.0, slope_vol_bp=0.0, credit_vol_bp=0.0, downgrade_prob_per_year=1.0
+    )
+    f = BondFundamental(bonds(), CAL, params, np.random.default_rng(1))
+    assert [f.rating("C3", d) for d in range(3)] == [Rating.AA, Rating.AA_MINUS, Rating.A_PLUS]
+    assert f.spread_bp("C3", 1) > f.spread_bp("C3", 0)
+    assert f.fair_clean("C3", 1) < f.fair_clean("C3", 0)
+
+
+def test_downgrades_arrive_at_the_configured_rate():
+    many = {f"B{i}": (bond(5), "A") for i in range(2000)}
+    params = BondFactorParams(downgrade_prob_per_year=0.5)
+    f = BondFundamental(many, CAL, params, np.random.default_rng(3))
+    downgraded = sum(f.rating(s, CAL.days - 1) is not Rating.A for s in many)
+    expected = 2000 * (1 - 0.5 ** ((CAL.days - 1) / 250))
+    assert abs(downgraded - expected) < 4 * math.sqrt(expected)
+
+
+def test_bond_values_are_deterministic_whatever_the_query_order():
+    a = BondFundamental(bonds(), CAL, BondFactorParams(), np.random.default_rng(9))
+    b = BondFundamental(bonds(), CAL, BondFactorParams(), np.random.default_rng(9))
+    forward = [a.fair_clean("C10", d) for d in range(CAL.days)]
+    backward = [b.fair_clean("C10", d) for d in reversed(range(CAL.days))][::-1]
+    assert forward == backward
+    assert len(set(forward)) > 1  # the factors do move
+    c = BondFundamental(bonds(), CAL, BondFactorParams(), np.random.default_rng(10))
+    assert c.fair_clean("C10", 5) != forward[5]
+
+
+@pytest.mark.parametrize(
+    ("entries", "params", "message"),
+    [
+        ({"X": (bond(5), "D")}, STILL, "rated D"),
+        (
+            {"X": (Bond(date(2020, 1, 1), date(2026, 1, 8), 0.07, 2, "ACT/365F"), "AA")},
+            STILL,
+            "matures on 2026-01-08",
+        ),
+        (
+            {"X": (Bond(date(2026, 1, 7), date(2030, 1, 7), 0.07, 2, "ACT/365F"), "AA")},
+            STILL,
+            "issued on 2026-01-07",
+        ),
+        ({"X": ("not a bond", "AA")}, STILL, "expected a sim.pricing.Bond"),
+        ({}, STILL, "at least one"),
+    ],
+)
+def test_bad_bond_inputs_are_refused(entries, params, message):
+    with pytest.raises(ValueError, match=message):
+        BondFundamental(entries, CAL, params, np.random.default_rng(0))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"level_vol_bp": -1.0}, "level_vol_bp must be finite and >= 0"),
+        ({"decay_years": 0.0}, "decay_years must be finite and > 0"),
+        ({"downgrade_prob_per_year": 1.5}, "downgrade_prob_per_year must be <= 1"),
+        ({"settlement_lag_days": -1}, "settlement_lag_days must be an int >= 0"),
+        ({"level": float("inf")}, "level must be a finite number"),
+        ({"tenors": (1.0, 1.0)}, "strictly increasing"),
+    ],
+)
+def test_bad_factor_parameters_are_refused(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        BondFactorParams(**kwargs)
+
+
+def test_bond_lookups_refuse_unknown_symbols_days_and_late_shocks():
+    f = BondFundamental(bonds(), CAL, STILL, np.random.default_rng(1))
+    with pytest.raises(ValueError, match="unknown symbol 'X'"):
+        f.fair_clean("X", 0)
+    with pytest.raises(ValueError, match="day_index must be in"):
+        f.curve(CAL.days)
+    f.apply_shock(ParallelShock(10.0), CAL.end_ns)
+    with pytest.raises(ValueError, match="time order"):
+        f.apply_shock(ParallelShock(10.0), CAL.start_ns)
+    f.apply_shock(FundamentalJump(5.0), CAL.start_ns)  # not a bond shock: ignored
