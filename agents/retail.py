@@ -53,7 +53,7 @@ class RetailInvestor(Participant):
 
     def _schedule_next(self) -> None:
         mean_gap = self._session_seconds / self.params.arrivals_per_day
-        self.wake_in(int(self.rng.exponential(mean_gap) * NS_PER_SECOND))
+        self.wake_in(int(self.agent_rng.exponential(mean_gap) * NS_PER_SECOND))
 
     def on_wake(self) -> None:
         self._cancel_stale()
@@ -69,18 +69,18 @@ class RetailInvestor(Participant):
 
     def trade(self) -> None:
         p = self.params
-        venue, symbol = self._markets[self.rng.integers(len(self._markets))]
+        venue, symbol = self._markets[self.agent_rng.integers(len(self._markets))]
         lot = self.sim.instruments[symbol].lot_size
-        side = -1 if self.rng.random() < self.sell_probability() else 1
-        qty = round_to_lot(self.rng.integers(p.min_qty, p.max_qty + 1), lot)
+        side = -1 if self.agent_rng.random() < self.sell_probability() else 1
+        qty = round_to_lot(self.agent_rng.integers(p.min_qty, p.max_qty + 1), lot)
         if side < 0:
             qty = min(qty, self.position(symbol) - self._units_resting(symbol))
             if qty < lot:
                 return
-        if self.rng.random() < self.market_probability():
+        if self.agent_rng.random() < self.market_probability():
             self.submit(venue, symbol, side, qty, None)
             return
-        offset = self.rng.integers(-p.cross_ticks, p.max_offset_ticks + 1)
+        offset = self.agent_rng.integers(-p.cross_ticks, p.max_offset_ticks + 1)
         price = round(observed_price(self, venue, symbol)) - side * offset
         self.submit(venue, symbol, side, qty, max(price, 1))
 

@@ -43,14 +43,14 @@ class ValueInvestor(Participant):
         self._schedule_next()
 
     def _schedule_next(self) -> None:
-        gap = self.rng.exponential(self.params.arrival_interval_seconds)
+        gap = self.agent_rng.exponential(self.params.arrival_interval_seconds)
         self.wake_in(int(gap * NS_PER_SECOND))
 
     def estimate(self, symbol: str) -> float:
         """Update and return the estimate of the value the fundamental reverts to."""
         p = self.params
         r_bar = self.sim.reference_prices[symbol]
-        observed = self.sim.observe_fundamental(symbol, p.observation_noise, self.rng)
+        observed = self.sim.observe_fundamental(symbol, p.observation_noise, self.agent_rng)
         mean, var, last = self._estimates.get(symbol, (float(r_bar), p.prior_sd**2, self.now))
         # Advance the prior by mean reversion over the elapsed time, then combine.
         decay = (1 - p.kappa_per_second) ** ((self.now - last) / NS_PER_SECOND)
@@ -69,23 +69,23 @@ class ValueInvestor(Participant):
         p = self.params
         for venue, order in self.open_orders():
             self.cancel(venue, order.instrument, order.order_id)
-        venue, symbol = self._markets[self.rng.integers(len(self._markets))]
+        venue, symbol = self._markets[self.agent_rng.integers(len(self._markets))]
         value = self.estimate(symbol)
         quote = self.quote(venue, symbol)
         lot = self.sim.instruments[symbol].lot_size
-        qty = round_to_lot(self.rng.integers(p.min_qty, p.max_qty + 1), lot)
+        qty = round_to_lot(self.agent_rng.integers(p.min_qty, p.max_qty + 1), lot)
         mid = quote.mid if quote.mid is not None else value
         side = 1 if value > mid else -1
         if side < 0:
             qty = min(qty, self.position(symbol))
         if qty >= lot:
-            aggressive = self.rng.random() < p.aggressive_share
+            aggressive = self.agent_rng.random() < p.aggressive_share
             far, near = (quote.ask, quote.bid) if side > 0 else (quote.bid, quote.ask)
             if aggressive and far is not None:
                 price = far
             else:
                 anchor = near if near is not None else round(mid)
-                price = anchor - side * int(self.rng.integers(0, p.depth_spread_ticks + 1))
+                price = anchor - side * int(self.agent_rng.integers(0, p.depth_spread_ticks + 1))
             self.submit(venue, symbol, side, qty, max(int(price), 1))
         self._schedule_next()
 

@@ -41,7 +41,6 @@ class Simulation:
     """Everything one run needs, built from a resolved `Scenario`."""
 
     def __init__(self, scenario, seed: int | None = None) -> None:
-        from sim.fundamentals import build_fundamental
         from sim.registry import agent_kinds
 
         self.scenario = scenario
@@ -67,7 +66,7 @@ class Simulation:
         self.venue_latency = {}
         for spec in scenario.venues:
             self.venues[spec.name] = self._build_venue(spec)
-        self.fundamental = build_fundamental(scenario, self.calendar, fundamental_seed)
+        self.fundamental = _build_fundamental(scenario, self.calendar, fundamental_seed)
         self.events = {"wakeups": 0, "requests": 0, "trades": 0, "quotes": 0, "deliveries": 0}
         self._subscribers: dict[tuple[str, str], list] = {}
         self._initial_wealth: dict[int, int] = {}
@@ -122,6 +121,33 @@ class Simulation:
             for s, qty in (units or {}).items()
         )
 
+    # --- what agents may know of the scenario -------------------------------------------
+
+    def observe_fundamental(self, symbol: str, noise_ticks: float, rng) -> float:
+        """A noisy observation of the fundamental now, in ticks."""
+        ticks = self.fundamental.value(symbol, self.now) / float(self.instruments[symbol].tick_size)
+        return ticks + (float(rng.normal(0.0, noise_ticks)) if noise_ticks > 0 else 0.0)
+
+    def fundamental_ticks(self, symbol: str) -> float:
+        return self.fundamental.value(symbol, self.now) / float(self.instruments[symbol].tick_size)
+
+    def panic_level(self, day: int) -> float:
+        """Panic intensity on `day` from the scenario's panic shocks (the largest if several)."""
+        return self._shock_level("panic", "intensity", day)
+
+    def liquidity_withdrawal_level(self, day: int) -> float:
+        return self._shock_level("liquidity_withdrawal", "fraction", day)
+
+    def _shock_level(self, kind: str, size: str, day: int) -> float:
+        from sim.pricing.curve_shocks import path_fraction
+
+        levels = [
+            getattr(shock, size) * path_fraction(shock.path, day - shock.day)
+            for shock in self.scenario.shocks
+            if shock.kind == kind and shock.day <= day
+        ]
+        return max(levels, default=0.0)
+
     # --- time ----------------------------------------------------------------------------
 
     @property
@@ -163,7 +189,7 @@ class Simulation:
 
     def send(self, agent, action: str, venue: str, symbol: str, args: tuple, options: dict):
         """A request leaves the agent now and reaches the venue after its latency."""
-        arrival = self.trading_time(self.now + self.venue_latency[venue].sample(agent.rng))
+        arrival = self.trading_time(self.now + self.venue_latency[venue].sample(agent.agent_rng))
         if arrival is not None:
             self.call_at(arrival, self._arrive, agent, action, venue, symbol, args, options)
 
@@ -232,7 +258,7 @@ class Simulation:
     def _deliver(self, agent, hook, *args) -> None:
         """An event reaches the agent after its inbound latency."""
         self.events["deliveries"] += 1
-        self.call_at(self.now + agent.latency.sample(agent.rng), hook, *args)
+        self.call_at(self.now + agent.latency.sample(agent.agent_rng), hook, *args)
 
     def subscribe(self, agent, venue: str, symbol: str) -> None:
         self._subscribers.setdefault((venue, symbol), []).append(agent)
@@ -401,6 +427,47 @@ class Simulation:
 def run(scenario, seed: int | None = None, out: str | Path = "results", progress=None):
     """Run a scenario and return its `Result` (the files are in `result.path`)."""
     return Simulation(scenario, seed).run(out=out, progress=progress)
+
+
+def _build_fundamental(scenario, calendar, seed: np.random.SeedSequence):
+    """The scenario's fundamental process, seeded from its own branch of the run's seeds."""
+    from sim import fundamentals
+
+    spec = scenario.fundamentals
+    rng = np.random.default_rng(seed)
+    if spec.kind == "mean_reverting":
+        r_bar = {
+            i.symbol: float(spec.r_bar if spec.r_bar is not None else i.reference_price)
+            for i in scenario.instruments
+        }
+        return fundamentals.MeanRevertingFundamental(
+            r_bar,
+            spec.kappa_per_second,
+            spec.sigma_s,
+            spec.jump_rate_per_day,
+            spec.jump_mean_pct,
+            spec.jump_sd_pct,
+            rng,
+            start_ns=calendar.start_ns,
+        )
+    from sim.pricing import Bond
+
+    bonds = {
+        i.symbol: (Bond(i.issue, i.maturity, i.coupon, i.frequency, i.day_count), i.rating)
+        for i in scenario.instruments
+    }
+    params = fundamentals.BondFactorParams(
+        level=spec.short_rate + spec.slope,
+        slope=spec.slope,
+        level_vol_bp=spec.level_vol_bp_per_day,
+        slope_vol_bp=spec.slope_vol_bp_per_day,
+        credit_vol_bp=spec.spread_vol_bp_per_day,
+        level_kappa_per_year=spec.level_kappa,
+        slope_kappa_per_year=spec.slope_kappa,
+        downgrade_prob_per_year=spec.downgrade_prob_per_year,
+        settlement_lag_days=max(v.settlement_lag_days for v in scenario.venues),
+    )
+    return fundamentals.BondFundamental(bonds, calendar, params, rng)
 
 
 def _call(fn, args, _event) -> None:

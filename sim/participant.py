@@ -8,7 +8,7 @@ participant's market-data latency), never the live book. That separation is what
 same decision code run against a live venue later.
 
 Subclasses override the `on_*` hooks they need and call `submit`, `cancel`, `modify` and
-`wake_in`/`wake_at`. All their randomness comes from `self.rng`, a generator spawned from the
+`wake_in`/`wake_at`. All their randomness comes from `self.agent_rng`, a generator spawned from the
 run's seed sequence for this agent alone.
 """
 
@@ -55,7 +55,7 @@ class Participant(mesa.Agent):
     def __init__(self, sim: Simulation, rng: np.random.Generator, latency: Latency) -> None:
         super().__init__(sim.model)
         self.sim = sim
-        self.rng = rng
+        self.agent_rng = rng
         self.latency = latency
         self.orders_sent = 0
         self.fills = 0
@@ -116,7 +116,7 @@ class Participant(mesa.Agent):
         return self.sim.market_data.delayed_quote(venue, symbol, self.now - self.md_delay())
 
     def md_delay(self) -> int:
-        return self.latency.sample(self.rng)
+        return self.latency.sample(self.agent_rng)
 
     def position(self, symbol: str) -> int:
         """Units owned once pending trades settle."""
