@@ -43,28 +43,20 @@ TRADING_DAYS_PER_YEAR = 250
 
 
 class Fundamental(Protocol):
-    """What agents, the kernel and the recorder need from a fundamental process."""
+    """What agents, the kernel and the recorder need from a fundamental process.
+
+    ``value``: price per 100 face at ``t_ns``. ``apply_shock``: a scenario shock acts from
+    ``t_ns`` on (shocks must arrive in time order). ``fair_value_row``: ``(fair clean price,
+    fair yield, spread bp)`` for the recorder; ``curve_rows``: the day's ``(tenor_years,
+    zero_rate)`` points.
+    """
 
     @property
     def symbols(self) -> tuple[str, ...]: ...
-
-    def value(self, symbol: str, t_ns: int) -> float:
-        """Fundamental price per 100 face of ``symbol`` at ``t_ns``."""
-        ...
-
-    def apply_shock(self, shock: Any, t_ns: int) -> None:
-        """Let a scenario shock act from ``t_ns`` on (shocks arrive in time order)."""
-        ...
-
-    def fair_value_row(
-        self, symbol: str, day: int, t_ns: int
-    ) -> tuple[float, float | None, float | None]:
-        """``(fair clean price, fair yield, spread bp)`` for the recorder."""
-        ...
-
-    def curve_rows(self, day: int) -> tuple[tuple[float, float], ...]:
-        """``(tenor_years, zero_rate)`` points of the day's curve for the recorder."""
-        ...
+    def value(self, symbol: str, t_ns: int) -> float: ...
+    def apply_shock(self, shock: Any, t_ns: int) -> None: ...
+    def fair_value_row(self, symbol: str, day: int, t_ns: int) -> tuple[float, Any, Any]: ...
+    def curve_rows(self, day: int) -> tuple[tuple[float, float], ...]: ...
 
 
 # --- shocks -------------------------------------------------------------------------------
@@ -102,12 +94,8 @@ class FundamentalJump:
     symbols: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        if isinstance(self.size_pct, bool) or not isinstance(self.size_pct, int | float):
-            raise ValueError(f"fundamental_jump size_pct must be a number, got {self.size_pct!r}")
-        if not math.isfinite(self.size_pct) or self.size_pct <= -100:
-            raise ValueError(
-                f"fundamental_jump size_pct must be finite and > -100, got {self.size_pct!r}"
-            )
+        if _check_number("fundamental_jump size_pct", self.size_pct, signed=True) <= -100:
+            raise ValueError(f"fundamental_jump size_pct must be > -100, got {self.size_pct!r}")
         symbols = (self.symbols,) if isinstance(self.symbols, str) else tuple(self.symbols)
         object.__setattr__(self, "size_pct", float(self.size_pct))
         object.__setattr__(self, "symbols", symbols)
@@ -175,12 +163,16 @@ def _ou_variance(kappa: float, dt: float) -> float:
     return dt if kappa == 0 else -math.expm1(-2.0 * kappa * dt) / (2.0 * kappa)
 
 
-def _check_number(name: str, value: Any, *, positive: bool = False) -> float:
+def _check_number(name: str, value: Any, *, positive: bool = False, signed: bool = False) -> float:
+    """``value`` as a float if it is a finite number, ``>= 0`` (``> 0``) unless ``signed``."""
     if isinstance(value, bool) or not isinstance(value, int | float | np.number):
         raise ValueError(f"{name} must be a number, got {value!r}")
-    if not math.isfinite(value) or value < 0 or (positive and value == 0):
-        bound = "> 0" if positive else ">= 0"
-        raise ValueError(f"{name} must be finite and {bound}, got {value!r}")
+    if signed and not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    if not signed and (not math.isfinite(value) or value < 0 or (positive and value == 0)):
+        raise ValueError(
+            f"{name} must be finite and {'> 0' if positive else '>= 0'}, got {value!r}"
+        )
     return float(value)
 
 
@@ -465,22 +457,11 @@ class BondFactorParams:
 
     def __post_init__(self) -> None:
         for name in ("level", "slope", "curvature"):
-            value = getattr(self, name)
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, int | float)
-                or not math.isfinite(value)
-            ):
-                raise ValueError(f"BondFactorParams.{name} must be a finite number, got {value!r}")
+            _check_number(f"BondFactorParams.{name}", getattr(self, name), signed=True)
         _check_number("BondFactorParams.decay_years", self.decay_years, positive=True)
-        for name in (
-            "level_vol_bp",
-            "slope_vol_bp",
-            "credit_vol_bp",
-            "level_kappa_per_year",
-            "slope_kappa_per_year",
-            "credit_kappa_per_year",
-        ):
+        for factor in ("level", "slope", "credit"):
+            _check_number(f"BondFactorParams.{factor}_vol_bp", getattr(self, f"{factor}_vol_bp"))
+            name = f"{factor}_kappa_per_year"
             _check_number(f"BondFactorParams.{name}", getattr(self, name))
         p = _check_number("BondFactorParams.downgrade_prob_per_year", self.downgrade_prob_per_year)
         if p > 1:
@@ -500,10 +481,10 @@ class BondFactorParams:
         return level - slope * loading + self.curvature * (loading - np.exp(-x))
 
 
-def _daily_ou(vol_bp: float, kappa_per_year: float) -> tuple[float, float]:
-    """Decay and noise sd (decimal) of a one-trading-day OU step."""
+def _daily_ou(vol: float, kappa_per_year: float) -> tuple[float, float]:
+    """Decay and noise sd (in the units of ``vol``) of a one-trading-day OU step."""
     kappa = kappa_per_year / TRADING_DAYS_PER_YEAR
-    return math.exp(-kappa), vol_bp / 1e4 * math.sqrt(_ou_variance(kappa, 1.0))
+    return math.exp(-kappa), vol * math.sqrt(_ou_variance(kappa, 1.0))
 
 
 @dataclass(frozen=True)
@@ -579,8 +560,8 @@ class BondFundamental:
         self._credit = [0.0]  # bp
         self._ratings = [tuple(ratings)]
         self._steps = (
-            _daily_ou(params.level_vol_bp, params.level_kappa_per_year),
-            _daily_ou(params.slope_vol_bp, params.slope_kappa_per_year),
+            _daily_ou(params.level_vol_bp / 1e4, params.level_kappa_per_year),
+            _daily_ou(params.slope_vol_bp / 1e4, params.slope_kappa_per_year),
             _daily_ou(params.credit_vol_bp, params.credit_kappa_per_year),
         )
         self._daily_downgrade = (
@@ -644,7 +625,8 @@ class BondFundamental:
         """``(fair clean, fair yield, spread bp)`` in force at ``t_ns`` on ``day``."""
         version = bisect_right(self._shock_times, t_ns)
         state = self._state(self._checked_day(day), version)
-        return tuple(self._lookup(m, symbol) for m in (state.clean, state.ytm, state.spread_bp))  # type: ignore[return-value]
+        clean = self._lookup(state.clean, symbol)
+        return clean, state.ytm[symbol], state.spread_bp[symbol]
 
     def curve_rows(self, day: int) -> tuple[tuple[float, float], ...]:
         """``(tenor_years, zero_rate)`` of every node of the day's curve."""
@@ -679,7 +661,7 @@ class BondFundamental:
             p = self.params
             self._level.append(p.level + dl * (self._level[-1] - p.level) + sl * z[0])
             self._slope.append(p.slope + ds * (self._slope[-1] - p.slope) + ss * z[1])
-            self._credit.append(dc * self._credit[-1] + 1e4 * sc * z[2])
+            self._credit.append(dc * self._credit[-1] + sc * z[2])
             u = self._downgrade_rng.random(len(self._bonds))
             self._ratings.append(
                 tuple(
@@ -702,7 +684,7 @@ class BondFundamental:
         for start, s in active:
             if isinstance(s, CurveShock):
                 curve = s.apply(curve, day - start)
-        settle = self._settle[day]
+        settle, table = self._settle[day], p.spread_table
         clean, ytm, spread = {}, {}, {}
         for (symbol, bond), rating in zip(self._bonds.items(), self._ratings[day], strict=True):
             extra = self._credit[day] + sum(
@@ -710,20 +692,14 @@ class BondFundamental:
                 for start, s in active
                 if isinstance(s, SpreadShock) and s.applies_to(rating)
             )
-            table_bp = p.spread_table.spread_bp(rating, (bond.maturity - settle).days / 365.0)
+            table_bp = table.spread_bp(rating, (bond.maturity - settle).days / 365.0)
+            # The floor keeps the total spread >= 0 when the credit factor runs negative.
+            adj = max(extra, -table_bp)
             fair = fair_value_of(
-                bond,
-                settle,
-                curve,
-                rating,
-                model_adjustment_bp=max(extra, -table_bp),
-                spread_table=p.spread_table,
+                bond, settle, curve, rating, model_adjustment_bp=adj, spread_table=table
             )
-            clean[symbol], ytm[symbol], spread[symbol] = (
-                fair.clean_price,
-                fair.ytm,
-                fair.total_spread_bp,
-            )
+            clean[symbol], ytm[symbol] = fair.clean_price, fair.ytm
+            spread[symbol] = fair.total_spread_bp
         state = _Day(curve, clean, ytm, spread)
         self._days[key] = state
         return state
