@@ -489,12 +489,10 @@ def _daily_ou(vol: float, kappa_per_year: float) -> tuple[float, float]:
 
 @dataclass(frozen=True)
 class _Day:
-    """Everything one day (and one set of shocks) gives: the curve and per-bond values."""
+    """One day under one set of shocks: the curve and ``(clean, ytm, spread_bp)`` per bond."""
 
     curve: ZeroCurve
-    clean: dict[str, float]
-    ytm: dict[str, float]
-    spread_bp: dict[str, float]
+    rows: dict[str, tuple[float, float, float]]
 
 
 class BondFundamental:
@@ -580,11 +578,7 @@ class BondFundamental:
     def value(self, symbol: str, t_ns: int) -> float:
         """Fair clean price per 100 face of ``symbol`` at ``t_ns`` (from the first open on)."""
         version = bisect_right(self._shock_times, t_ns) if self._shock_times else 0
-        day = self._state(self.calendar.day_index(t_ns), version)
-        try:
-            return day.clean[symbol]
-        except KeyError:
-            raise self._unknown(symbol) from None
+        return self._row(self._state(self.calendar.day_index(t_ns), version), symbol)[0]
 
     def apply_shock(self, shock: Any, t_ns: int) -> None:
         """Curve and spread shocks act from ``t_ns`` on; other kinds are ignored here."""
@@ -604,29 +598,27 @@ class BondFundamental:
 
     def spread_bp(self, symbol: str, day: int) -> float:
         """Total credit spread (bp, continuous) over the curve on ``day``."""
-        return self._lookup(self._end_of_day(day).spread_bp, symbol)
+        return self._row(self._end_of_day(day), symbol)[2]
 
     def rating(self, symbol: str, day: int) -> Rating:
         """Rating of ``symbol`` on ``day`` (after that morning's downgrades)."""
-        if symbol not in self._bonds:
-            raise self._unknown(symbol)
-        self._draw_until(self._checked_day(day))
+        self._check_symbol(symbol)
+        self.calendar.session(day)  # a clear error outside the calendar
+        self._draw_until(day)
         return self._ratings[day][self.symbols.index(symbol)]
 
     def fair_clean(self, symbol: str, day: int) -> float:
         """Fair clean price per 100 face on ``day``."""
-        return self._lookup(self._end_of_day(day).clean, symbol)
+        return self._row(self._end_of_day(day), symbol)[0]
 
     def fair_yield(self, symbol: str, day: int) -> float:
         """Yield to maturity (compounded at the bond's frequency) at the fair clean price."""
-        return self._lookup(self._end_of_day(day).ytm, symbol)
+        return self._row(self._end_of_day(day), symbol)[1]
 
     def fair_value_row(self, symbol: str, day: int, t_ns: int) -> tuple[float, float, float]:
         """``(fair clean, fair yield, spread bp)`` in force at ``t_ns`` on ``day``."""
-        version = bisect_right(self._shock_times, t_ns)
-        state = self._state(self._checked_day(day), version)
-        clean = self._lookup(state.clean, symbol)
-        return clean, state.ytm[symbol], state.spread_bp[symbol]
+        self.calendar.session(day)  # a clear error outside the calendar
+        return self._row(self._state(day, bisect_right(self._shock_times, t_ns)), symbol)
 
     def curve_rows(self, day: int) -> tuple[tuple[float, float], ...]:
         """``(tenor_years, zero_rate)`` of every node of the day's curve."""
@@ -635,18 +627,13 @@ class BondFundamental:
 
     # --- internals ----------------------------------------------------------------------
 
-    def _unknown(self, symbol: str) -> ValueError:
-        return ValueError(f"unknown symbol {symbol!r}; this fundamental has {self.symbols}")
+    def _row(self, state: _Day, symbol: str) -> tuple[float, float, float]:
+        self._check_symbol(symbol)
+        return state.rows[symbol]
 
-    def _lookup(self, table: dict[str, float], symbol: str) -> float:
-        try:
-            return table[symbol]
-        except KeyError:
-            raise self._unknown(symbol) from None
-
-    def _checked_day(self, day: int) -> int:
-        self.calendar.session(day)  # raises a clear error outside the calendar
-        return day
+    def _check_symbol(self, symbol: str) -> None:
+        if symbol not in self._bonds:
+            raise ValueError(f"unknown symbol {symbol!r}; this fundamental has {self.symbols}")
 
     def _end_of_day(self, day: int) -> _Day:
         close = self.calendar.session(day)[1]
@@ -685,7 +672,7 @@ class BondFundamental:
             if isinstance(s, CurveShock):
                 curve = s.apply(curve, day - start)
         settle, table = self._settle[day], p.spread_table
-        clean, ytm, spread = {}, {}, {}
+        rows = {}
         for (symbol, bond), rating in zip(self._bonds.items(), self._ratings[day], strict=True):
             extra = self._credit[day] + sum(
                 s.size_bp * path_fraction(s.path, day - start)
@@ -698,8 +685,7 @@ class BondFundamental:
             fair = fair_value_of(
                 bond, settle, curve, rating, model_adjustment_bp=adj, spread_table=table
             )
-            clean[symbol], ytm[symbol] = fair.clean_price, fair.ytm
-            spread[symbol] = fair.total_spread_bp
-        state = _Day(curve, clean, ytm, spread)
+            rows[symbol] = (fair.clean_price, fair.ytm, fair.total_spread_bp)
+        state = _Day(curve, rows)
         self._days[key] = state
         return state

@@ -295,3 +295,16 @@ def test_bond_lookups_refuse_unknown_symbols_days_and_late_shocks():
     with pytest.raises(ValueError, match="time order"):
         f.apply_shock(ParallelShock(10.0), CAL.start_ns)
     f.apply_shock(FundamentalJump(5.0), CAL.start_ns)  # not a bond shock: ignored
+
+
+def test_curve_level_moves_by_its_daily_volatility():
+    long_calendar = TradingCalendar(date(2026, 1, 5), 600, time(9, 15), time(15, 30))
+    params = BondFactorParams(slope_vol_bp=0.0, credit_vol_bp=0.0, downgrade_prob_per_year=0.0)
+    f = BondFundamental({"G": (bond(10), "AAA")}, long_calendar, params, np.random.default_rng(4))
+    # With the slope fixed, the 30-year node moves exactly with the level factor.
+    long_end = np.array([f.curve(d).rates[-1] for d in range(600)]) * 1e4
+    changes = np.diff(long_end)
+    kappa = 0.5 / 250
+    expected_sd = 4.0 * math.sqrt(-math.expm1(-2 * kappa) / (2 * kappa))
+    assert abs(changes.std() / expected_sd - 1) < 4 / math.sqrt(2 * changes.size)
+    assert abs(changes.mean()) < 4 * expected_sd / math.sqrt(changes.size)
