@@ -58,10 +58,14 @@ def register(kind: AgentKind) -> None:
     known = _kinds.get(kind.name)
     if known is not None and known != kind:
         raise ValueError(
-            f"agent kind {kind.name!r} is already registered (params "
-            f"{known.params.__module__}.{known.params.__qualname__})"
+            f"agent kind {kind.name!r} is already registered with params {_qualname(known)}; "
+            f"cannot register it again with params {_qualname(kind)}"
         )
     _kinds[kind.name] = kind
+
+
+def _qualname(kind: AgentKind) -> str:
+    return f"{kind.params.__module__}.{kind.params.__qualname__}"
 
 
 def unregister(name: str) -> None:

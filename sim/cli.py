@@ -1,0 +1,154 @@
+"""The ``bondlab`` command line: run scenarios and check scenario files.
+
+A user's mistake (a bad file, flag or override) prints one line per problem on stderr and
+exits with status 2, without a traceback; a bug in bondlab still raises.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+from sim.scenario import Scenario, ScenarioError, load_scenario
+
+app = typer.Typer(
+    name="bondlab",
+    help="Agent-based market simulator for a fractional retail bond marketplace.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # click's plain usage errors: one "Error: ..." line
+)
+scenarios_app = typer.Typer(help="Check scenario files.", no_args_is_help=True)
+app.add_typer(scenarios_app, name="scenarios")
+
+Overrides = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set", metavar="KEY=VALUE", help="Override a value, e.g. sip.buffer_fraction=0.3."
+    ),
+]
+
+
+def _fail(problems: Iterable[str]) -> NoReturn:
+    for line in problems:
+        typer.echo(line, err=True)
+    raise typer.Exit(2)
+
+
+def _load(path: Path, overrides: list[str] | None) -> Scenario:
+    try:
+        return load_scenario(path, overrides or ())
+    except ScenarioError as exc:
+        _fail(exc.problems)
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions from a run that are the user's to fix: the scenario, the output folder."""
+    result = sys.modules.get("sim.result")  # imported by the kernel when it writes results
+    return (ScenarioError, OSError, *((result.ResultError,) if result else ()))
+
+
+@app.command("run")
+def run_command(
+    scenario: Annotated[Path, typer.Argument(metavar="SCENARIO", help="Scenario file (TOML).")],
+    seed: Annotated[
+        int | None,
+        typer.Option(metavar="N", min=0, help="Seed of the run [default: the scenario's]."),
+    ] = None,
+    overrides: Overrides = None,
+    out: Annotated[Path, typer.Option(metavar="DIR", help="Where run folders are written.")] = Path(
+        "results"
+    ),
+    quiet: Annotated[
+        bool, typer.Option("--quiet", help="No progress bar or summary; just print the path.")
+    ] = False,
+) -> None:
+    """Run a scenario and write its results to OUT/<run_id>/."""
+    loaded = _load(scenario, overrides)
+    from sim.kernel import run  # the whole engine: only when a run is asked for
+
+    try:
+        with _progress(loaded, quiet) as progress:
+            result = run(loaded, seed=seed, out=out, progress=progress)
+    except _user_errors() as exc:
+        _fail([str(exc)])
+    if not quiet:
+        _print_summary(result.metrics)
+    typer.echo(str(result.path))
+
+
+@contextmanager
+def _progress(scenario: Scenario, quiet: bool) -> Iterator[Callable[[int, int, int], None] | None]:
+    """A progress callback that draws a bar in simulated time (None when quiet)."""
+    if quiet:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from sim.calendar import TradingCalendar
+
+    spec = scenario.calendar
+    calendar = TradingCalendar(spec.start, spec.days, spec.open, spec.close, spec.holidays)
+    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[clock]}"))
+    with Progress(*columns, TimeElapsedColumn(), console=Console(stderr=True)) as bar:
+        task = bar.add_task(scenario.name, total=1.0, clock="")
+
+        def progress(now_ns: int, start_ns: int, end_ns: int) -> None:
+            day = calendar.day_index(max(now_ns, start_ns)) + 1
+            clock = f"day {day}/{spec.days} {calendar.to_datetime(now_ns):%H:%M}"
+            done = (now_ns - start_ns) / max(end_ns - start_ns, 1)
+            bar.update(task, completed=min(max(done, 0.0), 1.0), clock=clock)
+
+        yield progress
+
+
+def _print_summary(metrics: dict[str, Any]) -> None:
+    """Each top-level group's scalar metrics as a table (nested groups are left to notebooks)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("group", "metric", "value", title="Summary")
+    for group, values in metrics.items():
+        if not isinstance(values, dict):
+            values, group = {group: values}, ""
+        rows = [(k, v) for k, v in values.items() if isinstance(v, bool | int | float)]
+        for i, (name, value) in enumerate(rows):
+            table.add_row(str(group), str(name), _number(value), end_section=i == len(rows) - 1)
+    Console().print(table)
+
+
+def _number(value: bool | float) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int):
+        return f"{value:,}"
+    if not math.isfinite(value) or value == 0 or abs(value) >= 1000:
+        return f"{value:,.0f}" if math.isfinite(value) else str(value)
+    return f"{value:.4g}"
+
+
+@scenarios_app.command("validate")
+def validate_command(
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="Scenario file (TOML).")],
+    overrides: Overrides = None,
+) -> None:
+    """Check a scenario file (with overrides) and print what it holds."""
+    scenario = _load(file, overrides)
+    populations = ", ".join(scenario.populations) or "none"
+    typer.echo(
+        f"ok: {scenario.name} ({scenario.hash[:12]}), {len(scenario.instruments)} instruments, "
+        f"{len(scenario.venues)} venues, populations: {populations}"
+    )
+
+
+def main() -> None:
+    """Entry point of the ``bondlab`` console script."""
+    app()
