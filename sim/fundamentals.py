@@ -128,7 +128,7 @@ def as_shock(shock: Any) -> CurveShock | SpreadShock | FundamentalJump | None:
         table = shock.model_dump()
     else:
         table = dict(vars(shock)) if hasattr(shock, "__dict__") else {}
-    kind = table.get("kind")
+    kind = getattr(table.get("kind"), "value", table.get("kind"))  # an Enum kind gives its value
     if kind in IGNORED_KINDS:
         return None
     cls = _CURVE_KINDS.get(kind) or _OWN_KINDS.get(kind)

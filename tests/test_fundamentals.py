@@ -2,6 +2,7 @@
 
 import math
 from datetime import date, time
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -143,6 +144,8 @@ def test_shock_tables_are_checked():
     twist = as_shock({"kind": "rates_twist", "short_bp": 50, "long_bp": -20, "at": "10:00"})
     assert twist == TwistShock(50.0, -20.0)
     assert as_shock({"kind": "liquidity_withdrawal"}) is None
+    entry = SimpleNamespace(kind="spread", size_bp=10, ratings=["AAA"], day=2, at=None)
+    assert as_shock(entry) == SpreadShock(10.0, ("AAA",))
 
 
 # --- bonds ------------------------------------------------------------------------------
