@@ -7,9 +7,12 @@ Avellaneda–Stoikov reservation price
     r = s - q * gamma * sigma^2 * (T - t)
     spread = gamma * sigma^2 * (T - t) + (2 / gamma) * ln(1 + gamma / k)
 
-with s the observed mid (ticks), q its inventory (lots), sigma^2 the variance of the mid per
-second (estimated online from the mids it sees), T - t the seconds left in the session, gamma
-its risk aversion (per tick) and k the order-arrival decay (per tick). At the inventory limit
+with s the observed mid (ticks), q its inventory in clips of `quote_size` away from its
+starting holding, sigma^2 the variance of the mid per second (estimated online from the mids
+it sees, each sample capped at `max_sigma_ticks`^2 so that one gap in the book cannot run
+away), T - t the seconds to the end of its horizon (`horizon_seconds`, or the session's close
+if sooner), gamma its risk aversion (per tick) and k the order-arrival decay (per tick). The
+reservation price stays within `max_spread_ticks` of the mid. At the inventory limit
 it only quotes the side that reduces inventory. When the estimated volatility exceeds
 `stress_sigma_ticks` it widens its spread by `stress_widen`, or pulls its quotes if
 `stress_pull`; a `liquidity_withdrawal` shock does the same. It measures its tier
@@ -37,6 +40,8 @@ class MarketMakerParams(PopulationParams):
     gamma: float = Field(0.01, gt=0, description="risk aversion, per tick")
     k: float = Field(0.3, gt=0, description="order arrival decay, per tick")
     initial_sigma_ticks: float = Field(0.2, gt=0, description="per-second sd before estimates")
+    max_sigma_ticks: float = Field(5.0, gt=0, description="cap on each per-second sd sample")
+    horizon_seconds: float = Field(300.0, gt=0, description="inventory horizon T - t at most")
     quote_size: int = Field(100, ge=1, description="units per side")
     max_inventory: int = Field(2000, ge=0, description="units, long or short of the start")
     requote_seconds: float = Field(5.0, gt=0)
@@ -86,7 +91,7 @@ class MarketMaker(Participant):
         last = self._last_mid.get(market)
         if last is not None and self.now > last[1]:
             seconds = (self.now - last[1]) / NS_PER_SECOND
-            sample = (mid - last[0]) ** 2 / seconds
+            sample = min((mid - last[0]) ** 2 / seconds, self.params.max_sigma_ticks**2)
             self._sigma2[market] = 0.9 * self._sigma2[market] + 0.1 * sample
         self._last_mid[market] = (mid, self.now)
         return self._sigma2[market]
@@ -97,17 +102,18 @@ class MarketMaker(Participant):
         mid = observed_price(self, venue, symbol)
         sigma2 = self._update_sigma((venue, symbol), mid)
         day = self.sim.calendar.day_index(self.now)
-        horizon = max((self.sim.calendar.session(day)[1] - self.now) / NS_PER_SECOND, 1.0)
-        lot = self.sim.instruments[symbol].lot_size
-        inventory = (self.position(symbol) - p.units) / lot
+        to_close = (self.sim.calendar.session(day)[1] - self.now) / NS_PER_SECOND
+        horizon = max(min(to_close, p.horizon_seconds), 1.0)
+        inventory = (self.position(symbol) - p.units) / p.quote_size
         r = reservation_price(mid, inventory, p.gamma, sigma2, horizon)
+        r = min(max(r, mid - p.max_spread_ticks), mid + p.max_spread_ticks)
         spread = optimal_spread(p.gamma, sigma2, horizon, p.k)
         stressed = math.sqrt(sigma2) > p.stress_sigma_ticks or self.withdrawn
         if stressed and p.stress_pull:
             return None, None
         if stressed:
             spread *= p.stress_widen
-        bid = math.floor(r - spread / 2)
+        bid = max(math.floor(r - spread / 2), 1)
         ask = max(math.ceil(r + spread / 2), bid + 1)
         excess = self.position(symbol) - p.units
         return (bid if excess < p.max_inventory else None,

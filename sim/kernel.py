@@ -16,6 +16,7 @@ its remainder into the next session, so overnight gaps and holidays are skipped.
 from __future__ import annotations
 
 import functools
+import operator
 import importlib.metadata
 import subprocess
 import time as wallclock
@@ -211,19 +212,12 @@ class Simulation:
             order_id, qty, price = args
             response = venue.modify(agent.account, symbol, order_id, qty, price, now=now)
             order_type, side_code, tif = "modify", 0, None
+        # A refused request is recorded too, with what cannot be stored as an int64 left out.
         self.recorder.order(
-            now,
-            response.order_id,
-            agent.account,
-            venue_name,
-            symbol,
-            side_code,
-            order_type,
-            tif,
-            price,
-            qty,
-            response.status.name.lower(),
+            now, response.order_id, agent.account, venue_name, symbol, side_code, order_type,
+            tif, _int64_or_none(price), _int64_or_none(qty), response.status.name.lower(),
             response.reason.name.lower(),
+        )
         )
         for trade in response.trades:
             self._record_trade(trade)
@@ -468,6 +462,16 @@ def _build_fundamental(scenario, calendar, seed: np.random.SeedSequence):
         settlement_lag_days=max(v.settlement_lag_days for v in scenario.venues),
     )
     return fundamentals.BondFundamental(bonds, calendar, params, rng)
+
+
+def _int64_or_none(value) -> int | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        number = operator.index(value)
+    except TypeError:
+        return None
+    return number if -(2**63) <= number < 2**63 else None
 
 
 def _call(fn, args, _event) -> None:
