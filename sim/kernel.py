@@ -16,8 +16,8 @@ its remainder into the next session, so overnight gaps and holidays are skipped.
 from __future__ import annotations
 
 import functools
-import operator
 import importlib.metadata
+import operator
 import subprocess
 import time as wallclock
 from pathlib import Path
@@ -214,10 +214,18 @@ class Simulation:
             order_type, side_code, tif = "modify", 0, None
         # A refused request is recorded too, with what cannot be stored as an int64 left out.
         self.recorder.order(
-            now, response.order_id, agent.account, venue_name, symbol, side_code, order_type,
-            tif, _int64_or_none(price), _int64_or_none(qty), response.status.name.lower(),
+            now,
+            response.order_id,
+            agent.account,
+            venue_name,
+            symbol,
+            side_code,
+            order_type,
+            tif,
+            _int64_or_none(price),
+            _int64_or_none(qty),
+            response.status.name.lower(),
             response.reason.name.lower(),
-        )
         )
         for trade in response.trades:
             self._record_trade(trade)
