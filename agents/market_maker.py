@@ -37,7 +37,7 @@ class MarketMakerParams(PopulationParams):
     count: int = Field(2, ge=0, le=1000)
     units: int = Field(1000, ge=0)
     tier: str | None = Field("gold", description="bronze, silver, gold, platinum or none")
-    gamma: float = Field(0.01, gt=0, description="risk aversion, per tick")
+    gamma: float = Field(0.1, gt=0, description="risk aversion, per tick")
     k: float = Field(0.3, gt=0, description="order arrival decay, per tick")
     initial_sigma_ticks: float = Field(0.2, gt=0, description="per-second sd before estimates")
     max_sigma_ticks: float = Field(5.0, gt=0, description="cap on each per-second sd sample")

@@ -1,0 +1,154 @@
+"""Decision rules of the agent library, each against a closed form or a hand computation."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from pydantic import ValidationError
+
+from agents.market_maker import MarketMakerParams, optimal_spread, reservation_price
+from agents.momentum import MomentumParams
+from sim.kernel import Simulation
+from sim.participant import Quote
+from sim.scenario import load_scenario
+from tests.sim_fixtures import small_scenario
+
+
+@pytest.fixture
+def sim(tmp_path):
+    return Simulation(load_scenario(small_scenario(tmp_path)), seed=5)
+
+
+def population(sim, kind):
+    return sim.populations[kind]
+
+
+# --- Avellaneda–Stoikov --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("mid", "q", "gamma", "sigma2", "horizon", "k"),
+    [
+        (10_000, 0, 0.1, 0.04, 300, 1.5),
+        (10_000, 3, 0.1, 0.04, 300, 1.5),
+        (9_950.5, -2, 0.01, 2.0, 60, 0.3),
+    ],
+)
+def test_avellaneda_stoikov_closed_form(mid, q, gamma, sigma2, horizon, k):
+    # Avellaneda & Stoikov (2008), eqs. (29) and (30).
+    assert reservation_price(mid, q, gamma, sigma2, horizon) == pytest.approx(
+        mid - q * gamma * sigma2 * horizon, abs=1e-12
+    )
+    expected = gamma * sigma2 * horizon + 2 / gamma * math.log(1 + gamma / k)
+    assert optimal_spread(gamma, sigma2, horizon, k) == pytest.approx(expected, rel=1e-15)
+
+
+def test_as_numbers_by_hand():
+    # q=2 clips long, gamma=0.1/tick, sigma^2=0.5 tick^2/s, 100 s: r = mid - 10; the spread
+    # is 0.1*0.5*100 + 20*ln(1 + 0.1/0.5) = 5 + 3.6464 = 8.6464 ticks.
+    assert reservation_price(1000.0, 2, 0.1, 0.5, 100) == pytest.approx(990.0)
+    assert optimal_spread(0.1, 0.5, 100, 0.5) == pytest.approx(8.646431, abs=1e-6)
+
+
+def test_maker_skews_quotes_against_inventory(sim):
+    maker = population(sim, "market_maker")[0]
+    quote = Quote(0, 9_995, 100, 10_005, 100)
+    maker.quote = lambda venue, symbol: quote
+    flat_bid, flat_ask = maker.quotes("EXCH", "ABM")
+    sim.ledger.issue_units(maker.account, "ABM", 20 * maker.params.quote_size)  # 20 clips long
+    long_bid, long_ask = maker.quotes("EXCH", "ABM")
+    assert long_bid < flat_bid and long_ask < flat_ask
+    assert flat_bid < 10_000 < flat_ask
+
+
+def test_maker_stops_buying_at_its_inventory_limit(sim):
+    maker = population(sim, "market_maker")[0]
+    maker.quote = lambda venue, symbol: Quote(0, 9_995, 100, 10_005, 100)
+    sim.ledger.issue_units(maker.account, "ABM", maker.params.max_inventory)
+    bid, ask = maker.quotes("EXCH", "ABM")
+    assert bid is None and ask is not None
+
+
+def test_maker_widens_in_stress(sim):
+    maker = population(sim, "market_maker")[0]
+    maker.quote = lambda venue, symbol: Quote(0, 9_995, 100, 10_005, 100)
+    calm_bid, calm_ask = maker.quotes("EXCH", "ABM")
+    maker.withdrawn = True
+    stressed_bid, stressed_ask = maker.quotes("EXCH", "ABM")
+    assert stressed_ask - stressed_bid > calm_ask - calm_bid
+
+
+def test_maker_params_are_validated():
+    with pytest.raises(ValidationError, match="gamma"):
+        MarketMakerParams(gamma=0)
+
+
+# --- momentum ------------------------------------------------------------------------------
+
+
+def test_momentum_crossover(sim):
+    trader = population(sim, "momentum")[0]
+    assert trader.signal() == 0  # not enough history
+    trader.mids.extend([100, 101, 102, 103, 104, 105])
+    assert trader.signal() == 1  # short average above long
+    trader.mids.extend([104, 102, 100, 98, 96, 94])
+    assert trader.signal() == -1
+
+
+def test_momentum_windows_are_validated():
+    with pytest.raises(ValidationError, match="short_window must be smaller"):
+        MomentumParams(short_window=5, long_window=5)
+
+
+# --- value ---------------------------------------------------------------------------------
+
+
+def test_value_estimate_follows_noise_free_observations(sim):
+    investor = population(sim, "value")[0]
+    object.__setattr__(investor.params, "observation_noise", 0.0)
+    sim.fundamental.value = lambda symbol, t: 101.37  # per 100 face: 10,137 ticks
+    assert investor.estimate("ABM") == pytest.approx(10_137)
+
+
+def test_value_estimate_converges_to_the_true_value_through_noise(sim):
+    investor = population(sim, "value")[0]
+    sim.fundamental.value = lambda symbol, t: 102.00
+    estimates = [investor.estimate("ABM") for _ in range(400)]
+    # 400 observations with sd 20 ticks: the estimate's sd is about 1 tick.
+    assert abs(estimates[-1] - 10_200) < 5
+    assert abs(estimates[0] - 10_200) > abs(estimates[-1] - 10_200) - 1
+
+
+# --- retail --------------------------------------------------------------------------------
+
+
+def test_panic_raises_selling_and_aggression(sim):
+    investor = population(sim, "retail")[0]
+    calm = investor.sell_probability(), investor.market_probability()
+    assert calm == (0.5, investor.params.market_order_share)
+    investor.panic = 1.0
+    assert investor.sell_probability() == investor.params.panic_sell_share
+    assert investor.market_probability() == 1.0
+    investor.panic = 0.5
+    assert 0.5 < investor.sell_probability() < investor.params.panic_sell_share
+
+
+def test_retail_never_sells_what_it_does_not_own(sim):
+    investor = population(sim, "retail")[0]
+    sent = []
+    investor.submit = lambda *args, **kw: sent.append(args)
+    investor.panic = 1.0
+    sim.ledger.account(investor.account).units["ABM"] = 0
+    for _ in range(50):
+        investor.trade()
+    assert all(side > 0 for _, _, side, *_ in sent)
+
+
+def test_every_agent_draws_from_its_own_generator(sim):
+    generators = [a.agent_rng for a in sim.model.agents]
+    assert len({id(g) for g in generators}) == len(generators)
+    firsts = [g.bit_generator.state["state"]["state"] for g in generators]
+    assert len(set(firsts)) == len(firsts)
+    assert isinstance(generators[0], np.random.Generator)
