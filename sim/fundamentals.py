@@ -155,7 +155,7 @@ def _shock_start_day(calendar: TradingCalendar, t_ns: int) -> int:
 _CHUNK = 1024  # grid steps per chunk; a power of two for the dyadic bridge
 _SKELETON_BLOCK = 64
 _JUMP_BLOCK = 64
-_CACHED_CHUNKS = 4
+_CACHED_CHUNKS = 32  # 256 KB a symbol: a whole session stays cached
 
 
 def _ou_variance(kappa: float, dt: float) -> float:
