@@ -704,7 +704,9 @@ def _reason(error: Mapping[str, Any], model: type[BaseModel]) -> str:
         close = difflib.get_close_matches(str(loc[-1]), _fields_at(model, loc[:-1]), n=1)
         return f"unknown field (did you mean {close[0]}?)" if close else "unknown field"
     if kind in _BOUNDS:
-        return f"must be {_BOUNDS[kind]} {next(iter(ctx.values()))}{got}"
+        bound = next(iter(ctx.values()))
+        bound = int(bound) if isinstance(bound, float) and bound.is_integer() else bound
+        return f"must be {_BOUNDS[kind]} {bound}{got}"
     if kind == "union_tag_invalid":
         return f"unknown kind {ctx['tag']!r} (expected one of {', '.join(_tags_at(model, loc))})"
     if kind == "union_tag_not_found":
