@@ -301,6 +301,8 @@ class Venue:
             ledger.open_account(self.fee_account)
         self._settlement_time = settlement_time or (lambda now, lag: now + lag * NS_PER_DAY)
         self._listings: dict[str, _Listing] = {}
+        # The same open orders by account, for the per-account limits and views.
+        self._open_by_account: dict[int, dict[tuple[str, int], _OpenOrder]] = {}
         self._tiers: dict[int, Tier | None] = {}
         self._limits: dict[int, RiskLimits] = {}
         self.halted = False
@@ -335,13 +337,13 @@ class Venue:
 
     def open_orders(self, account: int | None = None) -> list[OpenOrder]:
         """The venue's open orders (optionally one account's) with what each holds locked."""
+        if account is None:
+            orders = [((s, i), o) for s, lst in self._listings.items() for i, o in lst.open.items()]
+        else:
+            orders = self._open_by_account.get(account, {}).items()
         return [
-            OpenOrder(
-                symbol, order_id, o.account, o.side, o.limit, o.qty, o.cash_locked, o.units_locked
-            )
-            for symbol, listing in self._listings.items()
-            for order_id, o in listing.open.items()
-            if account is None or o.account == account
+            OpenOrder(symbol, oid, o.account, o.side, o.limit, o.qty, o.cash_locked, o.units_locked)
+            for (symbol, oid), o in orders
         ]
 
     def reference_price(self, symbol: str) -> int | None:
@@ -424,7 +426,9 @@ class Venue:
             account, parsed_side, qty, book_price, book_tif, post_only, stop_price, display_qty
         )
         if out.status is not Status.REJECTED:
-            listing.open[out.order_id] = _OpenOrder(account, parsed_side, limit, qty, cash, units)
+            order = _OpenOrder(account, parsed_side, limit, qty, cash, units)
+            listing.open[out.order_id] = order
+            self._open_by_account.setdefault(account, {})[symbol, out.order_id] = order
         elif cash or units:
             self._unlock(account, symbol, cash, units)
         return self._settle_outcome(listing, out, now)
@@ -546,17 +550,16 @@ class Venue:
         if limits.max_position is not None:
             # The worst case on the order's side: every open order of that side fills.
             worst = self.ledger.account(account).position(symbol) + side * qty
-            for order in listing.open.values():
-                if order.account == account and order.side == side and order is not replacing:
+            for (other_symbol, _), order in self._open_by_account.get(account, {}).items():
+                if other_symbol == symbol and order.side == side and order is not replacing:
                     worst += side * order.qty
             if abs(worst) > limits.max_position:
                 return Reason.POSITION_LIMIT
         if limits.max_open_notional is not None:
             open_notional = sum(
-                o.qty * o.limit * other.instrument.tick_value
-                for other in self._listings.values()
-                for o in other.open.values()
-                if o.account == account and o is not replacing
+                o.qty * o.limit * self._listings[other_symbol].instrument.tick_value
+                for (other_symbol, _), o in self._open_by_account.get(account, {}).items()
+                if o is not replacing
             )
             notional = qty * limit * listing.instrument.tick_value
             if open_notional + notional > limits.max_open_notional:
@@ -639,14 +642,20 @@ class Venue:
                     settle_at,
                 )
             )
-        touched = {out.order_id, *(c.order_id for c in out.cancelled)}
-        touched.update(f.maker_order_id for f in out.fills)
-        touched.update(f.taker_order_id for f in out.fills)
-        for order_id in touched:
-            order = listing.open.get(order_id)
-            if order is not None and not listing.book.order(order_id).is_open:
+        # Orders that are done: cancelled as a side effect, the request's own order if it is
+        # no longer open, and any order whose whole quantity has now traded.
+        finished = {c.order_id for c in out.cancelled}
+        if out.status not in (Status.ACCEPTED, Status.PARTIALLY_FILLED):
+            finished.add(out.order_id)
+        for f in out.fills:
+            for order_id in (f.maker_order_id, f.taker_order_id):
+                if listing.open[order_id].qty == 0:
+                    finished.add(order_id)
+        for order_id in finished:
+            order = listing.open.pop(order_id, None)
+            if order is not None:
                 self._unlock(order.account, symbol, order.cash_locked, order.units_locked)
-                del listing.open[order_id]
+                del self._open_by_account[order.account][symbol, order_id]
         if trades:
             self._trip_breaker(listing, trades[-1].price, now)
         return Response(
