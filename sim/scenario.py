@@ -63,16 +63,7 @@ from sim.registry import agent_kinds
 Rating = Literal["AAA", "AA+", "AA", "AA-", "A+", "A", "A-", "BBB+", "BBB", "BBB-", "BIG", "D"]
 DayCount = Literal["30/360", "30E/360", "ACT/ACT-ICMA", "ACT/ACT-ISDA", "ACT/365F", "ACT/ACT-SEBI"]
 RATINGS: tuple[str, ...] = typing.get_args(Rating)
-BOND_FIELDS = (
-    "issuer",
-    "sector",
-    "rating",
-    "coupon",
-    "issue",
-    "maturity",
-    "frequency",
-    "day_count",
-)
+BOND_TERMS = ("issuer", "sector", "rating", "coupon", "issue", "maturity", "frequency", "day_count")
 
 
 class ScenarioError(ValueError):
@@ -130,7 +121,7 @@ class CalendarSpec(_Model):
     """``[calendar]``: ``days`` trading days from ``start`` (weekends and holidays skipped),
     each with one session from ``open`` to ``close`` (local wall times)."""
 
-    start: date
+    start: date = Field(ge=date(1900, 1, 1), le=date(2200, 12, 31))
     days: Int = Field(ge=1, le=2600)
     open: HHMM = time(9, 15)
     close: HHMM = time(15, 30)
@@ -539,7 +530,7 @@ def scenario_from_dict(
     doc = copy.deepcopy(dict(data))
     problems: list[str] = []
     applied: list[tuple[str, tuple]] = []
-    for text in overrides:
+    for text in overrides or ():
         try:
             applied.append((text, _apply_override(doc, text)))
         except ValueError as exc:
@@ -798,7 +789,7 @@ def _cross_checks(spec: _Sections, instruments: tuple[InstrumentSpec, ...]) -> I
             continue
         if other != i:
             yield (*where, "symbol"), f"duplicate of instruments[{other}] ({instrument.symbol!r})"
-        missing = [f for f in BOND_FIELDS if getattr(instrument, f) is None]
+        missing = [f for f in BOND_TERMS if getattr(instrument, f) is None]
         if spec.fundamentals.kind == "bond" and missing:
             yield where, f'{", ".join(missing)} required when fundamentals.kind = "bond"'
         if instrument.issue and instrument.issue > spec.calendar.start:

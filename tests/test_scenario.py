@@ -398,6 +398,7 @@ def test_toml_syntax_error_names_line_and_column(tmp_path):
         ('listings = ["NHAI-2030"]', 'listings = ["NHAI-2031"]', "venues[1].listings[0]: unkno"),
         ('name = "BSE"', 'name = "NSE"', "venues[1].name: duplicate venue name 'NSE'"),
         ("count = 12", "count = 0", "universe.count: must be >= 1 (got 0)"),
+        ("start = 2024-01-02", "start = 9999-01-04", "calendar.start: must be <= 2200-12-31"),
         ("seed = 7", 'ratings = { AAA = 1, "Z" = 1 }', "universe.ratings.Z: not an allowed key"),
         ("maker_bps = 0", "tiers = { gold = -2 }", "venues[0].fees.tiers.gold: a rebate of 2 bp"),
         ("[venues.fees]", "fees = 3\n[venues.nope]", "venues[0].fees: must be a table (got 3)"),
