@@ -484,6 +484,17 @@ class Scenario:
             out[name] = params.model_dump(mode="json")  # None may be meaningful to a kind
         return out
 
+    def __getstate__(self) -> dict[str, Any]:
+        return {
+            **self.__dict__,
+            "populations": dict(self.populations),
+        }  # a mappingproxy won't pickle
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
+        object.__setattr__(self, "populations", MappingProxyType(state["populations"]))
+
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Scenario) and other.hash == self.hash
 

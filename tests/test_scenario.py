@@ -2,6 +2,7 @@
 kind registry."""
 
 import json
+import pickle
 import subprocess
 import sys
 import typing
@@ -197,6 +198,16 @@ def test_scenario_is_immutable(tmp_path):
         scn.populations["test_crowd"] = CrowdParams()
     with pytest.raises(ValueError, match="frozen"):
         scn.calendar.days = 3
+
+
+def test_scenario_pickles(tmp_path):
+    # process pools (sweeps) send scenarios to workers
+    scn = load_scenario(write(tmp_path, FULL))
+    again = pickle.loads(pickle.dumps(scn))
+    assert again == scn and again.to_dict() == scn.to_dict()
+    assert again.populations["test_pool"].buffer_fraction == 0.25
+    with pytest.raises(TypeError):
+        again.populations["test_pool"] = None
 
 
 # --- the generated universe --------------------------------------------------------------------
