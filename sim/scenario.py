@@ -485,10 +485,8 @@ class Scenario:
         return out
 
     def __getstate__(self) -> dict[str, Any]:
-        return {
-            **self.__dict__,
-            "populations": dict(self.populations),
-        }  # a mappingproxy won't pickle
+        # a mappingproxy does not pickle, and process pools (sweeps) pickle scenarios
+        return {**self.__dict__, "populations": dict(self.populations)}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         for name, value in state.items():
