@@ -179,6 +179,16 @@ def test_run_user_errors_from_the_kernel_are_one_line(scenario, monkeypatch, err
     assert result.stderr == f"{error}\n"
 
 
+def test_run_result_errors_are_one_line(scenario, monkeypatch):
+    result_module = types.ModuleType("sim.result")
+    result_module.ResultError = type("ResultError", (ValueError,), {})
+    monkeypatch.setitem(sys.modules, "sim.result", result_module)
+    fake = FakeKernel(result_module.ResultError("results/x: sha256 does not match manifest"))
+    monkeypatch.setitem(sys.modules, "sim.kernel", fake.module)
+    result = invoke("run", scenario, "--quiet")
+    assert (result.exit_code, result.stderr) == (2, "results/x: sha256 does not match manifest\n")
+
+
 def test_run_programmer_errors_still_raise(scenario, monkeypatch):
     fake = FakeKernel(KeyError("bug"))
     monkeypatch.setitem(sys.modules, "sim.kernel", fake.module)
