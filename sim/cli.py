@@ -51,8 +51,9 @@ def _load(path: Path, overrides: list[str] | None) -> Scenario:
 
 def _user_errors() -> tuple[type[BaseException], ...]:
     """Exceptions from a run that are the user's to fix: the scenario, the output folder."""
-    result = sys.modules.get("sim.result")  # imported by the kernel when it writes results
-    return (ScenarioError, OSError, *((result.ResultError,) if result else ()))
+    # sim.result is imported by the kernel when it writes results; no need to load it here
+    result_error = getattr(sys.modules.get("sim.result"), "ResultError", None)
+    return (ScenarioError, OSError, *((result_error,) if result_error else ()))
 
 
 @app.command("run")
