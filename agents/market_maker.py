@@ -81,10 +81,15 @@ class MarketMaker(Participant):
         self.wake_in(int(self.agent_rng.uniform(0, self.params.requote_seconds) * NS_PER_SECOND))
 
     def on_wake(self) -> None:
+        live = {}
         for venue, order in self.open_orders():
-            self.cancel(venue, order.instrument, order.order_id)
+            key = (venue, order.instrument, order.side)
+            if key in live:  # one quote a side: a stray second one goes
+                self.cancel(venue, order.instrument, order.order_id)
+            else:
+                live[key] = order
         for venue, symbol in self._markets:
-            self.requote(venue, symbol)
+            self.requote(venue, symbol, live)
         self.wake_in(int(self.params.requote_seconds * NS_PER_SECOND))
 
     def _update_sigma(self, market, mid: float) -> float:
@@ -119,16 +124,22 @@ class MarketMaker(Participant):
         return (bid if excess < p.max_inventory else None,
                 ask if -excess < p.max_inventory else None)  # fmt: skip
 
-    def requote(self, venue: str, symbol: str) -> None:
+    def requote(self, venue: str, symbol: str, live: dict) -> None:
+        """Bring this market's quotes to what the model wants, touching only what changed."""
         p = self.params
         bid, ask = self.quotes(venue, symbol)
         size = p.quote_size
-        if bid is not None and bid > 0:
-            self.submit(venue, symbol, 1, size, bid)
-        if ask is not None and self.position(symbol) >= size:
-            self.submit(venue, symbol, -1, size, ask)
-        else:
+        if ask is not None and self.position(symbol) < size:
             ask = None
+        for side, price in ((1, bid), (-1, ask)):
+            order = live.get((venue, symbol, side))
+            if order is None:
+                if price is not None:
+                    self.submit(venue, symbol, side, size, price)
+            elif price is None:
+                self.cancel(venue, symbol, order.order_id)
+            elif order.limit != price or order.qty != size:
+                self.modify(venue, symbol, order.order_id, qty=size, price=price)
         self.checks += 1
         met = bid is not None and ask is not None and ask - bid <= p.max_spread_ticks
         self.checks_met += bool(met and size >= p.min_size)

@@ -31,6 +31,7 @@ from sim.latency import latency_from
 from sim.ledger import Ledger
 from sim.market_data import MarketData
 from sim.orders import Side
+from sim.participant import Participant
 from sim.recorder import Recorder
 from sim.venue import FeeSchedule, Instrument, PriceBand, Tier, Venue
 
@@ -230,7 +231,7 @@ class Simulation:
         for trade in response.trades:
             self._record_trade(trade)
         self._publish(venue_name, symbol)
-        self._deliver(agent, agent.on_response, (action, venue_name, symbol, *args), response)
+        self._deliver(agent, "on_response", (action, venue_name, symbol, *args), response)
 
     def _record_trade(self, trade) -> None:
         self.events["trades"] += 1
@@ -251,16 +252,19 @@ class Simulation:
             side = int(trade.aggressor_side) * (-1 if is_maker else 1)
             agent.fills += 1
             agent.fees_paid += trade.maker_fee if is_maker else trade.taker_fee
-            self._deliver(agent, agent.on_fill, trade, side)
+            self._deliver(agent, "on_fill", trade, side)
 
     @functools.cached_property
     def _agents_by_account(self) -> dict:
         return {agent.account: agent for agent in self.model.agents}
 
-    def _deliver(self, agent, hook, *args) -> None:
-        """An event reaches the agent after its inbound latency."""
+    def _deliver(self, agent, hook: str, *args) -> None:
+        """An event reaches the agent after its inbound latency, if the agent listens for it
+        (overrides the hook); scheduling events nobody hears would only cost time."""
+        if not _listens(type(agent), hook):
+            return
         self.events["deliveries"] += 1
-        self.call_at(self.now + agent.latency.sample(agent.agent_rng), hook, *args)
+        self.call_at(self.now + agent.latency.sample(agent.agent_rng), getattr(agent, hook), *args)
 
     def subscribe(self, agent, venue: str, symbol: str) -> None:
         self._subscribers.setdefault((venue, symbol), []).append(agent)
@@ -280,7 +284,7 @@ class Simulation:
         self.events["quotes"] += 1
         self.recorder.quote(self.now, venue_name, symbol, *level1)
         for agent in self._subscribers.get((venue_name, symbol), ()):
-            self._deliver(agent, agent.on_quote, venue_name, symbol, quote)
+            self._deliver(agent, "on_quote", venue_name, symbol, quote)
 
     # --- the run -------------------------------------------------------------------------
 
@@ -470,6 +474,11 @@ def _build_fundamental(scenario, calendar, seed: np.random.SeedSequence):
         settlement_lag_days=max(v.settlement_lag_days for v in scenario.venues),
     )
     return fundamentals.BondFundamental(bonds, calendar, params, rng)
+
+
+@functools.cache
+def _listens(cls: type, hook: str) -> bool:
+    return getattr(cls, hook) is not getattr(Participant, hook)
 
 
 def _int64_or_none(value) -> int | None:
