@@ -112,6 +112,14 @@ _OWN_KINDS = {"spread": SpreadShock, "fundamental_jump": FundamentalJump}
 IGNORED_KINDS = frozenset({"panic", "liquidity_withdrawal"})
 
 
+# Scenario files spell the curve shocks' pivots with their unit; the pricing engine without.
+_SCENARIO_FIELD_NAMES = {
+    "short_pivot_years": "short_pivot",
+    "long_pivot_years": "long_pivot",
+    "belly_years": "belly",
+}
+
+
 def as_shock(shock: Any) -> CurveShock | SpreadShock | FundamentalJump | None:
     """The shock object for ``shock``, or None for kinds that leave fundamentals alone.
 
@@ -136,6 +144,7 @@ def as_shock(shock: Any) -> CurveShock | SpreadShock | FundamentalJump | None:
         known = sorted([*_CURVE_KINDS, *_OWN_KINDS, *IGNORED_KINDS])
         raise ValueError(f"unknown shock kind {kind!r}; expected one of {known}")
     names = set(cls.__dataclass_fields__) - {"kind"}
+    table = {_SCENARIO_FIELD_NAMES.get(k, k): v for k, v in table.items()}
     try:
         return cls(**{k: v for k, v in table.items() if k in names and v is not None})
     except TypeError as exc:

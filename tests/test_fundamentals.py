@@ -311,3 +311,21 @@ def test_curve_level_moves_by_its_daily_volatility():
     expected_sd = 4.0 * math.sqrt(-math.expm1(-2 * kappa) / (2 * kappa))
     assert abs(changes.std() / expected_sd - 1) < 4 / math.sqrt(2 * changes.size)
     assert abs(changes.mean()) < 4 * expected_sd / math.sqrt(changes.size)
+
+
+def test_scenario_pivot_names_reach_the_curve_shocks():
+    from sim.fundamentals import as_shock
+
+    twist = as_shock(
+        {
+            "kind": "rates_twist",
+            "short_bp": 10,
+            "long_bp": -5,
+            "short_pivot_years": 1.0,
+            "long_pivot_years": 7.0,
+            "day": 0,
+        }
+    )
+    assert (twist.short_pivot, twist.long_pivot) == (1.0, 7.0)
+    fly = as_shock({"kind": "rates_butterfly", "wings_bp": 10, "belly_bp": -5, "belly_years": 4.0})
+    assert fly.belly == 4.0
