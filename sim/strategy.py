@@ -1,0 +1,123 @@
+"""The Strategy API: one interface for strategies in simulation and, later, live.
+
+A strategy is a plain object with event handlers; it trades only through the `Context` it is
+handed, which is the whole of what it may know and do. In a simulation the context is a
+`StrategyParticipant` (a market participant with latency, accounts and fills); the live
+adapter will provide the same context over the exchange service, so a strategy that passes
+the backtest runs unchanged against the live venue (the NautilusTrader split: one strategy,
+different clients at the edge).
+
+    class Fade:
+        def on_start(self, ctx): ctx.set_timer(60 * 10**9)
+        def on_timer(self, ctx):
+            q = ctx.quote("NSE", "BOND")
+            if q.mid is not None and ctx.position("BOND") < 100:
+                ctx.submit("NSE", "BOND", "buy", 10, q.bid)
+        def on_quote(self, ctx, venue, symbol, quote): ...
+        def on_order(self, ctx, request, response): ...   # the venue's answer (order id, status)
+        def on_fill(self, ctx, fill, side): ...
+        def on_stop(self, ctx): ...
+
+Handlers a strategy does not define are simply not called.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from sim.participant import Participant, Quote
+
+if TYPE_CHECKING:
+    from sim.venue import Trade
+
+HANDLERS = ("on_start", "on_timer", "on_quote", "on_order", "on_fill", "on_stop")
+
+
+class Context(Protocol):
+    """What a strategy can see and do."""
+
+    @property
+    def now(self) -> int: ...
+
+    def submit(
+        self,
+        venue: str,
+        symbol: str,
+        side,
+        qty: int,
+        price: int | None = None,
+        tif: str = "GTC",
+        **options,
+    ) -> None: ...
+
+    def cancel(self, venue: str, symbol: str, order_id: int) -> None: ...
+
+    def quote(self, venue: str, symbol: str) -> Quote: ...
+
+    def position(self, symbol: str) -> int: ...
+
+    def free_cash(self) -> int: ...
+
+    def open_orders(self, venue: str | None = None) -> list: ...
+
+    def set_timer(self, interval_ns: int) -> None: ...
+
+
+@runtime_checkable
+class Strategy(Protocol):
+    """Any object with some of the handlers: on_start, on_timer, on_quote, on_order, on_fill,
+    on_stop."""
+
+    def on_start(self, ctx: Context) -> None: ...
+
+
+class StrategyParticipant(Participant):
+    """A market participant that runs a `Strategy`: the simulation side of the Strategy API."""
+
+    kind = "strategy"
+
+    def __init__(self, sim, rng, latency, strategy, markets: list[tuple[str, str]]) -> None:
+        super().__init__(sim, rng, latency)
+        self.strategy = strategy
+        self.markets = markets
+        self._timer_ns: int | None = None
+        self._handlers = {name: getattr(strategy, name, None) for name in HANDLERS}
+
+    # --- the context ----------------------------------------------------------------------
+
+    def set_timer(self, interval_ns: int) -> None:
+        """Call the strategy's `on_timer` every `interval_ns` of trading time from now on."""
+        first = self._timer_ns is None
+        self._timer_ns = int(interval_ns)
+        if first:
+            self.wake_in(self._timer_ns)
+
+    # --- participant hooks, forwarded -----------------------------------------------------
+
+    def _call(self, name: str, *args) -> None:
+        handler = self._handlers[name]
+        if handler is not None:
+            handler(self, *args)
+
+    def on_start(self) -> None:
+        for venue, symbol in self.markets:
+            self.subscribe(venue, symbol)
+        self._call("on_start")
+
+    def on_wake(self) -> None:
+        self._call("on_timer")
+        if self._timer_ns:
+            self.wake_in(self._timer_ns)
+
+    def on_quote(self, venue: str, symbol: str, quote: Quote) -> None:
+        self._call("on_quote", venue, symbol, quote)
+
+    def on_response(self, request: tuple, response) -> None:
+        self._call("on_order", request, response)
+
+    def on_fill(self, trade: Trade, side: int) -> None:
+        self._call("on_fill", trade, side)
+
+    def on_session_close(self, day: int) -> None:
+        if day == self.sim.calendar.days - 1:
+            self._call("on_stop")

@@ -1,0 +1,55 @@
+"""The Strategy API in simulation: a strategy trades only through its context."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.kernel import Simulation
+from sim.latency import FixedLatency
+from sim.scenario import load_scenario
+from sim.strategy import Strategy, StrategyParticipant
+from tests.sim_fixtures import small_scenario
+
+
+class BuyTheBid:
+    """Every minute, bid one tick under the mid for 5 units, up to 50 units held."""
+
+    def __init__(self):
+        self.events = []
+
+    def on_start(self, ctx):
+        self.events.append("start")
+        ctx.set_timer(60 * 10**9)
+
+    def on_timer(self, ctx):
+        quote = ctx.quote("EXCH", "ABM")
+        if quote.bid is not None and ctx.position("ABM") < 50:
+            ctx.submit("EXCH", "ABM", "buy", 5, quote.bid + 1)
+
+    def on_order(self, ctx, request, response):
+        self.events.append(("order", response.status.name))
+
+    def on_fill(self, ctx, fill, side):
+        self.events.append(("fill", side, fill.qty))
+
+    def on_stop(self, ctx):
+        self.events.append("stop")
+
+
+def test_a_strategy_runs_through_its_context(tmp_path):
+    sim = Simulation(load_scenario(small_scenario(tmp_path)), seed=4)
+    strategy = BuyTheBid()
+    assert isinstance(strategy, Strategy)
+    agent = StrategyParticipant(
+        sim, np.random.default_rng(0), FixedLatency(10_000), strategy, [("EXCH", "ABM")]
+    )
+    sim.open_account(agent, cash=10**9)
+    result = sim.run(out=tmp_path / "out")
+    assert strategy.events[0] == "start" and strategy.events[-1] == "stop"
+    orders = [e for e in strategy.events if e[0] == "order"]
+    fills = [e for e in strategy.events if e[0] == "fill"]
+    assert len(orders) >= 10  # one a minute until 50 units are held or bid for
+    assert fills and all(side == 1 for _, side, _ in fills)
+    assert sim.ledger.account(agent.account).position("ABM") == sum(q for *_, q in fills)
+    row = result.agents.filter(result.agents["agent"] == agent.account)
+    assert row["kind"].item() == "strategy" and row["fills"].item() == len(fills)
