@@ -1,0 +1,500 @@
+"""SIP investors and the platform's liquidity-recycling pool, as one cohort agent.
+
+A `SipCohort` is the platform's omnibus account for a whole population of SIP investors, held
+as NumPy arrays per investor, so that 100k investors cost arrays, not objects. Each investor
+has one chosen bond, a contribution per SIP date (drawn once, lognormal around
+`monthly_contribution_rupees`), the units and cash attributed to them inside the omnibus, and
+an early-exit state. SIP dates are every `sip_interval_days` trading days from day 0, or day 0
+and the first trading day of each month when it is 0. Once a day, `trade_after_minutes` after
+the open (when the books have quotes), the cohort:
+
+1. draws early exits: each active investor asks to exit with the probability
+   1 - exp(-h (1 + stress_multiplier * panic) / 252), h = `exit_hazard_per_year`, and wants to
+   sell every unit it holds;
+2. on a SIP date, deposits the active investors' contributions into the omnibus (money
+   entering the system) and moves `buffer_fraction` of that inflow to the pool;
+3. offers every open exit to the pool, which buys at fair value less `haircut_bp` (rounded
+   down to a tick) with an off-book `ledger.transfer` while its free cash lasts; when it
+   cannot take everything, each bond gets the same share of its exits;
+4. on a SIP date with `recycle`, lets the investors' new cash buy the pool's inventory of their
+   bond at fair value (rounded to a tick) before it goes to the book: the recycling;
+5. sends the rest to the book as IOC limit orders `cross_ticks` through the best delayed quote
+   of the venue that shows the best price: sells for exits the pool did not take, and on SIP
+   dates buys with the active investors' cash, as many whole units as each can afford.
+
+Every fill, absorption and recycled lot is split back over the investors pro rata by the
+largest-remainder rule, so per-investor units and paise add up to the omnibus exactly
+(`reconcile`). Exits the book does not fill stay open and are offered again the next day;
+cash an IOC buy did not spend waits for the next SIP date. Exit proceeds stay in the omnibus
+as the exited investor's cash: paying them out happens outside the market.
+
+The pool is a second ledger account, owned by a small `SipPool` participant (kind
+"sip_pool") rather than a bare account id: the kernel then gives it a unique id, lists it in
+agents.parquet and covers it in the conservation check. It never trades on a venue. Its
+capital is its seed (`cash_rupees`) plus every kept inflow; what it has paid for exits less
+what recycling paid it is the cost of the inventory it still holds, so
+``pool cash + paid for exits - recycled proceeds == capital`` to the paisa.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from pydantic import Field, field_validator
+
+from agents.common import NS_PER_SECOND, PopulationParams
+from sim.latency import latency_from
+from sim.participant import Participant
+from sim.registry import AgentKind
+
+TRADING_DAYS_PER_YEAR = 252
+_INT64_MAX = np.iinfo(np.int64).max
+
+
+class SipParams(PopulationParams):
+    """``[sip]``: a cohort of SIP investors and its platform pool."""
+
+    count: int = Field(1, ge=0, le=100, description="cohorts, each with its own pool")
+    cash_rupees: float = Field(0.0, ge=0, description="seed capital of each cohort's pool")
+    investors: int = Field(10_000, ge=1, le=10_000_000, description="SIP investors per cohort")
+    bonds: tuple[str, ...] | None = Field(
+        None, min_length=1, description="symbols SIP investors choose from (default: all)"
+    )
+    monthly_contribution_rupees: float = Field(
+        5_000.0, gt=0, description="mean contribution per investor and SIP date"
+    )
+    contribution_sigma: float = Field(0.5, ge=0, le=3, description="sd of log contributions")
+    sip_interval_days: int = Field(
+        5, ge=0, description="trading days between SIP dates; 0: each month's first trading day"
+    )
+    trade_after_minutes: float = Field(
+        30.0, ge=0, le=240, description="the daily cycle runs this long after the open"
+    )
+    buffer_fraction: float = Field(0.2, ge=0, le=1, description="share of inflows the pool keeps")
+    haircut_bp: float = Field(
+        50.0, ge=0, lt=10_000, description="the pool buys exits at fair value less this"
+    )
+    exit_hazard_per_year: float = Field(
+        0.1, ge=0, le=1_000, description="early-exit requests per active investor-year, calm"
+    )
+    stress_multiplier: float = Field(
+        5.0, ge=0, description="the hazard is multiplied by 1 + this * panic level"
+    )
+    recycle: bool = Field(True, description="SIP inflows buy the pool's inventory first")
+    cross_ticks: int = Field(5, ge=0, description="IOC orders go this far through the quote")
+
+    @field_validator("units")
+    @classmethod
+    def _no_units(cls, units: int) -> int:
+        if units:
+            raise ValueError("must be 0: SIP investors start without units and buy them")
+        return units
+
+
+def allocate(total: int, weights: np.ndarray) -> np.ndarray:
+    """Split the whole number `total` over non-negative integer `weights` in proportion
+    (largest remainder, ties to the earlier index): the parts sum to `total` exactly and each
+    is within one of its exact share, so none exceeds its weight when `total <= sum(weights)`."""
+    weights = np.asarray(weights, dtype=np.int64)
+    whole = int(weights.sum())
+    if total == 0 or whole == 0:
+        return np.zeros(len(weights), dtype=np.int64)
+    if int(weights.max()) <= _INT64_MAX // total:
+        product = weights * total
+    else:
+        product = weights.astype(object) * total  # exact Python ints past 2**63, slower
+    parts = (product // whole).astype(np.int64)
+    short = total - int(parts.sum())
+    parts[np.argsort(-(product % whole), kind="stable")[:short]] += 1
+    return parts
+
+
+def exit_probability(hazard_per_year: float, panic: float, stress_multiplier: float) -> float:
+    """Chance that an active investor asks to exit on one trading day."""
+    daily = hazard_per_year * (1 + stress_multiplier * panic) / TRADING_DAYS_PER_YEAR
+    return -math.expm1(-daily)
+
+
+def pool_price(fair_ticks: float, haircut_bp: float) -> int:
+    """Ticks the pool pays per unit of an early exit: fair value less the haircut, rounded down
+    (in the pool's favour), at least one tick."""
+    return max(math.floor(fair_ticks * (1 - haircut_bp / 10_000)), 1)
+
+
+def sip_days(trading_days, interval: int) -> frozenset[int]:
+    """Indices of the SIP dates: every `interval` trading days from day 0, or (interval 0) day 0
+    and each month's first trading day."""
+    if interval:
+        return frozenset(range(0, len(trading_days), interval))
+    return frozenset(
+        [0]
+        + [
+            d
+            for d in range(1, len(trading_days))
+            if trading_days[d].month != trading_days[d - 1].month
+        ]
+    )
+
+
+class SipPool(Participant):
+    """The platform's liquidity-recycling pool: a ledger account that the cohort pays into and
+    trades with off the book."""
+
+    kind = "sip_pool"
+
+
+class SipCohort(Participant):
+    """The omnibus account of a population of SIP investors (state: one array per field)."""
+
+    kind = "sip"
+
+    def __init__(self, sim, params: SipParams, bonds: tuple[str, ...], pool: SipPool, rng) -> None:
+        super().__init__(sim, rng, latency_from(params.latency_us, params.latency_jitter_us))
+        self.params = params
+        self.pool = pool
+        self.bonds = bonds
+        self._tick_values = np.array([sim.instruments[s].tick_value for s in bonds], np.int64)
+        self._venues = [[v for v, venue in sim.venues.items() if s in venue.symbols] for s in bonds]
+        self._sip_days = sip_days(sim.calendar.trading_days, params.sip_interval_days)
+        n = params.investors
+        mean_paise = params.monthly_contribution_rupees * 100
+        sigma = params.contribution_sigma
+        draws = rng.lognormal(math.log(mean_paise) - sigma**2 / 2, sigma, n)
+        self.monthly = np.maximum(np.rint(draws), 1).astype(np.int64)  # paise per SIP date
+        self.bond = rng.integers(len(bonds), size=n)  # index into `bonds`
+        self._members = [np.flatnonzero(self.bond == b) for b in range(len(bonds))]
+        self.units = np.zeros(n, np.int64)  # attributed, settled or not
+        self.cash = np.zeros(n, np.int64)  # paise attributed, settled or not
+        self.contributed = np.zeros(n, np.int64)
+        self.exit_day = np.full(n, -1, np.int32)  # -1: still investing
+        self.exit_requested = np.zeros(n, np.int64)  # units held when asking to exit
+        self.exit_fair_ticks = np.zeros(n, np.int64)  # fair value when asking, for values
+        self.exit_absorbed = np.zeros(n, np.int64)  # units the pool bought
+        self.exit_sold = np.zeros(n, np.int64)  # units sold on the book
+        self.pool_capital = round(params.cash_rupees * 100)
+        self.pool_paid = 0  # paise the pool paid for exits
+        self.recycled_units = 0
+        self.recycled_paise = 0  # paise investors paid the pool for recycled units
+        self.sip_log: list[tuple[int, int, int]] = []  # (day, deposited, kept by the pool)
+        self.rejected = 0
+        self._in_flight: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
+        self._utilisation: list[float] = []
+        self._idle: list[float] = []
+
+    # --- the daily cycle -----------------------------------------------------------------
+
+    def on_session_open(self, day: int) -> None:
+        self.wake_in(int(self.params.trade_after_minutes * 60 * NS_PER_SECOND))
+
+    def on_wake(self) -> None:
+        day = self.sim.calendar.day_index(self.now)
+        fair = np.array([self.sim.fundamental_ticks(s) for s in self.bonds])
+        self.draw_exits(day, fair)
+        sip_date = day in self._sip_days
+        if sip_date:
+            self.contribute(day)
+        self.absorb_exits(fair)
+        if sip_date and self.params.recycle:
+            self.recycle(fair)
+        self.sell_exits()
+        if sip_date:
+            self.buy()
+
+    def draw_exits(self, day: int, fair: np.ndarray) -> None:
+        """Active investors ask to exit at the day's hazard; each wants to sell all its units."""
+        p = self.params
+        chance = exit_probability(
+            p.exit_hazard_per_year, self.sim.panic_level(day), p.stress_multiplier
+        )
+        # One draw per investor every day keeps the random stream independent of exits so far.
+        leaving = np.flatnonzero((self.agent_rng.random(len(self.units)) < chance) & self.active)
+        self.exit_day[leaving] = day
+        self.exit_requested[leaving] = self.units[leaving]
+        self.exit_fair_ticks[leaving] = np.rint(fair[self.bond[leaving]]).astype(np.int64)
+
+    def contribute(self, day: int) -> None:
+        """Deposit the active investors' contributions; the pool keeps its share of them."""
+        amounts = np.where(self.active, self.monthly, 0)
+        deposit = int(amounts.sum())
+        if not deposit:
+            return
+        kept = int(deposit * self.params.buffer_fraction)
+        self.sim.ledger.deposit(self.account, deposit)
+        self.sim.ledger.transfer(self.account, self.pool.account, cash=kept)
+        self.contributed += amounts
+        self.cash += amounts - allocate(kept, amounts)
+        self.pool_capital += kept
+        self.sip_log.append((day, deposit, kept))
+
+    def absorb_exits(self, fair: np.ndarray) -> None:
+        """The pool buys open exits at fair value less the haircut, as far as its cash goes."""
+        ledger = self.sim.ledger
+        left = self.exits_open
+        prices = [pool_price(f, self.params.haircut_bp) for f in fair]
+        wanted = [int(left[m].sum()) for m in self._members]
+        value = sum(
+            q * p * int(tv) for q, p, tv in zip(wanted, prices, self._tick_values, strict=True)
+        )
+        if not value:
+            return
+        free = ledger.account(self.pool.account).free_cash
+        omnibus = ledger.account(self.account)
+        for b, symbol in enumerate(self.bonds):
+            # The same share of every bond's exits; Python ints, as products pass 2**63.
+            take = wanted[b] if free >= value else wanted[b] * free // value
+            take = min(take, omnibus.free_units(symbol))
+            if not take:
+                continue
+            unit_paise = prices[b] * int(self._tick_values[b])
+            ledger.transfer(
+                self.pool.account, self.account, cash=take * unit_paise, instrument=symbol, qty=take
+            )
+            idx = self._members[b][left[self._members[b]] > 0]
+            parts = allocate(take, left[idx])
+            self.exit_absorbed[idx] += parts
+            self.units[idx] -= parts
+            self.cash[idx] += parts * unit_paise
+            self.pool_paid += take * unit_paise
+
+    def recycle(self, fair: np.ndarray) -> None:
+        """Active investors buy the pool's inventory of their bond at fair value."""
+        pool = self.sim.ledger.account(self.pool.account)
+        for b, symbol in enumerate(self.bonds):
+            inventory = pool.free_units(symbol)
+            if not inventory:
+                continue
+            unit_paise = max(round(fair[b]), 1) * int(self._tick_values[b])
+            idx, affordable = self._buyers(b, unit_paise)
+            qty = min(inventory, int(affordable.sum()))
+            if not qty:
+                continue
+            self.sim.ledger.transfer(
+                self.account, self.pool.account, cash=qty * unit_paise, instrument=symbol, qty=qty
+            )
+            parts = allocate(qty, affordable)
+            self.units[idx] += parts
+            self.cash[idx] -= parts * unit_paise
+            self.recycled_units += qty
+            self.recycled_paise += qty * unit_paise
+
+    def sell_exits(self) -> None:
+        """Exits the pool did not take go to the book as IOC sells through the best bid."""
+        omnibus = self.sim.ledger.account(self.account)
+        left = self.exits_open
+        for b, symbol in enumerate(self.bonds):
+            idx = self._members[b][left[self._members[b]] > 0]
+            qty = self._whole_lots(symbol, min(int(left[idx].sum()), omnibus.free_units(symbol)))
+            best = self._best(b, side=-1)
+            if qty and best is not None:
+                venue, bid = best
+                self._send(
+                    venue, symbol, -1, qty, max(bid - self.params.cross_ticks, 1), idx, left[idx]
+                )
+
+    def buy(self) -> None:
+        """Active investors' cash goes to the book as IOC buys through the best ask, for as many
+        whole units as each investor can afford at the limit, fees included."""
+        budget = self.free_cash()
+        for b, symbol in enumerate(self.bonds):
+            best = self._best(b, side=1)
+            if best is None:
+                continue
+            venue, ask = best
+            limit = ask + self.params.cross_ticks
+            notional = limit * int(self._tick_values[b])
+            max_fee = -(-notional * self.sim.venues[venue].fees.max_rate // 1_000_000)
+            unit_paise = notional + max_fee  # what the venue locks per unit, at most
+            idx, affordable = self._buyers(b, unit_paise)
+            qty = self._whole_lots(symbol, min(int(affordable.sum()), budget // unit_paise))
+            if qty:
+                budget -= qty * unit_paise
+                self._send(venue, symbol, 1, qty, limit, idx, affordable)
+
+    # --- the book side -------------------------------------------------------------------
+
+    def _send(self, venue, symbol, side, qty, limit, idx, weights) -> None:
+        # IOC orders finish in the answer, and a bond gets one order per side a day, so the
+        # answer to (symbol, side) finds its investors here.
+        self._in_flight[symbol, side] = (idx, weights)
+        self.submit(venue, symbol, side, qty, limit, "IOC")
+
+    def on_response(self, request, response) -> None:
+        _, _, symbol, side = request[:4]
+        idx, weights = self._in_flight.pop((symbol, side))
+        if not response.ok:
+            self.rejected += 1
+        qty = sum(t.qty for t in response.trades)
+        if not qty:
+            return
+        parts = allocate(qty, weights)
+        if side > 0:
+            self.units[idx] += parts
+            self.cash[idx] -= allocate(
+                sum(t.notional + t.taker_fee for t in response.trades), parts
+            )
+        else:
+            self.units[idx] -= parts
+            self.exit_sold[idx] += parts
+            self.cash[idx] += allocate(
+                sum(t.notional - t.taker_fee for t in response.trades), parts
+            )
+
+    def _best(self, b: int, side: int) -> tuple[str, int] | None:
+        """(venue, price) of the best delayed ask (side +1) or bid (side -1) of bond `b`."""
+        quotes = [(v, self.quote(v, self.bonds[b])) for v in self._venues[b]]
+        prices = [(v, q.ask if side > 0 else q.bid) for v, q in quotes]
+        prices = [(v, p) for v, p in prices if p is not None]
+        if not prices:
+            return None
+        return min(prices, key=lambda vp: side * vp[1])
+
+    def _buyers(self, b: int, unit_paise: int) -> tuple[np.ndarray, np.ndarray]:
+        """Active investors in bond `b` who can afford a unit, and how many units each can."""
+        members = self._members[b]
+        affordable = np.where(self.active[members], self.cash[members] // unit_paise, 0)
+        keep = affordable > 0
+        return members[keep], affordable[keep]
+
+    def _whole_lots(self, symbol: str, qty: int) -> int:
+        return qty - qty % self.sim.instruments[symbol].lot_size
+
+    # --- state and reporting -------------------------------------------------------------
+
+    @property
+    def active(self) -> np.ndarray:
+        """Investors still investing (they have not asked to exit)."""
+        return self.exit_day < 0
+
+    @property
+    def exits_open(self) -> np.ndarray:
+        """Units each investor still wants to sell."""
+        return self.exit_requested - self.exit_absorbed - self.exit_sold
+
+    def on_session_close(self, day: int) -> None:
+        if not self.pool_capital:
+            return
+        pool = self.sim.ledger.account(self.pool.account)
+        inventory = sum(
+            pool.position(s) * max(round(self.sim.fundamental_ticks(s)), 1) * int(tv)
+            for s, tv in zip(self.bonds, self._tick_values, strict=True)
+        )
+        self._utilisation.append(inventory / self.pool_capital)
+        self._idle.append(pool.free_cash / self.pool_capital)
+
+    def reconcile(self) -> list[str]:
+        """Where the omnibus account and the investors' attributed cash and units disagree
+        (empty when they agree; orders in flight make them differ until their answer)."""
+        acct = self.sim.ledger.account(self.account)
+        problems = []
+        if acct.cash + acct.pending_cash != int(self.cash.sum()):
+            problems.append(f"cash {acct.cash + acct.pending_cash} != investors {self.cash.sum()}")
+        for b, symbol in enumerate(self.bonds):
+            held = int(self.units[self._members[b]].sum())
+            if acct.position(symbol) != held:
+                problems.append(f"{symbol}: {acct.position(symbol)} units != investors {held}")
+        return problems
+
+    def report(self) -> dict:
+        """Columns for agents.parquet, in paise, units and shares.
+
+        absorption_rate_units, absorption_rate_value: share of the early-exit volume the pool
+        bought, in units and in value at each request's fair value (None without exits).
+        buffer_utilisation: the pool's inventory at fair value over its capital; idle_cash: its
+        free cash over its capital; each the mean over the day's closes once it has capital
+        (idle cash passes 1 when haircuts and recycling have earned money). pool_capital_paise:
+        seed plus kept inflows; pool_paid_paise, recycled_paise: what the pool paid for exits
+        and what recycling paid it. exit_units_requested/absorbed/sold: the rest is still open.
+        """
+        tick_values = self._tick_values[self.bond]
+        pool = self.sim.ledger.account(self.pool.account)
+        out = {
+            "investors": len(self.units),
+            "active_investors": int(self.active.sum()),
+            "contributions_paise": int(self.contributed.sum()),
+            "exits": int((self.exit_day >= 0).sum()),
+            "exit_units_requested": int(self.exit_requested.sum()),
+            "exit_units_absorbed": int(self.exit_absorbed.sum()),
+            "exit_units_sold": int(self.exit_sold.sum()),
+            "exit_value_requested_paise": int(
+                (self.exit_requested * self.exit_fair_ticks * tick_values).sum()
+            ),
+            "exit_value_absorbed_paise": int(
+                (self.exit_absorbed * self.exit_fair_ticks * tick_values).sum()
+            ),
+            "pool_capital_paise": self.pool_capital,
+            "pool_cash_paise": pool.cash,
+            "pool_paid_paise": self.pool_paid,
+            "recycled_units": self.recycled_units,
+            "recycled_paise": self.recycled_paise,
+            "orders_rejected": self.rejected,
+            "buffer_utilisation": float(np.mean(self._utilisation)) if self._utilisation else None,
+            "idle_cash": float(np.mean(self._idle)) if self._idle else None,
+        }
+        return {**out, **_absorption(out)}
+
+    @staticmethod
+    def population_metrics(cohorts) -> dict:
+        """Group "sip": sums over the cohorts, absorption pooled, utilisation and idle cash
+        averaged over the cohorts."""
+        reports = [c.report() for c in cohorts]
+        totals = {key: sum(r[key] for r in reports) for key in _ADDITIVE}
+        for key in ("buffer_utilisation", "idle_cash"):
+            values = [r[key] for r in reports if r[key] is not None]
+            totals[key] = float(np.mean(values)) if values else None
+        return {"sip": {**totals, **_absorption(totals)}}
+
+
+_ADDITIVE = (
+    "investors",
+    "active_investors",
+    "contributions_paise",
+    "exits",
+    "exit_units_requested",
+    "exit_units_absorbed",
+    "exit_units_sold",
+    "exit_value_requested_paise",
+    "exit_value_absorbed_paise",
+    "pool_capital_paise",
+    "pool_cash_paise",
+    "pool_paid_paise",
+    "recycled_units",
+    "recycled_paise",
+    "orders_rejected",
+)
+
+
+def _absorption(totals: dict) -> dict:
+    """Share of the early-exit volume the pool absorbed, in units and in value at the fair
+    value of the request (None without exits)."""
+    units, value = totals["exit_units_requested"], totals["exit_value_requested_paise"]
+    return {
+        "absorption_rate_units": totals["exit_units_absorbed"] / units if units else None,
+        "absorption_rate_value": totals["exit_value_absorbed_paise"] / value if value else None,
+    }
+
+
+def build(sim, params: SipParams, seeds):
+    """One cohort and its pool per `count`, each with its own ledger account."""
+    bonds = params.bonds or tuple(sim.instruments)
+    unknown = [s for s in bonds if s not in sim.instruments]
+    if unknown:
+        raise ValueError(
+            f"sip.bonds: unknown instruments {unknown} (known: {list(sim.instruments)})"
+        )
+    open_ns, close_ns = sim.calendar.session(0)
+    if params.trade_after_minutes * 60 * NS_PER_SECOND >= close_ns - open_ns:
+        raise ValueError("sip.trade_after_minutes: must be shorter than a session")
+    latency = latency_from(params.latency_us, params.latency_jitter_us)
+    cohorts = []
+    for seed in seeds.spawn(params.count):
+        cohort_seed, pool_seed = seed.spawn(2)
+        pool = SipPool(sim, np.random.default_rng(pool_seed), latency)
+        sim.open_account(pool, cash=round(params.cash_rupees * 100))
+        cohort = SipCohort(sim, params, bonds, pool, np.random.default_rng(cohort_seed))
+        sim.open_account(cohort)
+        cohorts.append(cohort)
+    return cohorts
+
+
+KIND = AgentKind("sip", SipParams, build)
