@@ -27,13 +27,15 @@ import numpy as np
 import simpy
 
 from sim.calendar import TradingCalendar
+from sim.fees import FeeSchedule, Tier
+from sim.instrument import Instrument
 from sim.latency import latency_from
 from sim.ledger import Ledger
 from sim.market_data import MarketData
 from sim.orders import Side
 from sim.participant import Participant
 from sim.recorder import Recorder
-from sim.venue import FeeSchedule, Instrument, PriceBand, Tier, Venue
+from sim.venue import PriceBand, Venue
 
 NS_PER_SECOND = 10**9
 _PACKAGES = ("numpy", "numba", "polars", "pyarrow", "simpy", "mesa", "pydantic", "scipy")

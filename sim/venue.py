@@ -22,142 +22,31 @@ from __future__ import annotations
 import operator
 import zlib
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
-from enum import Enum
+from decimal import Decimal
 from typing import NamedTuple
 
 from sim.book import OrderBook
+from sim.fees import MICROS, FeeSchedule, Tier, fee
+from sim.instrument import Instrument
 from sim.ledger import Ledger, LedgerError
 from sim.orders import Cancel, Outcome, Reason, Side, Status
 
-MICROS = 1_000_000  # fee rates are held in millionths of the notional (1 bp = 100)
+# Instruments and fees are defined in modules of their own; a venue's users get them here too.
+__all__ = [
+    "MICROS",
+    "FeeSchedule",
+    "Instrument",
+    "OpenOrder",
+    "PriceBand",
+    "Response",
+    "RiskLimits",
+    "Tier",
+    "Trade",
+    "Venue",
+    "fee",
+]
+
 NS_PER_DAY = 86_400 * 10**9
-
-
-class Tier(Enum):
-    """Market-maker tiers; each earns its maker rebate in the venue's fee schedule."""
-
-    BRONZE = "bronze"
-    SILVER = "silver"
-    GOLD = "gold"
-    PLATINUM = "platinum"
-
-
-def _decimal(value: object, what: str) -> Decimal:
-    try:
-        number = Decimal(str(value))
-    except InvalidOperation:
-        raise ValueError(f"{what} must be a number, got {value!r}") from None
-    if not number.is_finite():
-        raise ValueError(f"{what} must be finite, got {value!r}")
-    return number
-
-
-@dataclass(frozen=True)
-class Instrument:
-    """A listed bond. Prices are integer ticks per 100 of face; quantities integer units.
-
-    tick_size : rupees per 100 face that one tick is worth (e.g. 0.01).
-    lot_size : orders are whole multiples of this many units.
-    unit_face_value : rupees of face value in one unit (the fraction of a bond a unit is).
-    """
-
-    symbol: str
-    tick_size: Decimal | str | float = Decimal("0.01")
-    lot_size: int = 1
-    unit_face_value: int = 1000
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.symbol, str) or not self.symbol:
-            raise ValueError(f"instrument symbol must be a non-empty string, got {self.symbol!r}")
-        tick = _decimal(self.tick_size, f"{self.symbol}: tick_size")
-        object.__setattr__(self, "tick_size", tick)
-        if tick <= 0:
-            raise ValueError(f"{self.symbol}: tick_size must be positive, got {tick}")
-        for name in ("lot_size", "unit_face_value"):
-            value = getattr(self, name)
-            if type(value) is not int or value <= 0:
-                raise ValueError(f"{self.symbol}: {name} must be a positive integer, got {value!r}")
-        value = tick * self.unit_face_value  # paise per tick per unit: P/100 * face * 100
-        if value != value.to_integral_value():
-            raise ValueError(
-                f"{self.symbol}: one tick ({tick} per 100 face) on a unit of "
-                f"{self.unit_face_value} rupees face is {value} paise; it must be whole paise"
-            )
-
-    @property
-    def tick_value(self) -> int:
-        """Paise that one tick of price is worth on one unit."""
-        return int(self.tick_size * self.unit_face_value)
-
-    def to_ticks(self, price: Decimal | str | float) -> int:
-        """Ticks for a price per 100 face; raises when the price is off the tick grid."""
-        ticks = _decimal(price, f"{self.symbol}: price") / self.tick_size
-        if ticks != ticks.to_integral_value():
-            raise ValueError(f"{self.symbol}: price {price} is not a multiple of {self.tick_size}")
-        return int(ticks)
-
-    def to_price(self, ticks: int) -> Decimal:
-        return ticks * self.tick_size
-
-
-@dataclass(frozen=True)
-class FeeSchedule:
-    """Maker and taker fees in basis points of notional; tiers set market makers' maker fee
-    (a negative fee is a rebate). Fees are whole paise, truncated toward zero."""
-
-    maker_bps: Decimal | str | float = Decimal("0")
-    taker_bps: Decimal | str | float = Decimal("1")
-    tier_maker_bps: dict[Tier, Decimal] = field(
-        default_factory=lambda: {
-            Tier.BRONZE: Decimal("0"),
-            Tier.SILVER: Decimal("-0.1"),
-            Tier.GOLD: Decimal("-0.2"),
-            Tier.PLATINUM: Decimal("-0.3"),
-        }
-    )
-
-    def __post_init__(self) -> None:
-        maker = _decimal(self.maker_bps, "maker_bps")
-        taker = _decimal(self.taker_bps, "taker_bps")
-        tiers = {
-            Tier(t): _decimal(v, f"tier {Tier(t).value} maker_bps")
-            for t, v in self.tier_maker_bps.items()
-        }
-        object.__setattr__(self, "maker_bps", maker)
-        object.__setattr__(self, "taker_bps", taker)
-        object.__setattr__(self, "tier_maker_bps", tiers)
-        for name, bps in (("maker_bps", maker), ("taker_bps", taker), *tiers.items()):
-            if abs(bps) >= 100 or (bps * 100) != (bps * 100).to_integral_value():
-                raise ValueError(
-                    f"fee {name} = {bps} bp must be in (-100, 100) with at most two decimals"
-                )
-        if taker < 0:
-            raise ValueError(f"taker_bps must not be negative, got {taker}")
-        lowest_maker = min([maker, *tiers.values()])
-        if taker + lowest_maker < 0:
-            raise ValueError(
-                f"the largest maker rebate ({-lowest_maker} bp) exceeds the taker fee ({taker} bp):"
-                " the venue would pay out more than it collects on a trade"
-            )
-
-    def rate(self, maker: bool, tier: Tier | None) -> int:
-        """Fee rate in millionths of notional for a maker or taker of a tier (or none)."""
-        if not maker:
-            return int(self.taker_bps * 100)
-        return int(self.tier_maker_bps.get(tier, self.maker_bps) * 100)
-
-    @property
-    def max_rate(self) -> int:
-        """The highest fee rate any side of a trade can pay, in millionths."""
-        return int(max(self.taker_bps, self.maker_bps, *self.tier_maker_bps.values()) * 100)
-
-
-def fee(notional: int, rate: int) -> int:
-    """Whole paise for a fee rate in millionths, truncated toward zero (so fees on split
-    fills never add up to more than the fee on the whole)."""
-    magnitude = abs(notional * rate) // MICROS
-    return magnitude if rate >= 0 else -magnitude
 
 
 @dataclass(frozen=True)
