@@ -391,6 +391,14 @@ class OrderBook:
         key, qty = self._levels[s, n - 1, : K.L_QTY + 1].tolist()
         return (key if s == 0 else -key), qty
 
+    def top(self) -> tuple[int | None, int, int | None, int]:
+        """(bid, bid qty, ask, ask qty) of level 1; None and 0 for an empty side."""
+        n_bids, n_asks = self._meta[K.M_NLEV : K.M_NLEV + 2].tolist()
+        levels = self._levels
+        bid, bid_qty = levels[0, n_bids - 1, : K.L_QTY + 1].tolist() if n_bids else (None, 0)
+        ask, ask_qty = levels[1, n_asks - 1, : K.L_QTY + 1].tolist() if n_asks else (None, 0)
+        return bid, bid_qty, (None if ask is None else -ask), ask_qty
+
     def depth(self, n: int = 5) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
         """(bids, asks): up to n levels a side of (price, visible qty), best first."""
         sides = []

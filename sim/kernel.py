@@ -73,6 +73,7 @@ class Simulation:
         self.fundamental = _build_fundamental(scenario, self.calendar, fundamental_seed)
         self.events = {"wakeups": 0, "requests": 0, "trades": 0, "quotes": 0, "deliveries": 0}
         self._subscribers: dict[tuple[str, str], list] = {}
+        self._session = self.calendar.session(0)
         self._initial_wealth: dict[int, int] = {}
         kinds = agent_kinds()
         self.populations: dict[str, list] = {}
@@ -160,6 +161,9 @@ class Simulation:
 
     def trading_time(self, t: int) -> int | None:
         """`t` moved past overnight gaps: time beyond a close continues at the next open."""
+        open_ns, close_ns = self._session
+        if open_ns <= t <= close_ns:  # the common case: within the current session
+            return t
         cal = self.calendar
         day = cal.day_index(max(t, cal.start_ns))
         open_ns, close_ns = cal.session(day)
@@ -272,14 +276,7 @@ class Simulation:
         self._subscribers.setdefault((venue, symbol), []).append(agent)
 
     def _publish(self, venue_name: str, symbol: str) -> None:
-        book = self.venues[venue_name].book(symbol)
-        bid, ask = book.best_bid(), book.best_ask()
-        level1 = (
-            bid[0] if bid else None,
-            bid[1] if bid else 0,
-            ask[0] if ask else None,
-            ask[1] if ask else 0,
-        )
+        level1 = self.venues[venue_name].book(symbol).top()
         quote = self.market_data.publish(venue_name, symbol, self.now, level1)
         if quote is None:
             return
@@ -305,6 +302,7 @@ class Simulation:
             self.call_at(at, self._shock, shock)
 
     def _session_open(self, day: int) -> None:
+        self._session = self.calendar.session(day)
         self.ledger.settle_due(self.now)
         for venue in self.venues.values():
             venue.new_day()

@@ -1234,3 +1234,13 @@ def test_side_spellings_are_equivalent():
     for side in ("sell", "SELL", "Sell", Side.SELL, -1):
         assert book.submit(2, side, 1, 200).status is Status.ACCEPTED
     assert book.depth() == ([(100, 5)], [(200, 5)])
+
+
+def test_top_is_level_one_of_both_sides():
+    book = OrderBook()
+    assert book.top() == (None, 0, None, 0)
+    book.submit(1, "buy", 5, 99)
+    book.submit(1, "buy", 3, 99)
+    assert book.top() == (99, 8, None, 0)
+    book.submit(2, "sell", 4, 101, display_qty=1)
+    assert book.top() == (99, 8, 101, 1)
