@@ -220,8 +220,9 @@ class SipCohort(Participant):
         if not deposit:
             return
         kept = int(deposit * self.params.buffer_fraction)
-        self.sim.ledger.deposit(self.account, deposit)
-        self.sim.ledger.transfer(self.account, self.pool.account, cash=kept)
+        # Both shares are capital from outside, so neither counts as anyone's profit.
+        self.sim.deposit(self, deposit - kept)
+        self.sim.deposit(self.pool, kept)
         self.contributed += amounts
         self.cash += amounts - allocate(kept, amounts)
         self.pool_capital += kept

@@ -126,6 +126,12 @@ class Simulation:
             for s, qty in (units or {}).items()
         )
 
+    def deposit(self, agent, amount: int) -> None:
+        """Money entering the system into an agent's account (a SIP contribution): it is
+        invested capital, not profit, so the agent's PnL is measured net of it."""
+        self.ledger.deposit(agent.account, amount)
+        self._initial_wealth[agent.account] = self._initial_wealth.get(agent.account, 0) + amount
+
     # --- what agents may know of the scenario -------------------------------------------
 
     def observe_fundamental(self, symbol: str, noise_ticks: float, rng) -> float:
