@@ -222,7 +222,8 @@ class SipCohort(Participant):
         kept = int(deposit * self.params.buffer_fraction)
         # Both shares are capital from outside, so neither counts as anyone's profit.
         self.sim.deposit(self, deposit - kept)
-        self.sim.deposit(self.pool, kept)
+        if kept:
+            self.sim.deposit(self.pool, kept)
         self.contributed += amounts
         self.cash += amounts - allocate(kept, amounts)
         self.pool_capital += kept
