@@ -221,7 +221,8 @@ class SipCohort(Participant):
             return
         kept = int(deposit * self.params.buffer_fraction)
         # Both shares are capital from outside, so neither counts as anyone's profit.
-        self.sim.deposit(self, deposit - kept)
+        if deposit > kept:
+            self.sim.deposit(self, deposit - kept)
         if kept:
             self.sim.deposit(self.pool, kept)
         self.contributed += amounts
