@@ -1,0 +1,537 @@
+"""Repo lending: leveraged borrowers, cash lenders, daily margin calls and forced sales.
+
+One population (the ``[repo]`` table) holds `count` borrowers and `lenders` lenders; they
+share one `RepoDesk`, the book of open repos. Borrowers appear in agents.parquet as kind
+``repo_borrower`` and lenders as ``repo_lender``.
+
+A repo is (borrower, lender, symbol, units pledged, cash lent, haircut). It opens with one
+ledger transfer: the lender pays the loan to the borrower and the borrower delivers the
+units into the lender's account, which is the custody account (title transfer, as under a
+GMRA). The loan is the most the collateral supports, ``value x (1 - haircut)``, with value
+= units x mark (`Simulation.mark`, ticks) x the instrument's tick value.
+
+Borrowers lever up: each session open a borrower with fewer than `max_repos` open repos
+pledges its free units of its one bond and spends `invest_fraction` of the cash on more of
+the same bond (an IOC buy a few ticks through the best ask it sees); the units settle and
+are pledged the next day, so leverage builds round by round.
+
+Lenders mark every repo at each session open, before borrowers act:
+
+    required  = ceil(loan / (1 - haircut))
+    value     = units x unit value + cash margin held
+    shortfall = required - value            (a margin call when positive)
+
+The haircut is re-applied daily from the bond's current rating (`haircuts` by grade, notches
+pooled: AA+ and AA- are AA) scaled in stress by ``1 + (haircut_multiplier_in_stress - 1) x
+panic`` (`Simulation.panic_level`), capped at `max_haircut`; a defaulted bond gets
+`max_haircut`. A borrower meets a call with free cash first (held by the lender as cash
+margin, at par) and then with more units of the bond (at the mark). What it cannot meet the
+lender recovers by selling collateral into the book with market orders, from its custody
+account, one order per bond at a time, retrying every `retry_seconds` while the call is not
+met at the current mark. Selling q units at the unit value P cures a shortfall S when
+
+    q >= (1 - haircut) x S / (haircut x P)
+
+(the proceeds repay the loan, which needs less collateral by a factor 1 - haircut), so a
+small call can force a large sale. The sales depress the mark, which deepens the next
+day's calls: the fire-sale spiral.
+
+After `term_days` a repo rolls for another term (`rolls`) or matures: the borrower repays
+the loan less its cash margin and gets its units back. A borrower that cannot repay has its
+collateral sold until the loan is covered. A repo whose loan the margin and sale proceeds
+cover, or whose collateral is all sold, closes at the next session open (when the sales
+have settled): surplus cash and units go back to the borrower, and what the borrower cannot
+pay of a remaining loan is the lender's loss. Repos carry no interest.
+
+Every movement is a `Ledger.transfer` of whole paise and units or a trade on a venue, so
+cash and units are conserved exactly; a lender's units of a bond always equal the units of
+its open repos in that bond.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from dataclasses import dataclass
+
+import numpy as np
+from pydantic import Field, field_validator, model_validator
+
+from agents.common import NS_PER_SECOND, PopulationParams
+from sim.latency import latency_from
+from sim.participant import Participant
+from sim.registry import AgentKind
+from sim.venue import MICROS
+
+BP = 10_000  # haircuts are held in basis points, so the arithmetic stays in integers
+GRADES = ("AAA", "AA", "A", "BBB", "BIG")
+
+
+class RepoParams(PopulationParams):
+    count: int = Field(10, ge=0, le=100_000, description="number of borrowers")
+    cash_rupees: float = Field(50_000.0, ge=0, description="starting cash of each borrower")
+    units: int = Field(500, ge=0, description="starting units of each borrower's one bond")
+    lenders: int = Field(2, ge=0, le=10_000, description="number of lenders")
+    lender_cash_rupees: float = Field(50_000_000.0, ge=0, description="each lender's cash")
+    haircuts: dict[str, float] = Field(
+        default_factory=lambda: {"AAA": 0.02, "AA": 0.05, "A": 0.10, "BBB": 0.20, "BIG": 0.40},
+        description="haircut by rating grade (AAA, AA, A, BBB, BIG)",
+    )
+    haircut_multiplier_in_stress: float = Field(2.0, ge=1, description="haircut x at panic 1")
+    max_haircut: float = Field(0.9, gt=0, lt=1, description="cap; also defaulted bonds' haircut")
+    term_days: int = Field(5, ge=1, description="trading days to maturity")
+    rolls: bool = Field(True, description="repos roll at maturity instead of being repaid")
+    max_repos: int = Field(3, ge=0, description="open repos per borrower (leverage rounds)")
+    invest_fraction: float = Field(0.95, ge=0, le=1, description="share of loans spent on bonds")
+    buy_slippage_ticks: int = Field(5, ge=0, description="leveraged buys go this far through")
+    retry_seconds: float = Field(300.0, gt=0, description="unfilled buys and sales retry")
+
+    @field_validator("haircuts")
+    @classmethod
+    def _every_grade(cls, haircuts: dict[str, float]) -> dict[str, float]:
+        if set(haircuts) != set(GRADES):
+            raise ValueError(f"needs exactly the grades {list(GRADES)}, got {sorted(haircuts)}")
+        for grade, haircut in haircuts.items():
+            if not 0 <= haircut < 1:
+                raise ValueError(f"haircut of {grade} must be in [0, 1), got {haircut}")
+        return haircuts
+
+    @model_validator(mode="after")
+    def _cap_above_haircuts(self) -> RepoParams:
+        if max(self.haircuts.values()) > self.max_haircut:
+            raise ValueError(
+                f"max_haircut ({self.max_haircut}) is below a haircut in haircuts "
+                f"({max(self.haircuts.values())})"
+            )
+        return self
+
+
+# --- the arithmetic ---------------------------------------------------------------------------
+
+
+def grade(rating: str | None) -> str:
+    """The haircut grade of a rating: notches pooled (AA+ -> AA), unrated counted as BIG."""
+    if rating is None:
+        return "BIG"
+    return rating.rstrip("+-")
+
+
+def haircut_bp(base: float, panic: float, multiplier: float, cap: float) -> int:
+    """A haircut in basis points: `base` scaled toward `base x multiplier` as panic rises to
+    1, capped at `cap`."""
+    return round(min(base * (1 + (multiplier - 1) * panic), cap) * BP)
+
+
+def max_loan(value: int, haircut: int) -> int:
+    """The most cash (paise) collateral worth `value` paise supports at `haircut` bp."""
+    return value * (BP - haircut) // BP
+
+
+def required_value(loan: int, haircut: int) -> int:
+    """Collateral value (paise) a loan needs at `haircut` bp: ceil(loan / (1 - haircut))."""
+    return -(-loan * BP // (BP - haircut))
+
+
+def shortfall(loan: int, value: int, haircut: int) -> int:
+    """The margin call (paise) on a loan against collateral worth `value`; 0 if none."""
+    return max(required_value(loan, haircut) - value, 0)
+
+
+def units_to_sell(short: int, haircut: int, unit_value: int, units: int) -> int:
+    """Units whose sale at `unit_value` paise cures a shortfall of `short` paise, at most
+    `units`. At a zero haircut a sale cannot cure anything, so all units go."""
+    if short <= 0:
+        return 0
+    if haircut == 0 or unit_value <= 0:
+        return units
+    return min(-(-(BP - haircut) * short // (haircut * unit_value)), units)
+
+
+@dataclass(eq=False)
+class Repo:
+    """One open repo; the loan falls as forced-sale proceeds repay it."""
+
+    repo_id: int
+    borrower: RepoBorrower
+    lender: RepoLender
+    symbol: str
+    units: int
+    loan: int  # paise
+    haircut: int  # bp, as last marked
+    maturity_day: int
+    cash_margin: int = 0  # paise posted by the borrower, held by the lender
+    due: bool = False  # matured and unpaid: collateral is sold until the loan is covered
+    selling: bool = False  # a forced-sale order is in flight
+
+    def value(self, unit_value: int) -> int:
+        return self.units * unit_value + self.cash_margin
+
+    @property
+    def owed_back(self) -> int:
+        """Cash the lender would return on closing now (margin beyond the loan)."""
+        return max(self.cash_margin - self.loan, 0)
+
+
+class RepoDesk:
+    """The population's book of open repos, its haircut schedule and its totals."""
+
+    def __init__(self, sim, params: RepoParams) -> None:
+        self.sim = sim
+        self.params = params
+        self.repos: list[Repo] = []
+        self.lenders: list[RepoLender] = []
+        self._next_id = 1
+        self._next_lender = 0
+        self._spec_ratings = {i.symbol: i.rating for i in sim.scenario.instruments}
+        self.totals = defaultdict(int)
+
+    def unit_value(self, symbol: str) -> int:
+        """Paise one unit is worth at the mark."""
+        return self.sim.mark(symbol) * self.sim.instruments[symbol].tick_value
+
+    def rating(self, symbol: str, day: int) -> str | None:
+        """The bond's rating today: the fundamental's (it migrates) if it has ratings, else
+        the scenario's."""
+        rating_on = getattr(self.sim.fundamental, "rating", None)
+        return rating_on(symbol, day).value if rating_on else self._spec_ratings[symbol]
+
+    def haircut(self, symbol: str, day: int) -> int:
+        """Today's haircut (bp) on `symbol`, in stress included."""
+        p = self.params
+        g = grade(self.rating(symbol, day))
+        base = p.max_haircut if g == "D" else p.haircuts[g]
+        return haircut_bp(
+            base, self.sim.panic_level(day), p.haircut_multiplier_in_stress, p.max_haircut
+        )
+
+    def open_repo(self, borrower: RepoBorrower, units: int, day: int) -> Repo | None:
+        """Pledge up to `units` of the borrower's bond with the next lender that has cash;
+        returns the repo, or None when no lender can lend."""
+        symbol = borrower.symbol
+        haircut = self.haircut(symbol, day)
+        unit_value = self.unit_value(symbol)
+        for i in range(len(self.lenders)):
+            lender = self.lenders[(self._next_lender + i) % len(self.lenders)]
+            affordable = lender.lendable() * BP // max((BP - haircut) * unit_value, 1)
+            pledged = min(units, affordable)
+            loan = max_loan(pledged * unit_value, haircut)
+            if loan > 0:
+                self._next_lender = (self._next_lender + i + 1) % len(self.lenders)
+                break
+        else:
+            return None
+        self.sim.ledger.transfer(lender.account, borrower.account, loan, symbol, pledged)
+        repo = Repo(self._next_id, borrower, lender, symbol, pledged, loan, haircut,
+                    day + self.params.term_days)  # fmt: skip
+        self._next_id += 1
+        self.repos.append(repo)
+        self.totals["repos_opened"] += 1
+        self.totals["cash_lent_paise"] += loan
+        return repo
+
+    def close(self, repo: Repo) -> bool:
+        """Settle up and close: net cash one way, remaining units back to the borrower.
+        False (try again later) when the lender has not yet the cash to return."""
+        ledger = self.sim.ledger
+        borrower, lender = repo.borrower.account, repo.lender.account
+        net = repo.loan - repo.cash_margin
+        if net < 0:
+            if -net > repo.lender.free_cash():
+                return False
+            ledger.transfer(lender, borrower, -net)
+            paid = 0
+        else:
+            paid = min(net, repo.borrower.free_cash())
+            self.totals["default_loss_paise"] += net - paid
+        ledger.transfer(borrower, lender, paid, repo.symbol, repo.units)
+        self.repos.remove(repo)
+        self.totals["repos_closed"] += 1
+        return True
+
+    def metrics(self) -> dict:
+        return {
+            **{k: self.totals[k] for k in _TOTALS},
+            "repos_open": len(self.repos),
+            "loans_open_paise": sum(r.loan for r in self.repos),
+        }
+
+
+_TOTALS = (
+    "repos_opened",
+    "repos_closed",
+    "repos_rolled",
+    "cash_lent_paise",
+    "margin_calls",
+    "margin_call_paise",
+    "calls_met_cash_paise",
+    "calls_met_units",
+    "calls_unmet",
+    "forced_sale_orders",
+    "forced_sale_units",
+    "forced_sale_paise",
+    "default_loss_paise",
+)
+
+
+class RepoParticipant(Participant):
+    """What borrowers and lenders share: the desk and their reporting."""
+
+    def __init__(self, sim, params: RepoParams, rng, desk: RepoDesk) -> None:
+        super().__init__(sim, rng, latency_from(params.latency_us, params.latency_jitter_us))
+        self.params = params
+        self.desk = desk
+        self.margin_calls = 0
+        self.forced_sale_units = 0
+
+    def _repos(self) -> list[Repo]:
+        return [r for r in self.desk.repos if self in (r.borrower, r.lender)]
+
+    def claim(self) -> int:
+        """Paise its open repos are worth to it at the mark, which the ledger does not see:
+        a lender is owed the loan less the margin and owes the collateral back; a borrower
+        the opposite. `pnl` in agents.parquet plus this is the economic P&L."""
+        net = sum(
+            r.loan - r.value(self.desk.unit_value(r.symbol))
+            for r in self.desk.repos
+            if r.lender is self
+        )
+        net -= sum(
+            r.loan - r.value(self.desk.unit_value(r.symbol))
+            for r in self.desk.repos
+            if r.borrower is self
+        )
+        return net
+
+    def report(self) -> dict:
+        repos = self._repos()
+        return {
+            "repo_open": len(repos),
+            "repo_loans_paise": sum(r.loan for r in repos),
+            "repo_claim_paise": self.claim(),
+            "repo_margin_calls": self.margin_calls,
+            "repo_forced_sale_units": self.forced_sale_units,
+        }
+
+    @staticmethod
+    def population_metrics(agents) -> dict:
+        return {"repo": agents[0].desk.metrics()}
+
+
+class RepoBorrower(RepoParticipant):
+    kind = "repo_borrower"
+
+    def __init__(self, sim, params: RepoParams, rng, desk: RepoDesk) -> None:
+        super().__init__(sim, params, rng, desk)
+        symbols = list(sim.instruments)
+        self.symbol = symbols[int(self.agent_rng.integers(len(symbols)))]
+        self.budget = 0  # paise of borrowed cash still to invest
+
+    def on_session_open(self, day: int) -> None:
+        open_repos = sum(r.borrower is self for r in self.desk.repos)
+        units = self._free_units()
+        if open_repos >= self.params.max_repos or units <= 0:
+            return
+        repo = self.desk.open_repo(self, units, day)
+        if repo is None:
+            return
+        if not self.budget:  # otherwise a buying round is already under way
+            self.wake_in(int(self.params.retry_seconds * NS_PER_SECOND))
+        self.budget += int(repo.loan * self.params.invest_fraction)
+
+    def _free_units(self) -> int:
+        return self.sim.ledger.account(self.account).free_units(self.symbol)
+
+    def on_wake(self) -> None:
+        """Spend the budget on the bond, through the lowest ask it sees; what the book
+        cannot fill now is tried again later."""
+        quotes = [
+            (self.quote(name, self.symbol).ask, name)
+            for name, venue in self.sim.venues.items()
+            if self.symbol in venue.symbols
+        ]
+        asks = [(ask, name) for ask, name in quotes if ask is not None]
+        if not asks:
+            self.wake_in(int(self.params.retry_seconds * NS_PER_SECOND))
+            return
+        ask, venue = min(asks)
+        price = ask + self.params.buy_slippage_ticks
+        unit_cost = price * self.sim.instruments[self.symbol].tick_value
+        unit_cost += unit_cost * self.sim.venues[venue].fees.max_rate // MICROS + 1
+        lot = self.sim.instruments[self.symbol].lot_size
+        qty = min(self.budget, self.free_cash()) // unit_cost // lot * lot
+        if qty > 0:
+            self.submit(venue, self.symbol, 1, qty, price, tif="IOC")
+        else:
+            self.budget = 0  # cannot afford a lot: keep the cash as a buffer
+
+    def on_response(self, request: tuple, response) -> None:
+        if response.filled_qty < request[4]:
+            spent = sum(t.notional + t.taker_fee for t in response.trades)
+            self.budget = max(self.budget - spent, 0)
+            self.wake_in(int(self.params.retry_seconds * NS_PER_SECOND))
+        else:
+            self.budget = 0  # bought all it could afford
+
+    def meet_call(self, repo: Repo, short: int, unit_value: int) -> int:
+        """Meet a margin call of `short` paise with free cash, then free units; returns what
+        is left unmet."""
+        self.margin_calls += 1
+        ledger, totals = self.sim.ledger, self.desk.totals
+        cash = min(self.free_cash(), short)
+        if cash > 0:
+            ledger.transfer(self.account, repo.lender.account, cash)
+            repo.cash_margin += cash
+            totals["calls_met_cash_paise"] += cash
+            short -= cash
+        units = min(self._free_units(), -(-short // max(unit_value, 1)))
+        if short > 0 and units > 0:
+            ledger.transfer(repo.lender.account, self.account, 0, self.symbol, units)
+            repo.units += units
+            totals["calls_met_units"] += units
+            short = max(short - units * unit_value, 0)
+        return short
+
+
+class RepoLender(RepoParticipant):
+    kind = "repo_lender"
+
+    def __init__(self, sim, params: RepoParams, rng, desk: RepoDesk) -> None:
+        super().__init__(sim, params, rng, desk)
+        self._queue: dict[str, deque[Repo]] = defaultdict(deque)
+        self._in_flight: dict[str, Repo] = {}
+        self._retry: set[Repo] = set()
+
+    def lendable(self) -> int:
+        """Free cash less what it would owe back on closing its repos."""
+        return self.free_cash() - sum(r.owed_back for r in self._repos())
+
+    def on_session_open(self, day: int) -> None:
+        for repo in [r for r in self._repos() if not r.selling]:
+            self.review(repo, day)
+        self._pump_all()
+
+    def review(self, repo: Repo, day: int) -> None:
+        """The daily mark: close, roll or mature, then call margin and queue forced sales."""
+        desk = self.desk
+        if repo.loan <= repo.cash_margin or repo.units == 0:
+            desk.close(repo)
+            return
+        if day >= repo.maturity_day:
+            if self.params.rolls:
+                repo.maturity_day = day + self.params.term_days
+                desk.totals["repos_rolled"] += 1
+            elif repo.loan - repo.cash_margin <= repo.borrower.free_cash():
+                desk.close(repo)
+                return
+            else:
+                repo.due = True
+        if repo.due:
+            self._queue_sale(repo)
+            return
+        repo.haircut = desk.haircut(repo.symbol, day)
+        unit_value = desk.unit_value(repo.symbol)
+        short = shortfall(repo.loan, repo.value(unit_value), repo.haircut)
+        if short > 0:
+            self.margin_calls += 1
+            desk.totals["margin_calls"] += 1
+            desk.totals["margin_call_paise"] += short
+            if repo.borrower.meet_call(repo, short, unit_value) > 0:
+                desk.totals["calls_unmet"] += 1
+                self._queue_sale(repo)
+
+    def units_to_sell(self, repo: Repo) -> int:
+        """Collateral to sell now: enough to cover the loan if due, else to cure the call at
+        the current mark."""
+        unit_value = self.desk.unit_value(repo.symbol)
+        if repo.due:
+            owed = repo.loan - repo.cash_margin
+            return min(-(-owed // max(unit_value, 1)), repo.units) if owed > 0 else 0
+        short = shortfall(repo.loan, repo.value(unit_value), repo.haircut)
+        return units_to_sell(short, repo.haircut, unit_value, repo.units)
+
+    # --- forced sales: one order per bond in flight, so fills map to their repo ---------------
+
+    def _queue_sale(self, repo: Repo) -> None:
+        if repo not in self._queue[repo.symbol]:
+            self._queue[repo.symbol].append(repo)
+
+    def _pump_all(self) -> None:
+        for symbol in list(self._queue):
+            self._pump(symbol)
+
+    def _pump(self, symbol: str) -> None:
+        queue = self._queue[symbol]
+        while queue and symbol not in self._in_flight:
+            repo = queue.popleft()
+            if repo not in self.desk.repos:
+                continue
+            lot = self.sim.instruments[symbol].lot_size
+            qty = self.units_to_sell(repo)
+            qty = min(-(-qty // lot) * lot, repo.units // lot * lot)
+            if qty <= 0:
+                continue
+            venue = self._best_bid_venue(symbol)
+            if venue is None:  # no buyers in sight: look again later
+                self._retry_later(repo)
+                continue
+            repo.selling = True
+            self._in_flight[symbol] = repo
+            self.desk.totals["forced_sale_orders"] += 1
+            self.submit(venue, symbol, -1, qty, None)
+
+    def _best_bid_venue(self, symbol: str) -> str | None:
+        bids = [
+            (quote.bid, name)
+            for name, venue in self.sim.venues.items()
+            if symbol in venue.symbols and (quote := self.quote(name, symbol)).bid is not None
+        ]
+        return max(bids)[1] if bids else None
+
+    def _retry_later(self, repo: Repo) -> None:
+        if not self._retry:
+            self.wake_in(int(self.params.retry_seconds * NS_PER_SECOND))
+        self._retry.add(repo)
+
+    def on_response(self, request: tuple, response) -> None:
+        action, _, symbol = request[:3]
+        repo = self._in_flight.pop(symbol) if action == "new" else None
+        if repo is None:
+            return
+        repo.selling = False
+        totals = self.desk.totals
+        for trade in response.trades:
+            repo.units -= trade.qty
+            repo.loan -= trade.notional - trade.taker_fee
+            self.forced_sale_units += trade.qty
+            repo.borrower.forced_sale_units += trade.qty
+            totals["forced_sale_units"] += trade.qty
+            totals["forced_sale_paise"] += trade.notional
+        if repo.units > 0 and self.units_to_sell(repo) > 0:
+            self._retry_later(repo)
+        self._pump(symbol)
+
+    def on_wake(self) -> None:
+        for repo in sorted(self._retry, key=lambda r: r.repo_id):
+            if not repo.selling:
+                self._queue_sale(repo)
+        self._retry.clear()
+        self._pump_all()
+
+
+def build(sim, params: RepoParams, seeds):
+    """Lenders first, so that at each open they mark their repos before borrowers act."""
+    desk = RepoDesk(sim, params)
+    lender_seeds, borrower_seeds = seeds.spawn(2)
+    for seed in lender_seeds.spawn(params.lenders):
+        lender = RepoLender(sim, params, np.random.default_rng(seed), desk)
+        sim.open_account(lender, cash=round(params.lender_cash_rupees * 100))
+        desk.lenders.append(lender)
+    borrowers = []
+    for seed in borrower_seeds.spawn(params.count):
+        borrower = RepoBorrower(sim, params, np.random.default_rng(seed), desk)
+        units = {borrower.symbol: params.units} if params.units else {}
+        sim.open_account(borrower, cash=round(params.cash_rupees * 100), units=units)
+        borrowers.append(borrower)
+    return [*desk.lenders, *borrowers]
+
+
+KIND = AgentKind("repo", RepoParams, build)
