@@ -353,7 +353,8 @@ class Simulation:
         frames = self.recorder.frames()
         agents = self._agents_frame()
         report = self.ledger.check()
-        metrics = compute_metrics(frames, agents)
+        instruments = self._instruments_frame()
+        metrics = {"summary": self._summary(frames), **compute_metrics(frames, agents, instruments)}
         metrics["ledger"] = {"conserved": report.ok, "unsettled_trades": report.unsettled_trades}
         metrics["events"] = dict(self.events)
         for populations in self.populations.values():
@@ -375,12 +376,31 @@ class Simulation:
             run_id or self.run_id,
             frames,
             agents,
-            self._instruments_frame(),
+            instruments,
             metrics,
             manifest,
             overwrite=True,
         )
         return Result.load(path)
+
+    def _summary(self, frames) -> dict:
+        """The headline numbers of a run."""
+        trades = frames["trades"]
+        value = {s: i.tick_value for s, i in self.instruments.items()}
+        notional = sum(
+            price * qty * value[symbol]
+            for symbol, price, qty in trades.select("instrument", "price", "qty").iter_rows()
+        )
+        return {
+            "trading_days": len(self.calendar.trading_days),
+            "instruments": len(self.instruments),
+            "venues": len(self.venues),
+            "agents": len(self.model.agents),
+            "requests": self.events["requests"],
+            "trades": trades.height,
+            "traded_units": int(trades["qty"].sum()) if trades.height else 0,
+            "traded_notional_rupees": notional / 100,
+        }
 
     @property
     def run_id(self) -> str:
