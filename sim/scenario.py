@@ -22,17 +22,16 @@ as a TOML value, else taken as a bare string; missing tables are created.
 
 Every problem is reported, one line each: ``FILE: field.path: reason``, or
 ``--set OVERRIDE: field.path: reason`` when the override put the bad value there.
+
+The sections are defined here, apart from the bonds (``[[instruments]]`` and ``[universe]``,
+in `sim.universe`); reading TOML, overrides and error lines are `sim.config`'s.
 """
 
 from __future__ import annotations
 
 import copy
-import difflib
 import hashlib
 import json
-import re
-import tomllib
-import typing
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, time
@@ -42,28 +41,28 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Annotated, Any, Literal
 
-import numpy as np
-from pydantic import (
-    AfterValidator,
-    AllowInfNan,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    PlainSerializer,
-    Strict,
-    ValidationError,
-    model_validator,
+from pydantic import BaseModel, Field, ValidationError, model_validator
+
+from sim.config import (
+    HHMM,
+    ConfigModel,
+    Dec,
+    Float,
+    Int,
+    InvalidField,
+    TomlFileError,
+    apply_override,
+    closest,
+    format_problem,
+    pydantic_problems,
+    read_toml,
 )
-
 from sim.registry import agent_kinds
+from sim.universe import BOND_TERMS, InstrumentSpec, Rating, Universe, generate_universe
 
-# The values of sim.pricing.Rating and sim.pricing.CONVENTIONS, written out so that loading a
-# scenario does not import the pricing engine (scipy, numba); a test keeps them in step.
-Rating = Literal["AAA", "AA+", "AA", "AA-", "A+", "A", "A-", "BBB+", "BBB", "BBB-", "BIG", "D"]
-DayCount = Literal["30/360", "30E/360", "ACT/ACT-ICMA", "ACT/ACT-ISDA", "ACT/365F", "ACT/ACT-SEBI"]
-RATINGS: tuple[str, ...] = typing.get_args(Rating)
-BOND_TERMS = ("issuer", "sector", "rating", "coupon", "issue", "maturity", "frequency", "day_count")
+# Scenario files speak this bond vocabulary, so it stays importable from here.
+from sim.universe import RATINGS as RATINGS
+from sim.universe import DayCount as DayCount
 
 
 class ScenarioError(ValueError):
@@ -74,50 +73,18 @@ class ScenarioError(ValueError):
         super().__init__("\n".join(self.problems))
 
 
-class _Invalid(ValueError):
-    """A failed check across fields, reported on ``field`` (dotted, relative to the model)."""
-
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(reason)
-        self.field = field
-
-
-def _hhmm(value: object) -> object:
-    if isinstance(value, str) and re.fullmatch(r"\d{2}:\d{2}", value):
-        hours, minutes = int(value[:2]), int(value[3:])
-        if hours < 24 and minutes < 60:
-            return time(hours, minutes)
-    if isinstance(value, time) and not (value.second or value.microsecond or value.tzinfo):
-        return value
-    raise ValueError(f'must be a time of day "HH:MM" (got {value!r})')
-
-
-def _canonical(number: Decimal) -> Decimal:
-    return Decimal(format(number.normalize(), "f"))  # "0.010" and "0.01" hash alike
-
-
-Int = Annotated[int, Strict()]  # TOML integers only: no booleans, no 5.0
-Float = Annotated[float, Strict(), AllowInfNan(False)]  # integers welcome, no inf or nan
-Dec = Annotated[Decimal, AllowInfNan(False), AfterValidator(_canonical)]
-HHMM = Annotated[
-    time, BeforeValidator(_hhmm), PlainSerializer(lambda t: f"{t:%H:%M}", when_used="json")
-]
 Tier = Literal["bronze", "silver", "gold", "platinum"]
 Bps = Annotated[Dec, Field(gt=-100, lt=100, decimal_places=2)]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Run(_Model):
+class Run(ConfigModel):
     """``[run]``: the scenario's name and default seed."""
 
     name: str = Field(pattern=r"^[a-z0-9_-]+$", max_length=64)
     seed: Int = Field(1, ge=0, lt=2**63)
 
 
-class CalendarSpec(_Model):
+class CalendarSpec(ConfigModel):
     """``[calendar]``: ``days`` trading days from ``start`` (weekends and holidays skipped),
     each with one session from ``open`` to ``close`` (local wall times)."""
 
@@ -130,97 +97,13 @@ class CalendarSpec(_Model):
     @model_validator(mode="after")
     def _close_after_open(self) -> CalendarSpec:
         if self.close <= self.open:
-            raise _Invalid(
+            raise InvalidField(
                 "close", f"must be after open ({self.open:%H:%M}) (got {self.close:%H:%M})"
             )
         return self
 
 
-class _Contract(_Model):
-    """Price grid and unit size shared by instruments and the universe."""
-
-    tick_size: Dec = Field(Decimal("0.01"), gt=0, le=100)  # rupees per 100 face
-    lot_size: Int = Field(1, ge=1, le=1_000_000)
-    unit_face_value: Int = Field(1000, ge=1, le=10**9)  # rupees of face per unit
-
-    @model_validator(mode="after")
-    def _whole_paise(self) -> _Contract:
-        paise = self.tick_size * self.unit_face_value  # paise per tick per unit
-        if paise != paise.to_integral_value():
-            raise _Invalid(
-                "tick_size",
-                f"one tick ({self.tick_size} per 100 face) on a unit of {self.unit_face_value} "
-                f"rupees face is {paise} paise; it must be whole paise",
-            )
-        return self
-
-
-class InstrumentSpec(_Contract):
-    """``[[instruments]]``: a listed bond; prices are per 100 face. The bond fields are needed
-    by the ``bond`` fundamental."""
-
-    symbol: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.&-]*$", max_length=32)
-    reference_price: Dec = Field(gt=0, le=10_000)
-    issuer: str | None = Field(None, min_length=1)
-    sector: str | None = Field(None, min_length=1)
-    rating: Rating | None = None
-    coupon: Float | None = Field(None, ge=0, le=0.5)
-    issue: date | None = None
-    maturity: date | None = None
-    frequency: Literal[1, 2, 4] | None = None
-    day_count: DayCount | None = None
-
-    @model_validator(mode="after")
-    def _consistent(self) -> InstrumentSpec:
-        if self.reference_price % self.tick_size:
-            raise _Invalid(
-                "reference_price",
-                f"must be on the tick grid, a multiple of {self.tick_size} "
-                f"(got {self.reference_price})",
-            )
-        if self.issue and self.maturity and self.maturity <= self.issue:
-            raise _Invalid("maturity", f"must be after issue ({self.issue}) (got {self.maturity})")
-        return self
-
-
-class Universe(_Contract):
-    """``[universe]``: ``count`` generated bonds, resolved at load (see `generate_universe`)."""
-
-    count: Int = Field(ge=1, le=10_000)
-    seed: Int | None = Field(None, ge=0, lt=2**63)
-    ratings: dict[Rating, Annotated[Float, Field(ge=0)]] = Field(
-        default_factory=lambda: {"AAA": 0.2, "AA+": 0.2, "AA": 0.2, "A": 0.2, "BBB": 0.2},
-        min_length=1,
-    )
-    sectors: tuple[Annotated[str, Field(min_length=1)], ...] = Field(
-        ("NBFC", "PSU", "Infrastructure", "Manufacturing"), min_length=1
-    )
-    issuers_per_sector: Int = Field(2, ge=1, le=100)
-    coupon_range: tuple[Annotated[Float, Field(ge=0, le=0.5)], Float] = (0.07, 0.11)
-    maturity_years: tuple[Annotated[Float, Field(ge=0.25, le=50)], Float] = (2.0, 10.0)
-
-    @model_validator(mode="after")
-    def _consistent(self) -> Universe:
-        if sum(self.ratings.values()) <= 0:
-            raise _Invalid("ratings", "needs a positive weight")
-        prefixes = [_sector_prefix(s) for s in self.sectors]
-        for i, prefix in enumerate(prefixes):
-            if not prefix or prefix in prefixes[:i]:
-                raise _Invalid(
-                    f"sectors.{i}",
-                    f"needs letters or digits that start a symbol prefix of its own "
-                    f"(got {self.sectors[i]!r}, prefix {prefix!r})",
-                )
-        for name, (low, high), cap in (
-            ("coupon_range", self.coupon_range, 0.5),
-            ("maturity_years", self.maturity_years, 50),
-        ):
-            if not low <= high <= cap:
-                raise _Invalid(name, f"needs low <= high <= {cap} (got [{low}, {high}])")
-        return self
-
-
-class Fees(_Model):
+class Fees(ConfigModel):
     """``[venues.fees]``: basis points of notional; a tier's negative maker fee is a rebate."""
 
     maker_bps: Bps = Field(Decimal(0), ge=0)
@@ -238,14 +121,14 @@ class Fees(_Model):
     def _rebates_within_taker(self) -> Fees:
         for tier, bps in self.tiers.items():
             if bps + self.taker_bps < 0:
-                raise _Invalid(
+                raise InvalidField(
                     f"tiers.{tier}",
                     f"a rebate of {-bps} bp exceeds taker_bps ({self.taker_bps}) (got {bps})",
                 )
         return self
 
 
-class PriceBandSpec(_Model):
+class PriceBandSpec(ConfigModel):
     """``[venues.price_band]``: orders beyond ``limit_pct`` of the reference are rejected; a
     trade beyond ``halt_pct`` halts the instrument for ``halt_minutes``."""
 
@@ -256,20 +139,20 @@ class PriceBandSpec(_Model):
     @model_validator(mode="after")
     def _halt_within_limit(self) -> PriceBandSpec:
         if self.halt_pct > self.limit_pct:
-            raise _Invalid(
+            raise InvalidField(
                 "halt_pct", f"must be <= limit_pct ({self.limit_pct}) (got {self.halt_pct})"
             )
         return self
 
 
-class Latency(_Model):
+class Latency(ConfigModel):
     """``[venues.latency]``: one-way venue latency, a fixed base plus seeded jitter."""
 
     base_us: Float = Field(100.0, ge=0, le=10_000_000)
     jitter_us: Float = Field(0.0, ge=0, le=10_000_000)
 
 
-class VenueSpec(_Model):
+class VenueSpec(ConfigModel):
     """``[[venues]]``: a venue, the symbols it lists (``"*"``: all) and its rules."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9_-]+$", max_length=32)
@@ -281,7 +164,7 @@ class VenueSpec(_Model):
     latency: Latency = Latency()
 
 
-class MeanRevertingFundamentals(_Model):
+class MeanRevertingFundamentals(ConfigModel):
     """Equity-style value: mean reversion to ``r_bar`` with jumps, observed with noise (as
     ABIDES' oracle). ``r_bar`` defaults to each instrument's reference price."""
 
@@ -295,7 +178,7 @@ class MeanRevertingFundamentals(_Model):
     observation_noise: Float = Field(0.0, ge=0)
 
 
-class BondFundamentals(_Model):
+class BondFundamentals(ConfigModel):
     """Bond fair value from the pricing engine, driven by a level/slope curve factor model and
     rating-spread dynamics (rates as decimals, kappas per year)."""
 
@@ -314,14 +197,14 @@ class BondFundamentals(_Model):
 Fundamentals = Annotated[MeanRevertingFundamentals | BondFundamentals, Field(discriminator="kind")]
 
 
-class Recording(_Model):
+class Recording(ConfigModel):
     """``[recording]``: L2 book snapshots every ``book_interval_seconds``, ``book_depth`` deep."""
 
     book_interval_seconds: Int = Field(60, ge=1, le=86_400)
     book_depth: Int = Field(5, ge=1, le=100)
 
 
-class _Shock(_Model):
+class _Shock(ConfigModel):
     """On trading day ``day`` (0-based) at ``at`` (default: the open); ``path`` holds points
     (day offset, fraction of full size), linear in between and flat after the last."""
 
@@ -333,7 +216,7 @@ class _Shock(_Model):
     def _path_increasing(self) -> _Shock:
         offsets = [offset for offset, _ in self.path]
         if offsets[0] < 0 or any(b <= a for a, b in pairwise(offsets)):
-            raise _Invalid("path", f"day offsets must be >= 0 and increasing (got {offsets})")
+            raise InvalidField("path", f"day offsets must be >= 0 and increasing (got {offsets})")
         return self
 
 
@@ -356,7 +239,7 @@ class RatesTwistShock(_Shock):
     @model_validator(mode="after")
     def _pivots_ordered(self) -> RatesTwistShock:
         if self.short_pivot_years >= self.long_pivot_years:
-            raise _Invalid(
+            raise InvalidField(
                 "long_pivot_years",
                 f"must be > short_pivot_years ({self.short_pivot_years}) "
                 f"(got {self.long_pivot_years})",
@@ -377,7 +260,7 @@ class RatesButterflyShock(_Shock):
     @model_validator(mode="after")
     def _tenors_ordered(self) -> RatesButterflyShock:
         if not self.short_pivot_years < self.belly_years < self.long_pivot_years:
-            raise _Invalid(
+            raise InvalidField(
                 "belly_years",
                 f"must lie strictly between short_pivot_years ({self.short_pivot_years}) and "
                 f"long_pivot_years ({self.long_pivot_years}) (got {self.belly_years})",
@@ -427,7 +310,7 @@ Shock = Annotated[
 ]
 
 
-class _Sections(_Model):
+class _Sections(ConfigModel):
     run: Run
     calendar: CalendarSpec
     instruments: tuple[InstrumentSpec, ...] = ()
@@ -506,30 +389,11 @@ def _dump(model: BaseModel) -> dict[str, Any]:
 
 def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
     """Read, override, validate and resolve a scenario file; raises `ScenarioError`."""
-    source = str(path)
     try:
-        text = Path(path).read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise ScenarioError([f"{source}: no such file"]) from None
-    except IsADirectoryError:
-        raise ScenarioError([f"{source}: is a directory, not a scenario file"]) from None
-    except OSError as exc:
-        raise ScenarioError([f"{source}: cannot read ({exc.strerror})"]) from None
-    except UnicodeDecodeError as exc:
-        raise ScenarioError([f"{source}: not UTF-8 text (byte {exc.start})"]) from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError([f"{source}: {_toml_problem(str(exc))}"]) from None
-    return scenario_from_dict(data, source=source, overrides=overrides)
-
-
-def _toml_problem(message: str) -> str:
-    found = re.search(r"\s*\(at line (\d+), column (\d+)\)$", message)
-    if found is None:  # tomllib reports "(at end of document)" for some errors
-        return f"invalid TOML ({message[:1].lower()}{message[1:]})"
-    reason = message[: found.start()]
-    return f"line {found[1]}, column {found[2]}: invalid TOML ({reason[:1].lower()}{reason[1:]})"
+        data = read_toml(path, what="scenario file")
+    except TomlFileError as exc:
+        raise ScenarioError([str(exc)]) from None
+    return scenario_from_dict(data, source=str(path), overrides=overrides)
 
 
 def scenario_from_dict(
@@ -541,7 +405,7 @@ def scenario_from_dict(
     applied: list[tuple[str, tuple]] = []
     for text in overrides or ():
         try:
-            applied.append((text, _apply_override(doc, text)))
+            applied.append((text, apply_override(doc, text)))
         except ValueError as exc:
             problems.append(f"--set {text}: {exc}")
     errors: list[tuple[tuple, str]] = []  # (field path, reason)
@@ -550,7 +414,7 @@ def scenario_from_dict(
         spec = _Sections.model_validate(sections)
     except ValidationError as exc:
         spec = None
-        errors += _pydantic_errors(exc, _Sections, sections)
+        errors += pydantic_problems(exc, _Sections, sections)
     populations = {}
     kinds = agent_kinds()
     for name, table in doc.items():
@@ -564,7 +428,7 @@ def scenario_from_dict(
             populations[name] = kind.params.model_validate(table)
         except ValidationError as exc:
             errors += [
-                ((name, *loc), why) for loc, why in _pydantic_errors(exc, kind.params, table)
+                ((name, *loc), why) for loc, why in pydantic_problems(exc, kind.params, table)
             ]
     if spec is not None:
         instruments = spec.instruments
@@ -572,7 +436,7 @@ def scenario_from_dict(
             instruments += generate_universe(spec.universe, spec.calendar.start, spec.run.seed)
         venues = tuple(_resolve_listings(v, instruments) for v in spec.venues)
         errors += _cross_checks(spec, instruments)
-    problems += [_format(loc, why, source, applied) for loc, why in errors]
+    problems += [format_problem(loc, why, source, applied) for loc, why in errors]
     if problems:
         raise ScenarioError(problems)
     return Scenario(
@@ -588,188 +452,10 @@ def scenario_from_dict(
     )
 
 
-def _format(loc: tuple, reason: str, source: str, applied: list[tuple[str, tuple]]) -> str:
-    for text, key in reversed(applied):  # the last override of a path is the one that stuck
-        if loc[: len(key)] == key:
-            source = f"--set {text}"
-            break
-    path = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc)
-    return f"{source}: {path.lstrip('.')}: {reason}" if path else f"{source}: {reason}"
-
-
 def _unknown_kind(name: str, kinds: Mapping[str, Any]) -> str:
-    close = difflib.get_close_matches(name, [*SECTIONS, *kinds], n=1)
-    hint = f"did you mean {close[0]}? " if close else ""
+    close = closest(name, [*SECTIONS, *kinds])
+    hint = f"did you mean {close}? " if close else ""
     return f"no agent kind {name!r} ({hint}known: {', '.join(kinds) or 'none registered'})"
-
-
-# --- overrides --------------------------------------------------------------------------------
-
-
-def _apply_override(doc: dict[str, Any], text: str) -> tuple:
-    """Set ``key.path=value`` in ``doc``, creating missing tables; raises ValueError. Returns
-    the path the override answers for: its key, or the first table it created."""
-    key, sep, raw = text.partition("=")
-    parts = key.strip().split(".")
-    if not sep or not all(parts):
-        raise ValueError("expected key.path=value, e.g. sip.buffer_fraction=0.3")
-    loc: list[str | int] = []
-    created = 0  # length of the path to the first table created, if any
-    node: Any = doc
-    for i, part in enumerate(parts):
-        above = ".".join(parts[:i])
-        if isinstance(node, list):
-            if not part.isdigit():
-                raise ValueError(f"{above} is an array: use an index, not {part!r}")
-            if int(part) >= len(node):
-                raise ValueError(f"{above} has no index {part} ({len(node)} entries)")
-            step: str | int = int(part)
-        elif isinstance(node, dict):
-            step = part
-            if i < len(parts) - 1 and part not in node:
-                node[part] = {}
-                created = created or i + 1
-        else:
-            raise ValueError(f"{above} is a value, not a table")
-        loc.append(step)
-        if i == len(parts) - 1:
-            node[step] = _parse_value(raw)
-        else:
-            node = node[step]
-    return tuple(loc[: created or None])
-
-
-def _parse_value(text: str) -> Any:
-    text = text.strip()
-    try:
-        parsed = tomllib.loads(f"value = {text}")
-    except tomllib.TOMLDecodeError:
-        return text
-    return parsed["value"] if parsed.keys() == {"value"} else text
-
-
-# --- pydantic errors as field paths and reasons -------------------------------------------------
-
-
-def _pydantic_errors(exc: ValidationError, model: type[BaseModel], data: Any) -> list:
-    out = []
-    raw = exc.errors()
-    for error in raw:
-        n = len(error["loc"])
-        if error["type"] == "too_short" and any(
-            len(e["loc"]) > n for e in raw if e["loc"][:n] == error["loc"]
-        ):
-            continue  # pydantic does not count the entries that failed: they are reported
-        loc = _field_path(error["loc"], data)
-        invalid = error.get("ctx", {}).get("error")
-        if isinstance(invalid, _Invalid):
-            loc += tuple(int(p) if p.isdigit() else p for p in invalid.field.split("."))
-            out.append((loc, str(invalid)))
-        elif loc and loc[-1] == "[key]":
-            out.append((loc[:-1], f"not an allowed key: {_reason(error, model)}"))
-        else:
-            out.append((loc, _reason(error, model)))
-    return out
-
-
-def _field_path(loc: tuple, data: Any) -> tuple:
-    """``loc`` without the discriminator tags pydantic inserts for tagged unions."""
-    path: list = []
-    node = data
-    for part in loc:
-        if isinstance(node, dict) and part not in node and node.get("kind") == part:
-            continue
-        path.append(part)
-        try:
-            node = node[part]
-        except (KeyError, IndexError, TypeError):
-            node = None
-    return tuple(path)
-
-
-_BOUNDS = {
-    "greater_than": ">",
-    "greater_than_equal": ">=",
-    "less_than": "<",
-    "less_than_equal": "<=",
-}
-
-
-def _reason(error: Mapping[str, Any], model: type[BaseModel]) -> str:
-    kind, ctx, value, loc = error["type"], error.get("ctx", {}), error["input"], error["loc"]
-    got = "" if isinstance(value, dict | list) else f" (got {value!r})"
-    if kind == "missing":
-        return "required"
-    if kind == "extra_forbidden":
-        close = difflib.get_close_matches(str(loc[-1]), _fields_at(model, loc[:-1]), n=1)
-        return f"unknown field (did you mean {close[0]}?)" if close else "unknown field"
-    if kind in _BOUNDS:
-        bound = next(iter(ctx.values()))
-        bound = int(bound) if isinstance(bound, float) and bound.is_integer() else bound
-        return f"must be {_BOUNDS[kind]} {bound}{got}"
-    if kind == "union_tag_invalid":
-        return f"unknown kind {ctx['tag']!r} (expected one of {', '.join(_tags_at(model, loc))})"
-    if kind == "union_tag_not_found":
-        return f"needs a kind (one of {', '.join(_tags_at(model, loc))})"
-    if kind in ("model_type", "model_attributes_type", "dict_type"):
-        return f"must be a table{got}"
-    if kind in ("tuple_type", "list_type"):
-        return f"must be an array{got}"
-    if kind == "too_short":
-        return (
-            "must not be empty"
-            if ctx["min_length"] == 1
-            else f"needs at least {ctx['min_length']} entries"
-        )
-    if kind == "string_pattern_mismatch":
-        return f"must match {ctx['pattern']}{got}"
-    if kind == "value_error":
-        return str(ctx["error"])
-    message = re.sub(r"^Input should", "must", error["msg"])
-    return message[:1].lower() + message[1:] + got
-
-
-def _fields_at(model: type[BaseModel], loc: tuple) -> list[str]:
-    target = _type_at(model, loc)
-    return list(target.model_fields) if _is_model(target) else []
-
-
-def _tags_at(model: type[BaseModel], loc: tuple) -> list[str]:
-    members = typing.get_args(_type_at(model, loc))
-    return [repr(typing.get_args(m.model_fields["kind"].annotation)[0]) for m in members]
-
-
-def _type_at(model: type, loc: tuple) -> Any:
-    """The type that pydantic's error location ``loc`` reaches from ``model``."""
-    target: Any = model
-    for part in loc:
-        target = _unwrap(target)
-        args = typing.get_args(target)
-        if typing.get_origin(target) is dict:
-            target = args[1]
-        elif isinstance(part, int):
-            target = args[0] if args else None
-        elif _is_model(target) and part in target.model_fields:
-            target = target.model_fields[part].annotation
-        elif args and all(_is_model(m) and "kind" in m.model_fields for m in args):
-            tagged = [m for m in args if part in typing.get_args(m.model_fields["kind"].annotation)]
-            target = tagged[0] if tagged else None  # a tagged union: ``part`` is the tag
-        else:
-            return None
-    return _unwrap(target)
-
-
-def _unwrap(target: Any) -> Any:
-    while typing.get_origin(target) is Annotated:
-        target = typing.get_args(target)[0]
-    args = [a for a in typing.get_args(target) if a is not type(None)]
-    if type(None) in typing.get_args(target) and len(args) == 1:
-        return _unwrap(args[0])
-    return target
-
-
-def _is_model(target: Any) -> bool:
-    return isinstance(target, type) and issubclass(target, BaseModel)
 
 
 # --- resolution and checks across sections ------------------------------------------------------
@@ -831,84 +517,5 @@ def _cross_checks(spec: _Sections, instruments: tuple[InstrumentSpec, ...]) -> I
 
 
 def _unknown_symbol(symbol: str, known: Iterable[str]) -> str:
-    close = difflib.get_close_matches(symbol, list(known), n=1)
-    return f"unknown instrument {symbol!r}" + (f" (did you mean {close[0]}?)" if close else "")
-
-
-# --- the generated universe ------------------------------------------------------------------
-
-
-def _sector_prefix(sector: str) -> str:
-    return re.sub(r"[^A-Za-z0-9]", "", sector).upper()[:5]
-
-
-def generate_universe(universe: Universe, start: date, run_seed: int) -> tuple[InstrumentSpec, ...]:
-    """``universe.count`` bonds drawn from ``universe.seed`` (default ``run_seed``).
-
-    Each sector has ``issuers_per_sector`` issuers (``NBFC1``, ``NBFC2``, ...), each with one
-    rating drawn from the weights; a bond picks an issuer, a maturity in whole months within
-    ``maturity_years`` of ``start``, an issue date whole years earlier (on or before ``start``,
-    so coupon periods are regular), a coupon rising with credit risk (rounded to 1bp), semi-annual
-    coupons on ``30/360`` or ``ACT/365F``, and a reference price near par on the tick grid.
-    Symbols are ``ISSUER-YEAR-LETTER``, e.g. ``NBFC1-2031-A``.
-    """
-    rng = np.random.default_rng(run_seed if universe.seed is None else universe.seed)
-    names = list(universe.ratings)
-    weights = np.array([universe.ratings[r] for r in names])
-    issuers = [
-        (sector, f"{_sector_prefix(sector)}{k}")
-        for sector in universe.sectors
-        for k in range(1, universe.issuers_per_sector + 1)
-    ]
-    issuer_ratings = [
-        names[j] for j in rng.choice(len(names), len(issuers), p=weights / weights.sum())
-    ]
-    ranks = sorted({RATINGS.index(r) for r in names})
-    low, high = universe.coupon_range
-    first_month, last_month = (round(12 * y) for y in universe.maturity_years)
-    taken: dict[tuple[str, int], int] = {}
-    bonds = []
-    for _ in range(universe.count):
-        j = int(rng.integers(len(issuers)))
-        sector, issuer = issuers[j]
-        months = int(rng.integers(max(first_month, 1), max(last_month, first_month, 1) + 1))
-        maturity = _add_months(start, months)
-        issue = _add_months(maturity, -12 * (months // 12 + int(rng.integers(1, 4))))
-        risk = ranks.index(RATINGS.index(issuer_ratings[j])) / max(len(ranks) - 1, 1)
-        coupon = round(low + (high - low) * (0.7 * risk + 0.3 * rng.random()), 4)
-        ticks = round((100 + rng.normal(0, 0.5)) / float(universe.tick_size))
-        letter = taken.get((issuer, maturity.year), 0)
-        taken[(issuer, maturity.year)] = letter + 1
-        bonds.append(
-            InstrumentSpec(
-                symbol=f"{issuer}-{maturity.year}-{_letters(letter)}",
-                tick_size=universe.tick_size,
-                lot_size=universe.lot_size,
-                unit_face_value=universe.unit_face_value,
-                reference_price=max(ticks, 1) * universe.tick_size,
-                issuer=issuer,
-                sector=sector,
-                rating=issuer_ratings[j],
-                coupon=coupon,
-                issue=issue,
-                maturity=maturity,
-                frequency=2,
-                day_count=("30/360", "ACT/365F")[int(rng.integers(2))],
-            )
-        )
-    return tuple(bonds)
-
-
-def _add_months(day: date, months: int) -> date:
-    year, month = divmod(day.month - 1 + months, 12)
-    return date(day.year + year, month + 1, min(day.day, 28))  # day 28 exists in every month
-
-
-def _letters(n: int) -> str:
-    """0 -> A, 25 -> Z, 26 -> AA, ..."""
-    text = ""
-    n += 1
-    while n:
-        n, r = divmod(n - 1, 26)
-        text = chr(65 + r) + text
-    return text
+    close = closest(symbol, known)
+    return f"unknown instrument {symbol!r}" + (f" (did you mean {close}?)" if close else "")
