@@ -190,8 +190,7 @@ class Arbitrageur(Participant):
         for order in opportunity.orders:
             if order.side > 0:
                 room = self.params.max_position - self.position(symbol) - self._buying[symbol]
-                worst_rate = self.sim.venues[order.venue].fees.max_rate
-                unit_cost = order.price * value * (MICROS + worst_rate) // MICROS + 1
+                unit_cost = self._cash_for(order.venue, order.price * value)
                 affordable = (self.free_cash() - self._cash_committed) // unit_cost
                 qty = min(qty, room, affordable)
             else:
@@ -225,6 +224,7 @@ class Arbitrageur(Participant):
         return self.sim.ledger.account(self.account).free_units(symbol)
 
     def _cash_for(self, venue: str, notional: int) -> int:
+        """At least what the venue locks for a buy of this notional (its largest fee)."""
         return notional + notional * self.sim.venues[venue].fees.max_rate // MICROS + 1
 
     # --- hearing back -----------------------------------------------------------------------
@@ -234,14 +234,13 @@ class Arbitrageur(Participant):
         if action != "new":
             return
         kind, reference = self._references[venue, symbol, side, qty, price].popleft()
+        value = self.sim.instruments[symbol].tick_value
         self._in_flight[symbol] -= 1
         if side > 0:
             self._buying[symbol] -= qty
-            value = self.sim.instruments[symbol].tick_value
             self._cash_committed -= self._cash_for(venue, qty * price * value)
         else:
             self._selling[symbol] -= qty
-        value = self.sim.instruments[symbol].tick_value
         for trade in response.trades:
             self.inventory[symbol] += side * trade.qty
             self.units_traded += trade.qty
@@ -257,6 +256,7 @@ class Arbitrageur(Participant):
             "arb_opportunities_taken": sum(self.taken.values()),
             "arb_realised_edge_paise": round(sum(self.edge.values())),
             "arb_units_traded": self.units_traded,
+            "arb_inventory_units": sum(self.inventory.values()),
         }
 
     @staticmethod

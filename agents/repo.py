@@ -12,8 +12,9 @@ GMRA). The loan is the most the collateral supports, ``value x (1 - haircut)``, 
 
 Borrowers lever up: each session open a borrower with fewer than `max_repos` open repos
 pledges its free units of its one bond and spends `invest_fraction` of the cash on more of
-the same bond (an IOC buy a few ticks through the best ask it sees); the units settle and
-are pledged the next day, so leverage builds round by round.
+the same bond (IOC buys `buy_slippage_ticks` through the best ask it sees, repeated every
+`retry_seconds` until the budget is spent); the units settle and are pledged the next day,
+so leverage builds round by round.
 
 Lenders mark every repo at each session open, before borrowers act:
 
@@ -33,8 +34,8 @@ met at the current mark. Selling q units at the unit value P cures a shortfall S
     q >= (1 - haircut) x S / (haircut x P)
 
 (the proceeds repay the loan, which needs less collateral by a factor 1 - haircut), so a
-small call can force a large sale. The sales depress the mark, which deepens the next
-day's calls: the fire-sale spiral.
+small call can force a large sale. The sales depress the mark, which deepens the call being
+worked and the next day's calls: the fire-sale spiral.
 
 After `term_days` a repo rolls for another term (`rolls`) or matures: the borrower repays
 the loan less its cash margin and gets its units back. A borrower that cannot repay has its
@@ -287,19 +288,12 @@ class RepoParticipant(Participant):
 
     def claim(self) -> int:
         """Paise its open repos are worth to it at the mark, which the ledger does not see:
-        a lender is owed the loan less the margin and owes the collateral back; a borrower
-        the opposite. `pnl` in agents.parquet plus this is the economic P&L."""
-        net = sum(
-            r.loan - r.value(self.desk.unit_value(r.symbol))
-            for r in self.desk.repos
-            if r.lender is self
+        a lender is owed the loan and owes back the collateral and the cash margin it holds;
+        a borrower the opposite. `pnl` in agents.parquet plus this is the economic P&L."""
+        return sum(
+            (1 if r.lender is self else -1) * (r.loan - r.value(self.desk.unit_value(r.symbol)))
+            for r in self._repos()
         )
-        net -= sum(
-            r.loan - r.value(self.desk.unit_value(r.symbol))
-            for r in self.desk.repos
-            if r.borrower is self
-        )
-        return net
 
     def report(self) -> dict:
         repos = self._repos()
