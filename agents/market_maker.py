@@ -120,9 +120,15 @@ class MarketMaker(Participant):
             spread *= p.stress_widen
         bid = max(math.floor(r - spread / 2), 1)
         ask = max(math.ceil(r + spread / 2), bid + 1)
+        band = self.price_limits(venue, symbol)
+        if band is not None:  # quotes the venue would refuse are not worth sending
+            bid = bid if band[0] <= bid <= band[1] else None
+            ask = ask if band[0] <= ask <= band[1] else None
         excess = self.position(symbol) - p.units
-        return (bid if excess < p.max_inventory else None,
-                ask if -excess < p.max_inventory else None)  # fmt: skip
+        return (
+            bid if bid is not None and excess < p.max_inventory else None,
+            ask if ask is not None and -excess < p.max_inventory else None,
+        )
 
     def requote(self, venue: str, symbol: str, live: dict) -> None:
         """Bring this market's quotes to what the model wants, touching only what changed."""

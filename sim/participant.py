@@ -118,6 +118,10 @@ class Participant(mesa.Agent):
     def md_delay(self) -> int:
         return self.latency.sample(self.agent_rng)
 
+    def price_limits(self, venue: str, symbol: str) -> tuple[int, int] | None:
+        """The venue's published price band for the instrument (None if it has none)."""
+        return self.sim.venues[venue].price_limits(symbol)
+
     def position(self, symbol: str) -> int:
         """Units owned once pending trades settle."""
         return self.sim.ledger.account(self.account).position(symbol)

@@ -238,6 +238,13 @@ class Venue:
     def reference_price(self, symbol: str) -> int | None:
         return self._listings[symbol].reference
 
+    def price_limits(self, symbol: str) -> tuple[int, int] | None:
+        """The lowest and highest prices (ticks) orders may carry now: public information, as
+        exchanges publish their bands. None when the instrument has no band."""
+        if self.price_band is None:
+            return None
+        return self._band(self._listings[symbol], self.price_band.limit_pct)
+
     def halted_until(self, symbol: str) -> int:
         """Time (ns) until which the instrument's circuit breaker halts it; 0 if never."""
         return self._listings[symbol].halted_until

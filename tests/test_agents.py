@@ -152,3 +152,11 @@ def test_every_agent_draws_from_its_own_generator(sim):
     firsts = [g.bit_generator.state["state"]["state"] for g in generators]
     assert len(set(firsts)) == len(firsts)
     assert isinstance(generators[0], np.random.Generator)
+
+
+def test_maker_does_not_send_quotes_outside_the_price_band(sim):
+    maker = population(sim, "market_maker")[0]
+    maker.quote = lambda venue, symbol: Quote(0, 9_995, 100, 10_005, 100)
+    bid, ask = maker.quotes("EXCH", "ABM")
+    maker.price_limits = lambda venue, symbol: (bid, ask - 1)
+    assert maker.quotes("EXCH", "ABM") == (bid, None)

@@ -996,3 +996,10 @@ def test_t_plus_zero_settles_at_once():
     assert trade.settle_at == 55
     assert ledger.unsettled == ()
     assert ledger.account(BUYER).units[BOND] == 1
+
+
+def test_price_limits_are_the_published_band():
+    _, banded = market(price_band=PriceBand(limit_pct=10, halt_pct=5, halt_ns=10**9))
+    assert banded.price_limits(BOND) == (9_000, 11_000)
+    _, plain = market()
+    assert plain.price_limits(BOND) is None
