@@ -31,24 +31,25 @@ predicted move less half the spread (the cost of crossing from the mid) exceeds
                     q + open and in-flight orders on the order's side + the order; refused
                     when |worst case| > max_position and the order adds exposure
     VaR limit       VaR at `var_confidence` (99%) over `var_horizon_seconds` (one session) of
-                    the worst-case position, summed over markets (no
-                    diversification credit); refused when above `var_limit_rupees` and the
-                    order adds exposure. From the timer-sampled mid returns r_i over
-                    dt_i seconds, scaled to the horizon H by sqrt(H / dt_i):
+                    the worst-case position, summed over markets (no diversification credit);
+                    refused when above `var_limit_rupees` and the order adds exposure. From
+                    the mid returns r_i sampled at every timer, dt_i seconds apart, scaled to
+                    the horizon H by sqrt(H / dt_i) (zero mean):
                       parametric  VaR = z_c * sqrt(mean(r_i^2 / dt_i) * H) * |q| * mid * tick_value
                       historical  VaR = -quantile_(1-c)(q * mid * tick_value * r_i * sqrt(H / dt_i))
                     Until `min_var_returns` returns are seen the risk is unknown and orders that
                     add exposure are refused.
-    drawdown        equity = cash from own fills + units from own fills * mid * tick_value:
-                    the strategy's mark-to-market P&L, net of the starting holding like the
-                    limits above, and counted from fills so that cash and units move together
-                    (free cash leaves out locked cash and unsettled proceeds). When its drawdown
-                    from the peak exceeds `max_drawdown_rupees` the switch trips for the rest of
-                    the run: open orders are cancelled and the position is flattened back to
-                    the starting holding with IOCs at the far touch, retried at every timer.
+    drawdown        equity = cash from own fills + units from own fills * mid * tick_value,
+                    checked at every timer, quote and fill: the strategy's mark-to-market P&L,
+                    net of the starting holding like the limits above, and counted from fills
+                    so that cash and units move together (free cash leaves out locked cash and
+                    unsettled proceeds). When its drawdown from the peak exceeds
+                    `max_drawdown_rupees` the switch trips for the rest of the run: open orders
+                    are cancelled and the position is flattened back to the starting holding
+                    with IOCs at the far touch, retried at every timer until flat.
 
-Refusals are counted per guardrail. Each agent of kind "ai" trades the first listed
-(venue, symbol) of the run.
+Refusals are counted per guardrail; the strategy is not told (the Context has no refusal
+answer yet). Each agent of kind "ai" trades the first listed (venue, symbol) of the run.
 """
 
 from __future__ import annotations

@@ -88,8 +88,9 @@ def step(guard, ctx, mid: int, seconds: int = 10) -> None:
     guard.on_timer(ctx)
 
 
-def fill(side: int, qty: int, price: int, taker_fee: int = 0) -> Trade:
-    return Trade(0, "EXCH", "ABM", price, qty, 1, 2, 10, 20, Side(side), qty * price, 0,
+def fill(aggressor: int, qty: int, price: int, taker_fee: int = 0) -> Trade:
+    """A trade of `qty` at `price` (one paisa a tick) whose taker bought (+1) or sold (-1)."""
+    return Trade(0, "EXCH", "ABM", price, qty, 1, 2, 10, 20, Side(aggressor), qty * price, 0,
                  taker_fee, 0)  # fmt: skip
 
 
