@@ -1,0 +1,52 @@
+"""Smoke runs of the scenarios we ship, made small with overrides (the full runs are in
+`make run` and the benchmarks)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import sim
+
+SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+SMALLER = {
+    "rmsc04.toml": ['calendar.close="10:30"', "retail.count=100", "value.count=10"],
+    "baseline.toml": [
+        "calendar.days=2",
+        "universe.count=4",
+        "retail.count=40",
+        "value.count=6",
+        "sip.investors=300",
+        "repo.count=3",
+        'calendar.close="11:15"',
+    ],
+}
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in SCENARIOS.glob("*.toml")))
+def test_every_shipped_scenario_validates(name):
+    scenario = sim.load_scenario(SCENARIOS / name)
+    assert scenario.instruments and scenario.venues
+
+
+@pytest.mark.parametrize("name", sorted(SMALLER))
+def test_shipped_scenario_runs(name, tmp_path):
+    result = sim.run(sim.load_scenario(SCENARIOS / name, SMALLER[name]), out=tmp_path)
+    assert result.metrics["ledger"]["conserved"] is True
+    assert result.trades.height > 0
+    kinds = set(result.agents["kind"].to_list())
+    populations = sim.load_scenario(SCENARIOS / name).populations
+    assert all(any(kind.startswith(p) for kind in kinds) for p in populations)
+    assert {p.name for p in result.path.iterdir()} >= {
+        "orders.parquet",
+        "trades.parquet",
+        "quotes.parquet",
+        "book.parquet",
+        "agents.parquet",
+        "fair_values.parquet",
+        "curve.parquet",
+        "instruments.parquet",
+        "metrics.json",
+        "manifest.json",
+    }
