@@ -38,6 +38,7 @@ from sim.recorder import Recorder
 from sim.venue import PriceBand, Venue
 
 NS_PER_SECOND = 10**9
+CHANNELS = ("l1", "l2", "trades")  # market data an agent can subscribe to
 _PACKAGES = ("numpy", "numba", "polars", "pyarrow", "simpy", "mesa", "pydantic", "scipy")
 
 
@@ -72,7 +73,8 @@ class Simulation:
             self.venues[spec.name] = self._build_venue(spec)
         self.fundamental = _build_fundamental(scenario, self.calendar, fundamental_seed)
         self.events = {"wakeups": 0, "requests": 0, "trades": 0, "quotes": 0, "deliveries": 0}
-        self._subscribers: dict[tuple[str, str], list] = {}
+        # (venue, symbol, channel) -> agents; channels are "l1", "l2" and "trades".
+        self._subscribers: dict[tuple[str, str, str], list] = {}
         self._session = self.calendar.session(0)
         self._initial_wealth: dict[int, int] = {}
         kinds = agent_kinds()
@@ -265,6 +267,8 @@ class Simulation:
             agent.fills += 1
             agent.fees_paid += trade.maker_fee if is_maker else trade.taker_fee
             self._deliver(agent, "on_fill", trade, side)
+        for agent in self._subscribers.get((trade.venue, trade.instrument, "trades"), ()):
+            self._deliver(agent, "on_trade", trade)
 
     @functools.cached_property
     def _agents_by_account(self) -> dict:
@@ -278,8 +282,10 @@ class Simulation:
         self.events["deliveries"] += 1
         self.call_at(self.now + agent.latency.sample(agent.agent_rng), getattr(agent, hook), *args)
 
-    def subscribe(self, agent, venue: str, symbol: str) -> None:
-        self._subscribers.setdefault((venue, symbol), []).append(agent)
+    def subscribe(self, agent, venue: str, symbol: str, channel: str = "l1") -> None:
+        if channel not in CHANNELS:
+            raise ValueError(f"unknown market-data channel {channel!r}; expected one of {CHANNELS}")
+        self._subscribers.setdefault((venue, symbol, channel), []).append(agent)
 
     def _publish(self, venue_name: str, symbol: str) -> None:
         level1 = self.venues[venue_name].book(symbol).top()
@@ -288,7 +294,7 @@ class Simulation:
             return
         self.events["quotes"] += 1
         self.recorder.quote(self.now, venue_name, symbol, *level1)
-        for agent in self._subscribers.get((venue_name, symbol), ()):
+        for agent in self._subscribers.get((venue_name, symbol, "l1"), ()):
             self._deliver(agent, "on_quote", venue_name, symbol, quote)
 
     # --- the run -------------------------------------------------------------------------
@@ -327,6 +333,8 @@ class Simulation:
             for symbol in venue.symbols:
                 bids, asks = venue.book(symbol).depth(depth)
                 self.recorder.book(self.now, name, symbol, bids, asks)
+                for agent in self._subscribers.get((name, symbol, "l2"), ()):
+                    self._deliver(agent, "on_book", name, symbol, bids, asks)
         if progress is not None:
             progress(self.now, self.calendar.start_ns, self.calendar.end_ns)
 

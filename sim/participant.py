@@ -105,9 +105,11 @@ class Participant(mesa.Agent):
     def wake_at(self, time_ns: int) -> None:
         self.sim.wake(self, int(time_ns))
 
-    def subscribe(self, venue: str, symbol: str) -> None:
-        """Receive `on_quote` after every level-1 change of that book (after latency)."""
-        self.sim.subscribe(self, venue, symbol)
+    def subscribe(self, venue: str, symbol: str, channel: str = "l1") -> None:
+        """Market data of one book, each event after this participant's latency:
+        "l1" calls `on_quote` on every level-1 change, "l2" calls `on_book` with a depth
+        snapshot at the recording interval, "trades" calls `on_trade` for every trade."""
+        self.sim.subscribe(self, venue, symbol, channel)
 
     # --- seeing ---------------------------------------------------------------------------
 
@@ -157,6 +159,12 @@ class Participant(mesa.Agent):
 
     def on_quote(self, venue: str, symbol: str, quote: Quote) -> None:
         """A subscribed book's level 1 changed."""
+
+    def on_book(self, venue: str, symbol: str, bids: list, asks: list) -> None:
+        """A subscribed book's depth snapshot: (price, qty) levels, best first."""
+
+    def on_trade(self, trade: Trade) -> None:
+        """A trade in a subscribed book (anyone's)."""
 
     def on_shock(self, shock) -> None:
         """A scenario shock started (panic, liquidity withdrawal, rates, ...)."""

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from sim.kernel import Simulation
 from sim.latency import FixedLatency
+from sim.participant import Participant
 from sim.scenario import load_scenario
 from sim.strategy import Strategy, StrategyParticipant
 from tests.sim_fixtures import small_scenario
@@ -53,3 +55,41 @@ def test_a_strategy_runs_through_its_context(tmp_path):
     assert sim.ledger.account(agent.account).position("ABM") == sum(q for *_, q in fills)
     row = result.agents.filter(result.agents["agent"] == agent.account)
     assert row["kind"].item() == "strategy" and row["fills"].item() == len(fills)
+
+
+class Watcher(Participant):
+    kind = "watcher"
+
+    def __init__(self, sim):
+        super().__init__(sim, np.random.default_rng(1), FixedLatency(5_000))
+        self.books, self.trades = [], []
+
+    def on_start(self):
+        for channel in ("l2", "trades"):
+            self.subscribe("EXCH", "ABM", channel)
+
+    def on_book(self, venue, symbol, bids, asks):
+        self.books.append((self.now, bids, asks))
+
+    def on_trade(self, trade):
+        self.trades.append((self.now, trade))
+
+
+def test_depth_snapshots_and_trades_arrive_after_latency(tmp_path):
+    sim = Simulation(load_scenario(small_scenario(tmp_path)), seed=6)
+    watcher = Watcher(sim)
+    sim.open_account(watcher)
+    result = sim.run(out=tmp_path / "out")
+    assert len(watcher.trades) == result.trades.height > 0
+    assert all(now == trade.time + 5_000 for now, trade in watcher.trades)
+    times = sorted(result.book["time"].unique().to_list())
+    # Every snapshot reaches it 5 us later, but the one at the final close: the run is over.
+    assert [now for now, _, _ in watcher.books] == [t + 5_000 for t in times[:-1]]
+    assert all(bids and bids[0][0] < asks[0][0] for _, bids, asks in watcher.books if asks)
+
+
+def test_unknown_channel_is_refused(tmp_path):
+    sim = Simulation(load_scenario(small_scenario(tmp_path)), seed=6)
+    watcher = Watcher(sim)
+    with pytest.raises(ValueError, match="unknown market-data channel 'l3'"):
+        watcher.subscribe("EXCH", "ABM", "l3")
