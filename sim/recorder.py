@@ -1,0 +1,291 @@
+"""Columnar recording of a run: one cheap append per event, polars frames at the end.
+
+Every event method appends its fields to typed buffers (``array.array('q')`` for integers,
+``array.array('d')`` for floats, plain lists for the few low-cardinality strings); nothing
+builds a DataFrame until :meth:`Recorder.frames`. ``None`` is accepted wherever a value can be
+missing and becomes null in the frame (for floats, NaN becomes null as well).
+
+Units: times are integer nanoseconds, prices integer ticks, quantities integer units.
+
+Frames returned by :meth:`Recorder.frames` (column: dtype):
+
+``orders``
+    time: Int64, order_id: Int64, agent: Int64, venue: Categorical, instrument: Categorical,
+    side: Int8 (+1 buy, -1 sell), type: Categorical ("limit", "market", "ioc", "fok", ...),
+    tif: Categorical ("GTC", ...), price: Int64 (null for market orders), qty: Int64,
+    status: Categorical ("accepted", "rejected", ...), reason: Categorical ("none", ...)
+``trades``
+    time: Int64, venue: Categorical, instrument: Categorical, price: Int64, qty: Int64,
+    maker_order_id: Int64, taker_order_id: Int64, maker_agent: Int64, taker_agent: Int64,
+    aggressor_side: Int8 (+1 buyer-initiated, -1 seller-initiated)
+``quotes`` (L1 on every change)
+    time: Int64, venue: Categorical, instrument: Categorical, bid: Int64, bid_qty: Int64,
+    ask: Int64, ask_qty: Int64 (bid/ask and their sizes null when that side is empty)
+``book`` (L2 snapshots, long format: one row per price level)
+    time: Int64, venue: Categorical, instrument: Categorical, side: Int8 (+1 bid, -1 ask),
+    level: Int32 (1 = best), price: Int64, qty: Int64
+``fair_values``
+    time: Int64, instrument: Categorical, fair_clean_price: Float64 (per 100 face),
+    fair_yield: Float64, spread_bp: Float64
+``curve``
+    time: Int64, tenor_years: Float64, zero_rate: Float64
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterable
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+
+# Stands in for None inside int64 buffers; no time, price or quantity can take this value.
+_NULL_INT = -(2**63)
+_NULL_FLOAT = float("nan")
+
+_CAT = pl.Categorical
+_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
+    "orders": {
+        "time": pl.Int64,
+        "order_id": pl.Int64,
+        "agent": pl.Int64,
+        "venue": _CAT,
+        "instrument": _CAT,
+        "side": pl.Int8,
+        "type": _CAT,
+        "tif": _CAT,
+        "price": pl.Int64,
+        "qty": pl.Int64,
+        "status": _CAT,
+        "reason": _CAT,
+    },
+    "trades": {
+        "time": pl.Int64,
+        "venue": _CAT,
+        "instrument": _CAT,
+        "price": pl.Int64,
+        "qty": pl.Int64,
+        "maker_order_id": pl.Int64,
+        "taker_order_id": pl.Int64,
+        "maker_agent": pl.Int64,
+        "taker_agent": pl.Int64,
+        "aggressor_side": pl.Int8,
+    },
+    "quotes": {
+        "time": pl.Int64,
+        "venue": _CAT,
+        "instrument": _CAT,
+        "bid": pl.Int64,
+        "bid_qty": pl.Int64,
+        "ask": pl.Int64,
+        "ask_qty": pl.Int64,
+    },
+    "book": {
+        "time": pl.Int64,
+        "venue": _CAT,
+        "instrument": _CAT,
+        "side": pl.Int8,
+        "level": pl.Int32,
+        "price": pl.Int64,
+        "qty": pl.Int64,
+    },
+    "fair_values": {
+        "time": pl.Int64,
+        "instrument": _CAT,
+        "fair_clean_price": pl.Float64,
+        "fair_yield": pl.Float64,
+        "spread_bp": pl.Float64,
+    },
+    "curve": {"time": pl.Int64, "tenor_years": pl.Float64, "zero_rate": pl.Float64},
+}
+
+FRAME_NAMES: tuple[str, ...] = tuple(_SCHEMAS)
+
+
+def empty_frame(name: str) -> pl.DataFrame:
+    """An empty frame with the schema of recorder frame `name`."""
+    return pl.DataFrame(schema=_SCHEMAS[name])
+
+
+def _buffer(dtype: pl.DataType) -> array | list:
+    if dtype == pl.Float64:
+        return array("d")
+    if dtype == _CAT:
+        return []
+    return array("q")  # Int8/Int32 columns are narrowed when the frame is built
+
+
+def _column(name: str, dtype: pl.DataType, buffer: array | list) -> pl.Series:
+    if isinstance(buffer, list):
+        return pl.Series(name, buffer, dtype=pl.String).cast(dtype)
+    # Copies, so that the buffers can keep growing after a call to `frames()`.
+    if buffer.typecode == "d":
+        values = np.array(buffer, dtype=np.float64)
+        return pl.Series(name, values, dtype=pl.Float64).fill_nan(None)
+    values = np.array(buffer, dtype=np.int64)
+    missing = values == _NULL_INT
+    series = pl.Series(name, pa.array(values, mask=missing if missing.any() else None))
+    return series.cast(dtype)
+
+
+class _Table:
+    """The buffers of one frame, one per column."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.columns = {col: _buffer(dtype) for col, dtype in _SCHEMAS[name].items()}
+
+    def appenders(self) -> tuple:
+        return tuple(buffer.append for buffer in self.columns.values())
+
+    def frame(self) -> pl.DataFrame:
+        schema = _SCHEMAS[self.name]
+        return pl.DataFrame(
+            [_column(col, schema[col], buffer) for col, buffer in self.columns.items()]
+        )
+
+
+def _float(value: float | None) -> float:
+    return _NULL_FLOAT if value is None else value
+
+
+class Recorder:
+    """Append-only event buffers for one run; :meth:`frames` turns them into polars frames."""
+
+    def __init__(self) -> None:
+        self._tables = {name: _Table(name) for name in FRAME_NAMES}
+        # Bound `append` methods, looked up once: this is the hot path of every run.
+        self._orders = self._tables["orders"].appenders()
+        self._trades = self._tables["trades"].appenders()
+        self._quotes = self._tables["quotes"].appenders()
+        self._book = self._tables["book"].appenders()
+        self._fair_values = self._tables["fair_values"].appenders()
+        self._curve = self._tables["curve"].appenders()
+
+    def order(
+        self,
+        time: int,
+        order_id: int,
+        agent: int,
+        venue: str,
+        instrument: str,
+        side: int | None,
+        type: str,
+        tif: str,
+        price: int | None,
+        qty: int | None,
+        status: str,
+        reason: str,
+    ) -> None:
+        """One order request and the venue's answer (accepted, filled, rejected, ...)."""
+        a = self._orders
+        a[0](time)
+        a[1](order_id)
+        a[2](agent)
+        a[3](venue)
+        a[4](instrument)
+        a[5](_NULL_INT if side is None else side)
+        a[6](type)
+        a[7](tif)
+        a[8](_NULL_INT if price is None else price)
+        a[9](_NULL_INT if qty is None else qty)
+        a[10](status)
+        a[11](reason)
+
+    def trade(
+        self,
+        time: int,
+        venue: str,
+        instrument: str,
+        price: int,
+        qty: int,
+        maker_order_id: int,
+        taker_order_id: int,
+        maker_agent: int,
+        taker_agent: int,
+        aggressor_side: int,
+    ) -> None:
+        """One execution between a resting (maker) and an incoming (taker) order."""
+        a = self._trades
+        a[0](time)
+        a[1](venue)
+        a[2](instrument)
+        a[3](price)
+        a[4](qty)
+        a[5](maker_order_id)
+        a[6](taker_order_id)
+        a[7](maker_agent)
+        a[8](taker_agent)
+        a[9](aggressor_side)
+
+    def quote(
+        self,
+        time: int,
+        venue: str,
+        instrument: str,
+        bid: int | None,
+        bid_qty: int | None,
+        ask: int | None,
+        ask_qty: int | None,
+    ) -> None:
+        """The best bid and offer after a change; None for an empty side."""
+        a = self._quotes
+        a[0](time)
+        a[1](venue)
+        a[2](instrument)
+        a[3](_NULL_INT if bid is None else bid)
+        a[4](_NULL_INT if bid_qty is None else bid_qty)
+        a[5](_NULL_INT if ask is None else ask)
+        a[6](_NULL_INT if ask_qty is None else ask_qty)
+
+    def book(
+        self,
+        time: int,
+        venue: str,
+        instrument: str,
+        bids: Iterable[tuple[int, int]],
+        asks: Iterable[tuple[int, int]],
+    ) -> None:
+        """An L2 snapshot: `bids` and `asks` are (price, qty) pairs, best first."""
+        a = self._book
+        for side, levels in ((1, bids), (-1, asks)):
+            for level, (price, qty) in enumerate(levels, start=1):
+                a[0](time)
+                a[1](venue)
+                a[2](instrument)
+                a[3](side)
+                a[4](level)
+                a[5](price)
+                a[6](qty)
+
+    def fair_value(
+        self,
+        time: int,
+        instrument: str,
+        fair_clean_price: float | None,
+        fair_yield: float | None,
+        spread_bp: float | None,
+    ) -> None:
+        """The pricing engine's fair clean price (per 100 face), yield and credit spread."""
+        a = self._fair_values
+        a[0](time)
+        a[1](instrument)
+        a[2](_float(fair_clean_price))
+        a[3](_float(fair_yield))
+        a[4](_float(spread_bp))
+
+    def curve(self, time: int, tenor_years: float, zero_rate: float | None) -> None:
+        """One point of the zero curve in force at `time`."""
+        a = self._curve
+        a[0](time)
+        a[1](tenor_years)
+        a[2](_float(zero_rate))
+
+    def __len__(self) -> int:
+        """Number of rows recorded across all frames."""
+        return sum(len(next(iter(t.columns.values()))) for t in self._tables.values())
+
+    def frames(self) -> dict[str, pl.DataFrame]:
+        """The recorded events as polars frames, keyed by name (schemas in the module doc)."""
+        return {name: table.frame() for name, table in self._tables.items()}
