@@ -63,7 +63,7 @@ from typing import Literal
 import numpy as np
 from pydantic import Field, model_validator
 
-from agents.common import NS_PER_SECOND, PopulationParams, endow, listings
+from agents.common import NS_PER_SECOND, PopulationParams, build_population, listings
 from sim.latency import latency_from
 from sim.orders import Side
 from sim.registry import AgentKind
@@ -597,12 +597,7 @@ class AIAgent(StrategyParticipant):
 
 
 def build(sim, params: AIParams, seeds):
-    agents = []
-    for seed in seeds.spawn(params.count):
-        agent = AIAgent(sim, params, np.random.default_rng(seed))
-        endow(sim, agent, params)
-        agents.append(agent)
-    return agents
+    return build_population(AIAgent, sim, params, seeds)
 
 
 KIND = AgentKind("ai", AIParams, build)

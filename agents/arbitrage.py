@@ -31,10 +31,9 @@ from __future__ import annotations
 from collections import defaultdict, deque
 from typing import NamedTuple
 
-import numpy as np
 from pydantic import Field
 
-from agents.common import PopulationParams, endow, listings
+from agents.common import PopulationParams, build_population, listings
 from sim.latency import latency_from
 from sim.participant import Participant, Quote
 from sim.registry import AgentKind
@@ -276,12 +275,7 @@ class Arbitrageur(Participant):
 
 
 def build(sim, params: ArbitrageParams, seeds):
-    agents = []
-    for seed in seeds.spawn(params.count):
-        agent = Arbitrageur(sim, params, np.random.default_rng(seed))
-        endow(sim, agent, params)
-        agents.append(agent)
-    return agents
+    return build_population(Arbitrageur, sim, params, seeds)
 
 
 KIND = AgentKind("arbitrage", ArbitrageParams, build)

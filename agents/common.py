@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 NS_PER_SECOND = 10**9
@@ -23,6 +24,17 @@ def endow(sim, agent, params: PopulationParams, tier: str | None = None) -> None
     """Open the agent's account with the population's cash and units."""
     units = {symbol: params.units for symbol in sim.instruments} if params.units else {}
     sim.open_account(agent, cash=round(params.cash_rupees * 100), units=units, tier=tier)
+
+
+def build_population(agent_class, sim, params: PopulationParams, seeds, tier: str | None = None):
+    """`params.count` agents of `agent_class`, each with a generator of its own and the
+    population's endowment."""
+    agents = []
+    for seed in seeds.spawn(params.count):
+        agent = agent_class(sim, params, np.random.default_rng(seed))
+        endow(sim, agent, params, tier=tier)
+        agents.append(agent)
+    return agents
 
 
 def listings(sim) -> list[tuple[str, str]]:

@@ -24,10 +24,15 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 from pydantic import Field
 
-from agents.common import NS_PER_SECOND, PopulationParams, endow, listings, observed_price
+from agents.common import (
+    NS_PER_SECOND,
+    PopulationParams,
+    build_population,
+    listings,
+    observed_price,
+)
 from sim.latency import latency_from
 from sim.participant import Participant
 from sim.registry import AgentKind
@@ -176,12 +181,7 @@ class MarketMaker(Participant):
 
 
 def build(sim, params: MarketMakerParams, seeds):
-    agents = []
-    for seed in seeds.spawn(params.count):
-        agent = MarketMaker(sim, params, np.random.default_rng(seed))
-        endow(sim, agent, params, tier=params.tier)
-        agents.append(agent)
-    return agents
+    return build_population(MarketMaker, sim, params, seeds, tier=params.tier)
 
 
 KIND = AgentKind("market_maker", MarketMakerParams, build)

@@ -12,7 +12,13 @@ from collections import deque
 import numpy as np
 from pydantic import Field, model_validator
 
-from agents.common import NS_PER_SECOND, PopulationParams, endow, listings, round_to_lot
+from agents.common import (
+    NS_PER_SECOND,
+    PopulationParams,
+    build_population,
+    listings,
+    round_to_lot,
+)
 from sim.latency import latency_from
 from sim.participant import Participant
 from sim.registry import AgentKind
@@ -74,12 +80,7 @@ class MomentumTrader(Participant):
 
 
 def build(sim, params: MomentumParams, seeds):
-    agents = []
-    for seed in seeds.spawn(params.count):
-        agent = MomentumTrader(sim, params, np.random.default_rng(seed))
-        endow(sim, agent, params)
-        agents.append(agent)
-    return agents
+    return build_population(MomentumTrader, sim, params, seeds)
 
 
 KIND = AgentKind("momentum", MomentumParams, build)

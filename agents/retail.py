@@ -9,13 +9,12 @@ and of selling aggressively (market orders), and it fades along the shock's path
 
 from __future__ import annotations
 
-import numpy as np
 from pydantic import Field
 
 from agents.common import (
     NS_PER_SECOND,
     PopulationParams,
-    endow,
+    build_population,
     listings,
     observed_price,
     round_to_lot,
@@ -117,12 +116,7 @@ class RetailInvestor(Participant):
 
 
 def build(sim, params: RetailParams, seeds):
-    agents = []
-    for seed in seeds.spawn(params.count):
-        agent = RetailInvestor(sim, params, np.random.default_rng(seed))
-        endow(sim, agent, params)
-        agents.append(agent)
-    return agents
+    return build_population(RetailInvestor, sim, params, seeds)
 
 
 KIND = AgentKind("retail", RetailParams, build)

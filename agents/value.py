@@ -13,7 +13,13 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
-from agents.common import NS_PER_SECOND, PopulationParams, endow, listings, round_to_lot
+from agents.common import (
+    NS_PER_SECOND,
+    PopulationParams,
+    build_population,
+    listings,
+    round_to_lot,
+)
 from sim.latency import latency_from
 from sim.participant import Participant
 from sim.registry import AgentKind
@@ -95,12 +101,7 @@ class ValueInvestor(Participant):
 
 
 def build(sim, params: ValueParams, seeds):
-    agents = []
-    for seed in seeds.spawn(params.count):
-        agent = ValueInvestor(sim, params, np.random.default_rng(seed))
-        endow(sim, agent, params)
-        agents.append(agent)
-    return agents
+    return build_population(ValueInvestor, sim, params, seeds)
 
 
 KIND = AgentKind("value", ValueParams, build)
