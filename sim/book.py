@@ -18,7 +18,6 @@ New orders get ids 1, 2, 3, ... in submission order, rejected ones included.
 from __future__ import annotations
 
 import functools
-import operator
 from collections.abc import Callable, Iterable
 from enum import IntEnum
 from typing import NamedTuple
@@ -27,7 +26,18 @@ import numba
 import numpy as np
 
 from sim import _book_kernels as K
-from sim.orders import Cancel, Fill, OrderState, OrderType, Outcome, Reason, Side, Status
+from sim.orders import (
+    INT64_MAX,
+    Cancel,
+    Fill,
+    OrderState,
+    OrderType,
+    Outcome,
+    Reason,
+    Side,
+    Status,
+    as_int64,
+)
 
 __all__ = ["BATCH_DTYPE", "FILL_DTYPE", "OUTCOME_DTYPE", "OrderBook", "SelfTradePrevention", "Side"]
 
@@ -115,23 +125,11 @@ def _flag(value: object) -> bool | None:
 
 _STATUSES = tuple(Status)
 _REASONS = {int(r): r for r in Reason}
-_INT64_MAX = 2**63 - 1
 # NamedTuple's generated __new__ is slow for a hot path; this builds the same tuple.
 _new_outcome = tuple.__new__
 # Stands for an unusable price or quantity: the kernels reject it with the matching reason.
 # (-1 means "keep the current value" to modify.)
 _BAD = -2
-
-
-def _as_int(value: object) -> int | None:
-    """An exact int64 from an int-like value, or None (floats with fractions, strings, bools)."""
-    if isinstance(value, bool):
-        return None
-    try:
-        number = operator.index(value)
-    except TypeError:
-        return None
-    return number if -_INT64_MAX <= number <= _INT64_MAX else None
 
 
 class _EntryPoints(NamedTuple):
@@ -194,7 +192,7 @@ def _as_batch(msgs: np.ndarray) -> np.ndarray:
 
 
 def _positive_or_bad(value: object) -> int:
-    number = _as_int(value)
+    number = as_int64(value)
     return number if number is not None and number > 0 else _BAD
 
 
@@ -217,7 +215,7 @@ class OrderBook:
         capacity: int = 1024,
     ) -> None:
         for name, value in (("tick", tick), ("lot", lot), ("capacity", capacity)):
-            if _as_int(value) is None or value <= 0:
+            if as_int64(value) is None or value <= 0:
                 raise ValueError(f"OrderBook {name} must be a positive integer, got {value!r}")
         self.stp = SelfTradePrevention.parse(stp)
         state = K.new_state(capacity, tick, lot, int(self.stp))
@@ -256,8 +254,8 @@ class OrderBook:
             limit = _positive_or_bad(price)
         if not (type(qty) is int and 0 < qty <= K.MAX_VALUE):
             qty = _positive_or_bad(qty)
-        if type(owner) is not int or not -_INT64_MAX <= owner <= _INT64_MAX:
-            owner = _as_int(owner)
+        if type(owner) is not int or not -INT64_MAX <= owner <= INT64_MAX:
+            owner = as_int64(owner)
             if owner is None:
                 owner = K.BAD_OWNER
         display = 0 if display_qty is None else _positive_or_bad(display_qty)
@@ -281,7 +279,7 @@ class OrderBook:
 
     def cancel(self, order_id: int) -> Outcome:
         """Cancel an open order (also while halted)."""
-        oid = order_id if type(order_id) is int else _as_int(order_id)
+        oid = order_id if type(order_id) is int else as_int64(order_id)
         if oid is None or not -K.MAX_VALUE <= oid <= K.MAX_VALUE:
             return Outcome(order_id, Status.REJECTED, Reason.UNKNOWN_ORDER)
         reason, filled = self._kernels.cancel_one(
@@ -297,7 +295,7 @@ class OrderBook:
         Reducing the quantity keeps time priority; a price change or an increase loses it (and
         the order may trade at its new price).
         """
-        oid = _as_int(order_id)
+        oid = as_int64(order_id)
         if oid is None:
             return Outcome(order_id, Status.REJECTED, Reason.UNKNOWN_ORDER)
         new_qty = -1 if qty is None else _positive_or_bad(qty)
@@ -433,7 +431,7 @@ class OrderBook:
 
     def order(self, order_id: int) -> OrderState:
         """The book's record of an order; raises KeyError for an id it never issued."""
-        oid = _as_int(order_id)
+        oid = as_int64(order_id)
         if oid is None or not 0 < oid < self._meta[K.M_NEXT_ID]:
             raise KeyError(f"order id {order_id!r} was never issued by this book")
         o = self._orders[oid]

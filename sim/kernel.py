@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import functools
 import importlib.metadata
-import operator
 import subprocess
 import time as wallclock
 from pathlib import Path
@@ -32,7 +31,7 @@ from sim.instrument import Instrument
 from sim.latency import latency_from
 from sim.ledger import Ledger
 from sim.market_data import MarketData
-from sim.orders import Side
+from sim.orders import Side, as_int64
 from sim.participant import Participant
 from sim.recorder import Recorder
 from sim.venue import PriceBand, Venue
@@ -237,8 +236,8 @@ class Simulation:
             side_code,
             order_type,
             tif,
-            _int64_or_none(price),
-            _int64_or_none(qty),
+            as_int64(price),
+            as_int64(qty),
             response.status.name.lower(),
             response.reason.name.lower(),
         )
@@ -513,16 +512,6 @@ def _build_fundamental(scenario, calendar, seed: np.random.SeedSequence):
 @functools.cache
 def _listens(cls: type, hook: str) -> bool:
     return getattr(cls, hook) is not getattr(Participant, hook)
-
-
-def _int64_or_none(value) -> int | None:
-    if isinstance(value, bool):
-        return None
-    try:
-        number = operator.index(value)
-    except TypeError:
-        return None
-    return number if -(2**63) <= number < 2**63 else None
 
 
 def _call(fn, args, _event) -> None:

@@ -10,6 +10,8 @@ import operator
 from enum import IntEnum
 from typing import NamedTuple
 
+INT64_MAX = 2**63 - 1
+
 
 class Side(IntEnum):
     BUY = 1
@@ -27,6 +29,18 @@ class Side(IntEnum):
         except TypeError:
             return None
         return cls(number) if number in (1, -1) else None
+
+
+def as_int64(value: object) -> int | None:
+    """A Python int from an int or NumPy integer within int64 (the range every price, quantity
+    and id is stored in); None for anything else, bools included."""
+    if isinstance(value, bool):
+        return None
+    try:
+        number = operator.index(value)
+    except TypeError:
+        return None
+    return number if -INT64_MAX <= number <= INT64_MAX else None
 
 
 _SIDE_NAMES = {"buy": Side.BUY, "b": Side.BUY, "sell": Side.SELL, "s": Side.SELL}

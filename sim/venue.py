@@ -19,7 +19,6 @@ order can cost, which is what the cash lock covers.
 
 from __future__ import annotations
 
-import operator
 import zlib
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -29,7 +28,7 @@ from sim.book import OrderBook
 from sim.fees import MICROS, FeeSchedule, Tier, fee
 from sim.instrument import Instrument
 from sim.ledger import Ledger, LedgerError
-from sim.orders import Cancel, Outcome, Reason, Side, Status
+from sim.orders import Cancel, Outcome, Reason, Side, Status, as_int64
 
 # Instruments and fees are defined in modules of their own; a venue's users get them here too.
 __all__ = [
@@ -579,13 +578,8 @@ class Venue:
 
 def _positive_int(value: object) -> int | None:
     """A positive Python int from an int or NumPy integer; None for anything else."""
-    if isinstance(value, bool):
-        return None
-    try:
-        number = operator.index(value)
-    except TypeError:
-        return None
-    return number if number > 0 else None
+    number = as_int64(value)
+    return number if number is not None and number > 0 else None
 
 
 def _refusal(symbol, order_id: int = 0):
