@@ -430,7 +430,7 @@ def test_position_limit_counts_settled_pending_and_open():
 
 
 def test_position_limit_does_not_net_open_buys_against_open_sells():
-    ledger, venue = market()
+    _, venue = market()
     venue.register(OTHER, limits=RiskLimits(max_position=1_000))
     # OTHER holds 1000 units: resting a sell of 100 must not make room for a buy of 100,
     # since the buy could fill while the sell does not.
