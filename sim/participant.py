@@ -67,7 +67,7 @@ class Participant(mesa.Agent):
 
     @property
     def now(self) -> int:
-        return self.sim.now
+        return self.sim.env.now
 
     # --- acting ---------------------------------------------------------------------------
 
