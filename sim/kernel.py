@@ -58,9 +58,9 @@ class Simulation:
         )
         self.env = simpy.Environment(initial_time=self.calendar.start_ns)
         self.model = mesa.Model(rng=np.random.default_rng(model_seed))
-        self.ledger = Ledger()
-        self.market_data = MarketData()
         self.recorder = Recorder()
+        self.ledger = Ledger(journal=self._journal)
+        self.market_data = MarketData()
         self.instruments = {i.symbol: _instrument(i) for i in scenario.instruments}
         self.reference_prices = {
             i.symbol: self.instruments[i.symbol].to_ticks(i.reference_price)
@@ -126,6 +126,9 @@ class Simulation:
             qty * self.reference_prices[s] * self.instruments[s].tick_value
             for s, qty in (units or {}).items()
         )
+
+    def _journal(self, kind, source, target, cash, instrument, qty) -> None:
+        self.recorder.transfer(self.env.now, kind, source, target, cash, instrument, qty)
 
     def deposit(self, agent, amount: int) -> None:
         """Money entering the system into an agent's account (a SIP contribution): it is

@@ -15,6 +15,7 @@ about to receive.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -94,8 +95,11 @@ class ConservationReport:
 class Ledger:
     """All accounts of a run. Amounts are ints (paise, units); anything else is refused."""
 
-    def __init__(self) -> None:
+    def __init__(self, journal: Callable | None = None) -> None:
+        """`journal(kind, source, target, cash, instrument, qty)`, if given, hears of every
+        movement that is not a trade: deposits, withdrawals, issues and transfers."""
         self.accounts: dict[int, Account] = {}
+        self.journal = journal
         self._pending: list[Settlement] = []
         self._next_trade_id = 1
         self._external_cash = 0
@@ -129,6 +133,7 @@ class Ledger:
         _check_amount("deposit", amount)
         self.account(account_id).cash += amount
         self._external_cash += amount
+        self._note("deposit", None, account_id, amount, None, 0)
 
     def withdraw(self, account_id: int, amount: int) -> None:
         _check_amount("withdrawal", amount)
@@ -140,12 +145,14 @@ class Ledger:
             )
         acct.cash -= amount
         self._external_cash -= amount
+        self._note("withdrawal", account_id, None, amount, None, 0)
 
     def issue_units(self, account_id: int, instrument: str, qty: int) -> None:
         """Units from outside the system (an allotment, an initial holding)."""
         _check_amount("unit issue", qty)
         self.account(account_id).units[instrument] += qty
         self._external_units[instrument] += qty
+        self._note("issue", None, account_id, 0, instrument, qty)
 
     def transfer(
         self, source: int, target: int, cash: int = 0, instrument: str = "", qty: int = 0
@@ -167,6 +174,11 @@ class Ledger:
         if qty:
             payee.units[instrument] -= qty
             payer.units[instrument] += qty
+        self._note("transfer", source, target, cash, instrument or None, qty)
+
+    def _note(self, kind, source, target, cash, instrument, qty) -> None:
+        if self.journal is not None:
+            self.journal(kind, source, target, cash, instrument, qty)
 
     # --- reservations --------------------------------------------------------------------
 

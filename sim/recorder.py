@@ -29,6 +29,11 @@ Frames returned by :meth:`Recorder.frames` (column: dtype):
     fair_yield: Float64, spread_bp: Float64
 ``curve``
     time: Int64, tenor_years: Float64, zero_rate: Float64
+``transfers`` (the ledger's movements off the books: money and units entering the system,
+leaving it, or changing hands bilaterally, e.g. a SIP pool buying an exit or a repo opening)
+    time: Int64, kind: Categorical ("deposit", "withdrawal", "issue", "transfer"),
+    source: Int64 (null when from outside), target: Int64 (null when leaving), cash: Int64
+    (paise), instrument: Categorical (null when no units move), qty: Int64 (units)
 """
 
 from __future__ import annotations
@@ -98,6 +103,15 @@ _SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         "spread_bp": pl.Float64,
     },
     "curve": {"time": pl.Int64, "tenor_years": pl.Float64, "zero_rate": pl.Float64},
+    "transfers": {
+        "time": pl.Int64,
+        "kind": _CAT,
+        "source": pl.Int64,
+        "target": pl.Int64,
+        "cash": pl.Int64,
+        "instrument": _CAT,
+        "qty": pl.Int64,
+    },
 }
 
 FRAME_NAMES: tuple[str, ...] = tuple(_SCHEMAS)
@@ -162,6 +176,7 @@ class Recorder:
         self._book = self._tables["book"].appenders()
         self._fair_values = self._tables["fair_values"].appenders()
         self._curve = self._tables["curve"].appenders()
+        self._transfers = self._tables["transfers"].appenders()
 
     def order(
         self,
@@ -281,6 +296,26 @@ class Recorder:
         a[0](time)
         a[1](tenor_years)
         a[2](_float(zero_rate))
+
+    def transfer(
+        self,
+        time: int,
+        kind: str,
+        source: int | None,
+        target: int | None,
+        cash: int,
+        instrument: str | None,
+        qty: int,
+    ) -> None:
+        """One movement in the ledger's journal (see the module doc)."""
+        a = self._transfers
+        a[0](time)
+        a[1](kind)
+        a[2](_NULL_INT if source is None else source)
+        a[3](_NULL_INT if target is None else target)
+        a[4](cash)
+        a[5](instrument)
+        a[6](qty)
 
     def __len__(self) -> int:
         """Number of rows recorded across all frames."""

@@ -34,6 +34,7 @@ REQUIRED_FRAMES = (
     "fair_values",
     "curve",
     "instruments",
+    "transfers",
 )
 METRICS_FILE = "metrics.json"
 MANIFEST_FILE = "manifest.json"
@@ -231,6 +232,9 @@ class Result:
     fair_values = property(lambda self: self.frame("fair_values"), doc="Fair values over time.")
     curve = property(lambda self: self.frame("curve"), doc="Zero curve over time.")
     instruments = property(lambda self: self.frame("instruments"), doc="Tick and unit sizes.")
+    transfers = property(
+        lambda self: self.frame("transfers"), doc="The ledger's movements off the books."
+    )
 
     def __repr__(self) -> str:
         return f"Result({str(self.path)!r})"

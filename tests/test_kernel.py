@@ -84,3 +84,16 @@ def test_settlement_lag_leaves_the_last_days_trades_pending(tmp_path):
     result = sim.run(out=tmp_path / "out")
     assert result.metrics["ledger"]["conserved"] is True
     assert result.metrics["ledger"]["unsettled_trades"] == result.trades.height > 0
+
+
+def test_the_ledger_journal_accounts_for_every_rupee_and_unit_from_outside(finished):
+    sim, result = finished
+    transfers = result.transfers
+    report = sim.ledger.check()
+    deposits = transfers.filter(pl.col("kind") == "deposit")["cash"].sum()
+    withdrawals = transfers.filter(pl.col("kind") == "withdrawal")["cash"].sum()
+    assert deposits - withdrawals == report.cash_expected > 0
+    issued = (
+        transfers.filter(pl.col("kind") == "issue").group_by("instrument").agg(pl.col("qty").sum())
+    )
+    assert dict(issued.iter_rows()) == report.units_expected

@@ -433,3 +433,19 @@ def test_report_to_dict(ledger):
         "unsettled_trades": 0,
         "problems": ["cash total 1001 != deposits net 1000"],
     }
+
+
+def test_the_journal_hears_every_movement_off_the_books():
+    heard = []
+    ledger = Ledger(journal=lambda *movement: heard.append(movement))
+    ledger.open_account(1, cash=500, units={"B": 3})
+    ledger.open_account(2, cash=100)
+    ledger.transfer(2, 1, cash=40, instrument="B", qty=1)  # 2 buys a unit from 1, off the book
+    ledger.withdraw(1, 60)
+    assert heard == [
+        ("deposit", None, 1, 500, None, 0),
+        ("issue", None, 1, 0, "B", 3),
+        ("deposit", None, 2, 100, None, 0),
+        ("transfer", 2, 1, 40, "B", 1),
+        ("withdrawal", 1, None, 60, None, 0),
+    ]
