@@ -48,8 +48,9 @@ predicted move less half the spread (the cost of crossing from the mid) exceeds
                     are cancelled and the position is flattened back to the starting holding
                     with IOCs at the far touch, retried at every timer until flat.
 
-Refusals are counted per guardrail; the strategy is not told (the Context has no refusal
-answer yet). Each agent of kind "ai" trades the first listed (venue, symbol) of the run.
+Refusals are counted per guardrail and go through the context's `refuse`: recorded in the
+run's orders with their reason code, and answered to the strategy as rejected orders. Each agent
+of kind "ai" trades the first listed (venue, symbol) of the run.
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ from pydantic import Field, model_validator
 
 from agents.common import NS_PER_SECOND, PopulationParams, build_population, listings
 from sim.latency import latency_from
-from sim.orders import Side
+from sim.orders import Reason, Side
 from sim.registry import AgentKind
 from sim.strategy import HANDLERS, StrategyParticipant
 
@@ -496,6 +497,13 @@ class Guardrails:
                 self.send(ctx, market.venue, symbol, side, abs(excess), price, "IOC", {}, True)
 
 
+REFUSAL_REASONS = {
+    "position": Reason.GUARDRAIL_POSITION,
+    "var": Reason.GUARDRAIL_VAR,
+    "kill_switch": Reason.KILL_SWITCH,
+}
+
+
 class GuardedContext:
     """The context a guarded strategy sees: the real one, with `submit` checked first."""
 
@@ -514,6 +522,7 @@ class GuardedContext:
             rule = self._guard.refusal(self._ctx, symbol, int(sign), int(qty))
             if rule is not None:
                 self._guard.refused[rule] += 1
+                self._ctx.refuse(venue, symbol, side, qty, price, tif, REFUSAL_REASONS[rule])
                 return
         self._guard.send(self._ctx, venue, symbol, side, qty, price, tif, options)
 
@@ -534,6 +543,9 @@ class GuardedContext:
 
     def set_timer(self, interval_ns: int) -> None:
         self._ctx.set_timer(interval_ns)
+
+    def refuse(self, venue, symbol, side, qty, price, tif, reason) -> None:
+        self._ctx.refuse(venue, symbol, side, qty, price, tif, reason)
 
 
 # --- the agent kind ---------------------------------------------------------------------------

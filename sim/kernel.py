@@ -249,6 +249,25 @@ class Simulation:
         self._publish(venue_name, symbol)
         self._deliver(agent, "on_response", (action, venue_name, symbol, *args), response)
 
+    def record_refusal(self, agent, request: tuple, reason) -> None:
+        """A new order an agent's own controls stopped before it was sent (e.g. a guardrail):
+        recorded with its reason like any refused order, with no order id."""
+        _, venue, symbol, side, qty, price, tif = request
+        self.recorder.order(
+            self.now,
+            0,
+            agent.account,
+            venue,
+            symbol,
+            int(Side.parse(side) or 0),
+            _order_type(price, tif, None),
+            tif,
+            as_int64(price),
+            as_int64(qty),
+            "rejected",
+            reason.name.lower(),
+        )
+
     def _record_trade(self, trade) -> None:
         self.events["trades"] += 1
         self.recorder.trade(

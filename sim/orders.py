@@ -95,6 +95,10 @@ class Reason(IntEnum):
     INSUFFICIENT_UNITS = 26
     VENUE_HALTED = 27
     NO_REFERENCE_PRICE = 28
+    # a strategy's own guardrails, before the order left it
+    GUARDRAIL_POSITION = 30
+    GUARDRAIL_VAR = 31
+    KILL_SWITCH = 32
 
     @property
     def message(self) -> str:
@@ -128,6 +132,9 @@ _REASON_MESSAGES = {
     Reason.INSUFFICIENT_UNITS: "not enough free units to cover the sale",
     Reason.VENUE_HALTED: "the venue is halted",
     Reason.NO_REFERENCE_PRICE: "no reference price yet to protect a market order against",
+    Reason.GUARDRAIL_POSITION: "the strategy's position guardrail refused the order",
+    Reason.GUARDRAIL_VAR: "the strategy's value-at-risk guardrail refused the order",
+    Reason.KILL_SWITCH: "the strategy's drawdown kill switch has tripped",
 }
 
 

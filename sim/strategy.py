@@ -25,7 +25,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+from sim.orders import Reason, Status
 from sim.participant import Participant, Quote
+from sim.venue import Response
 
 if TYPE_CHECKING:
     from sim.venue import Trade
@@ -62,6 +64,10 @@ class Context(Protocol):
 
     def set_timer(self, interval_ns: int) -> None: ...
 
+    def refuse(
+        self, venue: str, symbol: str, side, qty: int, price: int | None, tif: str, reason: Reason
+    ) -> None: ...
+
 
 @runtime_checkable
 class Strategy(Protocol):
@@ -91,6 +97,15 @@ class StrategyParticipant(Participant):
         self._timer_ns = int(interval_ns)
         if first:
             self.wake_in(self._timer_ns)
+
+    def refuse(
+        self, venue: str, symbol: str, side, qty: int, price: int | None, tif: str, reason: Reason
+    ) -> None:
+        """An order stopped before it left (by a guardrail): it is recorded like any refused
+        order, and the strategy hears `on_order` with a REJECTED answer at once."""
+        request = ("new", venue, symbol, side, qty, price, tif)
+        self.sim.record_refusal(self, request, reason)
+        self._call("on_order", request, Response(symbol, 0, Status.REJECTED, reason))
 
     # --- participant hooks, forwarded -----------------------------------------------------
 

@@ -23,7 +23,7 @@ from agents.ai import (
 )
 from sim.kernel import Simulation, run
 from sim.latency import FixedLatency
-from sim.orders import Side
+from sim.orders import Reason, Side
 from sim.participant import Quote
 from sim.registry import agent_kinds, register
 from sim.scenario import load_scenario
@@ -49,6 +49,7 @@ class FakeContext:
         self.orders: list[tuple[str, OpenOrder]] = []
         self.submitted: list[tuple] = []
         self.cancelled: list[int] = []
+        self.refusals: list[tuple] = []
         self.timer: int | None = None
 
     def submit(self, venue, symbol, side, qty, price=None, tif="GTC", **options):
@@ -56,6 +57,9 @@ class FakeContext:
 
     def cancel(self, venue, symbol, order_id):
         self.cancelled.append(order_id)
+
+    def refuse(self, venue, symbol, side, qty, price, tif, reason):
+        self.refusals.append((side, qty, reason))
 
     def quote(self, venue, symbol):
         return self.book
@@ -110,6 +114,10 @@ def test_position_limit_refuses_only_the_breaching_order():
     guarded.submit("EXCH", "ABM", "buy", 1, 10_001, "IOC")  # 100 + the 10 in flight + 1
     assert [r[3:5] for r in ctx.submitted] == [("sell", 50), ("buy", 10)]
     assert guard.refused == {"position": 2}
+    assert ctx.refusals == [
+        ("buy", 20, Reason.GUARDRAIL_POSITION),
+        ("buy", 1, Reason.GUARDRAIL_POSITION),
+    ]
     guard.on_order(ctx, ctx.submitted[1], None)  # the buy's answer: it is no longer in flight
     ctx.orders = [("EXCH", OpenOrder("ABM", 7, 1, Side.BUY, 10_000, 5, 0, 0))]
     guarded.submit("EXCH", "ABM", "buy", 6, 10_001, "IOC")  # 90 + 5 resting + 6 > 100
@@ -320,7 +328,12 @@ def test_any_strategy_guarded_in_a_run_is_stopped_by_the_kill_switch(tmp_path):
     assert not agent.open_orders()
     orders = result.orders.filter(result.orders["agent"] == agent.account)
     late = orders.filter(orders["time"] > guard.tripped_at)
-    assert late.height and set(late["type"]) <= {"cancel", "ioc"}  # winding down only
+    refused = late.filter(late["reason"] == "kill_switch")
+    sent = late.filter(late["reason"] != "kill_switch")
+    assert sent.height and set(sent["type"]) <= {"cancel", "ioc"}  # winding down only
+    # Every refusal is in the order log, rejected with the guardrail's reason.
+    assert refused.height == guard.refused["kill_switch"]
+    assert set(refused["status"]) == {"rejected"} and set(refused["order_id"]) == {0}
 
 
 def test_importing_the_agent_does_not_import_lightgbm():

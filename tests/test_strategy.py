@@ -7,6 +7,7 @@ import pytest
 
 from sim.kernel import Simulation
 from sim.latency import FixedLatency
+from sim.orders import Reason, Status
 from sim.participant import Participant
 from sim.scenario import load_scenario
 from sim.strategy import Strategy, StrategyParticipant
@@ -93,3 +94,32 @@ def test_unknown_channel_is_refused(tmp_path):
     watcher = Watcher(sim)
     with pytest.raises(ValueError, match="unknown market-data channel 'l3'"):
         watcher.subscribe("EXCH", "ABM", "l3")
+
+
+class RefusesEverything:
+    def __init__(self):
+        self.answers = []
+
+    def on_start(self, ctx):
+        ctx.set_timer(600 * 10**9)
+
+    def on_timer(self, ctx):
+        ctx.refuse("EXCH", "ABM", "buy", 5, 9_990, "GTC", Reason.KILL_SWITCH)
+
+    def on_order(self, ctx, request, response):
+        self.answers.append((request, response.status, response.reason))
+
+
+def test_a_refused_order_is_recorded_and_answered(tmp_path):
+    sim = Simulation(load_scenario(small_scenario(tmp_path)), seed=4)
+    strategy = RefusesEverything()
+    agent = StrategyParticipant(
+        sim, np.random.default_rng(0), FixedLatency(10_000), strategy, [("EXCH", "ABM")]
+    )
+    sim.open_account(agent, cash=10**6)
+    result = sim.run(out=tmp_path / "out")
+    rows = result.orders.filter(result.orders["agent"] == agent.account)
+    assert rows.height == len(strategy.answers) == 6  # minutes 10, 20, ..., 60 of the session
+    assert set(rows["reason"]) == {"kill_switch"} and set(rows["status"]) == {"rejected"}
+    assert rows["price"].to_list() == [9_990] * 6
+    assert all(status is Status.REJECTED for _, status, _ in strategy.answers)
