@@ -50,8 +50,8 @@ class Simulation:
         self.scenario = scenario
         self.seed = scenario.seed if seed is None else int(seed)
         seeds = np.random.SeedSequence(self.seed)
-        kernel_seed, fundamental_seed, model_seed, population_seeds = seeds.spawn(4)
-        self.rng = np.random.default_rng(kernel_seed)
+        # One branch each, so that adding agents never changes the fundamental's path.
+        fundamental_seed, model_seed, population_seeds = seeds.spawn(3)
         cal = scenario.calendar
         self.calendar = TradingCalendar(
             cal.start, cal.days, cal.open, cal.close, tuple(cal.holidays)
@@ -138,13 +138,14 @@ class Simulation:
 
     # --- what agents may know of the scenario -------------------------------------------
 
+    def fundamental_ticks(self, symbol: str) -> float:
+        """The fundamental value now, in ticks."""
+        return self.fundamental.value(symbol, self.now) / float(self.instruments[symbol].tick_size)
+
     def observe_fundamental(self, symbol: str, noise_ticks: float, rng) -> float:
         """A noisy observation of the fundamental now, in ticks."""
-        ticks = self.fundamental.value(symbol, self.now) / float(self.instruments[symbol].tick_size)
-        return ticks + (float(rng.normal(0.0, noise_ticks)) if noise_ticks > 0 else 0.0)
-
-    def fundamental_ticks(self, symbol: str) -> float:
-        return self.fundamental.value(symbol, self.now) / float(self.instruments[symbol].tick_size)
+        noise = float(rng.normal(0.0, noise_ticks)) if noise_ticks > 0 else 0.0
+        return self.fundamental_ticks(symbol) + noise
 
     def panic_level(self, day: int) -> float:
         """Panic intensity on `day` from the scenario's panic shocks (the largest if several)."""
