@@ -230,20 +230,18 @@ class Simulation:
             order_id, qty, price = args
             response = venue.modify(agent.account, symbol, order_id, qty, price, now=now)
             order_type, side_code, tif = "modify", 0, None
-        # A refused request is recorded too, with what cannot be stored as an int64 left out.
-        self.recorder.order(
-            now,
+        self._record_order(
+            agent,
             response.order_id,
-            agent.account,
             venue_name,
             symbol,
             side_code,
             order_type,
             tif,
-            as_int64(price),
-            as_int64(qty),
+            price,
+            qty,
             response.status.name.lower(),
-            response.reason.name.lower(),
+            response.reason,
         )
         for trade in response.trades:
             self._record_trade(trade)
@@ -254,18 +252,39 @@ class Simulation:
         """A new order an agent's own controls stopped before it was sent (e.g. a guardrail):
         recorded with its reason like any refused order, with no order id."""
         _, venue, symbol, side, qty, price, tif = request
+        side_code = int(Side.parse(side) or 0)
+        order_type = _order_type(price, tif, None)
+        self._record_order(
+            agent, 0, venue, symbol, side_code, order_type, tif, price, qty, "rejected", reason
+        )
+
+    def _record_order(
+        self,
+        agent,
+        order_id,
+        venue,
+        symbol,
+        side_code,
+        order_type,
+        tif,
+        price,
+        qty,
+        status: str,
+        reason,
+    ) -> None:
+        """One row of orders.parquet; values that are not int64 (a bad request's) are null."""
         self.recorder.order(
             self.now,
-            0,
+            order_id,
             agent.account,
             venue,
             symbol,
-            int(Side.parse(side) or 0),
-            _order_type(price, tif, None),
+            side_code,
+            order_type,
             tif,
             as_int64(price),
             as_int64(qty),
-            "rejected",
+            status,
             reason.name.lower(),
         )
 
