@@ -408,7 +408,10 @@ class OrderBook:
 
     def queue(self, side: Side | str | int, price: int) -> list[int]:
         """Order ids resting at one price, in time priority."""
-        s = 0 if Side.parse(side) is Side.BUY else 1
+        parsed = Side.parse(side)
+        if parsed is None:
+            raise ValueError(f"side must be 'buy' or 'sell' (or +1/-1), got {side!r}")
+        s = 0 if parsed is Side.BUY else 1
         key = price if s == 0 else -price
         count = self._meta[K.M_NLEV + s]
         found = np.flatnonzero(self._levels[s, :count, K.L_KEY] == key)

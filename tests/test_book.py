@@ -1244,3 +1244,8 @@ def test_top_is_level_one_of_both_sides():
     assert book.top() == (99, 8, None, 0)
     book.submit(2, "sell", 4, 101, display_qty=1)
     assert book.top() == (99, 8, 101, 1)
+
+
+def test_queue_refuses_a_side_it_cannot_read():
+    with pytest.raises(ValueError, match="side must be 'buy' or 'sell'"):
+        OrderBook().queue("up", 100)

@@ -81,8 +81,10 @@ class ZeroCurve:
         return float(out) if out.ndim == 0 else out
 
     def discount(self, t: float | np.ndarray) -> float | np.ndarray:
-        """Discount factor ``exp(-r(t) t)`` at time(s) ``t``."""
+        """Discount factor ``exp(-r(t) t)`` at time(s) ``t`` (years, not negative)."""
         t_arr = np.asarray(t, dtype=float)
+        if np.any(t_arr < 0) or not np.all(np.isfinite(t_arr)):
+            raise ValueError(f"discount factors need finite times >= 0 years, got {t!r}")
         out = np.exp(-np.asarray(self.zero_rate(t_arr)) * t_arr)
         return float(out) if out.ndim == 0 else out
 

@@ -317,3 +317,9 @@ def test_shocks_round_trip_through_toml_tables():
 def test_bad_shock_tables_are_refused(table, message):
     with pytest.raises(ValueError, match=message):
         shock_from_dict(table)
+
+
+@pytest.mark.parametrize("t", [-0.5, float("nan"), [1.0, -1.0]])
+def test_discount_refuses_negative_or_missing_times(t):
+    with pytest.raises(ValueError, match="discount factors need finite times >= 0 years"):
+        ZeroCurve.flat(0.05).discount(t)
