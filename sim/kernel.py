@@ -46,6 +46,7 @@ class Simulation:
 
     def __init__(self, scenario, seed: int | None = None) -> None:
         from sim.registry import agent_kinds
+        from sim.scenario import ScenarioError
 
         self.scenario = scenario
         self.seed = scenario.seed if seed is None else int(seed)
@@ -68,9 +69,13 @@ class Simulation:
         }
         self.venues: dict[str, Venue] = {}
         self.venue_latency = {}
-        for spec in scenario.venues:
-            self.venues[spec.name] = self._build_venue(spec)
-        self.fundamental = _build_fundamental(scenario, self.calendar, fundamental_seed)
+        try:
+            for spec in scenario.venues:
+                self.venues[spec.name] = self._build_venue(spec)
+            self.fundamental = _build_fundamental(scenario, self.calendar, fundamental_seed)
+        except ValueError as error:
+            # What validation could not see alone (a bond maturing inside the run, say).
+            raise ScenarioError([f"{scenario.source}: {error}"]) from error
         self.events = {"wakeups": 0, "requests": 0, "trades": 0, "quotes": 0, "deliveries": 0}
         # (venue, symbol, channel) -> agents; channels are "l1", "l2" and "trades".
         self._subscribers: dict[tuple[str, str, str], list] = {}
@@ -83,7 +88,12 @@ class Simulation:
             population_seeds.spawn(len(scenario.populations)),
             strict=True,
         ):
-            self.populations[name] = list(kinds[name].build(self, params, pop_seed))
+            try:
+                self.populations[name] = list(kinds[name].build(self, params, pop_seed))
+            except ValueError as error:
+                # A population whose parameters clash with the rest of the scenario (a bond
+                # it does not list, say) is the scenario's error, reported as one line.
+                raise ScenarioError([f"{scenario.source}: {name}: {error}"]) from error
 
     # --- set-up helpers for agent builders -----------------------------------------------
 

@@ -50,3 +50,44 @@ def test_shipped_scenario_runs(name, tmp_path):
         "metrics.json",
         "manifest.json",
     }
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            ['sip.bonds=["NOPE"]'],
+            r"baseline\.toml: sip: sip\.bonds: unknown instruments \['NOPE'\]",
+        ),
+        (["calendar.days=1500"], r"baseline\.toml: bond '.*' matures on .*, on or before the last"),
+    ],
+)
+def test_what_only_the_run_can_check_is_a_scenario_error(overrides, message):
+    scenario = sim.load_scenario(SCENARIOS / "baseline.toml", overrides)
+    with pytest.raises(sim.ScenarioError, match=message):
+        sim.Simulation(scenario)
+
+
+def test_the_cli_reports_it_in_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sim.cli",
+            "run",
+            str(SCENARIOS / "baseline.toml"),
+            "--quiet",
+            "--set",
+            'sip.bonds=["NOPE"]',
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().count("\n") == 0 and "unknown instruments" in done.stderr
