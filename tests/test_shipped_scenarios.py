@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -69,25 +71,18 @@ def test_what_only_the_run_can_check_is_a_scenario_error(overrides, message):
 
 
 def test_the_cli_reports_it_in_one_line(tmp_path):
-    import subprocess
-    import sys
-
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "sim.cli",
-            "run",
-            str(SCENARIOS / "baseline.toml"),
-            "--quiet",
-            "--set",
-            'sip.bonds=["NOPE"]',
-            "--out",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-    )
+    bondlab = Path(sys.executable).parent / "bondlab"
+    command = [
+        str(bondlab),
+        "run",
+        str(SCENARIOS / "baseline.toml"),
+        "--quiet",
+        "--out",
+        str(tmp_path),
+        "--set",
+        'sip.bonds=["NOPE"]',
+    ]
+    done = subprocess.run(command, capture_output=True, text=True)
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     assert done.stderr.strip().count("\n") == 0 and "unknown instruments" in done.stderr
