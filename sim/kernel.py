@@ -63,16 +63,13 @@ class Simulation:
         self.ledger = Ledger(journal=self._journal)
         self.market_data = MarketData()
         self.instruments = {i.symbol: _instrument(i) for i in scenario.instruments}
-        self.reference_prices = {
-            i.symbol: self.instruments[i.symbol].to_ticks(i.reference_price)
-            for i in scenario.instruments
-        }
         self.venues: dict[str, Venue] = {}
         self.venue_latency = {}
         try:
+            self.fundamental = _build_fundamental(scenario, self.calendar, fundamental_seed)
+            self.reference_prices = self._reference_prices()
             for spec in scenario.venues:
                 self.venues[spec.name] = self._build_venue(spec)
-            self.fundamental = _build_fundamental(scenario, self.calendar, fundamental_seed)
         except ValueError as error:
             # What validation could not see alone (a bond maturing inside the run, say).
             raise ScenarioError([f"{scenario.source}: {error}"]) from error
@@ -96,6 +93,21 @@ class Simulation:
                 raise ScenarioError([f"{scenario.source}: {name}: {error}"]) from error
 
     # --- set-up helpers for agent builders -----------------------------------------------
+
+    def _reference_prices(self) -> dict[str, int]:
+        """Each instrument's reference price in ticks: where its market opens, its price band
+        is centred and agents' priors start. Bonds priced by the pricing engine open at their
+        first fair value (their file's reference price would disagree with the curve);
+        otherwise the scenario's reference price."""
+        prices = {}
+        for spec in self.scenario.instruments:
+            instrument = self.instruments[spec.symbol]
+            if self.scenario.fundamentals.kind == "bond":
+                fair = self.fundamental.value(spec.symbol, self.calendar.start_ns)
+                prices[spec.symbol] = max(round(fair / float(instrument.tick_size)), 1)
+            else:
+                prices[spec.symbol] = instrument.to_ticks(spec.reference_price)
+        return prices
 
     def _build_venue(self, spec) -> Venue:
         fees = FeeSchedule(

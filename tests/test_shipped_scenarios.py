@@ -86,3 +86,13 @@ def test_the_cli_reports_it_in_one_line(tmp_path):
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     assert done.stderr.strip().count("\n") == 0 and "unknown instruments" in done.stderr
+
+
+def test_bond_markets_open_at_their_first_fair_value(tmp_path):
+    overrides = [*SMALLER["baseline.toml"], "calendar.days=1"]
+    simulation = sim.Simulation(sim.load_scenario(SCENARIOS / "baseline.toml", overrides))
+    result = simulation.run(out=tmp_path)
+    first = result.fair_values.group_by("instrument").first()
+    for symbol, fair in first.select("instrument", "fair_clean_price").iter_rows():
+        tick = float(simulation.instruments[symbol].tick_size)
+        assert simulation.reference_prices[symbol] == round(fair / tick)
