@@ -19,13 +19,14 @@ the open (when the books have quotes), the cohort:
 4. on a SIP date with `recycle`, lets the investors' new cash buy the pool's inventory of their
    bond at fair value (rounded to a tick) before it goes to the book: the recycling;
 5. sends the rest to the book as IOC limit orders `cross_ticks` through the best delayed quote
-   of the venue that shows the best price: sells for exits the pool did not take, and on SIP
-   dates buys with the active investors' cash, as many whole units as each can afford.
+   of the venue that shows the best price: sells for exits the pool did not take, and buys
+   with the active investors' uninvested cash, as many whole units as each can afford; the
+   buys are offered again every `buy_interval_minutes` while they still find sellers.
 
 Every fill, absorption and recycled lot is split back over the investors pro rata by the
 largest-remainder rule, so per-investor units and paise add up to the omnibus exactly
 (`reconcile`). Exits the book does not fill stay open and are offered again the next day;
-cash an IOC buy did not spend waits for the next SIP date. Exit proceeds stay in the omnibus
+cash the buys did not spend is offered again the next day. Exit proceeds stay in the omnibus
 as the exited investor's cash: paying them out happens outside the market.
 
 The pool is a second ledger account, owned by a small `SipPool` participant (kind
@@ -83,6 +84,9 @@ class SipParams(PopulationParams):
     )
     recycle: bool = Field(True, description="SIP inflows buy the pool's inventory first")
     cross_ticks: int = Field(5, ge=0, description="IOC orders go this far through the quote")
+    buy_interval_minutes: float = Field(
+        30.0, ge=0, description="cash not yet invested is offered again this often (0: daily)"
+    )
 
     @field_validator("units")
     @classmethod
@@ -179,6 +183,7 @@ class SipCohort(Participant):
         self.sip_log: list[tuple[int, int, int]] = []  # (day, deposited, kept by the pool)
         self.rejected = 0
         self._in_flight: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
+        self._cycle_day = -1  # the last day whose daily cycle has run
         self._utilisation: list[float] = []
         self._idle: list[float] = []
 
@@ -189,6 +194,10 @@ class SipCohort(Participant):
 
     def on_wake(self) -> None:
         day = self.sim.calendar.day_index(self.now)
+        if day == self._cycle_day:
+            self._buy_round()
+            return
+        self._cycle_day = day
         fair = np.array([self.sim.fundamental_ticks(s) for s in self.bonds])
         self.draw_exits(day, fair)
         sip_date = day in self._sip_days
@@ -198,8 +207,17 @@ class SipCohort(Participant):
         if sip_date and self.params.recycle:
             self.recycle(fair)
         self.sell_exits()
-        if sip_date:
-            self.buy()
+        self._buy_round()
+
+    def _buy_round(self) -> None:
+        """Offer the investors' uninvested cash to the book, and again after
+        `buy_interval_minutes` while some is left: a SIP's inflow is far larger than what
+        the books show at any one time, so it is worked in over the day (and following days)."""
+        sent = self.buy()
+        interval = int(self.params.buy_interval_minutes * 60 * NS_PER_SECOND)
+        close = self.sim.calendar.session(self._cycle_day)[1]
+        if sent and interval and self.now + interval < close:
+            self.wake_in(interval)
 
     def draw_exits(self, day: int, fair: np.ndarray) -> None:
         """Active investors ask to exit at the day's hazard; each wants to sell all its units."""
@@ -295,11 +313,15 @@ class SipCohort(Participant):
                     venue, symbol, -1, qty, max(bid - self.params.cross_ticks, 1), idx, left[idx]
                 )
 
-    def buy(self) -> None:
+    def buy(self) -> int:
         """Active investors' cash goes to the book as IOC buys through the best ask, for as many
-        whole units as each investor can afford at the limit, fees included."""
+        whole units as each investor can afford at the limit, fees included. Returns the number
+        of orders sent."""
+        sent = 0
         budget = self.free_cash()
         for b, symbol in enumerate(self.bonds):
+            if (symbol, 1) in self._in_flight:  # the last buy's answer is still on its way
+                continue
             best = self._best(b, side=1)
             if best is None:
                 continue
@@ -313,6 +335,8 @@ class SipCohort(Participant):
             if qty:
                 budget -= qty * unit_paise
                 self._send(venue, symbol, 1, qty, limit, idx, affordable)
+                sent += 1
+        return sent
 
     # --- the book side -------------------------------------------------------------------
 

@@ -291,3 +291,18 @@ def test_a_100k_cohort_is_arrays_not_objects():
         assert isinstance(array, np.ndarray) and array.shape == (100_000,), name
     # One cohort and one pool, however many investors.
     assert sum(a.kind.startswith("sip") for a in sim.model.agents) == 2
+
+
+def test_buying_through_the_day_invests_more_than_once_a_day(tmp_path):
+    # 20,000 investors put in far more than the books show at any one moment.
+    big = ["sip.investors=20000", "sip.sip_interval_days=0"]
+    _, _, daily = simulate(tmp_path / "daily", [*big, "sip.buy_interval_minutes=0"], seed=3)
+    _, result, often = simulate(tmp_path / "often", [*big, "sip.buy_interval_minutes=15"], seed=3)
+    assert often.units.sum() > daily.units.sum() > 0
+    assert not often.reconcile()
+    assert result.metrics["ledger"]["conserved"] is True
+    buys = result.orders.filter(
+        (result.orders["agent"] == often.account) & (result.orders["side"] == 1)
+    )
+    # Offered again in later rounds of the same day: more buy orders than bonds bought into.
+    assert buys.height > len(often.bonds)
