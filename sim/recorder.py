@@ -168,6 +168,10 @@ class Recorder:
     """Append-only event buffers for one run; :meth:`frames` turns them into polars frames."""
 
     def __init__(self) -> None:
+        self.clear()
+
+    def clear(self) -> None:
+        """Forget everything recorded (a run frees its buffers once it has its frames)."""
         self._tables = {name: _Table(name) for name in FRAME_NAMES}
         # Bound `append` methods, looked up once: this is the hot path of every run.
         self._orders = self._tables["orders"].appenders()

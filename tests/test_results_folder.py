@@ -133,3 +133,12 @@ def test_metrics_json_is_sorted_and_strict(tmp_path):
     text = (path / "metrics.json").read_text()
     assert json.loads(text) == {"a": 1.5, "nan": None}
     assert text.index('"a"') < text.index('"nan"') and "NaN" not in text
+
+
+def test_clear_forgets_everything_but_keeps_recording():
+    rec = Recorder()
+    rec.trade(1, "EXCH", "ABM", 100, 1, 1, 2, 3, 4, 1)
+    rec.clear()
+    assert len(rec) == 0 and rec.frames()["trades"].height == 0
+    rec.trade(2, "EXCH", "ABM", 101, 2, 3, 4, 5, 6, -1)
+    assert rec.frames()["trades"]["price"].to_list() == [101]
