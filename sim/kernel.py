@@ -421,8 +421,7 @@ class Simulation:
         self._schedule_sessions(progress)
         self.env.run(until=self.calendar.end_ns + 1)
         self.ledger.settle_due(self.calendar.end_ns)
-        frames = self.recorder.frames()
-        self.recorder.clear()  # the frames hold copies: free the buffers before the metrics
+        frames = self.recorder.take_frames()
         agents = self._agents_frame()
         report = self.ledger.check()
         instruments = self._instruments_frame()

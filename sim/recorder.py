@@ -328,3 +328,10 @@ class Recorder:
     def frames(self) -> dict[str, pl.DataFrame]:
         """The recorded events as polars frames, keyed by name (schemas in the module doc)."""
         return {name: table.frame() for name, table in self._tables.items()}
+
+    def take_frames(self) -> dict[str, pl.DataFrame]:
+        """The frames, emptying each buffer as soon as its frame is built, so that a run's
+        events are never held twice over; the recorder is empty afterwards."""
+        tables = self._tables
+        self.clear()  # new buffers and appenders: the old buffers now live only in `tables`
+        return {name: tables.pop(name).frame() for name in FRAME_NAMES}

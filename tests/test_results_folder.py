@@ -142,3 +142,13 @@ def test_clear_forgets_everything_but_keeps_recording():
     assert len(rec) == 0 and rec.frames()["trades"].height == 0
     rec.trade(2, "EXCH", "ABM", 101, 2, 3, 4, 5, 6, -1)
     assert rec.frames()["trades"]["price"].to_list() == [101]
+
+
+def test_take_frames_gives_the_frames_and_empties_the_recorder():
+    rec = Recorder()
+    rec.trade(1, "EXCH", "ABM", 100, 1, 1, 2, 3, 4, 1)
+    rec.quote(1, "EXCH", "ABM", 99, 1, 101, 1)
+    expected = rec.frames()
+    taken = rec.take_frames()
+    assert all(taken[name].equals(expected[name]) for name in expected)
+    assert len(rec) == 0
