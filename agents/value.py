@@ -3,9 +3,11 @@
 At each arrival an investor observes the fundamental with noise, updates a running Bayesian
 estimate of the value it mean-reverts to (the ABIDES update: the prior is advanced by the
 mean-reversion rate for the time since the last observation, then combined with the new
-observation by their variances), cancels its resting orders and trades toward the estimate:
-buy below it, sell above. A share of orders are aggressive (priced at the far side of the
-quote); the rest rest passively a few ticks inside their own side.
+observation by their variances) and trades toward the estimate: buy below it, sell above. Its
+one order stays working: a resting order on the same side is re-priced (a modify, which loses
+time priority like a cancel and a new order would, in one request), any other is cancelled.
+A share of orders are aggressive (priced at the far side of the quote); the rest rest
+passively a few ticks inside their own side.
 """
 
 from __future__ import annotations
@@ -72,9 +74,26 @@ class ValueInvestor(Participant):
         return mean
 
     def on_wake(self) -> None:
+        resting = self.open_orders()
+        order = self.decide()
+        keep = None
+        for venue, old in resting:
+            same_market = order is not None and (venue, old.instrument) == order[:2]
+            if keep is None and same_market and old.side == order[2]:
+                keep = old  # re-priced below instead of cancelled and sent again
+            else:
+                self.cancel(venue, old.instrument, old.order_id)
+        if order is not None:
+            venue, symbol, side, qty, price = order
+            if keep is None:
+                self.submit(venue, symbol, side, qty, price)
+            elif (keep.limit, keep.qty) != (price, qty):
+                self.modify(venue, symbol, keep.order_id, qty=qty, price=price)
+        self._schedule_next()
+
+    def decide(self) -> tuple[str, str, int, int, int] | None:
+        """(venue, symbol, side, qty, price) of the order to have working now, or None."""
         p = self.params
-        for venue, order in self.open_orders():
-            self.cancel(venue, order.instrument, order.order_id)
         venue, symbol = self._markets[self.agent_rng.integers(len(self._markets))]
         value = self.estimate(symbol)
         quote = self.quote(venue, symbol)
@@ -84,16 +103,16 @@ class ValueInvestor(Participant):
         side = 1 if value > mid else -1
         if side < 0:
             qty = min(qty, self.position(symbol))
-        if qty >= lot:
-            aggressive = self.agent_rng.random() < p.aggressive_share
-            far, near = (quote.ask, quote.bid) if side > 0 else (quote.bid, quote.ask)
-            if aggressive and far is not None:
-                price = far
-            else:
-                anchor = near if near is not None else round(mid)
-                price = anchor - side * int(self.agent_rng.integers(0, p.depth_spread_ticks + 1))
-            self.submit(venue, symbol, side, qty, max(int(price), 1))
-        self._schedule_next()
+        if qty < lot:
+            return None
+        aggressive = self.agent_rng.random() < p.aggressive_share
+        far, near = (quote.ask, quote.bid) if side > 0 else (quote.bid, quote.ask)
+        if aggressive and far is not None:
+            price = far
+        else:
+            anchor = near if near is not None else round(mid)
+            price = anchor - side * int(self.agent_rng.integers(0, p.depth_spread_ticks + 1))
+        return venue, symbol, side, qty, max(int(price), 1)
 
     def report(self) -> dict:
         means = [m for m, _, _ in self._estimates.values()]
