@@ -24,6 +24,7 @@ from pathlib import Path
 import mesa
 import numpy as np
 import simpy
+from simpy.events import NORMAL
 
 from sim.calendar import TradingCalendar
 from sim.fees import FeeSchedule, Tier
@@ -31,7 +32,7 @@ from sim.instrument import Instrument
 from sim.latency import latency_from
 from sim.ledger import Ledger
 from sim.market_data import MarketData
-from sim.orders import Side, as_int64
+from sim.orders import INT64_MAX, Reason, Side, Status, as_int64
 from sim.participant import Participant
 from sim.recorder import Recorder
 from sim.venue import PriceBand, Venue
@@ -213,9 +214,8 @@ class Simulation:
 
     def call_at(self, t: int, fn, *args) -> None:
         """Run `fn(*args)` at simulated time `t` (events at one time run in order of booking)."""
-        self.env.timeout(max(t - self.env.now, 0)).callbacks.append(
-            functools.partial(_call, fn, args)
-        )
+        env = self.env
+        env.schedule(_Call(fn, args), NORMAL, t - env.now if t > env.now else 0)
 
     def wake(self, agent, t: int) -> None:
         when = self.trading_time(t)
@@ -230,21 +230,23 @@ class Simulation:
 
     def send(self, agent, action: str, venue: str, symbol: str, args: tuple, options: dict):
         """A request leaves the agent now and reaches the venue after its latency."""
-        arrival = self.trading_time(self.now + self.venue_latency[venue].sample(agent.agent_rng))
+        arrival = self.trading_time(
+            self.env.now + self.venue_latency[venue].sample(agent.agent_rng)
+        )
         if arrival is not None:
             self.call_at(arrival, self._arrive, agent, action, venue, symbol, args, options)
 
     def _arrive(self, agent, action, venue_name, symbol, args, options) -> None:
         self.events["requests"] += 1
         venue = self.venues[venue_name]
-        now = self.now
+        now = self.env.now
         if action == "new":
             side, qty, price, tif = args
             response = venue.submit(
                 agent.account, symbol, side, qty, price, tif, now=now, **options
             )
             order_type = _order_type(price, tif, options.get("stop_price"))
-            side_code = int(Side.parse(side) or 0)
+            side_code = _side_code(side)
         elif action == "cancel":
             response = venue.cancel(agent.account, symbol, args[0], now=now)
             order_type, side_code, qty, price, tif = "cancel", 0, None, None, None
@@ -262,7 +264,7 @@ class Simulation:
             tif,
             price,
             qty,
-            response.status.name.lower(),
+            _STATUS_NAMES[response.status],
             response.reason,
         )
         for trade in response.trades:
@@ -274,7 +276,7 @@ class Simulation:
         """A new order an agent's own controls stopped before it was sent (e.g. a guardrail):
         recorded with its reason like any refused order, with no order id."""
         _, venue, symbol, side, qty, price, tif = request
-        side_code = int(Side.parse(side) or 0)
+        side_code = _side_code(side)
         order_type = _order_type(price, tif, None)
         self._record_order(
             agent, 0, venue, symbol, side_code, order_type, tif, price, qty, "rejected", reason
@@ -296,7 +298,7 @@ class Simulation:
     ) -> None:
         """One row of orders.parquet; values that are not int64 (a bad request's) are null."""
         self.recorder.order(
-            self.now,
+            self.env.now,
             order_id,
             agent.account,
             venue,
@@ -304,10 +306,10 @@ class Simulation:
             side_code,
             order_type,
             tif,
-            as_int64(price),
-            as_int64(qty),
+            _int64_or_none(price),
+            _int64_or_none(qty),
             status,
-            reason.name.lower(),
+            _REASON_NAMES[reason],
         )
 
     def _record_trade(self, trade) -> None:
@@ -343,7 +345,9 @@ class Simulation:
         if not _listens(type(agent), hook):
             return
         self.events["deliveries"] += 1
-        self.call_at(self.now + agent.latency.sample(agent.agent_rng), getattr(agent, hook), *args)
+        self.call_at(
+            self.env.now + agent.latency.sample(agent.agent_rng), getattr(agent, hook), *args
+        )
 
     def subscribe(self, agent, venue: str, symbol: str, channel: str = "l1") -> None:
         if channel not in CHANNELS:
@@ -351,12 +355,13 @@ class Simulation:
         self._subscribers.setdefault((venue, symbol, channel), []).append(agent)
 
     def _publish(self, venue_name: str, symbol: str) -> None:
+        now = self.env.now
         level1 = self.venues[venue_name].book(symbol).top()
-        quote = self.market_data.publish(venue_name, symbol, self.now, level1)
+        quote = self.market_data.publish(venue_name, symbol, now, level1)
         if quote is None:
             return
         self.events["quotes"] += 1
-        self.recorder.quote(self.now, venue_name, symbol, *level1)
+        self.recorder.quote(now, venue_name, symbol, *level1)
         for agent in self._subscribers.get((venue_name, symbol, "l1"), ()):
             self._deliver(agent, "on_quote", venue_name, symbol, quote)
 
@@ -578,12 +583,47 @@ def _listens(cls: type, hook: str) -> bool:
     return getattr(cls, hook) is not getattr(Participant, hook)
 
 
-def _call(fn, args, _event) -> None:
-    fn(*args)
+class _Call:
+    """A scheduled function call: the least an event in simpy's queue needs to be.
+
+    A `simpy.Timeout` with a callback costs a Timeout, a list and a partial per event; this
+    is one small object that is its own callback. `Environment.step` reads `callbacks` and
+    `_ok` and nothing else from events that succeed."""
+
+    __slots__ = ("args", "callbacks", "fn")
+    _ok = True
+
+    def __init__(self, fn, args: tuple) -> None:
+        self.fn = fn
+        self.args = args
+        self.callbacks = (self,)
+
+    def __call__(self, _event) -> None:
+        self.fn(*self.args)
 
 
 def _instrument(spec) -> Instrument:
     return Instrument(spec.symbol, spec.tick_size, spec.lot_size, spec.unit_face_value)
+
+
+_STATUS_NAMES = {status: status.name.lower() for status in Status}
+_REASON_NAMES = {reason: reason.name.lower() for reason in Reason}
+_SIDE_CODES = {"buy": 1, "sell": -1, 1: 1, -1: -1}
+
+
+def _side_code(side) -> int:
+    """+1, -1, or 0 for what is not a side (the order was refused for it)."""
+    if type(side) is int or type(side) is str:  # the common spellings, without parsing
+        code = _SIDE_CODES.get(side)
+        if code is not None:
+            return code
+    return int(Side.parse(side) or 0)
+
+
+def _int64_or_none(value) -> int | None:
+    if type(value) is int and -INT64_MAX <= value <= INT64_MAX:
+        return value
+    return as_int64(value)
 
 
 def _order_type(price, tif, stop_price) -> str:

@@ -255,9 +255,10 @@ class Ledger:
         buy.pending_units[instrument] += qty
         sell.pending_cash += record.seller_receives
         sell.pending_units[instrument] -= qty
-        self._pending.append(record)
         if settle_at <= now:
-            self.settle_due(now)
+            self._settle(record)  # T+0: no need to queue it
+        else:
+            self._pending.append(record)
         return record
 
     def settle_due(self, now: int) -> int:
@@ -267,19 +268,25 @@ class Ledger:
             return 0
         self._pending = [s for s in self._pending if s.settle_at > now]
         for s in due:
-            buy, sell = self.accounts[s.buyer], self.accounts[s.seller]
-            buy.cash -= s.buyer_pays
-            buy.cash_locked -= s.buyer_pays
-            buy.pending_cash += s.buyer_pays
-            buy.units[s.instrument] += s.qty
-            buy.pending_units[s.instrument] -= s.qty
-            sell.units[s.instrument] -= s.qty
-            sell.units_locked[s.instrument] -= s.qty
-            sell.pending_units[s.instrument] += s.qty
-            sell.cash += s.seller_receives
-            sell.pending_cash -= s.seller_receives
-            self.accounts[s.fee_account].cash += s.buyer_fee + s.seller_fee
+            self._settle(s)
         return len(due)
+
+    def _settle(self, s: Settlement) -> None:
+        """Cash to the seller, units to the buyer and fees to the venue: the pending amounts
+        and the locks they stood in for are released."""
+        pays, receives, qty, instrument = s.buyer_pays, s.seller_receives, s.qty, s.instrument
+        buy, sell = self.accounts[s.buyer], self.accounts[s.seller]
+        buy.cash -= pays
+        buy.cash_locked -= pays
+        buy.pending_cash += pays
+        buy.units[instrument] += qty
+        buy.pending_units[instrument] -= qty
+        sell.units[instrument] -= qty
+        sell.units_locked[instrument] -= qty
+        sell.pending_units[instrument] += qty
+        sell.cash += receives
+        sell.pending_cash -= receives
+        self.accounts[s.fee_account].cash += s.buyer_fee + s.seller_fee
 
     @property
     def unsettled(self) -> tuple[Settlement, ...]:

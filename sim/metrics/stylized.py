@@ -123,6 +123,14 @@ def autocorrelation(returns: np.ndarray | Sequence[np.ndarray], lags: int = MAX_
     return acf
 
 
+def _excess_kurtosis(x: np.ndarray) -> float:
+    """m4 / m2^2 - 3 with population moments (scipy.stats.kurtosis's default), written out
+    because importing scipy.stats costs a quarter of a second per run."""
+    centred = x - x.mean()
+    m2 = float(np.mean(centred**2))
+    return float(np.mean(centred**4)) / (m2 * m2) - 3.0
+
+
 def stylized_facts(returns: np.ndarray | Sequence[np.ndarray], lags: int = MAX_LAG) -> dict:
     """Excess kurtosis, autocorrelation of returns and of absolute returns, sample size.
 
@@ -130,11 +138,9 @@ def stylized_facts(returns: np.ndarray | Sequence[np.ndarray], lags: int = MAX_L
     concatenates their segments; note that mixing runs of different volatility itself adds
     kurtosis. Values are None when the sample is too small.
     """
-    from scipy.stats import kurtosis  # lazy: scipy.stats is slow to import
-
     segments = _segments(returns)
     pooled = np.concatenate(segments) if segments else np.empty(0)
-    excess = float(kurtosis(pooled, fisher=True)) if pooled.size >= 4 and pooled.std() > 0 else None
+    excess = _excess_kurtosis(pooled) if pooled.size >= 4 and pooled.std() > 0 else None
     return {
         "n": int(pooled.size),
         "excess_kurtosis": excess,

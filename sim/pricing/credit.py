@@ -17,7 +17,6 @@ from itertools import pairwise
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.optimize import brentq
 
 from sim.pricing.curves import ZeroCurve, cashflow_times, price_cashflows
 
@@ -256,6 +255,8 @@ def z_spread_from_cashflows(
 
     def error(z: float) -> float:
         return price_cashflows(curve, times, amounts, z) - dirty_price
+
+    from scipy.optimize import brentq  # lazy: scipy.optimize is slow to import
 
     # The price falls monotonically in z; widen the bracket until it straddles the target.
     lo, hi = -0.05, 0.5

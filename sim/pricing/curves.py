@@ -18,8 +18,6 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy.interpolate import PchipInterpolator
-from scipy.optimize import brentq, least_squares, root
 
 if TYPE_CHECKING:
     from sim.pricing.bond import Bond
@@ -63,6 +61,8 @@ class ZeroCurve:
         object.__setattr__(self, "rates", tuple(float(x) for x in rates))
         interp = None
         if self.interpolation == "monotone_cubic" and tenors.size >= 2:
+            from scipy.interpolate import PchipInterpolator  # lazy, like every scipy use here
+
             interp = PchipInterpolator(tenors, rates, extrapolate=False)
         object.__setattr__(self, "_interp", interp)
 
@@ -217,6 +217,8 @@ def bootstrap_par_curve(
 
 
 def _solve_rate(error: Any, guess: float, tenor: float) -> float:
+    from scipy.optimize import brentq
+
     lo, hi = guess - 0.05, guess + 0.05
     for _ in range(20):
         if error(lo) * error(hi) < 0:
@@ -231,6 +233,8 @@ def _joint_solve(t: np.ndarray, y: np.ndarray, start: np.ndarray, frequency: int
         return np.array(
             [par_bond_price(trial, m, c, frequency) - 100.0 for m, c in zip(t, y, strict=True)]
         )
+
+    from scipy.optimize import root
 
     sol = root(errors, start, method="hybr", options={"xtol": 1e-15})
     if not sol.success and np.max(np.abs(errors(sol.x))) > 1e-9:
@@ -305,6 +309,8 @@ class NSSFit:
 
 def _fit(residuals: Any, linear_start: Any) -> tuple[np.ndarray, float]:
     """Multi-start bounded least squares from a deterministic grid of (tau1, tau2) pairs."""
+    from scipy.optimize import least_squares
+
     best_x, best_cost = None, math.inf
     for tau1 in _TAU_STARTS:
         for tau2 in _TAU_STARTS:
@@ -385,6 +391,8 @@ def fit_nss_to_bonds(bonds: Sequence[Bond], settle: date, clean_prices: Sequence
 
 
 def _cont_yield(times: np.ndarray, amounts: np.ndarray, dirty: float) -> float:
+    from scipy.optimize import brentq
+
     def f(y: float) -> float:
         return float(np.dot(amounts, np.exp(-y * times))) - dirty
 
