@@ -7,6 +7,7 @@ exits with status 2, without a traceback; a bug in bondlab still raises.
 from __future__ import annotations
 
 import math
+import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -150,6 +151,20 @@ def validate_command(
     )
 
 
-def main() -> None:
+def main() -> NoReturn:
     """Entry point of the ``bondlab`` console script."""
-    app()
+    try:
+        app()
+    except SystemExit as done:
+        code = done.code
+    else:
+        code = 0
+    if not isinstance(code, int):  # sys.exit("message") convention
+        if code is not None:
+            print(code, file=sys.stderr)
+        code = 0 if code is None else 1
+    # Tearing down numba's LLVM, polars, pandas and scipy at exit takes a quarter of a
+    # second and does nothing for a finished command: its files are written and closed.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
