@@ -90,6 +90,16 @@ def test_console_script_missing_file(tmp_path, args):
     assert "Traceback" not in out.stdout + out.stderr
 
 
+def test_console_script_success_flushes_its_output(scenario):
+    # main() ends with os._exit, which skips the interpreter's own flushing of stdout.
+    out = subprocess.run(
+        [BONDLAB, "scenarios", "validate", scenario], capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0
+    assert out.stdout.startswith("ok: ") and out.stdout.endswith("\n")
+    assert out.stderr == ""
+
+
 def test_console_script_bad_toml(scenario):
     scenario.write_text(SCENARIO.replace("days = 3", "days = ="))
     out = subprocess.run([BONDLAB, "run", scenario], capture_output=True, text=True, timeout=60)
