@@ -95,6 +95,7 @@ class Reason(IntEnum):
     INSUFFICIENT_UNITS = 26
     VENUE_HALTED = 27
     NO_REFERENCE_PRICE = 28
+    BAD_CLIENT = 29
     # a strategy's own guardrails, before the order left it
     GUARDRAIL_POSITION = 30
     GUARDRAIL_VAR = 31
@@ -132,6 +133,8 @@ _REASON_MESSAGES = {
     Reason.INSUFFICIENT_UNITS: "not enough free units to cover the sale",
     Reason.VENUE_HALTED: "the venue is halted",
     Reason.NO_REFERENCE_PRICE: "no reference price yet to protect a market order against",
+    Reason.BAD_CLIENT: "client code must be an integer in 0..2**31-1, and an account that "
+    "uses codes other than 0 must have an id in 0..2**32-1",
     Reason.GUARDRAIL_POSITION: "the strategy's position guardrail refused the order",
     Reason.GUARDRAIL_VAR: "the strategy's value-at-risk guardrail refused the order",
     Reason.KILL_SWITCH: "the strategy's drawdown kill switch has tripped",

@@ -15,6 +15,11 @@ price band (or `market_protection_pct` from the reference price when the instrum
 band), and a stop order (triggered later, at an unknown price) becomes a stop-limit at that
 distance from its stop price, as exchanges do with "stop with protection". That bounds what an
 order can cost, which is what the cash lock covers.
+
+An account may trade for many clients (a broker's omnibus account, as under SEBI's unique
+client codes): each order may carry a `client` code, self-trade prevention applies per
+(account, client), and the ledger books everything to the account. Client 0 is the account
+itself, so an account that never sends a code behaves as if codes did not exist.
 """
 
 from __future__ import annotations
@@ -46,6 +51,8 @@ __all__ = [
 ]
 
 NS_PER_DAY = 86_400 * 10**9
+MAX_CLIENT = 2**31 - 1
+_CLIENT_SHIFT = 32  # owner key of client c > 0 in the book: account + c * 2**32
 
 
 @dataclass(frozen=True)
@@ -99,6 +106,8 @@ class Trade(NamedTuple):
     maker_fee: int  # paise, negative for a rebate
     taker_fee: int
     settle_at: int
+    maker_client: int = 0
+    taker_client: int = 0
 
 
 class Response(NamedTuple):
@@ -111,6 +120,7 @@ class Response(NamedTuple):
     filled_qty: int = 0
     trades: tuple[Trade, ...] = ()
     cancelled: tuple[Cancel, ...] = ()
+    client: int = 0  # the request's client code (a cancel's or modify's: the order's)
 
     @property
     def ok(self) -> bool:
@@ -128,6 +138,7 @@ class OpenOrder(NamedTuple):
     qty: int
     cash_locked: int  # paise
     units_locked: int
+    client: int = 0
 
 
 @dataclass
@@ -138,6 +149,7 @@ class _OpenOrder:
     qty: int  # open quantity
     cash_locked: int
     units_locked: int
+    client: int = 0
 
 
 @dataclass
@@ -230,7 +242,17 @@ class Venue:
         else:
             orders = self._open_by_account.get(account, {}).items()
         return [
-            OpenOrder(symbol, oid, o.account, o.side, o.limit, o.qty, o.cash_locked, o.units_locked)
+            OpenOrder(
+                symbol,
+                oid,
+                o.account,
+                o.side,
+                o.limit,
+                o.qty,
+                o.cash_locked,
+                o.units_locked,
+                o.client,
+            )
             for (symbol, oid), o in orders
         ]
 
@@ -274,14 +296,20 @@ class Venue:
         stop_price: int | None = None,
         display_qty: int | None = None,
         now: int = 0,
+        client: int = 0,
     ) -> Response:
-        """A new order through the gateway; never raises for a bad request."""
+        """A new order through the gateway, for one of the account's clients (0: the account
+        itself); never raises for a bad request."""
         listing = self._listings.get(symbol) if isinstance(symbol, str) else None
-        refuse = _refusal(symbol)
+        code = client if type(client) is int and 0 <= client <= MAX_CLIENT else _client(client)
+        refuse = _refusal(symbol, client=code or 0)
         if listing is None:
             return refuse(Reason.UNKNOWN_INSTRUMENT)
         if account not in self._tiers:
             return refuse(Reason.UNKNOWN_ACCOUNT)
+        owner = _owner_key(account, code)
+        if owner is None:
+            return refuse(Reason.BAD_CLIENT)
         if self.halted:
             return refuse(Reason.VENUE_HALTED)
         self._resume_if_due(listing, now)
@@ -318,25 +346,26 @@ class Venue:
                 Reason.INSUFFICIENT_CASH if parsed_side is Side.BUY else Reason.INSUFFICIENT_UNITS
             )
         out = listing.book.submit(
-            account, parsed_side, qty, book_price, book_tif, post_only, stop_price, display_qty
+            owner, parsed_side, qty, book_price, book_tif, post_only, stop_price, display_qty
         )
         if out.status is not Status.REJECTED:
-            order = _OpenOrder(account, parsed_side, limit, qty, cash, units)
+            order = _OpenOrder(account, parsed_side, limit, qty, cash, units, code)
             listing.open[out.order_id] = order
             self._open_by_account.setdefault(account, {})[symbol, out.order_id] = order
         elif cash or units:
             self._unlock(account, symbol, cash, units)
-        return self._settle_outcome(listing, out, now)
+        return self._settle_outcome(listing, out, now, code)
 
     def cancel(self, account: int, symbol: str, order_id: int, now: int = 0) -> Response:
-        """Cancel one of the account's open orders (allowed during halts)."""
+        """Cancel one of the account's open orders, whichever its client (allowed during
+        halts)."""
         listing = self._listings.get(symbol) if isinstance(symbol, str) else None
         if listing is None:
             return _refusal(symbol)(Reason.UNKNOWN_INSTRUMENT)
         order = listing.open.get(order_id) if type(order_id) is int else None
         if order is None or order.account != account:
             return Response(symbol, order_id, Status.REJECTED, Reason.UNKNOWN_ORDER)
-        return self._settle_outcome(listing, listing.book.cancel(order_id), now)
+        return self._settle_outcome(listing, listing.book.cancel(order_id), now, order.client)
 
     def modify(
         self,
@@ -354,7 +383,7 @@ class Venue:
         order = listing.open.get(order_id) if type(order_id) is int else None
         if order is None or order.account != account:
             return Response(symbol, order_id, Status.REJECTED, Reason.UNKNOWN_ORDER)
-        reject = _refusal(symbol, order_id)
+        reject = _refusal(symbol, order_id, order.client)
         if self.halted:
             return reject(Reason.VENUE_HALTED)
         self._resume_if_due(listing, now)
@@ -387,11 +416,11 @@ class Venue:
         out = listing.book.modify(order_id, qty, price)
         if not out.ok:
             self._unlock(account, symbol, cash, units)
-            return Response(symbol, order_id, out.status, out.reason)
+            return Response(symbol, order_id, out.status, out.reason, client=order.client)
         order.cash_locked += cash
         order.units_locked += units
         order.limit, order.qty = new_limit, new_qty
-        response = self._settle_outcome(listing, out, now)
+        response = self._settle_outcome(listing, out, now, order.client)
         if order_id in listing.open:
             self._release_excess(listing, order)
         return response
@@ -486,9 +515,11 @@ class Venue:
 
     # --- after the book ------------------------------------------------------------------
 
-    def _settle_outcome(self, listing: _Listing, out: Outcome, now: int) -> Response:
+    def _settle_outcome(
+        self, listing: _Listing, out: Outcome, now: int, client: int = 0
+    ) -> Response:
         """Price and book the fills, release what finished orders no longer need, and trip the
-        circuit breaker if the last trade went too far."""
+        circuit breaker if the last trade went too far. `client`: the request's, for the answer."""
         symbol = listing.instrument.symbol
         value = listing.instrument.tick_value
         trades = []
@@ -535,6 +566,8 @@ class Venue:
                     maker_fee,
                     taker_fee,
                     settle_at,
+                    maker.client,
+                    taker.client,
                 )
             )
         # Orders that are done: cancelled as a side effect, the request's own order if it is
@@ -561,6 +594,7 @@ class Venue:
             out.filled_qty,
             tuple(trades),
             out.cancelled,
+            client,
         )
 
     def _trip_breaker(self, listing: _Listing, last: int, now: int) -> None:
@@ -582,8 +616,27 @@ def _positive_int(value: object) -> int | None:
     return number if number is not None and number > 0 else None
 
 
-def _refusal(symbol, order_id: int = 0):
+def _refusal(symbol, order_id: int = 0, client: int = 0):
     def refuse(reason: Reason) -> Response:
-        return Response(symbol, order_id, Status.REJECTED, reason)
+        return Response(symbol, order_id, Status.REJECTED, reason, client=client)
 
     return refuse
+
+
+def _client(value: object) -> int | None:
+    """A client code (a Python int in 0..MAX_CLIENT) from an int or NumPy integer; None for
+    anything else."""
+    code = as_int64(value)
+    return code if code is not None and 0 <= code <= MAX_CLIENT else None
+
+
+def _owner_key(account: int, client: int | None) -> int | None:
+    """The book's owner of an order, the key self-trade prevention compares: the account
+    itself for client 0, else ``account + client * 2**32``, which no account id in 0..2**32-1
+    (every agent's is) can equal. None for a bad client code, or a code other than 0 from an
+    account outside that range."""
+    if client == 0:
+        return account
+    if client is None or type(account) is not int or not 0 <= account < 1 << _CLIENT_SHIFT:
+        return None
+    return account + (client << _CLIENT_SHIFT)
