@@ -87,7 +87,8 @@ class Simulation:
             strict=True,
         ):
             try:
-                self.populations[name] = list(kinds[name].build(self, params, pop_seed))
+                kind = kinds[scenario.kind_of(name)]
+                self.populations[name] = list(kind.build(self, params, pop_seed))
             except ValueError as error:
                 # A population whose parameters clash with the rest of the scenario (a bond
                 # it does not list, say) is the scenario's error, reported as one line.
@@ -433,8 +434,10 @@ class Simulation:
         metrics = {"summary": self._summary(frames), **compute_metrics(frames, agents, instruments)}
         metrics["ledger"] = {"conserved": report.ok, "unsettled_trades": report.unsettled_trades}
         metrics["events"] = dict(self.events)
-        for populations in self.populations.values():
-            for group, values in _population_metrics(populations).items():
+        for name, population in self.populations.items():
+            for group, values in _population_metrics(population).items():
+                if name != self.scenario.kind_of(name):
+                    group = f"{group}/{name}"  # a second population of a kind
                 metrics.setdefault(group, {}).update(values)
         manifest = {
             "run_id": run_id or self.run_id,
@@ -492,6 +495,7 @@ class Simulation:
     def _agents_frame(self):
         import polars as pl
 
+        population_of = {a.account: name for name, pop in self.populations.items() for a in pop}
         rows = []
         for agent in self.model.agents:
             acct = self.ledger.account(agent.account)
@@ -504,6 +508,7 @@ class Simulation:
                 {
                     "agent": agent.account,
                     "kind": agent.kind,
+                    "population": population_of.get(agent.account, agent.kind),
                     "cash": cash,
                     "positions_value": positions,
                     "pnl": cash + positions - self._initial_wealth.get(agent.account, 0),

@@ -3,7 +3,9 @@
 A scenario file has the sections ``[run]``, ``[calendar]``, ``[[instruments]]`` and/or
 ``[universe]``, ``[[venues]]``, ``[fundamentals]``, ``[recording]`` and ``[[shocks]]``; every
 other top-level table is an agent population named after a registered agent kind
-(`sim.registry.agent_kinds`) and is validated by that kind's parameter model.
+(`sim.registry.agent_kinds`) and is validated by that kind's parameter model. A second
+population of a kind takes a name of its own and says its kind (``[wide_makers]`` with
+``kind = "market_maker"``); its agents and metrics are reported under that name.
 
 Loading resolves everything a run needs: a generated ``[universe]`` becomes explicit
 instruments (appended after the listed ones) and a venue listing ``"*"`` becomes every symbol.
@@ -32,6 +34,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, time
@@ -337,10 +340,13 @@ class Scenario:
     shocks: tuple[_Shock, ...]
     populations: Mapping[str, BaseModel]  # in file order
     source: str = "scenario"  # where it came from, for messages; not part of the hash
+    # population name -> agent kind, for populations not named after their kind
+    kinds: Mapping[str, str] = field(default_factory=dict)
     hash: str = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "populations", MappingProxyType(dict(self.populations)))
+        object.__setattr__(self, "kinds", MappingProxyType(dict(self.kinds)))
         text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
         object.__setattr__(self, "hash", hashlib.sha256(text.encode()).hexdigest())
 
@@ -364,17 +370,23 @@ class Scenario:
             "shocks": [_dump(s) for s in self.shocks],
         }
         for name, params in self.populations.items():
-            out[name] = params.model_dump(mode="json")  # None may be meaningful to a kind
+            table = params.model_dump(mode="json")  # None may be meaningful to a kind
+            out[name] = {"kind": self.kinds[name], **table} if name in self.kinds else table
         return out
+
+    def kind_of(self, population: str) -> str:
+        """The agent kind of a population (its own name unless its table says ``kind``)."""
+        return self.kinds.get(population, population)
 
     def __getstate__(self) -> dict[str, Any]:
         # a mappingproxy does not pickle, and process pools (sweeps) pickle scenarios
-        return {**self.__dict__, "populations": dict(self.populations)}
+        return {**self.__dict__, "populations": dict(self.populations), "kinds": dict(self.kinds)}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         for name, value in state.items():
             object.__setattr__(self, name, value)
         object.__setattr__(self, "populations", MappingProxyType(state["populations"]))
+        object.__setattr__(self, "kinds", MappingProxyType(state["kinds"]))
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Scenario) and other.hash == self.hash
@@ -415,15 +427,18 @@ def scenario_from_dict(
     except ValidationError as exc:
         spec = None
         errors += pydantic_problems(exc, _Sections, sections)
-    populations = {}
+    populations, population_kinds = {}, {}
     kinds = agent_kinds()
     for name, table in doc.items():
         if name in SECTIONS:
             continue
-        kind = kinds.get(name)
-        if kind is None:
-            errors.append(((name,), _unknown_kind(name, kinds)))
+        kind_name, table, problem = _population_kind(name, table, kinds)
+        if problem:
+            errors.append(problem)
             continue
+        kind = kinds[kind_name]
+        if kind_name != name:
+            population_kinds[name] = kind_name
         try:
             populations[name] = kind.params.model_validate(table)
         except ValidationError as exc:
@@ -449,7 +464,30 @@ def scenario_from_dict(
         shocks=spec.shocks,
         populations=populations,
         source=source,
+        kinds=population_kinds,
     )
+
+
+def _population_kind(name: str, table: Any, kinds: Mapping[str, Any]):
+    """(kind name, the table without its ``kind`` key, problem or None) of one population."""
+    if not isinstance(table, Mapping) or "kind" not in table:
+        if name in kinds:
+            return name, table, None
+        return name, table, ((name,), _unknown_kind(name, kinds))
+    kind_name = table["kind"]
+    rest = {key: value for key, value in table.items() if key != "kind"}
+    if not isinstance(kind_name, str) or kind_name not in kinds:
+        return name, rest, ((name, "kind"), _unknown_kind(str(kind_name), kinds))
+    if name in kinds and name != kind_name:
+        why = f"[{name}] is the {name} population; a {kind_name} population needs another name"
+        return name, rest, ((name, "kind"), why)
+    if not _POPULATION_NAME.match(name):
+        why = "a population name is lower case letters, digits and _, starting with a letter"
+        return name, rest, ((name,), why)
+    return kind_name, rest, None
+
+
+_POPULATION_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 def _unknown_kind(name: str, kinds: Mapping[str, Any]) -> str:

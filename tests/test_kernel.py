@@ -97,3 +97,22 @@ def test_the_ledger_journal_accounts_for_every_rupee_and_unit_from_outside(finis
         transfers.filter(pl.col("kind") == "issue").group_by("instrument").agg(pl.col("qty").sum())
     )
     assert dict(issued.iter_rows()) == report.units_expected
+
+
+def test_two_populations_of_one_kind_run_and_report_apart(tmp_path):
+    text = small_scenario(tmp_path).read_text()
+    extra = "\n[wide_makers]\nkind = 'market_maker'\ncount = 2\nquote_size = 5\nunits = 500\n"
+    path = tmp_path / "two_makers.toml"
+    path.write_text(text + extra)
+    result = run(load_scenario(path), seed=2, out=tmp_path / "out")
+    makers = result.agents.filter(pl.col("kind") == "market_maker")
+    counts = dict(makers.group_by("population").len().iter_rows())
+    assert counts == {"market_maker": 1, "wide_makers": 2}
+    assert result.agents.filter(pl.col("kind") == "retail")["population"].unique().to_list() == [
+        "retail"
+    ]
+    # Each population keeps its own metric group: the second does not overwrite the first.
+    wide = result.metrics["market_makers/wide_makers"]
+    assert len(result.metrics["market_makers"]) == 1 and len(wide) == 2
+    ids = makers.filter(pl.col("population") == "wide_makers")["agent"].to_list()
+    assert set(wide) == {f"maker_{i}_presence" for i in ids}

@@ -431,6 +431,46 @@ def test_unknown_population_lists_known_kinds(tmp_path):
     assert "test_crowd" in line and "test_pool" in line
 
 
+def test_a_second_population_of_a_kind_names_its_kind(tmp_path):
+    path = tmp_path / "x.toml"
+    crowds = "[test_crowd]\ncount = 2\n[big_crowd]\nkind = 'test_crowd'\ncount = 7\n"
+    path.write_text(MINIMAL + crowds)
+    scn = load_scenario(path)
+    assert list(scn.populations) == ["test_crowd", "big_crowd"]
+    assert scn.populations["big_crowd"].count == 7
+    assert scn.kind_of("big_crowd") == "test_crowd" and scn.kind_of("test_crowd") == "test_crowd"
+    assert scn.to_dict()["big_crowd"] == {"kind": "test_crowd", "count": 7}
+    again = scenario_from_dict(scn.to_dict())
+    assert again == scn and again.kind_of("big_crowd") == "test_crowd"
+    assert pickle.loads(pickle.dumps(scn)).kinds == {"big_crowd": "test_crowd"}
+
+
+def test_naming_the_kind_of_a_kinds_own_table_changes_nothing(tmp_path):
+    plain = tmp_path / "a.toml"
+    plain.write_text(MINIMAL + "[test_crowd]\ncount = 2\n")
+    explicit = tmp_path / "b.toml"
+    explicit.write_text(MINIMAL + "[test_crowd]\nkind = 'test_crowd'\ncount = 2\n")
+    assert load_scenario(plain).hash == load_scenario(explicit).hash
+
+
+@pytest.mark.parametrize(
+    ("table", "expected"),
+    [
+        ("[crowd2]\nkind = 'nope'\n", "crowd2.kind: no agent kind 'nope' (known: "),
+        ("[crowd2]\nkind = 3\n", "crowd2.kind: no agent kind '3' (known: "),
+        (
+            "[test_pool]\nkind = 'test_crowd'\n",
+            "test_pool.kind: [test_pool] is the test_pool population; a test_crowd population",
+        ),
+        ("[Crowd2]\nkind = 'test_crowd'\n", "Crowd2: a population name is lower case letters"),
+        ("[crowd2]\nkind = 'test_crowd'\ncount = -1\n", "crowd2.count: "),
+    ],
+)
+def test_named_population_errors(tmp_path, table, expected):
+    line = one_problem(tmp_path, MINIMAL + table)
+    assert line.startswith(f"{tmp_path / 'x.toml'}: {expected}"), line
+
+
 def test_every_problem_is_reported(tmp_path):
     text = (
         FULL.replace("taker_bps = 1", "taker_bps = -1")
