@@ -6,6 +6,7 @@ than the fee on the whole.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
@@ -67,13 +68,21 @@ class FeeSchedule:
     def rate(self, maker: bool, tier: Tier | None) -> int:
         """Fee rate in millionths of notional for a maker or taker of a tier (or none)."""
         if not maker:
-            return int(self.taker_bps * 100)
-        return int(self.tier_maker_bps.get(tier, self.maker_bps) * 100)
+            return self._rates["taker"]
+        rates = self._rates
+        return rates[tier] if tier in rates else rates["maker"]
 
-    @property
+    @functools.cached_property
     def max_rate(self) -> int:
         """The highest fee rate any side of a trade can pay, in millionths."""
-        return int(max(self.taker_bps, self.maker_bps, *self.tier_maker_bps.values()) * 100)
+        return max(self._rates.values())
+
+    @functools.cached_property
+    def _rates(self) -> dict:
+        """Every rate as an int, worked out once: `rate` is called for both sides of every
+        fill, and Decimal arithmetic there would cost more than the matching."""
+        rates = {tier: int(bps * 100) for tier, bps in self.tier_maker_bps.items()}
+        return {**rates, "maker": int(self.maker_bps * 100), "taker": int(self.taker_bps * 100)}
 
 
 def fee(notional: int, rate: int) -> int:

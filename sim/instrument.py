@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -48,7 +49,7 @@ class Instrument:
                 f"{self.unit_face_value} rupees face is {value} paise; it must be whole paise"
             )
 
-    @property
+    @functools.cached_property  # read on every fill; Decimal arithmetic is slow
     def tick_value(self) -> int:
         """Paise that one tick of price is worth on one unit."""
         return int(self.tick_size * self.unit_face_value)

@@ -24,6 +24,7 @@ itself, so an account that never sends a code behaves as if codes did not exist.
 
 from __future__ import annotations
 
+import functools
 import zlib
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -51,6 +52,7 @@ __all__ = [
 ]
 
 NS_PER_DAY = 86_400 * 10**9
+_OPEN = (Status.ACCEPTED, Status.PARTIALLY_FILLED)
 MAX_CLIENT = 2**31 - 1
 _CLIENT_SHIFT = 32  # owner key of client c > 0 in the book: account + c * 2**32
 
@@ -434,12 +436,7 @@ class Venue:
 
     def _band(self, listing: _Listing, pct: float, centre: int | None = None):
         centre = listing.reference if centre is None else centre
-        if centre is None:
-            return None
-        width = centre * Decimal(str(pct)) / 100
-        return int((centre - width).to_integral_value(rounding="ROUND_CEILING")), int(
-            (centre + width).to_integral_value(rounding="ROUND_FLOOR")
-        )
+        return None if centre is None else _band_edges(centre, pct)
 
     def _inside_band(self, listing: _Listing, price: int) -> bool:
         if self.price_band is None:
@@ -520,6 +517,12 @@ class Venue:
     ) -> Response:
         """Price and book the fills, release what finished orders no longer need, and trip the
         circuit breaker if the last trade went too far. `client`: the request's, for the answer."""
+        if not out.fills and not out.cancelled and out.status in _OPEN:
+            # Nothing traded and nothing finished: most requests (a resting order, a modify).
+            symbol = listing.instrument.symbol
+            return Response(
+                symbol, out.order_id, out.status, out.reason, out.filled_qty, (), (), client
+            )
         symbol = listing.instrument.symbol
         value = listing.instrument.tick_value
         trades = []
@@ -573,7 +576,7 @@ class Venue:
         # Orders that are done: cancelled as a side effect, the request's own order if it is
         # no longer open, and any order whose whole quantity has now traded.
         finished = {c.order_id for c in out.cancelled}
-        if out.status not in (Status.ACCEPTED, Status.PARTIALLY_FILLED):
+        if out.status not in _OPEN:
             finished.add(out.order_id)
         for f in out.fills:
             for order_id in (f.maker_order_id, f.taker_order_id):
@@ -608,6 +611,15 @@ class Venue:
             listing.book.halt()
             listing.halted_until = now + self.price_band.halt_ns
             listing.reference = last
+
+
+@functools.lru_cache(maxsize=4096)  # a few centres a day; Decimal arithmetic is slow
+def _band_edges(centre: int, pct: float) -> tuple[int, int]:
+    """The ticks within `pct` percent of `centre`, edges rounded inwards."""
+    width = centre * Decimal(str(pct)) / 100
+    return int((centre - width).to_integral_value(rounding="ROUND_CEILING")), int(
+        (centre + width).to_integral_value(rounding="ROUND_FLOOR")
+    )
 
 
 def _positive_int(value: object) -> int | None:
