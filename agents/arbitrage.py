@@ -12,8 +12,9 @@ Two rules, checked on every quote it receives:
   that bid, in the same size: the smaller of the two quotes' sizes, its order size, the units
   it holds free to sell and the room left under `max_position`.
 - **Fair value.** When a venue's ask plus the taker fee is more than `fv_threshold_ticks`
-  below the fundamental (`Simulation.fundamental_ticks`) it buys there; when its bid less
-  the fee is that far above, it sells.
+  below the published valuation (`Simulation.published_fair_value`: the fair value as of
+  the open, re-marked after shocks, as a valuation agency publishes it) it buys there; when
+  its bid less the fee is that far above, it sells. It never sees the fundamental itself.
 
 It never sells short: it sells only settled units it holds (its `units` endowment and what it
 bought earlier), net of the sells it has in flight. While orders in a bond are in flight it
@@ -22,7 +23,7 @@ does not fire again in that bond, so one opportunity is taken once.
 Accounting: an opportunity is *seen* when a quote shows one (the same prices are counted
 once) and *taken* when orders are sent for it. Each fill's realised edge is measured against
 the opportunity's reference price (the midpoint of the crossing bid and ask, or the
-fundamental), net of its fee: a cross filled on both legs realises exactly
+published fair value), net of its fee: a cross filled on both legs realises exactly
 (bid - ask) x qty x tick value - fees; a leg filled alone realises half of that spread.
 """
 
@@ -50,7 +51,7 @@ class ArbitrageParams(PopulationParams):
     max_order_qty: int = Field(100, ge=1, description="units per order")
     max_position: int = Field(2000, ge=0, description="most units held of any instrument")
     cross_venue: bool = Field(True, description="trade cross-venue crosses")
-    fair_value: bool = Field(True, description="trade deviations from the fundamental")
+    fair_value: bool = Field(True, description="trade deviations from published fair value")
 
 
 class Order(NamedTuple):
@@ -102,22 +103,18 @@ def cross_venue_opportunity(
 
 
 def fair_value_opportunity(
-    venue: str, quote: Quote, fundamental: float, taker_rate: int, threshold_ticks: float
+    venue: str, quote: Quote, fair: float, taker_rate: int, threshold_ticks: float
 ) -> Opportunity | None:
     """Buy an ask that is, after its taker fee, more than `threshold_ticks` below the
-    fundamental (ticks), or sell a bid that far above it; None when neither is."""
+    fair value (ticks), or sell a bid that far above it; None when neither is."""
     if quote.ask is not None and quote.ask_qty > 0:
         cost = quote.ask * (1 + taker_rate / MICROS)
-        if cost < fundamental - threshold_ticks:
-            return Opportunity(
-                "fair_value", (Order(venue, 1, quote.ask_qty, quote.ask),), fundamental
-            )
+        if cost < fair - threshold_ticks:
+            return Opportunity("fair_value", (Order(venue, 1, quote.ask_qty, quote.ask),), fair)
     if quote.bid is not None and quote.bid_qty > 0:
         proceeds = quote.bid * (1 - taker_rate / MICROS)
-        if proceeds > fundamental + threshold_ticks:
-            return Opportunity(
-                "fair_value", (Order(venue, -1, quote.bid_qty, quote.bid),), fundamental
-            )
+        if proceeds > fair + threshold_ticks:
+            return Opportunity("fair_value", (Order(venue, -1, quote.bid_qty, quote.bid),), fair)
     return None
 
 
@@ -158,10 +155,10 @@ class Arbitrageur(Participant):
                 cross_venue_opportunity(self._quotes[symbol], self._taker_rates, p.min_edge_ticks)
             )
         if p.fair_value:
-            fundamental = self.sim.fundamental_ticks(symbol)
+            fair = self.sim.published_fair_value(symbol)
             candidates.append(
                 fair_value_opportunity(
-                    venue, quote, fundamental, self._taker_rates[venue], p.fv_threshold_ticks
+                    venue, quote, fair, self._taker_rates[venue], p.fv_threshold_ticks
                 )
             )
         for opportunity in candidates:

@@ -13,9 +13,10 @@ the open (when the books have quotes), the cohort:
    sell every unit it holds;
 2. on a SIP date, deposits the active investors' contributions into the omnibus (money
    entering the system) and moves `buffer_fraction` of that inflow to the pool;
-3. offers every open exit to the pool, which buys at fair value less `haircut_bp` (rounded
-   down to a tick) with an off-book `ledger.transfer` while its free cash lasts; when it
-   cannot take everything, each bond gets the same share of its exits;
+3. offers every open exit to the pool, which buys at fair value (the published valuation,
+   `Simulation.published_fair_value`) less `haircut_bp` (rounded down to a tick) with an
+   off-book `ledger.transfer` while its free cash lasts; when it cannot take everything,
+   each bond gets the same share of its exits;
 4. on a SIP date with `recycle`, lets the investors' new cash buy the pool's inventory of their
    bond at fair value (rounded to a tick) before it goes to the book: the recycling;
 5. sends the rest to the book as IOC limit orders `cross_ticks` through the best delayed quote
@@ -198,7 +199,7 @@ class SipCohort(Participant):
             self._buy_round()
             return
         self._cycle_day = day
-        fair = np.array([self.sim.fundamental_ticks(s) for s in self.bonds])
+        fair = np.array([self.sim.published_fair_value(s) for s in self.bonds])
         self.draw_exits(day, fair)
         sip_date = day in self._sip_days
         if sip_date:
@@ -403,7 +404,7 @@ class SipCohort(Participant):
             return
         pool = self.sim.ledger.account(self.pool.account)
         inventory = sum(
-            pool.position(s) * max(round(self.sim.fundamental_ticks(s)), 1) * int(tv)
+            pool.position(s) * max(round(self.sim.published_fair_value(s)), 1) * int(tv)
             for s, tv in zip(self.bonds, self._tick_values, strict=True)
         )
         self._utilisation.append(inventory / self.pool_capital)

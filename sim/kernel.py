@@ -79,6 +79,7 @@ class Simulation:
         self._subscribers: dict[tuple[str, str, str], list] = {}
         self._session = self.calendar.session(0)
         self._initial_wealth: dict[int, int] = {}
+        self._published: dict[str, float] = {}  # symbol -> fair value in ticks
         kinds = agent_kinds()
         self.populations: dict[str, list] = {}
         for (name, params), pop_seed in zip(
@@ -165,6 +166,12 @@ class Simulation:
     def fundamental_ticks(self, symbol: str) -> float:
         """The fundamental value now, in ticks."""
         return self.fundamental.value(symbol, self.now) / float(self.instruments[symbol].tick_size)
+
+    def published_fair_value(self, symbol: str) -> float:
+        """The last published valuation, in ticks: the fair value as of this session's open,
+        or as re-marked after a shock since. What the market knows of value, as opposed to
+        the fundamental itself."""
+        return self._published[symbol]
 
     def observe_fundamental(self, symbol: str, noise_ticks: float, rng) -> float:
         """A noisy observation of the fundamental now, in ticks."""
@@ -387,7 +394,7 @@ class Simulation:
         self.ledger.settle_due(self.now)
         for venue in self.venues.values():
             venue.new_day()
-        self._record_fundamentals(day)
+        self._publish_valuations(day)
         if day == 0:
             self.model.agents.do("on_start")
         self.model.agents.do("on_session_open", day)
@@ -409,14 +416,23 @@ class Simulation:
 
     def _shock(self, shock) -> None:
         self.fundamental.apply_shock(shock, self.now)
+        self._publish_valuations(self.calendar.day_index(self.now), every_day=False)
         self.model.agents.do("on_shock", shock)
 
-    def _record_fundamentals(self, day: int) -> None:
+    def _publish_valuations(self, day: int, every_day: bool = True) -> None:
+        """Publish (and record) every instrument's fair value and the curve, as a valuation
+        agency does at each open (`every_day`), and again when a shock has moved them."""
+        moved = False
         for symbol in self.instruments:
             fair = self.fundamental.fair_value_row(symbol, day, self.now)
-            self.recorder.fair_value(self.now, symbol, *fair)
-        for tenor, rate in self.fundamental.curve_rows(day):
-            self.recorder.curve(self.now, tenor, rate)
+            ticks = fair[0] / float(self.instruments[symbol].tick_size)
+            if every_day or ticks != self._published.get(symbol):
+                moved = True
+                self._published[symbol] = ticks
+                self.recorder.fair_value(self.now, symbol, *fair)
+        if moved:
+            for tenor, rate in self.fundamental.curve_rows(day):
+                self.recorder.curve(self.now, tenor, rate)
 
     def run(self, out: str | Path = "results", progress=None, run_id: str | None = None):
         """Simulate every session, then write `out/<run_id>/` and return its `Result`."""

@@ -116,3 +116,24 @@ def test_two_populations_of_one_kind_run_and_report_apart(tmp_path):
     assert len(result.metrics["market_makers"]) == 1 and len(wide) == 2
     ids = makers.filter(pl.col("population") == "wide_makers")["agent"].to_list()
     assert set(wide) == {f"maker_{i}_presence" for i in ids}
+
+
+def test_the_published_valuation_is_the_opens_and_is_re_marked_after_a_shock(tmp_path):
+    shock = '\n[[shocks]]\nkind = "fundamental_jump"\nday = 0\nat = "10:00"\nsize_pct = -5\n'
+    path = small_scenario(tmp_path)
+    path.write_text(path.read_text().replace("\n[retail]", shock + "\n[retail]", 1))
+    sim = Simulation(load_scenario(path), seed=4)
+    sim._schedule_sessions(None)
+    open_ns, _ = sim.calendar.session(0)
+    sim.env.run(until=open_ns + 20 * 60 * 10**9)  # 09:50, before the shock
+    at_open = sim.fundamental.value("ABM", open_ns) / 0.01
+    assert sim.published_fair_value("ABM") == pytest.approx(at_open, rel=1e-12)
+    # The fundamental has moved since the open; the published mark has not followed it.
+    assert sim.fundamental_ticks("ABM") != pytest.approx(at_open, rel=1e-9)
+    sim.env.run(until=open_ns + 31 * 60 * 10**9)  # 10:01, after the shock
+    shocked_at = open_ns + 30 * 60 * 10**9
+    after = sim.fundamental.value("ABM", shocked_at) / 0.01
+    assert sim.published_fair_value("ABM") == pytest.approx(after, rel=1e-12)
+    assert after < 0.97 * at_open
+    rows = sim.recorder.take_frames()["fair_values"]
+    assert rows["time"].to_list() == [open_ns, shocked_at]
