@@ -1,8 +1,8 @@
-"""The AI agent: walk-forward discipline, guardrail arithmetic and a short real run."""
+"""The AI agent: walk-forward discipline of its signal and a short real run (its guardrails are
+tested in tests/test_guardrails.py)."""
 
 from __future__ import annotations
 
-import math
 import subprocess
 import sys
 from pathlib import Path
@@ -11,193 +11,17 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from agents.ai import (
-    KIND,
-    AIParams,
-    GuardedContext,
-    Guardrails,
-    MicrostructureSignal,
-    fit_model,
-    hit_rate,
-    value_at_risk,
-)
-from sim.kernel import Simulation, run
-from sim.latency import FixedLatency
-from sim.orders import Reason, Side
+from agents.ai import KIND, AIParams, MicrostructureSignal, fit_model, hit_rate
+from sim.kernel import run
 from sim.participant import Quote
 from sim.registry import agent_kinds, register
 from sim.scenario import load_scenario
-from sim.strategy import StrategyParticipant
-from sim.venue import OpenOrder, Trade
-from tests.sim_fixtures import small_scenario
+from tests.test_guardrails import FakeContext
 
 if "ai" not in agent_kinds():
     register(KIND)
 
 DEMO = Path(__file__).resolve().parents[1] / "scenarios" / "ai_demo.toml"
-SECOND = 10**9
-Z99 = 2.3263478740408408  # the standard normal's 99% quantile
-
-
-class FakeContext:
-    """The Context methods the AI agent uses, driven by hand."""
-
-    def __init__(self, position: int = 1000) -> None:
-        self.now = 0
-        self.book = Quote(0, 9_999, 100, 10_001, 100)
-        self.positions = {"ABM": position}
-        self.orders: list[tuple[str, OpenOrder]] = []
-        self.submitted: list[tuple] = []
-        self.cancelled: list[int] = []
-        self.refusals: list[tuple] = []
-        self.timer: int | None = None
-
-    def submit(self, venue, symbol, side, qty, price=None, tif="GTC", **options):
-        self.submitted.append(("new", venue, symbol, side, qty, price, tif))
-
-    def cancel(self, venue, symbol, order_id):
-        self.cancelled.append(order_id)
-
-    def refuse(self, venue, symbol, side, qty, price, tif, reason):
-        self.refusals.append((side, qty, reason))
-
-    def quote(self, venue, symbol):
-        return self.book
-
-    def position(self, symbol):
-        return self.positions[symbol]
-
-    def free_cash(self):
-        return 10**9
-
-    def open_orders(self, venue=None):
-        return list(self.orders)
-
-    def set_timer(self, interval_ns):
-        self.timer = interval_ns
-
-
-def guard_for(ctx, **limits) -> Guardrails:
-    settings = {"max_position": 100, "var_limit_rupees": 1e9, "max_drawdown_rupees": 1e9}
-    guard = Guardrails(object(), {"ABM": ("EXCH", 1)}, var_horizon_seconds=1000.0,
-                       min_var_returns=4, **{**settings, **limits})  # fmt: skip
-    guard.on_start(ctx)
-    return guard
-
-
-def step(guard, ctx, mid: int, seconds: int = 10) -> None:
-    """Advance the clock and show the guard a two-tick-wide book around `mid`."""
-    ctx.now += seconds * SECOND
-    ctx.book = Quote(ctx.now, mid - 1, 100, mid + 1, 100)
-    guard.on_timer(ctx)
-
-
-def fill(aggressor: int, qty: int, price: int, taker_fee: int = 0) -> Trade:
-    """A trade of `qty` at `price` (one paisa a tick) whose taker bought (+1) or sold (-1)."""
-    return Trade(0, "EXCH", "ABM", price, qty, 1, 2, 10, 20, Side(aggressor), qty * price, 0,
-                 taker_fee, 0)  # fmt: skip
-
-
-# --- guardrails on a fake context --------------------------------------------------------------
-
-
-def test_position_limit_refuses_only_the_breaching_order():
-    ctx = FakeContext(position=1000)
-    guard = guard_for(ctx)
-    for mid in (10_000, 10_010, 10_000, 10_010, 10_000):
-        step(guard, ctx, mid)
-    guarded = GuardedContext(guard, ctx)
-    ctx.positions["ABM"] = 1090  # 90 units over the starting holding
-    guarded.submit("EXCH", "ABM", "buy", 20, 10_001, "IOC")  # 110 > 100
-    guarded.submit("EXCH", "ABM", "sell", 50, 9_999, "IOC")  # reduces: always allowed
-    guarded.submit("EXCH", "ABM", "buy", 10, 10_001, "IOC")  # exactly 100
-    guarded.submit("EXCH", "ABM", "buy", 1, 10_001, "IOC")  # 100 + the 10 in flight + 1
-    assert [r[3:5] for r in ctx.submitted] == [("sell", 50), ("buy", 10)]
-    assert guard.refused == {"position": 2}
-    assert ctx.refusals == [
-        ("buy", 20, Reason.GUARDRAIL_POSITION),
-        ("buy", 1, Reason.GUARDRAIL_POSITION),
-    ]
-    guard.on_order(ctx, ctx.submitted[1], None)  # the buy's answer: it is no longer in flight
-    ctx.orders = [("EXCH", OpenOrder("ABM", 7, 1, Side.BUY, 10_000, 5, 0, 0))]
-    guarded.submit("EXCH", "ABM", "buy", 6, 10_001, "IOC")  # 90 + 5 resting + 6 > 100
-    guarded.submit("EXCH", "ABM", "buy", 5, 10_001, "IOC")
-    assert [r[3:5] for r in ctx.submitted[2:]] == [("buy", 5)]
-    assert guard.refused == {"position": 3}
-
-
-def test_parametric_var_by_hand():
-    # r^2/dt = 1e-7 per second; over 1,000 s the sd is 1%; 100 units at 10,000 ticks of one
-    # paisa are 10,000 rupees: VaR = 2.3263 * 0.01 * 10,000.
-    returns, seconds = [0.001, -0.001, 0.001, -0.001], [10, 10, 10, 10]
-    expected = Z99 * 0.01 * 10_000
-    assert value_at_risk(100, 10_000, 1, returns, seconds, 1000) == pytest.approx(expected)
-    assert value_at_risk(-100, 10_000, 1, returns, seconds, 1000) == pytest.approx(expected)
-
-
-def test_historical_var_by_hand():
-    # P&L of 10,000 rupees long: -300, -100, 0, 100, 200; the 10% quantile interpolates
-    # 0.4 of the way from -300 to -100. Short, the tails swap: -200 + 0.4 * 100.
-    returns, seconds = [-0.03, -0.01, 0.0, 0.01, 0.02], [1] * 5
-    var = value_at_risk(100, 10_000, 1, returns, seconds, 1, "historical", 0.9)
-    assert var == pytest.approx(220.0)
-    var = value_at_risk(-100, 10_000, 1, returns, seconds, 1, "historical", 0.9)
-    assert var == pytest.approx(160.0)
-
-
-def test_guard_var_limit_from_observed_mids():
-    ctx = FakeContext(position=1000)
-    guard = guard_for(ctx, max_position=10_000, var_limit_rupees=300.0)
-    guarded = GuardedContext(guard, ctx)
-    guarded.submit("EXCH", "ABM", "buy", 10, 10_001)  # no returns yet: unknown risk
-    assert guard.refused == {"var": 1} and not ctx.submitted
-    mids = [10_000, 10_010, 10_000, 10_010, 10_000]
-    for mid in mids:
-        step(guard, ctx, mid)
-    returns = np.diff(mids) / mids[:-1]
-    per_unit = Z99 * math.sqrt(np.mean(returns**2 / 10) * 1000) * 10_000 / 100  # rupees
-    assert guard.var({"ABM": 1}) == pytest.approx(per_unit)
-    limit_units = int(300.0 / per_unit)
-    guarded.submit("EXCH", "ABM", "buy", limit_units + 1, 10_001)
-    guarded.submit("EXCH", "ABM", "buy", limit_units, 10_001)
-    assert [r[4] for r in ctx.submitted] == [limit_units]
-    assert guard.refused == {"var": 2}
-
-
-def test_kill_switch_trips_cancels_flattens_and_blocks():
-    ctx = FakeContext(position=1000)
-    guard = guard_for(ctx, max_drawdown_rupees=50.0)
-    for _ in range(5):
-        step(guard, ctx, 10_000)
-    guard.on_fill(ctx, fill(+1, 100, 10_000), +1)  # bought 100 at the mid: equity 0
-    ctx.positions["ABM"] = 1100
-    ctx.orders = [("EXCH", OpenOrder("ABM", 7, 1, Side.BUY, 9_990, 5, 0, 0))]
-    ctx.book = Quote(ctx.now, 9_959, 100, 9_961, 100)  # mid 9,960: 40 rupees down
-    guard.on_quote(ctx, "EXCH", "ABM", ctx.book)
-    assert guard.tripped_at is None and guard.max_drawdown == pytest.approx(40.0)
-    ctx.now += SECOND
-    ctx.book = Quote(ctx.now, 9_948, 100, 9_950, 100)  # mid 9,949: 51 rupees down
-    guard.on_quote(ctx, "EXCH", "ABM", ctx.book)
-    assert guard.tripped_at == ctx.now and guard.max_drawdown == pytest.approx(51.0)
-    assert ctx.cancelled == [7]
-    assert ctx.submitted == [("new", "EXCH", "ABM", "sell", 100, 9_948, "IOC")]  # flatten
-    GuardedContext(guard, ctx).submit("EXCH", "ABM", "sell", 10, 9_948, "IOC")
-    assert guard.refused == {"kill_switch": 1} and len(ctx.submitted) == 1
-    step(guard, ctx, 9_949)  # the flattening order still in flight: no second one
-    assert len(ctx.submitted) == 1 and ctx.cancelled == [7]
-    guard.on_order(ctx, ctx.submitted[0], None)
-    ctx.positions["ABM"] = 1040  # 60 of the 100 sold; the rest goes at the next timer
-    step(guard, ctx, 9_949)
-    assert ctx.submitted[-1] == ("new", "EXCH", "ABM", "sell", 40, 9_948, "IOC")
-
-
-def test_drawdown_counts_fees_and_the_fills_own_side():
-    ctx = FakeContext()
-    guard = guard_for(ctx)
-    step(guard, ctx, 10_000)
-    guard.on_fill(ctx, fill(+1, 10, 10_000, taker_fee=30), +1)  # we took: we pay the taker fee
-    guard.on_fill(ctx, fill(+1, 10, 10_002, taker_fee=30), -1)  # we sold as maker: no fee
-    assert guard.equity() == pytest.approx(-30 + 20)  # paise: fee, then 2 ticks on 10 units
 
 
 # --- the model ---------------------------------------------------------------------------------
@@ -291,52 +115,6 @@ def test_short_run_trains_conserves_and_repeats(tmp_path):
     assert result.metrics["ai"]["agents"] == 1
     again = run(load_scenario(DEMO, overrides=SHORT), out=tmp_path / "b")
     assert again.agents.equals(result.agents) and again.orders.equals(result.orders)
-
-
-class RoundTrips:
-    """Every minute: cross the spread, alternately buying and selling 20 units, and rest a
-    far bid. It pays the spread each time, so its drawdown only grows."""
-
-    def __init__(self) -> None:
-        self.side = "buy"
-
-    def on_start(self, ctx):
-        ctx.set_timer(60 * SECOND)
-
-    def on_timer(self, ctx):
-        quote = ctx.quote("EXCH", "ABM")
-        if quote.bid is not None and quote.ask is not None:
-            price = quote.ask if self.side == "buy" else quote.bid
-            ctx.submit("EXCH", "ABM", self.side, 20, price, "IOC")
-            ctx.submit("EXCH", "ABM", "buy", 5, quote.bid - 20)
-            self.side = "sell" if self.side == "buy" else "buy"
-
-
-def test_any_strategy_guarded_in_a_run_is_stopped_by_the_kill_switch(tmp_path):
-    sim = Simulation(load_scenario(small_scenario(tmp_path)), seed=3)
-    guard = Guardrails(RoundTrips(), {"ABM": ("EXCH", 1)}, max_position=1000,
-                       var_limit_rupees=1e9, max_drawdown_rupees=1.0,
-                       var_horizon_seconds=3600, min_var_returns=2)  # fmt: skip
-    agent = StrategyParticipant(sim, np.random.default_rng(0), FixedLatency(10_000), guard,
-                                [("EXCH", "ABM")])  # fmt: skip
-    sim.open_account(agent, cash=10**9, units={"ABM": 500})
-    result = sim.run(out=tmp_path / "out")
-    assert result.metrics["ledger"]["conserved"]
-    assert guard.tripped_at is not None and guard.max_drawdown > 1.0
-    assert guard.refused["kill_switch"] > 0
-    assert sim.ledger.account(agent.account).position("ABM") == 500  # flattened
-    assert not agent.open_orders()
-    orders = result.orders.filter(result.orders["agent"] == agent.account)
-    late = orders.filter(orders["time"] > guard.tripped_at)
-    refused = late.filter(late["reason"] == "kill_switch")
-    # Orders reach the venue after its latency (about 70 us here): one sent just before the
-    # trip may land just after it. Everything that lands later is winding down.
-    landed_later = late["time"] > guard.tripped_at + 1_000_000
-    sent = late.filter((late["reason"] != "kill_switch") & landed_later)
-    assert sent.height and set(sent["type"]) <= {"cancel", "ioc"}  # winding down only
-    # Every refusal is in the order log, rejected with the guardrail's reason.
-    assert refused.height == guard.refused["kill_switch"]
-    assert set(refused["status"]) == {"rejected"} and set(refused["order_id"]) == {0}
 
 
 def test_importing_the_agent_does_not_import_lightgbm():
