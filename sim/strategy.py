@@ -7,18 +7,37 @@ adapter will provide the same context over the exchange service, so a strategy t
 the backtest runs unchanged against the live venue (the NautilusTrader split: one strategy,
 different clients at the edge).
 
-    class Fade:
-        def on_start(self, ctx): ctx.set_timer(60 * 10**9)
+    class JoinTheBid:
+        def on_start(self, ctx):
+            self.lot = ctx.instrument("BOND").lot_size   # static data: tick size, lot size, ...
+            self.order_id = None
+            ctx.set_timer(60 * 10**9)
         def on_timer(self, ctx):
             q = ctx.quote("NSE", "BOND")
-            if q.mid is not None and ctx.position("BOND") < 100:
-                ctx.submit("NSE", "BOND", "buy", 10, q.bid)
+            if q.bid is None:
+                return
+            if self.order_id is None and ctx.position("BOND") < 100:
+                ctx.submit("NSE", "BOND", "buy", 10 * self.lot, q.bid)
+            elif self.order_id is not None:
+                ctx.modify("NSE", "BOND", self.order_id, price=q.bid)   # follow the bid
         def on_quote(self, ctx, venue, symbol, quote): ...
-        def on_order(self, ctx, request, response): ...   # the venue's answer (order id, status)
+        def on_order(self, ctx, request, response):   # the venue's answer to a request
+            if request[0] == "new" and response.ok:
+                self.order_id = response.order_id
         def on_fill(self, ctx, fill, side): ...
         def on_stop(self, ctx): ...
 
-Handlers a strategy does not define are simply not called.
+Handlers a strategy does not define are simply not called. Every request (`submit`, `cancel`,
+`modify`) is answered through `on_order(ctx, request, response)`, unless the run ends first:
+`request` is the tuple of the action and its arguments as sent,
+
+    ("new", venue, symbol, side, qty, price, tif)
+    ("cancel", venue, symbol, order_id)
+    ("modify", venue, symbol, order_id, qty, price)
+
+and `response` the venue's `Response` (order id, status, reason, fills). A request the
+strategy's own controls stop before it leaves (`refuse`, `refuse_modify`; see
+`sim.guardrails`) is answered at once with a REJECTED response carrying their reason.
 """
 
 from __future__ import annotations
@@ -30,6 +49,7 @@ from sim.participant import Participant, Quote
 from sim.venue import Response
 
 if TYPE_CHECKING:
+    from sim.instrument import Instrument
     from sim.venue import Trade
 
 HANDLERS = ("on_start", "on_timer", "on_quote", "on_order", "on_fill", "on_stop")
@@ -54,7 +74,20 @@ class Context(Protocol):
 
     def cancel(self, venue: str, symbol: str, order_id: int) -> None: ...
 
+    def modify(
+        self,
+        venue: str,
+        symbol: str,
+        order_id: int,
+        qty: int | None = None,
+        price: int | None = None,
+    ) -> None:
+        """Change an open order's remaining quantity and/or its price (None: unchanged)."""
+
     def quote(self, venue: str, symbol: str) -> Quote: ...
+
+    def instrument(self, symbol: str) -> Instrument:
+        """The instrument's static data: tick size, lot size, unit face value, tick value."""
 
     def position(self, symbol: str) -> int: ...
 
@@ -66,7 +99,21 @@ class Context(Protocol):
 
     def refuse(
         self, venue: str, symbol: str, side, qty: int, price: int | None, tif: str, reason: Reason
-    ) -> None: ...
+    ) -> None:
+        """Stop a new order before it leaves: recorded, and answered to the strategy as
+        rejected with `reason`."""
+
+    def refuse_modify(
+        self,
+        venue: str,
+        symbol: str,
+        order_id: int,
+        qty: int | None,
+        price: int | None,
+        reason: Reason,
+    ) -> None:
+        """Stop a modify before it leaves: answered to the strategy as rejected with
+        `reason`."""
 
 
 @runtime_checkable
@@ -90,6 +137,12 @@ class StrategyParticipant(Participant):
         self._handlers = {name: getattr(strategy, name, None) for name in HANDLERS}
 
     # --- the context ----------------------------------------------------------------------
+    # now, submit, cancel, modify, quote, position, free_cash and open_orders are the
+    # participant's own.
+
+    def instrument(self, symbol: str) -> Instrument:
+        """The listed instrument's static data (raises KeyError for one the run does not list)."""
+        return self.sim.instruments[symbol]
 
     def set_timer(self, interval_ns: int) -> None:
         """Call the strategy's `on_timer` every `interval_ns` of trading time from now on."""
@@ -106,6 +159,21 @@ class StrategyParticipant(Participant):
         request = ("new", venue, symbol, side, qty, price, tif)
         self.sim.record_refusal(self, request, reason)
         self._call("on_order", request, Response(symbol, 0, Status.REJECTED, reason))
+
+    def refuse_modify(
+        self,
+        venue: str,
+        symbol: str,
+        order_id: int,
+        qty: int | None,
+        price: int | None,
+        reason: Reason,
+    ) -> None:
+        """A modify stopped before it left (by a guardrail): the strategy hears `on_order` with
+        a REJECTED answer at once. It is not recorded in the run's orders: the kernel's
+        `record_refusal` records refused new orders only."""
+        request = ("modify", venue, symbol, order_id, qty, price)
+        self._call("on_order", request, Response(symbol, order_id, Status.REJECTED, reason))
 
     # --- participant hooks, forwarded -----------------------------------------------------
 

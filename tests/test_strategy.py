@@ -123,3 +123,65 @@ def test_a_refused_order_is_recorded_and_answered(tmp_path):
     assert set(rows["reason"]) == {"kill_switch"} and set(rows["status"]) == {"rejected"}
     assert rows["price"].to_list() == [9_990] * 6
     assert all(status is Status.REJECTED for _, status, _ in strategy.answers)
+
+
+class RestAndModify:
+    """Rest a buy of 5 far under the bid; once the venue has it, send the modifies of `plan`
+    ((qty, ticks to move the price or None) each), one on each answer to the one before."""
+
+    def __init__(self, plan):
+        self.plan = list(plan)
+        self.answers = []
+        self.instrument = None
+        self.order_id = None
+        self.price = None
+
+    def on_start(self, ctx):
+        self.instrument = ctx.instrument("ABM")
+        ctx.set_timer(60 * 10**9)
+
+    def on_timer(self, ctx):
+        quote = ctx.quote("EXCH", "ABM")
+        if self.order_id is None and self.price is None and quote.bid is not None:
+            self.price = quote.bid - 500
+            ctx.submit("EXCH", "ABM", "buy", 5, self.price)
+
+    def on_order(self, ctx, request, response):
+        self.answers.append((request, response))
+        if request[0] == "new":
+            if not response.ok:  # refused (by a guardrail): try again at the next timer
+                self.price = None
+                return
+            self.order_id = response.order_id
+        if self.plan:
+            qty, move = self.plan.pop(0)
+            price = None if move is None else self.price + move
+            ctx.modify("EXCH", "ABM", self.order_id, qty, price)
+
+
+def test_a_strategy_sees_instrument_data_and_modifies_its_orders(tmp_path):
+    sim = Simulation(load_scenario(small_scenario(tmp_path)), seed=4)
+    strategy = RestAndModify([(20, None), (None, 3), (0, None)])
+    agent = StrategyParticipant(
+        sim, np.random.default_rng(0), FixedLatency(10_000), strategy, [("EXCH", "ABM")]
+    )
+    sim.open_account(agent, cash=10**9)
+    result = sim.run(out=tmp_path / "out")
+    assert strategy.instrument is sim.instruments["ABM"]
+    assert (strategy.instrument.tick_value, strategy.instrument.lot_size) == (1, 1)
+    oid, price = strategy.order_id, strategy.price
+    requests = [request for request, _ in strategy.answers]
+    assert requests == [
+        ("new", "EXCH", "ABM", "buy", 5, price, "GTC"),
+        ("modify", "EXCH", "ABM", oid, 20, None),
+        ("modify", "EXCH", "ABM", oid, None, price + 3),
+        ("modify", "EXCH", "ABM", oid, 0, None),  # not a quantity: the venue refuses it
+    ]
+    statuses = [(r.order_id, r.status, r.reason) for _, r in strategy.answers]
+    assert statuses[1:3] == [(oid, Status.ACCEPTED, Reason.NONE)] * 2
+    assert statuses[3] == (oid, Status.REJECTED, Reason.BAD_QUANTITY)
+    [(_, order)] = agent.open_orders()
+    assert (order.order_id, order.qty, order.limit) == (oid, 20, price + 3)
+    rows = result.orders.filter(result.orders["agent"] == agent.account)
+    assert rows["type"].to_list() == ["limit", "modify", "modify", "modify"]
+    assert rows["status"].to_list()[1:] == ["accepted", "accepted", "rejected"]
