@@ -259,7 +259,7 @@ class AIAgent(StrategyParticipant):
         self.signal = MicrostructureSignal(venue, symbol, params, int(rng.integers(2**31 - 1)))
         self.guard = Guardrails(
             self.signal,
-            {symbol: (venue, instrument.tick_value)},
+            {symbol: venue},
             max_position=params.max_position,
             var_limit_rupees=params.var_limit_rupees,
             max_drawdown_rupees=params.max_drawdown_rupees,

@@ -28,8 +28,17 @@ through the live adapter alike. The context's `submit` checks, in order:
                     are cancelled and the position is flattened back to the starting holding
                     with IOCs at the far touch, retried at every timer until flat.
 
-Refusals are counted per guardrail and go through the context's `refuse`: recorded in the
-run's orders with their reason code, and answered to the strategy as rejected orders.
+A `modify` that raises an open order's quantity adds exposure: the added units go through the
+same checks as a new order of that many units on the order's side (kill switch, position, VaR).
+A modify that only lowers the quantity and/or changes the price adds none and always goes,
+but once the kill switch has tripped only a pure reduction goes (a lower quantity at the same
+price): any other modify is refused. A modify of an order the guard cannot see open (already
+done, or another market's) adds nothing here and is left to the venue to answer.
+
+Refusals are counted per guardrail and go through the context's `refuse` (a new order: recorded
+in the run's orders with its reason code, answered to the strategy as rejected) or
+`refuse_modify` (a modify: answered to the strategy as rejected). The tick value of each market
+(paise per tick and unit, for VaR and equity) comes from the context's `instrument` at start.
 """
 
 from __future__ import annotations
@@ -38,11 +47,12 @@ import math
 from collections import Counter, deque
 from dataclasses import dataclass
 from statistics import NormalDist
+from typing import NamedTuple
 
 import numpy as np
 
 from sim.calendar import NS_PER_SECOND
-from sim.orders import Reason, Side
+from sim.orders import Reason, Side, as_int64
 from sim.strategy import HANDLERS
 
 
@@ -73,23 +83,32 @@ class _Market:
     """What the guard has observed of one market."""
 
     venue: str
-    tick_value: int
+    tick_value: int = 0  # paise per tick and unit, from the instrument at start
     start_units: int = 0
     mid: float | None = None
     last_sample: tuple[float, int] | None = None  # (mid, time) at the last timer
     returns: deque | None = None  # (return, seconds)
 
 
+class _Sent(NamedTuple):
+    """A request the guard let through, until its answer comes back."""
+
+    request: tuple  # as the answer will quote it: ("new", ...) or ("modify", ...)
+    by_guard: bool  # the guard's own flattening order
+    side: Side | None  # of the order (None: not a side, the venue will reject it)
+    added: int  # units it may add on that side: a new order's quantity, a modify's increase
+
+
 class Guardrails:
     """Position limit, VaR limit and drawdown kill-switch around any strategy.
 
-    markets : {symbol: (venue, tick value in paise per tick and unit)} the guard watches.
+    markets : {symbol: venue} the guard watches.
     """
 
     def __init__(
         self,
         strategy,
-        markets: dict[str, tuple[str, int]],
+        markets: dict[str, str],
         max_position: int,
         var_limit_rupees: float,
         max_drawdown_rupees: float,
@@ -101,8 +120,7 @@ class Guardrails:
     ) -> None:
         self.strategy = strategy
         self.markets = {
-            s: _Market(venue, tv, returns=deque(maxlen=var_window))
-            for s, (venue, tv) in markets.items()
+            s: _Market(venue, returns=deque(maxlen=var_window)) for s, venue in markets.items()
         }
         self.max_position = max_position
         self.var_limit_rupees = var_limit_rupees
@@ -117,7 +135,7 @@ class Guardrails:
         self._cash = 0  # paise, from own fills
         self._units: Counter = Counter()  # from own fills
         self._peak: float | None = None  # paise
-        self._in_flight: list[tuple[tuple, bool]] = []  # (request, sent by the guard)
+        self._in_flight: list[_Sent] = []
         self._cancelled: set[int] = set()
         self._handlers = {name: getattr(strategy, name, None) for name in HANDLERS}
 
@@ -178,21 +196,36 @@ class Guardrails:
             return "var"
         return None
 
+    def modify_refusal(self, ctx, symbol: str, order, qty, price) -> str | None:
+        """The guardrail that refuses this modify of `order` (an `OpenOrder`, None when the
+        guard cannot see it open), or None when it may go."""
+        added = _added(order, qty)
+        if added:
+            return self.refusal(ctx, symbol, int(order.side), added)
+        if self.tripped_at is not None and not _reduces(order, qty, price):
+            return "kill_switch"
+        return None
+
     def _pending(self, ctx, symbol: str, side: int) -> int:
         """Units of open and in-flight orders on one side of one market (conservative: an order
-        that reached the venue counts twice until its answer comes back)."""
+        that reached the venue counts twice until its answer comes back, and so does the
+        increase of an in-flight modify)."""
         resting = sum(
             o.qty for _, o in ctx.open_orders() if o.instrument == symbol and int(o.side) == side
         )
-        flying = sum(
-            r[4] for r, _ in self._in_flight if r[2] == symbol and Side.parse(r[3]) == side
-        )
+        flying = sum(s.added for s in self._in_flight if s.request[2] == symbol and s.side == side)
         return resting + flying
 
     def send(self, ctx, venue, symbol, side, qty, price, tif, options, by_guard=False) -> None:
         request = ("new", venue, symbol, side, qty, price, tif)
-        self._in_flight.append((request, by_guard))
+        self._in_flight.append(_Sent(request, by_guard, Side.parse(side), qty))
         ctx.submit(venue, symbol, side, qty, price, tif, **options)
+
+    def send_modify(self, ctx, venue, symbol, order_id, qty, price, order) -> None:
+        request = ("modify", venue, symbol, order_id, qty, price)
+        side = None if order is None else order.side
+        self._in_flight.append(_Sent(request, False, side, _added(order, qty)))
+        ctx.modify(venue, symbol, order_id, qty, price)
 
     # --- handlers: observe, guard, then forward ------------------------------------------------
 
@@ -203,6 +236,7 @@ class Guardrails:
 
     def on_start(self, ctx) -> None:
         for symbol, market in self.markets.items():
+            market.tick_value = ctx.instrument(symbol).tick_value
             market.start_units = ctx.position(symbol)
         self._forward("on_start", ctx)
 
@@ -224,10 +258,10 @@ class Guardrails:
         self._forward("on_quote", ctx, venue, symbol, quote)
 
     def on_order(self, ctx, request, response) -> None:
-        for i, (sent, by_guard) in enumerate(self._in_flight):
-            if sent == tuple(request):
+        for i, sent in enumerate(self._in_flight):
+            if sent.request == tuple(request):
                 del self._in_flight[i]
-                if by_guard:
+                if sent.by_guard:
                     return  # the guard's own flattening orders are not the strategy's business
                 break
         self._forward("on_order", ctx, request, response)
@@ -266,7 +300,7 @@ class Guardrails:
             if order.order_id not in self._cancelled:
                 self._cancelled.add(order.order_id)
                 ctx.cancel(venue, order.instrument, order.order_id)
-        if any(by_guard for _, by_guard in self._in_flight):
+        if any(sent.by_guard for sent in self._in_flight):
             return  # one flattening order at a time: its answer shows what is left
         for symbol, market in self.markets.items():
             excess = self.exposure(ctx, symbol)
@@ -277,6 +311,19 @@ class Guardrails:
                 self.send(ctx, market.venue, symbol, side, abs(excess), price, "IOC", {}, True)
 
 
+def _added(order, qty) -> int:
+    """Units a modify to `qty` adds to an open order: 0 for a reduction, a price change, an
+    order not seen open, or a quantity that is not a positive integer (the venue's to reject)."""
+    new_qty = None if order is None or qty is None else as_int64(qty)
+    return max(new_qty - order.qty, 0) if new_qty is not None else 0
+
+
+def _reduces(order, qty, price) -> bool:
+    """Whether a modify only lowers an open order's quantity, at the same price."""
+    new_qty = None if order is None or qty is None else as_int64(qty)
+    return new_qty is not None and 0 < new_qty < order.qty and price in (None, order.limit)
+
+
 REFUSAL_REASONS = {
     "position": Reason.GUARDRAIL_POSITION,
     "var": Reason.GUARDRAIL_VAR,
@@ -285,7 +332,8 @@ REFUSAL_REASONS = {
 
 
 class GuardedContext:
-    """The context a guarded strategy sees: the real one, with `submit` checked first."""
+    """The context a guarded strategy sees: the real one, with `submit` and `modify` checked
+    first."""
 
     def __init__(self, guard: Guardrails, ctx) -> None:
         self._guard = guard
@@ -306,11 +354,29 @@ class GuardedContext:
                 return
         self._guard.send(self._ctx, venue, symbol, side, qty, price, tif, options)
 
+    def modify(self, venue, symbol, order_id, qty=None, price=None) -> None:
+        """Send the modify if it adds no exposure, or if every guardrail lets the units it adds
+        through; otherwise count the refusal."""
+        order = next(
+            (o for _, o in self._ctx.open_orders(venue) if o.order_id == order_id
+             and o.instrument == symbol),
+            None,
+        )  # fmt: skip
+        rule = self._guard.modify_refusal(self._ctx, symbol, order, qty, price)
+        if rule is not None:
+            self._guard.refused[rule] += 1
+            self._ctx.refuse_modify(venue, symbol, order_id, qty, price, REFUSAL_REASONS[rule])
+            return
+        self._guard.send_modify(self._ctx, venue, symbol, order_id, qty, price, order)
+
     def cancel(self, venue: str, symbol: str, order_id: int) -> None:
         self._ctx.cancel(venue, symbol, order_id)
 
     def quote(self, venue: str, symbol: str):
         return self._ctx.quote(venue, symbol)
+
+    def instrument(self, symbol: str):
+        return self._ctx.instrument(symbol)
 
     def position(self, symbol: str) -> int:
         return self._ctx.position(symbol)
@@ -326,3 +392,6 @@ class GuardedContext:
 
     def refuse(self, venue, symbol, side, qty, price, tif, reason) -> None:
         self._ctx.refuse(venue, symbol, side, qty, price, tif, reason)
+
+    def refuse_modify(self, venue, symbol, order_id, qty, price, reason) -> None:
+        self._ctx.refuse_modify(venue, symbol, order_id, qty, price, reason)

@@ -9,21 +9,23 @@ import numpy as np
 import pytest
 
 from sim.guardrails import GuardedContext, Guardrails, value_at_risk
+from sim.instrument import Instrument
 from sim.kernel import Simulation
 from sim.latency import FixedLatency
-from sim.orders import Reason, Side
+from sim.orders import Reason, Side, Status
 from sim.participant import Quote
 from sim.scenario import load_scenario
 from sim.strategy import StrategyParticipant
 from sim.venue import OpenOrder, Trade
 from tests.sim_fixtures import small_scenario
+from tests.test_strategy import RestAndModify
 
 SECOND = 10**9
 Z99 = 2.3263478740408408  # the standard normal's 99% quantile
 
 
 class FakeContext:
-    """The Context methods the AI agent uses, driven by hand."""
+    """The Context, driven by hand: ABM's tick is worth one paisa on a unit."""
 
     def __init__(self, position: int = 1000) -> None:
         self.now = 0
@@ -33,6 +35,8 @@ class FakeContext:
         self.submitted: list[tuple] = []
         self.cancelled: list[int] = []
         self.refusals: list[tuple] = []
+        self.modified: list[tuple] = []
+        self.refused_modifies: list[tuple] = []
         self.timer: int | None = None
 
     def submit(self, venue, symbol, side, qty, price=None, tif="GTC", **options):
@@ -41,11 +45,20 @@ class FakeContext:
     def cancel(self, venue, symbol, order_id):
         self.cancelled.append(order_id)
 
+    def modify(self, venue, symbol, order_id, qty=None, price=None):
+        self.modified.append(("modify", venue, symbol, order_id, qty, price))
+
     def refuse(self, venue, symbol, side, qty, price, tif, reason):
         self.refusals.append((side, qty, reason))
 
+    def refuse_modify(self, venue, symbol, order_id, qty, price, reason):
+        self.refused_modifies.append((order_id, qty, price, reason))
+
     def quote(self, venue, symbol):
         return self.book
+
+    def instrument(self, symbol):
+        return Instrument(symbol, "0.01", 1, 100)
 
     def position(self, symbol):
         return self.positions[symbol]
@@ -62,7 +75,7 @@ class FakeContext:
 
 def guard_for(ctx, **limits) -> Guardrails:
     settings = {"max_position": 100, "var_limit_rupees": 1e9, "max_drawdown_rupees": 1e9}
-    guard = Guardrails(object(), {"ABM": ("EXCH", 1)}, var_horizon_seconds=1000.0,
+    guard = Guardrails(object(), {"ABM": "EXCH"}, var_horizon_seconds=1000.0,
                        min_var_returns=4, **{**settings, **limits})  # fmt: skip
     guard.on_start(ctx)
     return guard
@@ -183,6 +196,84 @@ def test_drawdown_counts_fees_and_the_fills_own_side():
     assert guard.equity() == pytest.approx(-30 + 20)  # paise: fee, then 2 ticks on 10 units
 
 
+def test_a_modify_that_adds_units_is_checked_like_a_new_order():
+    ctx = FakeContext(position=1000)
+    guard = guard_for(ctx)
+    for mid in (10_000, 10_010, 10_000, 10_010, 10_000):
+        step(guard, ctx, mid)
+    guarded = GuardedContext(guard, ctx)
+    ctx.positions["ABM"] = 1090  # 90 units over the starting holding
+    ctx.orders = [
+        ("EXCH", OpenOrder("ABM", 7, 1, Side.BUY, 9_990, 5, 0, 0)),  # worst case 95
+        ("EXCH", OpenOrder("ABM", 8, 1, Side.SELL, 10_020, 5, 0, 0)),
+    ]
+    guarded.modify("EXCH", "ABM", 7, qty=11)  # adds 6: 101 > 100
+    guarded.modify("EXCH", "ABM", 7, qty=2, price=9_995)  # reduces (and reprices): goes
+    guarded.modify("EXCH", "ABM", 7, price=9_999)  # only the price: goes
+    guarded.modify("EXCH", "ABM", 8, qty=60)  # adds 55 to a sell: reduces exposure, goes
+    guarded.modify("EXCH", "ABM", 7, qty=10)  # adds 5: exactly 100
+    guarded.submit("EXCH", "ABM", "buy", 1, 10_001, "IOC")  # 90 + 5 + the 5 in flight + 1
+    guarded.modify("EXCH", "ABM", 7, qty=6)  # 90 + 5 + 5 in flight + 1
+    assert ctx.modified == [
+        ("modify", "EXCH", "ABM", 7, 2, 9_995),
+        ("modify", "EXCH", "ABM", 7, None, 9_999),
+        ("modify", "EXCH", "ABM", 8, 60, None),
+        ("modify", "EXCH", "ABM", 7, 10, None),
+    ]
+    assert ctx.refused_modifies == [
+        (7, 11, None, Reason.GUARDRAIL_POSITION),
+        (7, 6, None, Reason.GUARDRAIL_POSITION),
+    ]
+    assert ctx.refusals == [("buy", 1, Reason.GUARDRAIL_POSITION)]
+    assert guard.refused == {"position": 3}
+    # Its answer arrives and the book shows 10 resting: the same worst case, now from the book.
+    guard.on_order(ctx, ctx.modified[-1], None)
+    ctx.orders[0] = ("EXCH", OpenOrder("ABM", 7, 1, Side.BUY, 9_990, 10, 0, 0))
+    guarded.submit("EXCH", "ABM", "buy", 1, 10_001, "IOC")
+    guarded.modify("EXCH", "ABM", 7, qty=9)
+    assert guard.refused == {"position": 4} and ctx.modified[-1][3:5] == (7, 9)
+
+
+def test_a_modify_that_adds_units_needs_a_known_var():
+    ctx = FakeContext(position=1000)
+    guard = guard_for(ctx, max_position=10_000, var_limit_rupees=300.0)
+    guarded = GuardedContext(guard, ctx)
+    ctx.orders = [("EXCH", OpenOrder("ABM", 7, 1, Side.BUY, 9_990, 5, 0, 0))]
+    guarded.modify("EXCH", "ABM", 7, qty=6)  # no returns yet: unknown risk
+    guarded.modify("EXCH", "ABM", 7, qty=4)
+    assert ctx.refused_modifies == [(7, 6, None, Reason.GUARDRAIL_VAR)]
+    assert [m[4] for m in ctx.modified] == [4] and guard.refused == {"var": 1}
+
+
+def test_after_the_trip_a_modify_goes_only_if_it_only_reduces():
+    ctx = FakeContext(position=1000)
+    guard = guard_for(ctx, max_drawdown_rupees=50.0)
+    for _ in range(5):
+        step(guard, ctx, 10_000)
+    guard.on_fill(ctx, fill(+1, 100, 10_000), +1)
+    ctx.positions["ABM"] = 1100
+    ctx.orders = [("EXCH", OpenOrder("ABM", 7, 1, Side.SELL, 10_050, 50, 0, 0))]
+    ctx.book = Quote(ctx.now, 9_948, 100, 9_950, 100)  # 51 rupees down: trips
+    guard.on_quote(ctx, "EXCH", "ABM", ctx.book)
+    assert guard.tripped_at is not None and ctx.cancelled == [7]  # its cancel is on its way
+    guarded = GuardedContext(guard, ctx)
+    guarded.modify("EXCH", "ABM", 7, qty=20)  # a pure reduction: goes
+    guarded.modify("EXCH", "ABM", 7, qty=20, price=10_050)  # the same price: still pure
+    guarded.modify("EXCH", "ABM", 7, price=10_040)
+    guarded.modify("EXCH", "ABM", 7, qty=10, price=10_040)
+    guarded.modify("EXCH", "ABM", 7, qty=60)
+    guarded.modify("EXCH", "ABM", 99, qty=1)  # an order it cannot see: not known to reduce
+    assert [m[3:] for m in ctx.modified] == [(7, 20, None), (7, 20, 10_050)]
+    assert [r[:3] for r in ctx.refused_modifies] == [
+        (7, None, 10_040),
+        (7, 10, 10_040),
+        (7, 60, None),
+        (99, 1, None),
+    ]
+    assert {r[3] for r in ctx.refused_modifies} == {Reason.KILL_SWITCH}
+    assert guard.refused == {"kill_switch": 4}
+
+
 # --- a guarded strategy in a real run ---------------------------------------------------------
 
 
@@ -207,7 +298,7 @@ class RoundTrips:
 
 def test_any_strategy_guarded_in_a_run_is_stopped_by_the_kill_switch(tmp_path):
     sim = Simulation(load_scenario(small_scenario(tmp_path)), seed=3)
-    guard = Guardrails(RoundTrips(), {"ABM": ("EXCH", 1)}, max_position=1000,
+    guard = Guardrails(RoundTrips(), {"ABM": "EXCH"}, max_position=1000,
                        var_limit_rupees=1e9, max_drawdown_rupees=1.0,
                        var_horizon_seconds=3600, min_var_returns=2)  # fmt: skip
     agent = StrategyParticipant(sim, np.random.default_rng(0), FixedLatency(10_000), guard,
@@ -230,3 +321,36 @@ def test_any_strategy_guarded_in_a_run_is_stopped_by_the_kill_switch(tmp_path):
     # Every refusal is in the order log, rejected with the guardrail's reason.
     assert refused.height == guard.refused["kill_switch"]
     assert set(refused["status"]) == {"rejected"} and set(refused["order_id"]) == {0}
+
+
+def test_guarded_modifies_in_a_run_refused_for_position_and_reduced(tmp_path):
+    sim = Simulation(load_scenario(small_scenario(tmp_path)), seed=4)
+    # Rest a buy of 5, then: to 20 (adds 15: over 10, refused), to 2 (reduces: goes), to 8
+    # (adds 6: a worst case of 8, within the limit: goes).
+    strategy = RestAndModify([(20, None), (2, None), (8, None)])
+    guard = Guardrails(strategy, {"ABM": "EXCH"}, max_position=10, var_limit_rupees=1e9,
+                       max_drawdown_rupees=1e9, var_horizon_seconds=3600,
+                       min_var_returns=2)  # fmt: skip
+    agent = StrategyParticipant(sim, np.random.default_rng(0), FixedLatency(10_000), guard,
+                                [("EXCH", "ABM")])  # fmt: skip
+    sim.open_account(agent, cash=10**9, units={"ABM": 500})
+    result = sim.run(out=tmp_path / "out")
+    assert guard.markets["ABM"].tick_value == 1  # from the context's instrument data
+    oid = strategy.order_id
+    modifies = [
+        (r, a.order_id, a.status, a.reason) for r, a in strategy.answers if r[0] == "modify"
+    ]
+    assert modifies == [
+        (("modify", "EXCH", "ABM", oid, 20, None), oid, Status.REJECTED, Reason.GUARDRAIL_POSITION),
+        (("modify", "EXCH", "ABM", oid, 2, None), oid, Status.ACCEPTED, Reason.NONE),
+        (("modify", "EXCH", "ABM", oid, 8, None), oid, Status.ACCEPTED, Reason.NONE),
+    ]
+    assert guard.refused["position"] == 1 and not guard._in_flight  # every answer came back
+    [(_, order)] = agent.open_orders()
+    assert (order.order_id, order.qty) == (oid, 8)
+    rows = result.orders.filter(
+        (result.orders["agent"] == agent.account) & (result.orders["type"] == "modify")
+    )
+    # Only the modifies that left are in the run's orders: the kernel's record_refusal records
+    # refused new orders only, so a refused modify is answered to the strategy but not recorded.
+    assert rows["qty"].to_list() == [2, 8] and set(rows["status"]) == {"accepted"}
