@@ -32,8 +32,8 @@ A `modify` that raises an open order's quantity adds exposure: the added units g
 same checks as a new order of that many units on the order's side (kill switch, position, VaR).
 A modify that only lowers the quantity and/or changes the price adds none and always goes,
 but once the kill switch has tripped only a pure reduction goes (a lower quantity at the same
-price): any other modify is refused. A modify of an order the guard cannot see open (already
-done, or another market's) adds nothing here and is left to the venue to answer.
+price): any other modify is refused. Before the trip, a modify of an order the guard cannot
+see open (already done, or never there) adds nothing and is left to the venue to answer.
 
 Refusals are counted per guardrail and go through the context's `refuse` (a new order: recorded
 in the run's orders with its reason code, answered to the strategy as rejected) or
