@@ -281,14 +281,26 @@ class Simulation:
         self._deliver(agent, "on_response", (action, venue_name, symbol, *args), response)
 
     def record_refusal(self, agent, request: tuple, reason) -> None:
-        """A new order an agent's own controls stopped before it was sent (e.g. a guardrail):
-        recorded with its reason like any refused order, with no order id."""
-        _, venue, symbol, side, qty, price, tif = request
-        side_code = _side_code(side)
-        order_type = _order_type(price, tif, None)
-        self._record_order(
-            agent, 0, venue, symbol, side_code, order_type, tif, price, qty, "rejected", reason
-        )
+        """A request an agent's own controls stopped before it was sent (e.g. a guardrail):
+        recorded with its reason like any refused request. `request` is a new order's
+        ``("new", venue, symbol, side, qty, price, tif)`` (recorded with no order id) or a
+        modify's ``("modify", venue, symbol, order_id, qty, price)``."""
+        if request[0] == "modify":
+            _, venue, symbol, order_id, qty, price = request
+            row = (order_id, venue, symbol, 0, "modify", None, price, qty)
+        else:
+            _, venue, symbol, side, qty, price, tif = request
+            row = (
+                0,
+                venue,
+                symbol,
+                _side_code(side),
+                _order_type(price, tif, None),
+                tif,
+                price,
+                qty,
+            )
+        self._record_order(agent, *row, "rejected", reason)
 
     def _record_order(
         self,

@@ -169,10 +169,10 @@ class StrategyParticipant(Participant):
         price: int | None,
         reason: Reason,
     ) -> None:
-        """A modify stopped before it left (by a guardrail): the strategy hears `on_order` with
-        a REJECTED answer at once. It is not recorded in the run's orders: the kernel's
-        `record_refusal` records refused new orders only."""
+        """A modify stopped before it left (by a guardrail): recorded like any refused
+        request, and the strategy hears `on_order` with a REJECTED answer at once."""
         request = ("modify", venue, symbol, order_id, qty, price)
+        self.sim.record_refusal(self, request, reason)
         self._call("on_order", request, Response(symbol, order_id, Status.REJECTED, reason))
 
     # --- participant hooks, forwarded -----------------------------------------------------

@@ -351,6 +351,9 @@ def test_guarded_modifies_in_a_run_refused_for_position_and_reduced(tmp_path):
     rows = result.orders.filter(
         (result.orders["agent"] == agent.account) & (result.orders["type"] == "modify")
     )
-    # Only the modifies that left are in the run's orders: the kernel's record_refusal records
-    # refused new orders only, so a refused modify is answered to the strategy but not recorded.
-    assert rows["qty"].to_list() == [2, 8] and set(rows["status"]) == {"accepted"}
+    # The refused modify is recorded with its guardrail, like a refused new order.
+    assert rows.select("order_id", "qty", "status", "reason").rows() == [
+        (oid, 20, "rejected", "guardrail_position"),
+        (oid, 2, "accepted", "none"),
+        (oid, 8, "accepted", "none"),
+    ]
