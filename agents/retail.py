@@ -1,30 +1,56 @@
-"""Retail investors: zero-intelligence traders with Poisson arrivals and a panic switch.
+"""Retail investors: zero-intelligence traders with Poisson arrivals and a panic switch, held as
+one cohort agent with NumPy arrays per investor, so that 100k investors cost arrays, not objects.
 
-Each investor arrives at random (exponential gaps in trading time), picks a listed bond,
-a side and a size, and sends either a market order or a limit order placed at a random
-distance around the price it observes. Resting orders older than `order_lifetime_minutes`
-are cancelled at the next arrival. In stress a `panic` shock raises the chance of selling
-and of selling aggressively (market orders), and it fades along the shock's path.
+Each investor arrives at random (a Poisson process of `arrivals_per_day` per session, in
+trading time), picks a listed (venue, bond), a side and a size, and sends either a market order
+or a limit order placed at a random distance around the price it observes. In stress a `panic`
+shock raises the chance of selling and of selling aggressively (market orders); it fades day by
+day along the shocks' paths. An investor never sells more than it owns less what its working
+sells already offer, and cancels its resting orders older than `order_lifetime_minutes` at its
+next arrival. Each investor is checked as the ledger checked the account each used to have: a
+buy needs free cash for the venue's lock (cash less what working buys hold and less sale
+proceeds not yet settled), a sell needs free units (units less what working sells offer and
+less purchases not yet settled); an order that fails the check is not sent (`refused_*`).
+
+The superposition of N independent Poisson processes of rate λ is one Poisson process of rate
+Nλ whose arrivals belong to investors drawn uniformly: the cohort wakes once per arrival and
+draws whose it is. It is one ledger account (the platform's omnibus) that trades for its
+investors under client codes: investor i sends as client i + 1, so the venue applies
+self-trade prevention per investor and two investors of the cohort may trade with each other.
+Every fill is attributed to its investor through the trade's client code, so per-investor cash
+and units add up to the omnibus account exactly once every answer has arrived (`reconcile`).
 """
 
 from __future__ import annotations
 
+import heapq
+import math
+
+import numpy as np
 from pydantic import Field
 
 from agents.common import (
     NS_PER_SECOND,
     PopulationParams,
-    build_population,
     listings,
     observed_price,
     round_to_lot,
 )
 from sim.latency import latency_from
+from sim.orders import Status
 from sim.participant import Participant
 from sim.registry import AgentKind
+from sim.venue import fee
+
+_OPEN = (Status.ACCEPTED, Status.PARTIALLY_FILLED)
 
 
 class RetailParams(PopulationParams):
+    """``[retail]``: a population of retail investors; cash and units are each investor's."""
+
+    count: int = Field(
+        1, ge=0, le=1_000_000, description="number of retail investors (one cohort agent)"
+    )
     arrivals_per_day: float = Field(1.0, gt=0, description="mean orders per investor per day")
     min_qty: int = Field(1, ge=1, description="smallest order, units")
     max_qty: int = Field(10, ge=1, description="largest order, units")
@@ -35,28 +61,98 @@ class RetailParams(PopulationParams):
     panic_sell_share: float = Field(0.9, ge=0.5, le=1, description="sell chance at full panic")
 
 
-class RetailInvestor(Participant):
+class _Order:
+    """One working order of one investor, as the cohort keeps its own books."""
+
+    __slots__ = (
+        "cancelled",
+        "cancelling",
+        "column",
+        "filled",
+        "held",
+        "investor",
+        "qty",
+        "sent_at",
+        "side",
+        "spent",
+    )
+
+    def __init__(self, investor, side, column, qty, held, sent_at) -> None:
+        self.investor = investor
+        self.side = side
+        self.column = column  # the instrument's column in `units`
+        self.qty = qty
+        self.held = held  # paise held for a buy (the venue's lock), units for a sell
+        self.sent_at = sent_at
+        self.filled = 0  # units whose fills have arrived
+        self.spent = 0  # paise those fills took from the hold (buys)
+        self.cancelled: int | None = None  # units that will never fill, once known
+        self.cancelling = False
+
+    @property
+    def done(self) -> bool:
+        """Every unit is accounted for: filled (and heard of) or cancelled."""
+        return self.filled + (self.cancelled or 0) == self.qty
+
+
+class RetailCohort(Participant):
+    """The omnibus account of a population of retail investors (state: arrays per investor)."""
+
     kind = "retail"
 
     def __init__(self, sim, params: RetailParams, rng) -> None:
         super().__init__(sim, rng, latency_from(params.latency_us, params.latency_jitter_us))
         self.params = params
         self.panic = 0.0
+        self.symbols = tuple(sim.instruments)
+        self._column = {s: k for k, s in enumerate(self.symbols)}
         self._markets = listings(sim)
+        self._lots = [sim.instruments[s].lot_size for _, s in self._markets]
+        n = params.count
         open_ns, close_ns = sim.calendar.session(0)
-        self._session_seconds = (close_ns - open_ns) / NS_PER_SECOND
-        self._sent_at: dict[tuple[str, str, int], int] = {}  # (venue, symbol, id) -> time
+        # Mean gap between arrivals of the whole population, seconds of trading time.
+        rate = params.arrivals_per_day * n
+        self._mean_gap = (close_ns - open_ns) / NS_PER_SECOND / rate if rate else math.inf
+        self._lifetime_ns = int(params.order_lifetime_minutes * 60 * NS_PER_SECOND)
+        cash = round(params.cash_rupees * 100)
+        self.cash = np.full(n, cash, np.int64)  # paise attributed, settled or not
+        self.units = np.full((n, len(self.symbols)), params.units, np.int64)
+        self.cash_held = np.zeros(n, np.int64)  # paise working buys hold
+        self.units_held = np.zeros((n, len(self.symbols)), np.int64)  # units working sells offer
+        self.cash_unsettled = np.zeros(n, np.int64)  # sale proceeds not settled yet
+        self.units_unsettled = np.zeros((n, len(self.symbols)), np.int64)  # purchases, likewise
+        # (settle at, investor, column, units, paise) of fills not settled yet, a heap.
+        self._settlements: list[tuple[int, int, int, int, int]] = []
+        self.initial_cash = cash
+        self.orders_by_investor = np.zeros(n, np.int64)
+        self.fills_by_investor = np.zeros(n, np.int64)
+        self.fees_by_investor = np.zeros(n, np.int64)
+        self._selling = np.zeros(len(self.symbols), np.int64)  # units_held summed over investors
+        # Orders sent and not yet answered: (investor, venue, symbol, side, qty, price) ->
+        # [(sent at, held)], oldest first (an investor rarely has two alike in flight).
+        self._in_flight: dict[tuple, list[tuple[int, int]]] = {}
+        self._orders: dict[tuple[str, str, int], _Order] = {}  # (venue, symbol, id) -> working
+        self._by_investor: dict[int, list[tuple[str, str, int]]] = {}
+        # What was heard of an order before its answer: (venue, symbol, id) -> _Order stub.
+        self._early: dict[tuple[str, str, int], _Order] = {}
+        self.refused_cash = 0  # buys not sent: the investor's free cash did not cover them
+        self.refused_units = 0  # sells not sent: its units were not settled yet
+        self.rejected = 0
+
+    # --- arrivals ------------------------------------------------------------------------
 
     def on_start(self) -> None:
-        self._schedule_next()
+        if len(self.cash):
+            self._schedule_next()
 
     def _schedule_next(self) -> None:
-        mean_gap = self._session_seconds / self.params.arrivals_per_day
-        self.wake_in(int(self.agent_rng.exponential(mean_gap) * NS_PER_SECOND))
+        self.wake_in(int(self.agent_rng.exponential(self._mean_gap) * NS_PER_SECOND))
 
     def on_wake(self) -> None:
-        self._cancel_stale()
-        self.trade()
+        investor = int(self.agent_rng.integers(len(self.cash)))
+        self._settle_due()
+        self._cancel_stale(investor)
+        self.trade(investor)
         self._schedule_next()
 
     def sell_probability(self) -> float:
@@ -66,42 +162,183 @@ class RetailInvestor(Participant):
         p = self.params.market_order_share
         return p + (1 - p) * self.panic
 
-    def trade(self) -> None:
-        p = self.params
-        venue, symbol = self._markets[self.agent_rng.integers(len(self._markets))]
-        lot = self.sim.instruments[symbol].lot_size
-        side = -1 if self.agent_rng.random() < self.sell_probability() else 1
-        qty = round_to_lot(self.agent_rng.integers(p.min_qty, p.max_qty + 1), lot)
+    def trade(self, investor: int | None = None) -> None:
+        """One arrival of `investor` (drawn at random when None): choose and send an order."""
+        p, rng = self.params, self.agent_rng
+        i = int(rng.integers(len(self.cash))) if investor is None else investor
+        m = int(rng.integers(len(self._markets)))
+        venue, symbol = self._markets[m]
+        lot, col = self._lots[m], self._column[symbol]
+        side = -1 if rng.random() < self.sell_probability() else 1
+        qty = round_to_lot(rng.integers(p.min_qty, p.max_qty + 1), lot)
         if side < 0:
-            qty = min(qty, self.position(symbol) - self._units_resting(symbol))
+            own = int(self.units[i, col] - self.units_held[i, col])
+            # The omnibus as a whole never offers more than it holds either.
+            omnibus = self.position(symbol) - int(self._selling[col])
+            qty = min(qty, own, omnibus)
+            qty -= qty % lot
             if qty < lot:
                 return
-        if self.agent_rng.random() < self.market_probability():
-            self.submit(venue, symbol, side, qty, None)
-            return
-        offset = self.agent_rng.integers(-p.cross_ticks, p.max_offset_ticks + 1)
-        price = round(observed_price(self, venue, symbol)) - side * offset
-        self.submit(venue, symbol, side, qty, max(price, 1))
+            if qty > own - self.units_unsettled[i, col]:
+                self.refused_units += 1
+                return
+        if rng.random() < self.market_probability():
+            price = None
+        else:
+            offset = int(rng.integers(-p.cross_ticks, p.max_offset_ticks + 1))
+            price = max(round(observed_price(self, venue, symbol)) - side * offset, 1)
+        if side > 0:
+            held = self._cash_needed(venue, symbol, qty, price)
+            if self.cash[i] - self.cash_unsettled[i] - self.cash_held[i] < held:
+                self.refused_cash += 1
+                return
+            self.cash_held[i] += held
+        else:
+            held = qty
+            self.units_held[i, col] += qty
+            self._selling[col] += qty
+        self._in_flight.setdefault((i, venue, symbol, side, qty, price), []).append(
+            (self.now, held)
+        )
+        self.orders_by_investor[i] += 1
+        self.submit(venue, symbol, side, qty, price, client=i + 1)
 
-    def _units_resting(self, symbol: str) -> int:
-        return sum(o.qty for _, o in self.open_orders() if o.instrument == symbol and o.side < 0)
-
-    def _cancel_stale(self) -> None:
-        horizon = self.now - int(self.params.order_lifetime_minutes * 60 * NS_PER_SECOND)
-        still_open = {}
-        for venue, order in self.open_orders():
-            key = (venue, order.instrument, order.order_id)
-            sent = self._sent_at.get(key, self.now)
-            if sent <= horizon:
-                self.cancel(venue, order.instrument, order.order_id)
+    def _cash_needed(self, venue: str, symbol: str, qty: int, price: int | None) -> int:
+        """What the venue locks for a buy: the notional at the limit plus the largest fee.
+        A market buy is priced at its protection: the top of the published band, else the
+        observed price plus the venue's market protection."""
+        v = self.sim.venues[venue]
+        if price is None:
+            band = self.price_limits(venue, symbol)
+            if band is not None:
+                price = band[1]
             else:
-                still_open[key] = sent
-        self._sent_at = still_open
+                observed = observed_price(self, venue, symbol)
+                price = math.ceil(observed * (1 + v.market_protection_pct / 100))
+        notional = qty * price * self.sim.instruments[symbol].tick_value
+        return notional + fee(notional, v.fees.max_rate)
+
+    def _settle_due(self) -> None:
+        """Fills whose settlement time has come become the investors' to use."""
+        pending = self._settlements
+        while pending and pending[0][0] <= self.now:
+            _, i, col, units, cash = heapq.heappop(pending)
+            self.units_unsettled[i, col] -= units
+            self.cash_unsettled[i] -= cash
+
+    def _cancel_stale(self, investor: int) -> None:
+        horizon = self.now - self._lifetime_ns
+        for key in self._by_investor.get(investor, ()):
+            order = self._orders[key]
+            # (An order whose cancellation is known only waits for the news of its fills.)
+            if order.sent_at <= horizon and not order.cancelling and order.cancelled is None:
+                order.cancelling = True
+                self.cancel(*key)
+
+    # --- answers and fills ---------------------------------------------------------------
 
     def on_response(self, request, response) -> None:
         action, venue, symbol = request[:3]
-        if action == "new" and response.ok:
-            self._sent_at[venue, symbol, response.order_id] = self.now
+        if action == "new":
+            self._answered(venue, symbol, request[3:6], response)
+        elif action == "cancel" and response.ok:  # what had not traded never will
+            self._cancelled(venue, symbol, request[3], None, response.filled_qty)
+        for c in response.cancelled:  # self-trade prevention took older orders of the client
+            self._cancelled(venue, symbol, c.order_id, c.qty, None)
+
+    def _answered(self, venue, symbol, request, response) -> None:
+        side, qty, price = request
+        i = response.client - 1
+        flight_key = (i, venue, symbol, side, qty, price)
+        waiting = self._in_flight[flight_key]
+        sent_at, held = waiting.pop(0)
+        if not waiting:
+            del self._in_flight[flight_key]
+        order = _Order(i, side, self._column[symbol], qty, held, sent_at)
+        key = (venue, symbol, response.order_id)
+        early = self._early.pop(key, None) if response.order_id else None
+        if early is not None:
+            order.filled, order.spent, order.cancelled = early.filled, early.spent, early.cancelled
+        if not response.ok:
+            self.rejected += 1
+        if response.status not in _OPEN:
+            order.cancelled = qty - response.filled_qty
+        if order.done:
+            self._release(order)
+            return
+        self._orders[key] = order
+        self._by_investor.setdefault(i, []).append(key)
+
+    def on_fill(self, trade, side: int) -> None:
+        taker = side == trade.aggressor_side
+        i = (trade.taker_client if taker else trade.maker_client) - 1
+        paid_fee = trade.taker_fee if taker else trade.maker_fee
+        col = self._column[trade.instrument]
+        qty = trade.qty
+        spent = received = 0
+        if side > 0:
+            spent = trade.notional + paid_fee
+            self.cash[i] -= spent
+            self.cash_held[i] -= spent
+            self.units[i, col] += qty
+        else:
+            received = trade.notional - paid_fee
+            self.units[i, col] -= qty
+            self.units_held[i, col] -= qty
+            self._selling[col] -= qty
+            self.cash[i] += received
+        if trade.settle_at > self.now:
+            # What the fill brings is the investor's only once it settles (units bought stay
+            # unsellable, proceeds unspendable); what it takes stays held until then.
+            if side > 0:
+                self.units_unsettled[i, col] += qty
+            else:
+                self.cash_unsettled[i] += received
+            bought = qty if side > 0 else 0
+            heapq.heappush(self._settlements, (trade.settle_at, i, col, bought, received))
+        self.fills_by_investor[i] += 1
+        self.fees_by_investor[i] += paid_fee
+        order_id = trade.taker_order_id if taker else trade.maker_order_id
+        order = self._order(trade.venue, trade.instrument, order_id, i, side)
+        order.filled += qty
+        order.spent += spent
+        self._finish_if_done(trade.venue, trade.instrument, order_id, order)
+
+    def _cancelled(self, venue, symbol, order_id, qty, filled) -> None:
+        """`qty` units of an order will never fill (or all but its `filled` units)."""
+        order = self._orders.get((venue, symbol, order_id)) or self._early.setdefault(
+            (venue, symbol, order_id), _Order(-1, 0, 0, 0, 0, 0)
+        )
+        order.cancelled = qty if filled is None else order.qty - filled
+        self._finish_if_done(venue, symbol, order_id, order)
+
+    def _order(self, venue, symbol, order_id, investor, side) -> _Order:
+        """The working order a fill belongs to, or a stub until its answer arrives."""
+        key = (venue, symbol, order_id)
+        order = self._orders.get(key)
+        if order is None:
+            order = self._early.setdefault(key, _Order(investor, side, 0, 0, 0, 0))
+        return order
+
+    def _finish_if_done(self, venue, symbol, order_id, order: _Order) -> None:
+        key = (venue, symbol, order_id)
+        if order.done and self._orders.get(key) is order:
+            del self._orders[key]
+            self._by_investor[order.investor].remove(key)
+            if not self._by_investor[order.investor]:
+                del self._by_investor[order.investor]
+            self._release(order)
+
+    def _release(self, order: _Order) -> None:
+        """Give back what a finished order still holds: fills have taken the rest."""
+        if order.side > 0:
+            self.cash_held[order.investor] -= order.held - order.spent
+        else:
+            unfilled = order.held - order.filled
+            self.units_held[order.investor, order.column] -= unfilled
+            self._selling[order.column] -= unfilled
+
+    # --- shocks --------------------------------------------------------------------------
 
     def on_shock(self, shock) -> None:
         if shock.kind == "panic":
@@ -111,12 +348,94 @@ class RetailInvestor(Participant):
         # Panic fades day by day along the shocks' paths.
         self.panic = self.sim.panic_level(day)
 
+    # --- state and reporting -------------------------------------------------------------
+
+    @property
+    def working_orders(self) -> int:
+        """Orders sent and not yet finished, as the cohort knows them."""
+        return len(self._orders) + sum(len(w) for w in self._in_flight.values())
+
+    def investor_pnl(self) -> np.ndarray:
+        """Each investor's PnL in paise: cash plus units at the mark, less the endowment at the
+        reference prices (the same rule as every agent's `pnl` in agents.parquet)."""
+        sim = self.sim
+        marks = np.array(
+            [sim.mark(s) * sim.instruments[s].tick_value for s in self.symbols], np.int64
+        )
+        references = np.array(
+            [sim.reference_prices[s] * sim.instruments[s].tick_value for s in self.symbols],
+            np.int64,
+        )
+        start = self.initial_cash + self.params.units * int(references.sum())
+        return self.cash + self.units @ marks - start
+
+    def reconcile(self) -> list[str]:
+        """Where the omnibus account and its investors disagree (empty when they agree).
+        Fills and answers still on their way make them differ until they arrive."""
+        acct = self.sim.ledger.account(self.account)
+        problems = []
+        if acct.cash + acct.pending_cash != int(self.cash.sum()):
+            problems.append(f"cash {acct.cash + acct.pending_cash} != investors {self.cash.sum()}")
+        for col, symbol in enumerate(self.symbols):
+            held = int(self.units[:, col].sum())
+            if acct.position(symbol) != held:
+                problems.append(f"{symbol}: {acct.position(symbol)} units != investors {held}")
+            if int(self._selling[col]) != int(self.units_held[:, col].sum()):
+                problems.append(f"{symbol}: units offered out of step")
+        if (self.units < 0).any():
+            problems.append(f"{int((self.units < 0).any(axis=1).sum())} investors hold < 0 units")
+        if (self.units_held > self.units).any() or (self.units_held < 0).any():
+            problems.append("an investor offers units it does not hold")
+        if (self.cash_held < 0).any():
+            problems.append("an investor holds negative cash for its buys")
+        return problems
+
     def report(self) -> dict:
-        return {"panic": self.panic}
+        """Columns for agents.parquet: investors, orders per investor, holdings, refusals."""
+        return {
+            "panic": self.panic,
+            "investors": len(self.cash),
+            "investors_traded": int((self.fills_by_investor > 0).sum()),
+            "investors_holding": int((self.units > 0).any(axis=1).sum()),
+            "units_held": int(self.units.sum()),
+            "working_orders": self.working_orders,
+            "orders_refused_cash": self.refused_cash,
+            "orders_refused_units": self.refused_units,
+            "orders_rejected": self.rejected,
+        }
+
+    @staticmethod
+    def population_metrics(cohorts) -> dict:
+        """Group "retail": the spread of PnL over every investor of every cohort, in paise."""
+        pnl = np.concatenate([c.investor_pnl() for c in cohorts])
+        traded = sum(int((c.fills_by_investor > 0).sum()) for c in cohorts)
+        quantiles = np.quantile(pnl, [0.05, 0.25, 0.5, 0.75, 0.95])
+        return {
+            "retail": {
+                "investors": len(pnl),
+                "investors_traded": traded,
+                "pnl_mean": float(pnl.mean()),
+                "pnl_std": float(pnl.std()),
+                **{
+                    f"pnl_{name}": float(q)
+                    for name, q in zip(
+                        ("p05", "p25", "median", "p75", "p95"), quantiles, strict=True
+                    )
+                },
+                "share_with_loss": float((pnl < 0).mean()),
+            }
+        }
 
 
 def build(sim, params: RetailParams, seeds):
-    return build_population(RetailInvestor, sim, params, seeds)
+    """One cohort holding all `count` investors, its omnibus account endowed with the sum of
+    their cash and units."""
+    if not params.count:
+        return []
+    cohort = RetailCohort(sim, params, np.random.default_rng(seeds))
+    units = {s: params.units * params.count for s in sim.instruments} if params.units else {}
+    sim.open_account(cohort, cash=round(params.cash_rupees * 100) * params.count, units=units)
+    return [cohort]
 
 
 KIND = AgentKind("retail", RetailParams, build)
