@@ -37,7 +37,7 @@ from agents.common import (
     round_to_lot,
 )
 from sim.latency import latency_from
-from sim.orders import Status
+from sim.orders import Reason, Status
 from sim.participant import Participant
 from sim.registry import AgentKind
 from sim.venue import fee
@@ -179,18 +179,21 @@ class RetailCohort(Participant):
             qty -= qty % lot
             if qty < lot:
                 return
-            if qty > own - self.units_unsettled[i, col]:
-                self.refused_units += 1
-                return
         if rng.random() < self.market_probability():
             price = None
         else:
             offset = int(rng.integers(-p.cross_ticks, p.max_offset_ticks + 1))
             price = max(round(observed_price(self, venue, symbol)) - side * offset, 1)
+        request = ("new", venue, symbol, side, qty, price, "GTC")
+        if side < 0 and qty > own - self.units_unsettled[i, col]:
+            self.refused_units += 1
+            self.sim.record_refusal(self, request, Reason.INSUFFICIENT_UNITS, client=i + 1)
+            return
         if side > 0:
             held = self._cash_needed(venue, symbol, qty, price)
             if self.cash[i] - self.cash_unsettled[i] - self.cash_held[i] < held:
                 self.refused_cash += 1
+                self.sim.record_refusal(self, request, Reason.INSUFFICIENT_CASH, client=i + 1)
                 return
             self.cash_held[i] += held
         else:

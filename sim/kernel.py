@@ -274,17 +274,19 @@ class Simulation:
             qty,
             _STATUS_NAMES[response.status],
             response.reason,
+            response.client,
         )
         for trade in response.trades:
             self._record_trade(trade)
         self._publish(venue_name, symbol)
         self._deliver(agent, "on_response", (action, venue_name, symbol, *args), response)
 
-    def record_refusal(self, agent, request: tuple, reason) -> None:
-        """A request an agent's own controls stopped before it was sent (e.g. a guardrail):
-        recorded with its reason like any refused request. `request` is a new order's
-        ``("new", venue, symbol, side, qty, price, tif)`` (recorded with no order id) or a
-        modify's ``("modify", venue, symbol, order_id, qty, price)``."""
+    def record_refusal(self, agent, request: tuple, reason, client: int = 0) -> None:
+        """A request an agent's own controls stopped before it was sent (a guardrail, a
+        broker's check of its client): recorded with its reason like any refused request.
+        `request` is a new order's ``("new", venue, symbol, side, qty, price, tif)``
+        (recorded with no order id) or a modify's ``("modify", venue, symbol, order_id, qty,
+        price)``."""
         if request[0] == "modify":
             _, venue, symbol, order_id, qty, price = request
             row = (order_id, venue, symbol, 0, "modify", None, price, qty)
@@ -300,7 +302,7 @@ class Simulation:
                 price,
                 qty,
             )
-        self._record_order(agent, *row, "rejected", reason)
+        self._record_order(agent, *row, "rejected", reason, client)
 
     def _record_order(
         self,
@@ -315,6 +317,7 @@ class Simulation:
         qty,
         status: str,
         reason,
+        client: int,
     ) -> None:
         """One row of orders.parquet; values that are not int64 (a bad request's) are null."""
         self.recorder.order(
@@ -330,6 +333,7 @@ class Simulation:
             _int64_or_none(qty),
             status,
             _REASON_NAMES[reason],
+            client,
         )
 
     def _record_trade(self, trade) -> None:
@@ -345,6 +349,8 @@ class Simulation:
             trade.maker_account,
             trade.taker_account,
             int(trade.aggressor_side),
+            trade.maker_client,
+            trade.taker_client,
         )
         for account, is_maker in ((trade.maker_account, True), (trade.taker_account, False)):
             agent = self._agents_by_account[account]
@@ -454,6 +460,9 @@ class Simulation:
         started = wallclock.perf_counter()
         self._schedule_sessions(progress)
         self.env.run(until=self.calendar.end_ns + 1)
+        # Answers and fills still on their way reach their agents, so that what agents report
+        # agrees with the ledger; requests can no longer reach a venue after the last close.
+        self.env.run()
         self.ledger.settle_due(self.calendar.end_ns)
         frames = self.recorder.take_frames()
         agents = self._agents_frame()

@@ -13,11 +13,13 @@ Frames returned by :meth:`Recorder.frames` (column: dtype):
     time: Int64, order_id: Int64, agent: Int64, venue: Categorical, instrument: Categorical,
     side: Int8 (+1 buy, -1 sell), type: Categorical ("limit", "market", "ioc", "fok", ...),
     tif: Categorical ("GTC", ...), price: Int64 (null for market orders), qty: Int64,
-    status: Categorical ("accepted", "rejected", ...), reason: Categorical ("none", ...)
+    status: Categorical ("accepted", "rejected", ...), reason: Categorical ("none", ...),
+    client: Int32 (the client code the agent sent for; 0: the account itself)
 ``trades``
     time: Int64, venue: Categorical, instrument: Categorical, price: Int64, qty: Int64,
     maker_order_id: Int64, taker_order_id: Int64, maker_agent: Int64, taker_agent: Int64,
-    aggressor_side: Int8 (+1 buyer-initiated, -1 seller-initiated)
+    aggressor_side: Int8 (+1 buyer-initiated, -1 seller-initiated), maker_client: Int32,
+    taker_client: Int32
 ``quotes`` (L1 on every change)
     time: Int64, venue: Categorical, instrument: Categorical, bid: Int64, bid_qty: Int64,
     ask: Int64, ask_qty: Int64 (bid/ask and their sizes null when that side is empty)
@@ -64,6 +66,7 @@ _SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         "qty": pl.Int64,
         "status": _CAT,
         "reason": _CAT,
+        "client": pl.Int32,
     },
     "trades": {
         "time": pl.Int64,
@@ -76,6 +79,8 @@ _SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         "maker_agent": pl.Int64,
         "taker_agent": pl.Int64,
         "aggressor_side": pl.Int8,
+        "maker_client": pl.Int32,
+        "taker_client": pl.Int32,
     },
     "quotes": {
         "time": pl.Int64,
@@ -196,6 +201,7 @@ class Recorder:
         qty: int | None,
         status: str,
         reason: str,
+        client: int = 0,
     ) -> None:
         """One order request and the venue's answer (accepted, filled, rejected, ...)."""
         a = self._orders
@@ -211,6 +217,7 @@ class Recorder:
         a[9](_NULL_INT if qty is None else qty)
         a[10](status)
         a[11](reason)
+        a[12](client)
 
     def trade(
         self,
@@ -224,6 +231,8 @@ class Recorder:
         maker_agent: int,
         taker_agent: int,
         aggressor_side: int,
+        maker_client: int = 0,
+        taker_client: int = 0,
     ) -> None:
         """One execution between a resting (maker) and an incoming (taker) order."""
         a = self._trades
@@ -237,6 +246,8 @@ class Recorder:
         a[7](maker_agent)
         a[8](taker_agent)
         a[9](aggressor_side)
+        a[10](maker_client)
+        a[11](taker_client)
 
     def quote(
         self,
