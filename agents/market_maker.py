@@ -15,7 +15,9 @@ if sooner), gamma its risk aversion (per tick) and k the order-arrival decay (pe
 reservation price stays within `max_spread_ticks` of the mid. At the inventory limit
 it only quotes the side that reduces inventory. When the estimated volatility exceeds
 `stress_sigma_ticks` it widens its spread by `stress_widen`, or pulls its quotes if
-`stress_pull`; a `liquidity_withdrawal` shock does the same. It measures its tier
+`stress_pull`; a `liquidity_withdrawal` shock does the same. With `post_only` its quotes never
+cross the quote it observes (a bid stays below the best ask, an ask above the best bid): a
+skewed reservation price moves its quotes to the touch, never through it. It measures its tier
 obligations at every requote: spread within `max_spread_ticks`, each side at least
 `min_size`, and the share of checks it met (presence).
 """
@@ -31,7 +33,6 @@ from agents.common import (
     PopulationParams,
     build_population,
     listings,
-    observed_price,
 )
 from sim.latency import latency_from
 from sim.participant import Participant
@@ -55,6 +56,11 @@ class MarketMakerParams(PopulationParams):
     stress_sigma_ticks: float = Field(2.0, gt=0, description="per-second sd that means stress")
     stress_widen: float = Field(3.0, ge=1)
     stress_pull: bool = False
+    post_only: bool = Field(
+        False,
+        description="quotes never cross the quote it observes: a bid stays below the best ask, "
+        "an ask above the best bid, so the maker only ever provides liquidity",
+    )
 
 
 def reservation_price(mid: float, inventory: float, gamma: float, sigma2: float,
@@ -109,7 +115,8 @@ class MarketMaker(Participant):
     def quotes(self, venue: str, symbol: str) -> tuple[int | None, int | None]:
         """(bid, ask) to post now, None for a side not quoted."""
         p = self.params
-        mid = observed_price(self, venue, symbol)
+        book = self.quote(venue, symbol)
+        mid = _observed_mid(self, book, symbol)
         sigma2 = self._update_sigma((venue, symbol), mid)
         day = self.sim.calendar.day_index(self.now)
         to_close = (self.sim.calendar.session(day)[1] - self.now) / NS_PER_SECOND
@@ -125,6 +132,11 @@ class MarketMaker(Participant):
             spread *= p.stress_widen
         bid = max(math.floor(r - spread / 2), 1)
         ask = max(math.ceil(r + spread / 2), bid + 1)
+        if p.post_only:
+            if book.ask is not None:
+                bid = min(bid, book.ask - 1)
+            if book.bid is not None:
+                ask = max(ask, book.bid + 1)
         band = self.price_limits(venue, symbol)
         if band is not None:  # quotes the venue would refuse are not worth sending
             bid = bid if band[0] <= bid <= band[1] else None
@@ -178,6 +190,15 @@ class MarketMaker(Participant):
             f"maker_{m.account}_presence": (m.checks_met / m.checks if m.checks else None)
             for m in makers
         }}  # fmt: skip
+
+
+def _observed_mid(agent, quote, symbol: str) -> float:
+    """`observed_price` from a quote already in hand: the mid, else the one side showing, else
+    the instrument's reference price."""
+    if quote.mid is not None:
+        return quote.mid
+    side = quote.bid if quote.bid is not None else quote.ask
+    return float(side if side is not None else agent.sim.reference_prices[symbol])
 
 
 def build(sim, params: MarketMakerParams, seeds):

@@ -2,7 +2,9 @@
 
 Every `interval_seconds` (with exponential jitter) a trader samples the mid; once it has
 `long_window` samples it buys when the short average is above the long one and sells when
-below, with an IOC order priced at the far side of the quote so it takes liquidity.
+below, with an IOC order priced at the far side of the quote so it takes liquidity. It never
+sends more than it can cover: a sell at most its units, a buy at most what its free cash pays
+for at that price, fees included (an order the venue would refuse is not sent).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from agents.common import (
     listings,
     round_to_lot,
 )
+from sim.fees import MICROS
 from sim.latency import latency_from
 from sim.participant import Participant
 from sim.registry import AgentKind
@@ -63,6 +66,14 @@ class MomentumTrader(Participant):
         long = sum(self.mids) / len(self.mids)
         return (short > long) - (short < long)
 
+    def affordable(self, price: int) -> int:
+        """Units whose purchase at `price` (ticks) its free cash covers, fees included."""
+        cost = price * self.sim.instruments[self.symbol].tick_value  # paise a unit
+        rate = self.sim.venues[self.venue].fees.max_rate  # millionths
+        if cost <= 0:
+            return 0
+        return self.free_cash() * MICROS // (cost * (MICROS + max(rate, 0)))
+
     def on_wake(self) -> None:
         quote = self.quote(self.venue, self.symbol)
         if quote.mid is not None:
@@ -75,6 +86,8 @@ class MomentumTrader(Participant):
             qty = round_to_lot(self.agent_rng.integers(p.min_qty, p.max_qty + 1), lot)
             if side < 0:
                 qty = min(qty, self.position(self.symbol))
+            else:
+                qty = min(qty, self.affordable(far) // lot * lot)
             if qty >= lot:
                 self.submit(self.venue, self.symbol, side, qty, far, "IOC")
         self._schedule_next()

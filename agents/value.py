@@ -2,15 +2,24 @@
 
 At each arrival an investor observes the fundamental with noise, updates a running Bayesian
 estimate of the value it mean-reverts to (the ABIDES update: the prior is advanced by the
-mean-reversion rate for the time since the last observation, then combined with the new
-observation by their variances) and trades toward the estimate: buy below it, sell above. Its
-one order stays working: a resting order on the same side is re-priced (a modify, which loses
-time priority like a cancel and a new order would, in one request), any other is cancelled.
-A share of orders are aggressive (priced at the far side of the quote); the rest rest
-passively a few ticks inside their own side.
+mean-reversion rate for the time since the last observation, widened by the variance the value
+itself gains meanwhile (`value_vol_ticks`, ABIDES' shock variance), then combined with the new
+observation by their variances; a Kalman filter) and trades toward the estimate: buy below it,
+sell above. Its one order stays working: a resting order on the same side is re-priced (a
+modify, which loses time priority like a cancel and a new order would, in one request), any
+other is cancelled.
+
+Pricing: a share of orders are aggressive at random (priced at the far side of the quote). With
+`take_edge_ticks` set, an investor whose estimate is at least that far beyond the far side of
+the quote takes liquidity: it bids up to its estimate less the edge (offers down to the estimate
+plus the edge), taking every level on the way. The rest rest passively up to
+`depth_spread_ticks` behind their own side of the quote, and, with `band_ticks` set, no further
+than that from the estimate (a quote far from the estimate is undercut, not joined).
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 from pydantic import Field
@@ -32,10 +41,39 @@ class ValueParams(PopulationParams):
     observation_noise: float = Field(10.0, ge=0, description="sd of observations, in ticks")
     kappa_per_second: float = Field(1.67e-6, ge=0, le=1, description="assumed mean reversion")
     prior_sd: float = Field(10.0, gt=0, description="sd of the first estimate, ticks")
+    value_vol_ticks: float = Field(
+        0.0,
+        ge=0,
+        description="sd per sqrt(second) of the value's own moves as the investor believes them, "
+        "ticks: the prior widens by this variance as time passes, so older observations count "
+        "for less (0: the value only mean-reverts and every observation counts alike)",
+    )
     aggressive_share: float = Field(0.1, ge=0, le=1, description="share of crossing orders")
     depth_spread_ticks: int = Field(2, ge=0, description="passive orders rest up to this deep")
+    take_edge_ticks: float | None = Field(
+        None,
+        ge=0,
+        description="an estimate this many ticks or more beyond the far side of the quote takes "
+        "liquidity, bidding up to the estimate less this edge (offering down to it plus the "
+        "edge); None: only the random aggressive_share crosses",
+    )
+    band_ticks: float | None = Field(
+        None,
+        ge=0,
+        description="a passive order rests no further than this from the estimate (a buy no "
+        "lower, a sell no higher), undercutting a quote further off; None: no bound",
+    )
     min_qty: int = Field(20, ge=1)
     max_qty: int = Field(50, ge=1)
+
+
+def variance_gain(kappa: float, seconds: float) -> float:
+    """Variance a value gains over `seconds`, per unit of variance rate, when it mean-reverts
+    at `kappa` per second as the prior does: sum over the seconds of (1 - kappa)^(2i)."""
+    if kappa == 0:
+        return seconds
+    step = math.log1p(-kappa) * 2  # log of (1 - kappa)^2
+    return math.expm1(step * seconds) / math.expm1(step)
 
 
 class ValueInvestor(Participant):
@@ -60,10 +98,14 @@ class ValueInvestor(Participant):
         r_bar = self.sim.reference_prices[symbol]
         observed = self.sim.observe_fundamental(symbol, p.observation_noise, self.agent_rng)
         mean, var, last = self._estimates.get(symbol, (float(r_bar), p.prior_sd**2, self.now))
-        # Advance the prior by mean reversion over the elapsed time, then combine.
-        decay = (1 - p.kappa_per_second) ** ((self.now - last) / NS_PER_SECOND)
+        # Advance the prior by mean reversion over the elapsed time (and widen it by what the
+        # value may have moved meanwhile), then combine.
+        elapsed = (self.now - last) / NS_PER_SECOND
+        decay = (1 - p.kappa_per_second) ** elapsed
         mean = (1 - decay) * r_bar + decay * mean
         var = decay**2 * var
+        if p.value_vol_ticks:
+            var += p.value_vol_ticks**2 * variance_gain(p.kappa_per_second, elapsed)
         noise_var = p.observation_noise**2
         if noise_var == 0:
             mean, var = observed, 0.0
@@ -107,11 +149,20 @@ class ValueInvestor(Participant):
             return None
         aggressive = self.agent_rng.random() < p.aggressive_share
         far, near = (quote.ask, quote.bid) if side > 0 else (quote.bid, quote.ask)
-        if aggressive and far is not None:
+        edge = p.take_edge_ticks
+        if edge is not None and far is not None and side * (value - far) >= edge:
+            # The quote is far enough off the estimate: take up to the estimate less the edge.
+            price = math.floor(value - edge) if side > 0 else math.ceil(value + edge)
+        elif aggressive and far is not None:
             price = far
         else:
             anchor = near if near is not None else round(mid)
             price = anchor - side * int(self.agent_rng.integers(0, p.depth_spread_ticks + 1))
+            if p.band_ticks is not None:  # no further off the estimate than the band
+                if side > 0:
+                    price = max(price, math.floor(value - p.band_ticks))
+                else:
+                    price = min(price, math.ceil(value + p.band_ticks))
         return venue, symbol, side, qty, max(int(price), 1)
 
     def report(self) -> dict:
