@@ -1,10 +1,12 @@
 """Decision rules behind rmsc04's price discovery: the value investor's moving-value estimate,
 its informed taking and its band around the estimate, the maker's post-only quotes and the
-momentum trader's funding check; each against a closed form or a hand computation."""
+momentum trader's funding check; each against a closed form or a hand computation. The last
+test (slow) checks rmsc04's stylized facts as the benchmark computes them."""
 
 from __future__ import annotations
 
 import math
+from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 
@@ -172,3 +174,33 @@ def test_momentum_sends_no_buy_it_cannot_fund(sim):
     trader.affordable = lambda price: 3
     trader.on_wake()
     assert [(side, qty) for _, _, side, qty, *_ in sent] == [(1, 3)]
+
+
+# --- rmsc04's stylized facts ----------------------------------------------------------------
+
+
+def _rmsc04_segments(seed):
+    import tempfile
+    from pathlib import Path
+
+    import sim as bondlab
+    from sim.metrics.stylized import minute_mid_return_segments
+
+    path = Path(__file__).resolve().parent.parent / "scenarios" / "rmsc04.toml"
+    with tempfile.TemporaryDirectory() as out:
+        result = bondlab.run(bondlab.load_scenario(path), seed=seed, out=out)
+        return minute_mid_return_segments(result.quotes, "ABM")
+
+
+@pytest.mark.slow
+def test_rmsc04_stylized_facts_over_ten_seeds():
+    from sim.metrics.stylized import stylized_facts
+
+    with ProcessPoolExecutor(2) as pool:
+        segments = [
+            s for seed_segments in pool.map(_rmsc04_segments, range(1, 11)) for s in seed_segments
+        ]
+    facts = stylized_facts(segments)
+    assert facts["excess_kurtosis"] >= 3
+    assert abs(facts["acf_returns"]["1"]) <= 0.1
+    assert all(v > 0 for v in facts["acf_abs_returns"].values())
