@@ -392,11 +392,16 @@ class OrderBook:
 
     def top(self) -> tuple[int | None, int, int | None, int]:
         """(bid, bid qty, ask, ask qty) of level 1; None and 0 for an empty side."""
-        n_bids, n_asks = self._meta[layout.M_NLEV : layout.M_NLEV + 2].tolist()
-        levels = self._levels
-        bid, bid_qty = levels[0, n_bids - 1, : layout.L_QTY + 1].tolist() if n_bids else (None, 0)
-        ask, ask_qty = levels[1, n_asks - 1, : layout.L_QTY + 1].tolist() if n_asks else (None, 0)
-        return bid, bid_qty, (None if ask is None else -ask), ask_qty
+        # `item` reads one element as a Python int: the cheapest way out of an array, and
+        # this runs after every request.
+        meta, levels, key, qty = self._meta, self._levels, layout.L_KEY, layout.L_QTY
+        n_bids, n_asks = meta.item(layout.M_NLEV), meta.item(layout.M_NLEV + 1)
+        bid, bid_qty, ask, ask_qty = None, 0, None, 0
+        if n_bids:
+            bid, bid_qty = levels.item(0, n_bids - 1, key), levels.item(0, n_bids - 1, qty)
+        if n_asks:
+            ask, ask_qty = -levels.item(1, n_asks - 1, key), levels.item(1, n_asks - 1, qty)
+        return bid, bid_qty, ask, ask_qty
 
     def depth(self, n: int = 5) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
         """(bids, asks): up to n levels a side of (price, visible qty), best first."""
