@@ -16,8 +16,6 @@ its remainder into the next session, so overnight gaps and holidays are skipped.
 from __future__ import annotations
 
 import functools
-import importlib.metadata
-import subprocess
 import time as wallclock
 from pathlib import Path
 
@@ -39,7 +37,6 @@ from sim.venue import PriceBand, Venue
 
 NS_PER_SECOND = 10**9
 CHANNELS = ("l1", "l2", "trades")  # market data an agent can subscribe to
-_PACKAGES = ("numpy", "numba", "polars", "pyarrow", "simpy", "mesa", "pydantic", "scipy")
 
 
 class Simulation:
@@ -160,6 +157,11 @@ class Simulation:
         invested capital, not profit, so the agent's PnL is measured net of it."""
         self.ledger.deposit(agent.account, amount)
         self._initial_wealth[agent.account] = self._initial_wealth.get(agent.account, 0) + amount
+
+    def initial_wealth(self, account: int) -> int:
+        """What an account started with (paise, units at reference prices) plus deposits
+        since: its PnL is measured against this."""
+        return self._initial_wealth.get(account, 0)
 
     # --- what agents may know of the scenario -------------------------------------------
 
@@ -454,7 +456,7 @@ class Simulation:
 
     def run(self, out: str | Path = "results", progress=None, run_id: str | None = None):
         """Simulate every session, then write `out/<run_id>/` and return its `Result`."""
-        from sim.metrics import compute_metrics
+        from sim import run_report
         from sim.result import Result, write_run
 
         started = wallclock.perf_counter()
@@ -465,58 +467,15 @@ class Simulation:
         self.env.run()
         self.ledger.settle_due(self.calendar.end_ns)
         frames = self.recorder.take_frames()
-        agents = self._agents_frame()
-        report = self.ledger.check()
-        instruments = self._instruments_frame()
-        metrics = {"summary": self._summary(frames), **compute_metrics(frames, agents, instruments)}
-        metrics["ledger"] = {"conserved": report.ok, "unsettled_trades": report.unsettled_trades}
-        metrics["events"] = dict(self.events)
-        for name, population in self.populations.items():
-            for group, values in _population_metrics(population).items():
-                if name != self.scenario.kind_of(name):
-                    group = f"{group}/{name}"  # a second population of a kind
-                metrics.setdefault(group, {}).update(values)
-        manifest = {
-            "run_id": run_id or self.run_id,
-            "scenario": self.scenario.to_dict(),
-            "scenario_hash": self.scenario.hash,
-            "seed": self.seed,
-            "git_commit": _git_commit(),
-            "packages": {p: importlib.metadata.version(p) for p in _PACKAGES},
-            "wall_time_s": round(wallclock.perf_counter() - started, 3),
-            "events": dict(self.events),
-            "ledger": report.to_dict(),
-        }
-        path = write_run(
-            out,
-            run_id or self.run_id,
-            frames,
-            agents,
-            instruments,
-            metrics,
-            manifest,
-            overwrite=True,
-        )
+        agents = run_report.agents_frame(self)
+        instruments = run_report.instruments_frame(self)
+        ledger = self.ledger.check()
+        metrics = run_report.metrics(self, frames, agents, instruments, ledger)
+        run_id = run_id or self.run_id
+        manifest = run_report.manifest(self, run_id, wallclock.perf_counter() - started, ledger)
+        tables = (frames, agents, instruments, metrics, manifest)
+        path = write_run(out, run_id, *tables, overwrite=True)
         return Result.load(path)
-
-    def _summary(self, frames) -> dict:
-        """The headline numbers of a run."""
-        trades = frames["trades"]
-        value = {s: i.tick_value for s, i in self.instruments.items()}
-        notional = sum(
-            price * qty * value[symbol]
-            for symbol, price, qty in trades.select("instrument", "price", "qty").iter_rows()
-        )
-        return {
-            "trading_days": len(self.calendar.trading_days),
-            "instruments": len(self.instruments),
-            "venues": len(self.venues),
-            "agents": len(self.model.agents),
-            "requests": self.events["requests"],
-            "trades": trades.height,
-            "traded_units": int(trades["qty"].sum()) if trades.height else 0,
-            "traded_notional_rupees": notional / 100,
-        }
 
     @property
     def run_id(self) -> str:
@@ -528,50 +487,6 @@ class Simulation:
         prices = [v.book(symbol).last_price for v in self.venues.values() if symbol in v.symbols]
         prices = [p for p in prices if p]
         return prices[-1] if prices else self.reference_prices[symbol]
-
-    def _agents_frame(self):
-        import polars as pl
-
-        population_of = {a.account: name for name, pop in self.populations.items() for a in pop}
-        rows = []
-        for agent in self.model.agents:
-            acct = self.ledger.account(agent.account)
-            positions = sum(
-                acct.position(s) * self.mark(s) * self.instruments[s].tick_value
-                for s in self.instruments
-            )
-            cash = acct.cash + acct.pending_cash
-            rows.append(
-                {
-                    "agent": agent.account,
-                    "kind": agent.kind,
-                    "population": population_of.get(agent.account, agent.kind),
-                    "cash": cash,
-                    "positions_value": positions,
-                    "pnl": cash + positions - self._initial_wealth.get(agent.account, 0),
-                    "fees": agent.fees_paid,
-                    "orders": agent.orders_sent,
-                    "fills": agent.fills,
-                    **agent.report(),
-                }
-            )
-        return pl.DataFrame(rows, infer_schema_length=None)
-
-    def _instruments_frame(self):
-        import polars as pl
-
-        return pl.DataFrame(
-            [
-                {
-                    "symbol": s,
-                    "tick_size": str(i.tick_size),
-                    "lot_size": i.lot_size,
-                    "unit_face_value": i.unit_face_value,
-                    "reference_price": self.reference_prices[s],
-                }
-                for s, i in self.instruments.items()
-            ]
-        )
 
 
 def run(scenario, seed: int | None = None, out: str | Path = "results", progress=None):
@@ -674,26 +589,3 @@ def _order_type(price, tif, stop_price) -> str:
     if price is None and tif == "GTC":
         return "market"
     return {"IOC": "ioc", "FOK": "fok"}.get(tif, "limit")
-
-
-def _population_metrics(agents) -> dict:
-    """A population's own metric groups, from the class's `population_metrics` if it has one."""
-    if not agents:
-        return {}
-    summarise = getattr(type(agents[0]), "population_metrics", None)
-    return summarise(agents) if summarise else {}
-
-
-def _git_commit() -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            cwd=Path(__file__).parent,
-            timeout=5,
-            check=True,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None
