@@ -83,7 +83,7 @@ class MomentumTrader(Participant):
         if side and far is not None:
             p = self.params
             lot = self.sim.instruments[self.symbol].lot_size
-            qty = round_to_lot(self.agent_rng.integers(p.min_qty, p.max_qty + 1), lot)
+            qty = round_to_lot(int(self.agent_rng.integers(p.min_qty, p.max_qty + 1)), lot)
             if side < 0:
                 qty = min(qty, self.position(self.symbol))
             else:

@@ -170,7 +170,7 @@ class RetailCohort(Participant):
         venue, symbol = self._markets[m]
         lot, col = self._lots[m], self._column[symbol]
         side = -1 if rng.random() < self.sell_probability() else 1
-        qty = round_to_lot(rng.integers(p.min_qty, p.max_qty + 1), lot)
+        qty = round_to_lot(int(rng.integers(p.min_qty, p.max_qty + 1)), lot)
         if side < 0:
             own = int(self.units[i, col] - self.units_held[i, col])
             # The omnibus as a whole never offers more than it holds either.

@@ -140,7 +140,7 @@ class ValueInvestor(Participant):
         value = self.estimate(symbol)
         quote = self.quote(venue, symbol)
         lot = self.sim.instruments[symbol].lot_size
-        qty = round_to_lot(self.agent_rng.integers(p.min_qty, p.max_qty + 1), lot)
+        qty = round_to_lot(int(self.agent_rng.integers(p.min_qty, p.max_qty + 1)), lot)
         mid = quote.mid if quote.mid is not None else value
         side = 1 if value > mid else -1
         if side < 0:

@@ -206,6 +206,7 @@ class Venue:
         # The same open orders by account, for the per-account limits and views.
         self._open_by_account: dict[int, dict[tuple[str, int], _OpenOrder]] = {}
         self._tiers: dict[int, Tier | None] = {}
+        self._rates: dict[int, tuple[int, int]] = {}
         self._limits: dict[int, RiskLimits] = {}
         self.halted = False
 
@@ -224,6 +225,9 @@ class Venue:
         """Admit a ledger account to trade here, optionally as a market maker of a tier."""
         self.ledger.account(account)
         self._tiers[account] = None if tier is None else Tier(tier)
+        # (maker, taker) fee rates, looked up for both sides of every fill
+        tier = self._tiers[account]
+        self._rates[account] = (self.fees.rate(True, tier), self.fees.rate(False, tier))
         if limits is not None:
             self._limits[account] = limits
 
@@ -530,8 +534,8 @@ class Venue:
         for f in out.fills:
             maker, taker = listing.open[f.maker_order_id], listing.open[f.taker_order_id]
             notional = f.qty * f.price * value
-            maker_fee = fee(notional, self.fees.rate(True, self._tiers.get(maker.account)))
-            taker_fee = fee(notional, self.fees.rate(False, self._tiers.get(taker.account)))
+            maker_fee = fee(notional, self._rates[maker.account][0])
+            taker_fee = fee(notional, self._rates[taker.account][1])
             buyer, seller = (maker, taker) if maker.side is Side.BUY else (taker, maker)
             buyer_fee, seller_fee = (
                 (maker_fee, taker_fee) if maker.side is Side.BUY else (taker_fee, maker_fee)
