@@ -61,6 +61,8 @@ class Simulation:
         self.ledger = Ledger(journal=self._journal)
         self.market_data = MarketData()
         self.instruments = {i.symbol: _instrument(i) for i in scenario.instruments}
+        # as floats, for the fundamentals' prices per 100 face (a Decimal division is slow)
+        self._tick_sizes = {s: float(i.tick_size) for s, i in self.instruments.items()}
         self.venues: dict[str, Venue] = {}
         self.venue_latency = {}
         try:
@@ -167,7 +169,7 @@ class Simulation:
 
     def fundamental_ticks(self, symbol: str) -> float:
         """The fundamental value now, in ticks."""
-        return self.fundamental.value(symbol, self.now) / float(self.instruments[symbol].tick_size)
+        return self.fundamental.value(symbol, self.env.now) / self._tick_sizes[symbol]
 
     def published_fair_value(self, symbol: str) -> float:
         """The last published valuation, in ticks: the fair value as of this session's open,
@@ -445,7 +447,7 @@ class Simulation:
         moved = False
         for symbol in self.instruments:
             fair = self.fundamental.fair_value_row(symbol, day, self.now)
-            ticks = fair[0] / float(self.instruments[symbol].tick_size)
+            ticks = fair[0] / self._tick_sizes[symbol]
             if every_day or ticks != self._published.get(symbol):
                 moved = True
                 self._published[symbol] = ticks
