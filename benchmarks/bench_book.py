@@ -86,7 +86,7 @@ def _in_fresh_process(case: str) -> dict:
 
 
 def run() -> str:
-    from sim._book_layout import ORDER_DTYPE
+    from sim._book_kernels import ORDER_DTYPE
 
     batch = _in_fresh_process("batch")
     facade = _in_fresh_process("facade")
