@@ -35,9 +35,9 @@ but once the kill switch has tripped only a pure reduction goes (a lower quantit
 price): any other modify is refused. Before the trip, a modify of an order the guard cannot
 see open (already done, or never there) adds nothing and is left to the venue to answer.
 
-Refusals are counted per guardrail and go through the context's `refuse` (a new order: recorded
-in the run's orders with its reason code, answered to the strategy as rejected) or
-`refuse_modify` (a modify: answered to the strategy as rejected). The tick value of each market
+Refusals are counted per guardrail and go through the context's `refuse` (a new order) or
+`refuse_modify` (a modify): recorded in the run's orders with their reason code and answered to
+the strategy as rejected at once. The tick value of each market
 (paise per tick and unit, for VaR and equity) comes from the context's `instrument` at start.
 """
 
@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, deque
+from contextlib import contextmanager
 from dataclasses import dataclass
 from statistics import NormalDist
 from typing import NamedTuple
@@ -136,6 +137,9 @@ class Guardrails:
         self._units: Counter = Counter()  # from own fills
         self._peak: float | None = None  # paise
         self._in_flight: list[_Sent] = []
+        # Set while a refusal is being answered: that answer comes back through `on_order` at
+        # once and must not be taken for the answer to an identical request in flight.
+        self._refusing = False
         self._cancelled: set[int] = set()
         self._handlers = {name: getattr(strategy, name, None) for name in HANDLERS}
 
@@ -216,6 +220,15 @@ class Guardrails:
         flying = sum(s.added for s in self._in_flight if s.request[2] == symbol and s.side == side)
         return resting + flying
 
+    @contextmanager
+    def refusing(self):
+        """While a refusal is answered (see `on_order`)."""
+        outer, self._refusing = self._refusing, True
+        try:
+            yield
+        finally:
+            self._refusing = outer
+
     def send(self, ctx, venue, symbol, side, qty, price, tif, options, by_guard=False) -> None:
         request = ("new", venue, symbol, side, qty, price, tif)
         self._in_flight.append(_Sent(request, by_guard, Side.parse(side), qty))
@@ -258,6 +271,9 @@ class Guardrails:
         self._forward("on_quote", ctx, venue, symbol, quote)
 
     def on_order(self, ctx, request, response) -> None:
+        if self._refusing:  # the answer to a refusal, not to anything in flight
+            self._forward("on_order", ctx, request, response)
+            return
         for i, sent in enumerate(self._in_flight):
             if sent.request == tuple(request):
                 del self._in_flight[i]
@@ -350,7 +366,7 @@ class GuardedContext:
             rule = self._guard.refusal(self._ctx, symbol, int(sign), int(qty))
             if rule is not None:
                 self._guard.refused[rule] += 1
-                self._ctx.refuse(venue, symbol, side, qty, price, tif, REFUSAL_REASONS[rule])
+                self.refuse(venue, symbol, side, qty, price, tif, REFUSAL_REASONS[rule])
                 return
         self._guard.send(self._ctx, venue, symbol, side, qty, price, tif, options)
 
@@ -365,7 +381,7 @@ class GuardedContext:
         rule = self._guard.modify_refusal(self._ctx, symbol, order, qty, price)
         if rule is not None:
             self._guard.refused[rule] += 1
-            self._ctx.refuse_modify(venue, symbol, order_id, qty, price, REFUSAL_REASONS[rule])
+            self.refuse_modify(venue, symbol, order_id, qty, price, REFUSAL_REASONS[rule])
             return
         self._guard.send_modify(self._ctx, venue, symbol, order_id, qty, price, order)
 
@@ -391,7 +407,9 @@ class GuardedContext:
         self._ctx.set_timer(interval_ns)
 
     def refuse(self, venue, symbol, side, qty, price, tif, reason) -> None:
-        self._ctx.refuse(venue, symbol, side, qty, price, tif, reason)
+        with self._guard.refusing():
+            self._ctx.refuse(venue, symbol, side, qty, price, tif, reason)
 
     def refuse_modify(self, venue, symbol, order_id, qty, price, reason) -> None:
-        self._ctx.refuse_modify(venue, symbol, order_id, qty, price, reason)
+        with self._guard.refusing():
+            self._ctx.refuse_modify(venue, symbol, order_id, qty, price, reason)

@@ -112,8 +112,8 @@ class Context(Protocol):
         price: int | None,
         reason: Reason,
     ) -> None:
-        """Stop a modify before it leaves: answered to the strategy as rejected with
-        `reason`."""
+        """Stop a modify before it leaves: recorded with `reason` and answered to the
+        strategy as rejected."""
 
 
 @runtime_checkable

@@ -16,7 +16,7 @@ from sim.orders import Reason, Side, Status
 from sim.participant import Quote
 from sim.scenario import load_scenario
 from sim.strategy import StrategyParticipant
-from sim.venue import OpenOrder, Trade
+from sim.venue import OpenOrder, Response, Trade
 from tests.sim_fixtures import small_scenario
 from tests.test_strategy import RestAndModify
 
@@ -95,6 +95,41 @@ def fill(aggressor: int, qty: int, price: int, taker_fee: int = 0) -> Trade:
 
 
 # --- guardrails on a fake context --------------------------------------------------------------
+
+
+class Answers:
+    """A strategy that keeps every answer it hears."""
+
+    def __init__(self) -> None:
+        self.answers = []
+
+    def on_order(self, ctx, request, response):
+        self.answers.append((tuple(request), response.status, response.reason))
+
+
+def test_a_refusal_is_not_taken_for_the_answer_to_an_identical_order_in_flight():
+    class AnsweringContext(FakeContext):
+        # As StrategyParticipant.refuse does: the refusal is answered at once, through the guard.
+        def refuse(self, venue, symbol, side, qty, price, tif, reason):
+            request = ("new", venue, symbol, side, qty, price, tif)
+            guard.on_order(self, request, Response(symbol, 0, Status.REJECTED, reason))
+
+    ctx = AnsweringContext(position=1000)
+    strategy = Answers()
+    guard = Guardrails(strategy, {"ABM": "EXCH"}, max_position=100, var_limit_rupees=1e9,
+                       max_drawdown_rupees=1e9, var_horizon_seconds=1000.0,
+                       min_var_returns=1)  # fmt: skip
+    guard.on_start(ctx)
+    step(guard, ctx, 10_000)
+    step(guard, ctx, 10_002)
+    guarded = GuardedContext(guard, ctx)
+    guarded.submit("EXCH", "ABM", "buy", 20, 10_003, "IOC")  # passes: in flight
+    guard.tripped_at = ctx.now  # the kill switch trips while it is on its way
+    guarded.submit("EXCH", "ABM", "buy", 20, 10_003, "IOC")  # the same order, refused
+    request = ("new", "EXCH", "ABM", "buy", 20, 10_003, "IOC")
+    assert strategy.answers == [(request, Status.REJECTED, Reason.KILL_SWITCH)]
+    # The first order is still in flight: its units still count against the limits.
+    assert [sent.request for sent in guard._in_flight] == [request]
 
 
 def test_position_limit_refuses_only_the_breaching_order():
