@@ -173,8 +173,8 @@ class Simulation:
 
     def published_fair_value(self, symbol: str) -> float:
         """The last published valuation, in ticks: the fair value as of this session's open,
-        or as re-marked after a shock since. What the market knows of value, as opposed to
-        the fundamental itself."""
+        or as re-marked after a shock that moved it since. What the market knows of value, as
+        opposed to the fundamental itself."""
         return self._published[symbol]
 
     def observe_fundamental(self, symbol: str, noise_ticks: float, rng) -> float:
@@ -416,7 +416,7 @@ class Simulation:
         self.ledger.settle_due(self.now)
         for venue in self.venues.values():
             venue.new_day()
-        self._publish_valuations(day)
+        self._publish_valuations(day, self._fair_value_rows(day))
         if day == 0:
             self.model.agents.do("on_start")
         self.model.agents.do("on_session_open", day)
@@ -437,24 +437,26 @@ class Simulation:
             progress(self.now, self.calendar.start_ns, self.calendar.end_ns)
 
     def _shock(self, shock) -> None:
+        day = self.calendar.day_index(self.now)
+        before = self._fair_value_rows(day)
         self.fundamental.apply_shock(shock, self.now)
-        self._publish_valuations(self.calendar.day_index(self.now), every_day=False)
+        after = self._fair_value_rows(day)
+        moved = [symbol for symbol in after if after[symbol] != before[symbol]]
+        if moved:  # a valuation agency re-marks what the shock moved
+            self._publish_valuations(day, {symbol: after[symbol] for symbol in moved})
         self.model.agents.do("on_shock", shock)
 
-    def _publish_valuations(self, day: int, every_day: bool = True) -> None:
-        """Publish (and record) every instrument's fair value and the curve, as a valuation
-        agency does at each open (`every_day`), and again when a shock has moved them."""
-        moved = False
-        for symbol in self.instruments:
-            fair = self.fundamental.fair_value_row(symbol, day, self.now)
-            ticks = fair[0] / self._tick_sizes[symbol]
-            if every_day or ticks != self._published.get(symbol):
-                moved = True
-                self._published[symbol] = ticks
-                self.recorder.fair_value(self.now, symbol, *fair)
-        if moved:
-            for tenor, rate in self.fundamental.curve_rows(day):
-                self.recorder.curve(self.now, tenor, rate)
+    def _fair_value_rows(self, day: int) -> dict[str, tuple]:
+        return {s: self.fundamental.fair_value_row(s, day, self.now) for s in self.instruments}
+
+    def _publish_valuations(self, day: int, rows: dict[str, tuple]) -> None:
+        """Publish (and record) fair values, and the curve they come from: every instrument's
+        at each open, and those a shock moved when it strikes."""
+        for symbol, fair in rows.items():
+            self._published[symbol] = fair[0] / self._tick_sizes[symbol]
+            self.recorder.fair_value(self.now, symbol, *fair)
+        for tenor, rate in self.fundamental.curve_rows(day):
+            self.recorder.curve(self.now, tenor, rate)
 
     def run(self, out: str | Path = "results", progress=None, run_id: str | None = None):
         """Simulate every session, then write `out/<run_id>/` and return its `Result`."""

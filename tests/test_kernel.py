@@ -120,6 +120,8 @@ def test_two_populations_of_one_kind_run_and_report_apart(tmp_path):
 
 def test_the_published_valuation_is_the_opens_and_is_re_marked_after_a_shock(tmp_path):
     shock = '\n[[shocks]]\nkind = "fundamental_jump"\nday = 0\nat = "10:00"\nsize_pct = -5\n'
+    # A panic moves no value: nothing is re-marked for it.
+    shock += '\n[[shocks]]\nkind = "panic"\nday = 0\nat = "10:15"\nintensity = 0.5\n'
     path = small_scenario(tmp_path)
     path.write_text(path.read_text().replace("\n[retail]", shock + "\n[retail]", 1))
     sim = Simulation(load_scenario(path), seed=4)
@@ -135,5 +137,6 @@ def test_the_published_valuation_is_the_opens_and_is_re_marked_after_a_shock(tmp
     after = sim.fundamental.value("ABM", shocked_at) / 0.01
     assert sim.published_fair_value("ABM") == pytest.approx(after, rel=1e-12)
     assert after < 0.97 * at_open
+    sim.env.run(until=open_ns + 50 * 60 * 10**9)  # 10:20, after the panic
     rows = sim.recorder.take_frames()["fair_values"]
     assert rows["time"].to_list() == [open_ns, shocked_at]
