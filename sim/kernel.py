@@ -33,7 +33,7 @@ from sim.market_data import MarketData
 from sim.orders import INT64_MAX, Reason, Side, Status, as_int64
 from sim.participant import Participant
 from sim.recorder import Recorder
-from sim.venue import PriceBand, Venue
+from sim.venue import PriceBand, Response, Venue
 
 NS_PER_SECOND = 10**9
 CHANNELS = ("l1", "l2", "trades")  # market data an agent can subscribe to
@@ -247,6 +247,18 @@ class Simulation:
         )
         if arrival is not None:
             self.call_at(arrival, self._arrive, agent, action, venue, symbol, args, options)
+        else:
+            self._too_late(agent, (action, venue, symbol, *args), options.get("client", 0))
+
+    def _too_late(self, agent, request: tuple, client: int) -> None:
+        """A request that would reach its venue after the last close: recorded as refused and,
+        if it was sent before that close, answered, so that the agent's books close. (What
+        agents send after the close, in reply to such answers, is recorded only: a run ends.)"""
+        self.record_refusal(agent, request, Reason.MARKET_CLOSED, client)
+        if self.env.now <= self.calendar.end_ns:
+            order_id = 0 if request[0] == "new" else request[3]
+            answer = Response(request[2], order_id, Status.REJECTED, Reason.MARKET_CLOSED)
+            self._deliver(agent, "on_response", request, answer._replace(client=client))
 
     def _arrive(self, agent, action, venue_name, symbol, args, options) -> None:
         self.events["requests"] += 1
@@ -289,11 +301,14 @@ class Simulation:
         """A request an agent's own controls stopped before it was sent (a guardrail, a
         broker's check of its client): recorded with its reason like any refused request.
         `request` is a new order's ``("new", venue, symbol, side, qty, price, tif)``
-        (recorded with no order id) or a modify's ``("modify", venue, symbol, order_id, qty,
-        price)``."""
+        (recorded with no order id), a cancel's ``("cancel", venue, symbol, order_id)`` or a
+        modify's ``("modify", venue, symbol, order_id, qty, price)``."""
         if request[0] == "modify":
             _, venue, symbol, order_id, qty, price = request
             row = (order_id, venue, symbol, 0, "modify", None, price, qty)
+        elif request[0] == "cancel":
+            _, venue, symbol, order_id = request
+            row = (order_id, venue, symbol, 0, "cancel", None, None, None)
         else:
             _, venue, symbol, side, qty, price, tif = request
             row = (
@@ -469,6 +484,7 @@ class Simulation:
         # Answers and fills still on their way reach their agents, so that what agents report
         # agrees with the ledger; requests can no longer reach a venue after the last close.
         self.env.run()
+        self.model.agents.do("on_run_end")
         self.ledger.settle_due(self.calendar.end_ns)
         frames = self.recorder.take_frames()
         agents = run_report.agents_frame(self)

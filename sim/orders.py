@@ -100,6 +100,8 @@ class Reason(IntEnum):
     GUARDRAIL_POSITION = 30
     GUARDRAIL_VAR = 31
     KILL_SWITCH = 32
+    # the simulation: sent too late to reach the venue before its last session closed
+    MARKET_CLOSED = 40
 
     @property
     def message(self) -> str:
@@ -138,6 +140,7 @@ _REASON_MESSAGES = {
     Reason.GUARDRAIL_POSITION: "the strategy's position guardrail refused the order",
     Reason.GUARDRAIL_VAR: "the strategy's value-at-risk guardrail refused the order",
     Reason.KILL_SWITCH: "the strategy's drawdown kill switch has tripped",
+    Reason.MARKET_CLOSED: "sent too late to reach the venue before its last session closed",
 }
 
 

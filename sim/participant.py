@@ -151,6 +151,10 @@ class Participant(mesa.Agent):
     def on_session_close(self, day: int) -> None:
         """Called at every session's close."""
 
+    def on_run_end(self) -> None:
+        """Called once when the run is over: after the last close, once every answer and fill
+        still on its way has arrived."""
+
     def on_response(self, request: tuple, response: Response) -> None:
         """The venue's answer to one of this participant's requests."""
 

@@ -28,8 +28,9 @@ different clients at the edge).
         def on_stop(self, ctx): ...
 
 Handlers a strategy does not define are simply not called. Every request (`submit`, `cancel`,
-`modify`) is answered through `on_order(ctx, request, response)`, unless the run ends first:
-`request` is the tuple of the action and its arguments as sent,
+`modify`) is answered through `on_order(ctx, request, response)` (one sent too late to reach
+the venue before the last close is answered MARKET_CLOSED), and `on_stop` comes last, once
+nothing is on its way. `request` is the tuple of the action and its arguments as sent,
 
     ("new", venue, symbol, side, qty, price, tif)
     ("cancel", venue, symbol, order_id)
@@ -201,6 +202,5 @@ class StrategyParticipant(Participant):
     def on_fill(self, trade: Trade, side: int) -> None:
         self._call("on_fill", trade, side)
 
-    def on_session_close(self, day: int) -> None:
-        if day == self.sim.calendar.days - 1:
-            self._call("on_stop")
+    def on_run_end(self) -> None:
+        self._call("on_stop")

@@ -126,6 +126,51 @@ def test_a_refused_order_is_recorded_and_answered(tmp_path):
     assert all(status is Status.REJECTED for _, status, _ in strategy.answers)
 
 
+class LastSecond:
+    """Sends a new order and a cancel a microsecond before the last close, then keeps a log."""
+
+    def __init__(self):
+        self.log = []
+
+    def on_start(self, ctx):
+        ctx.set_timer(3600 * 10**9 - 1_000)  # the small scenario's session is one hour
+
+    def on_timer(self, ctx):
+        if not self.log:
+            self.log.append("timer")
+            ctx.submit("EXCH", "ABM", "buy", 5, 9_990)
+            ctx.cancel("EXCH", "ABM", 123)
+
+    def on_order(self, ctx, request, response):
+        self.log.append((request[0], response.status, response.reason, ctx.now))
+
+    def on_stop(self, ctx):
+        self.log.append("stop")
+
+
+def test_requests_too_late_for_the_close_are_answered_and_on_stop_comes_last(tmp_path):
+    sim = Simulation(load_scenario(small_scenario(tmp_path)), seed=4)
+    strategy = LastSecond()
+    agent = StrategyParticipant(
+        sim, np.random.default_rng(0), FixedLatency(10_000), strategy, [("EXCH", "ABM")]
+    )
+    sim.open_account(agent, cash=10**6)
+    result = sim.run(out=tmp_path / "out")
+    close = sim.calendar.end_ns
+    answered_at = close - 1_000 + 10_000  # sent a microsecond before, answered 10 us later
+    assert strategy.log == [
+        "timer",
+        ("new", Status.REJECTED, Reason.MARKET_CLOSED, answered_at),
+        ("cancel", Status.REJECTED, Reason.MARKET_CLOSED, answered_at),
+        "stop",
+    ]
+    rows = result.orders.filter(result.orders["agent"] == agent.account)
+    assert rows.select("order_id", "type", "status", "reason").rows() == [
+        (0, "limit", "rejected", "market_closed"),
+        (123, "cancel", "rejected", "market_closed"),
+    ]
+
+
 class RestAndModify:
     """Rest a buy of 5 far under the bid; once the venue has it, send the modifies of `plan`
     ((qty, ticks to move the price or None) each), one on each answer to the one before."""
