@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 NS_PER_SECOND = 10**9
 
@@ -18,6 +18,15 @@ class PopulationParams(BaseModel):
     units: int = Field(0, ge=0, description="starting units of every instrument, each agent")
     latency_us: float = Field(500.0, ge=0, description="one-way latency to venues, microseconds")
     latency_jitter_us: float = Field(100.0, ge=0, description="mean extra latency (exponential)")
+
+    @model_validator(mode="after")
+    def _sizes_in_order(self):
+        """Kinds that draw order sizes from ``min_qty..max_qty`` need the range the right way
+        round."""
+        low, high = getattr(self, "min_qty", None), getattr(self, "max_qty", None)
+        if low is not None and high is not None and low > high:
+            raise ValueError(f"min_qty ({low}) must not exceed max_qty ({high})")
+        return self
 
 
 def endow(sim, agent, params: PopulationParams, tier: str | None = None) -> None:

@@ -10,6 +10,8 @@ from pydantic import ValidationError
 
 from agents.market_maker import MarketMakerParams, optimal_spread, reservation_price
 from agents.momentum import MomentumParams
+from agents.retail import RetailParams
+from agents.value import ValueParams
 from sim.kernel import Simulation
 from sim.participant import Quote
 from sim.scenario import load_scenario
@@ -160,3 +162,10 @@ def test_maker_does_not_send_quotes_outside_the_price_band(sim):
     bid, ask = maker.quotes("EXCH", "ABM")
     maker.price_limits = lambda venue, symbol: (bid, ask - 1)
     assert maker.quotes("EXCH", "ABM") == (bid, None)
+
+
+@pytest.mark.parametrize("params", [RetailParams, ValueParams, MomentumParams])
+def test_order_sizes_must_run_from_min_to_max(params):
+    with pytest.raises(ValidationError, match=r"min_qty \(9\) must not exceed max_qty \(3\)"):
+        params(min_qty=9, max_qty=3)
+    assert params(min_qty=3, max_qty=3).max_qty == 3  # one size is a range too
