@@ -16,8 +16,10 @@ reservation price stays within `max_spread_ticks` of the mid. At the inventory l
 it only quotes the side that reduces inventory. When the estimated volatility exceeds
 `stress_sigma_ticks` it widens its spread by `stress_widen`, or pulls its quotes if
 `stress_pull`; a `liquidity_withdrawal` shock does the same. With `post_only` its quotes never
-cross the quote it observes (a bid stays below the best ask, an ask above the best bid): a
-skewed reservation price moves its quotes to the touch, never through it. It measures its tier
+cross the quote it observes (a bid stays below the best ask it sees, an ask above the best bid):
+a skewed reservation price moves its quotes to the touch, not through it. It sees the quote
+one latency late, so a quote may still meet an order that arrived since (the venue's own
+post-only flag is not used). It measures its tier
 obligations at every requote: spread within `max_spread_ticks`, each side at least
 `min_size`, and the share of checks it met (presence).
 """
@@ -58,8 +60,8 @@ class MarketMakerParams(PopulationParams):
     stress_pull: bool = False
     post_only: bool = Field(
         False,
-        description="quotes never cross the quote it observes: a bid stays below the best ask, "
-        "an ask above the best bid, so the maker only ever provides liquidity",
+        description="quotes never cross the quote it observes (one latency late): a bid stays "
+        "below the best ask it sees, an ask above the best bid",
     )
 
 

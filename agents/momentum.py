@@ -3,8 +3,9 @@
 Every `interval_seconds` (with exponential jitter) a trader samples the mid; once it has
 `long_window` samples it buys when the short average is above the long one and sells when
 below, with an IOC order priced at the far side of the quote so it takes liquidity. It never
-sends more than it can cover: a sell at most its units, a buy at most what its free cash pays
-for at that price, fees included (an order the venue would refuse is not sent).
+sends more than it can cover: a sell at most its units (settled or not: under T+n the venue may
+still refuse a sale of units not yet delivered), a buy at most what its free cash pays for at
+that price, fees included.
 """
 
 from __future__ import annotations

@@ -400,7 +400,7 @@ class RetailCohort(Participant):
             "investors": len(self.cash),
             "investors_traded": int((self.fills_by_investor > 0).sum()),
             "investors_holding": int((self.units > 0).any(axis=1).sum()),
-            "units_held": int(self.units.sum()),
+            "units_owned": int(self.units.sum()),
             "working_orders": self.working_orders,
             "orders_refused_cash": self.refused_cash,
             "orders_refused_units": self.refused_units,

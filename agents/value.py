@@ -158,11 +158,13 @@ class ValueInvestor(Participant):
         else:
             anchor = near if near is not None else round(mid)
             price = anchor - side * int(self.agent_rng.integers(0, p.depth_spread_ticks + 1))
-            if p.band_ticks is not None:  # no further off the estimate than the band
-                if side > 0:
+            if p.band_ticks is not None:  # no further off the estimate than the band,
+                if side > 0:  # and still passive: never at or through the far side
                     price = max(price, math.floor(value - p.band_ticks))
+                    price = price if far is None else min(price, far - 1)
                 else:
                     price = min(price, math.ceil(value + p.band_ticks))
+                    price = price if far is None else max(price, far + 1)
         return venue, symbol, side, qty, max(int(price), 1)
 
     def report(self) -> dict:

@@ -126,6 +126,10 @@ def test_value_band_undercuts_a_quote_far_from_the_estimate(sim):
     near = Quote(0, 9_998, 50, 10_004, 50)
     for _ in range(20):
         assert 9_996 <= _decide(banded, 10_002.5, near)[4] <= 9_998
+    # With no taking edge, an estimate far above the ask does not make the band cross it: the
+    # passive buy stops a tick under the ask (and a sell a tick over the bid).
+    assert _decide(banded, 10_030.0, quote)[2:5:2] == (1, 10_003)
+    assert _decide(banded, 9_930.0, quote)[2:5:2] == (-1, 9_961)
 
 
 # --- market maker: post-only quotes ---------------------------------------------------------

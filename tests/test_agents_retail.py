@@ -312,7 +312,7 @@ def test_investors_add_up_to_the_omnibus(two_day_run):
     row = result.agents.filter(result.agents["kind"] == "retail").row(0, named=True)
     assert row["cash"] == int(cohort.cash.sum())
     assert row["pnl"] == int(cohort.investor_pnl().sum())
-    assert row["investors"] == 300 and row["units_held"] == int(cohort.units.sum())
+    assert row["investors"] == 300 and row["units_owned"] == int(cohort.units.sum())
 
 
 def test_investors_are_checked_as_their_own_accounts_were(two_day_run):
