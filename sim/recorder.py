@@ -14,7 +14,8 @@ Frames returned by :meth:`Recorder.frames` (column: dtype):
     side: Int8 (+1 buy, -1 sell), type: Categorical ("limit", "market", "ioc", "fok", ...),
     tif: Categorical ("GTC", ...), price: Int64 (null for market orders), qty: Int64,
     status: Categorical ("accepted", "rejected", ...), reason: Categorical ("none", ...),
-    client: Int32 (the client code the agent sent for; 0: the account itself)
+    client: Int32 (the client code the order is for: the one sent with a new order, the
+    order's own for a cancel or modify; 0: the account itself)
 ``trades``
     time: Int64, venue: Categorical, instrument: Categorical, price: Int64, qty: Int64,
     maker_order_id: Int64, taker_order_id: Int64, maker_agent: Int64, taker_agent: Int64,

@@ -24,7 +24,9 @@ different clients at the edge).
         def on_order(self, ctx, request, response):   # the venue's answer to a request
             if request[0] == "new" and response.ok:
                 self.order_id = response.order_id
-        def on_fill(self, ctx, fill, side): ...
+        def on_fill(self, ctx, fill, side):
+            if self.order_id not in {o.order_id for _, o in ctx.open_orders()}:
+                self.order_id = None                   # filled in full: bid again next time
         def on_stop(self, ctx): ...
 
 Handlers a strategy does not define are simply not called. Every request (`submit`, `cancel`,
