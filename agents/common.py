@@ -55,10 +55,11 @@ def round_to_lot(qty: float, lot: int) -> int:
     return max(lot, round(qty / lot) * lot)
 
 
-def observed_price(agent, venue: str, symbol: str) -> float:
-    """The agent's view of the price from its delayed quote: the mid, else the one side
-    showing, else the instrument's reference price."""
-    quote = agent.quote(venue, symbol)
+def observed_price(agent, venue: str, symbol: str, quote=None) -> float:
+    """The agent's view of the price from its delayed quote (or the `quote` it already read):
+    the mid, else the one side showing, else the instrument's reference price."""
+    if quote is None:
+        quote = agent.quote(venue, symbol)
     if quote.mid is not None:
         return quote.mid
     side = quote.bid if quote.bid is not None else quote.ask

@@ -35,6 +35,7 @@ from agents.common import (
     PopulationParams,
     build_population,
     listings,
+    observed_price,
 )
 from sim.latency import latency_from
 from sim.participant import Participant
@@ -118,7 +119,7 @@ class MarketMaker(Participant):
         """(bid, ask) to post now, None for a side not quoted."""
         p = self.params
         book = self.quote(venue, symbol)
-        mid = _observed_mid(self, book, symbol)
+        mid = observed_price(self, venue, symbol, book)
         sigma2 = self._update_sigma((venue, symbol), mid)
         day = self.sim.calendar.day_index(self.now)
         to_close = (self.sim.calendar.session(day)[1] - self.now) / NS_PER_SECOND
@@ -192,15 +193,6 @@ class MarketMaker(Participant):
             f"maker_{m.account}_presence": (m.checks_met / m.checks if m.checks else None)
             for m in makers
         }}  # fmt: skip
-
-
-def _observed_mid(agent, quote, symbol: str) -> float:
-    """`observed_price` from a quote already in hand: the mid, else the one side showing, else
-    the instrument's reference price."""
-    if quote.mid is not None:
-        return quote.mid
-    side = quote.bid if quote.bid is not None else quote.ask
-    return float(side if side is not None else agent.sim.reference_prices[symbol])
 
 
 def build(sim, params: MarketMakerParams, seeds):
