@@ -40,7 +40,6 @@ from sim.latency import latency_from
 from sim.orders import Reason, Status
 from sim.participant import Participant
 from sim.registry import AgentKind
-from sim.venue import fee
 
 _OPEN = (Status.ACCEPTED, Status.PARTIALLY_FILLED)
 
@@ -190,7 +189,9 @@ class RetailCohort(Participant):
             self.sim.record_refusal(self, request, Reason.INSUFFICIENT_UNITS, client=i + 1)
             return
         if side > 0:
-            held = self._cash_needed(venue, symbol, qty, price)
+            # What the venue will lock (a market buy has no reference price yet: it will be
+            # refused, and holds nothing meanwhile).
+            held = self.sim.venues[venue].buy_lock(symbol, qty, price) or 0
             if self.cash[i] - self.cash_unsettled[i] - self.cash_held[i] < held:
                 self.refused_cash += 1
                 self.sim.record_refusal(self, request, Reason.INSUFFICIENT_CASH, client=i + 1)
@@ -205,21 +206,6 @@ class RetailCohort(Participant):
         )
         self.orders_by_investor[i] += 1
         self.submit(venue, symbol, side, qty, price, client=i + 1)
-
-    def _cash_needed(self, venue: str, symbol: str, qty: int, price: int | None) -> int:
-        """What the venue locks for a buy: the notional at the limit plus the largest fee.
-        A market buy is priced at its protection: the top of the published band, else the
-        observed price plus the venue's market protection."""
-        v = self.sim.venues[venue]
-        if price is None:
-            band = self.price_limits(venue, symbol)
-            if band is not None:
-                price = band[1]
-            else:
-                observed = observed_price(self, venue, symbol)
-                price = math.ceil(observed * (1 + v.market_protection_pct / 100))
-        notional = qty * price * self.sim.instruments[symbol].tick_value
-        return notional + fee(notional, v.fees.max_rate)
 
     def _settle_due(self) -> None:
         """Fills whose settlement time has come become the investors' to use."""

@@ -272,6 +272,15 @@ class Venue:
             return None
         return self._band(self._listings[symbol], self.price_band.limit_pct)
 
+    def buy_lock(self, symbol: str, qty: int, price: int | None = None) -> int | None:
+        """Paise a buy of `qty` at `price` (None: a market order) would lock if it arrived
+        now: the notional at its worst price plus the largest fee. Public rules on public
+        prices (the band, the last trade), so a broker can hold the same for its client.
+        None when a market order has no reference price to be protected against."""
+        listing = self._listings[symbol]
+        limit, _, _ = self._protected(listing, Side.BUY, price, "GTC", None)
+        return None if limit is None else self._cash_needed(listing, qty, limit)
+
     def halted_until(self, symbol: str) -> int:
         """Time (ns) until which the instrument's circuit breaker halts it; 0 if never."""
         return self._listings[symbol].halted_until

@@ -13,7 +13,7 @@ from scipy import stats
 
 from agents.retail import RetailCohort, RetailParams
 from sim.kernel import Simulation
-from sim.orders import Side
+from sim.orders import Side, Status
 from sim.participant import Quote
 from sim.scenario import load_scenario
 from sim.venue import Trade
@@ -231,15 +231,23 @@ def test_sale_proceeds_are_spendable_once_settled(tmp_path):
     assert sent[0][:2] == (1, 1)
 
 
-def test_the_cash_check_is_the_venues_lock(tmp_path):
+def test_the_cash_an_investor_holds_for_a_buy_is_what_the_venue_locks(tmp_path, monkeypatch):
     sim, cohort = cohort_in(tmp_path, "retail.count=2")
     venue = sim.venues["EXCH"]
-    account = sim.ledger.account(cohort.account)
-    for qty, price in ((1, MID), (7, 9_873), (10, 123_456)):
-        before = account.cash_locked
+    locked = []
+    lock_cash = sim.ledger.lock_cash
+    monkeypatch.setattr(
+        sim.ledger,
+        "lock_cash",
+        lambda account, amount: (locked.append(amount), lock_cash(account, amount)),
+    )
+    # Limit buys at several prices, and a market buy (IOC at the protection price, whose lock
+    # is released at once: only the spy sees it).
+    for qty, price in ((1, MID), (7, 9_873), (10, 123_456), (3, None)):
+        expected = venue.buy_lock("ABM", qty, price)
         response = venue.submit(cohort.account, "ABM", "buy", qty, price, client=1)
-        assert response.ok
-        assert account.cash_locked - before == cohort._cash_needed("EXCH", "ABM", qty, price)
+        assert response.status is not Status.REJECTED
+        assert locked[-1] == expected > 0
 
 
 def test_stale_orders_are_cancelled_at_the_investors_next_arrival(tmp_path):
