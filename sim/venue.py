@@ -191,7 +191,7 @@ class Venue:
             )
         self.name = name
         self.ledger = ledger
-        self.fees = fees or FeeSchedule()
+        self._fees = fees or FeeSchedule()
         self.default_limits = limits or RiskLimits()
         self.price_band = price_band
         self.settlement_lag_days = settlement_lag_days
@@ -230,6 +230,12 @@ class Venue:
         self._rates[account] = (self.fees.rate(True, tier), self.fees.rate(False, tier))
         if limits is not None:
             self._limits[account] = limits
+
+    @property
+    def fees(self) -> FeeSchedule:
+        """The venue's fee schedule, fixed when it opens (each account's rates are worked out
+        from it once, when the account is admitted)."""
+        return self._fees
 
     def instrument(self, symbol: str) -> Instrument:
         return self._listings[symbol].instrument
