@@ -254,7 +254,7 @@ class AIAgent(StrategyParticipant):
         venue, symbol = listings(sim)[0]
         instrument = sim.instruments[symbol]
         if params.clip % instrument.lot_size:
-            raise ValueError(f"ai.clip {params.clip} is not a multiple of {symbol}'s lot size")
+            raise ValueError(f"clip {params.clip} is not a multiple of {symbol}'s lot size")
         open_ns, close_ns = sim.calendar.session(0)
         self.signal = MicrostructureSignal(venue, symbol, params, int(rng.integers(2**31 - 1)))
         self.guard = Guardrails(

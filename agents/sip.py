@@ -508,11 +508,11 @@ def build(sim, params: SipParams, seeds):
     unknown = [s for s in bonds if s not in sim.instruments]
     if unknown:
         raise ValueError(
-            f"sip.bonds: unknown instruments {unknown} (known: {list(sim.instruments)})"
+            f"bonds: unknown instruments {unknown} (known: {list(sim.instruments)})"
         )
     open_ns, close_ns = sim.calendar.session(0)
     if params.trade_after_minutes * 60 * NS_PER_SECOND >= close_ns - open_ns:
-        raise ValueError("sip.trade_after_minutes: must be shorter than a session")
+        raise ValueError("trade_after_minutes: must be shorter than a session")
     latency = latency_from(params.latency_us, params.latency_jitter_us)
     cohorts = []
     for seed in seeds.spawn(params.count):

@@ -138,7 +138,7 @@ def test_bad_parameters_are_refused_with_their_path(override, message):
 
 def test_unknown_bond_is_refused_at_build():
     scenario = load_scenario(DEMO, overrides=["sip.bonds=['NOPE']"])
-    with pytest.raises(ValueError, match=r"sip.bonds: unknown instruments \['NOPE'\]"):
+    with pytest.raises(ValueError, match=r"bonds: unknown instruments \['NOPE'\]"):
         Simulation(scenario)
 
 
