@@ -107,12 +107,13 @@ class MarketMaker(Participant):
         self.wake_in(int(self.params.requote_seconds * NS_PER_SECOND))
 
     def _update_sigma(self, market, mid: float) -> float:
+        now = self.now  # a property through the simulation: read once
         last = self._last_mid.get(market)
-        if last is not None and self.now > last[1]:
-            seconds = (self.now - last[1]) / NS_PER_SECOND
+        if last is not None and now > last[1]:
+            seconds = (now - last[1]) / NS_PER_SECOND
             sample = min((mid - last[0]) ** 2 / seconds, self.params.max_sigma_ticks**2)
             self._sigma2[market] = 0.9 * self._sigma2[market] + 0.1 * sample
-        self._last_mid[market] = (mid, self.now)
+        self._last_mid[market] = (mid, now)
         return self._sigma2[market]
 
     def quotes(self, venue: str, symbol: str) -> tuple[int | None, int | None]:
@@ -121,8 +122,8 @@ class MarketMaker(Participant):
         book = self.quote(venue, symbol)
         mid = observed_price(self, venue, symbol, book)
         sigma2 = self._update_sigma((venue, symbol), mid)
-        day = self.sim.calendar.day_index(self.now)
-        to_close = (self.sim.calendar.session(day)[1] - self.now) / NS_PER_SECOND
+        now, calendar = self.now, self.sim.calendar
+        to_close = (calendar.session(calendar.day_index(now))[1] - now) / NS_PER_SECOND
         horizon = max(min(to_close, p.horizon_seconds), 1.0)
         inventory = (self.position(symbol) - p.units) / p.quote_size
         r = reservation_price(mid, inventory, p.gamma, sigma2, horizon)

@@ -95,12 +95,14 @@ class ValueInvestor(Participant):
     def estimate(self, symbol: str) -> float:
         """Update and return the estimate of the value the fundamental reverts to."""
         p = self.params
+        now = self.now  # a property through the simulation: read once
         r_bar = self.sim.reference_prices[symbol]
         observed = self.sim.observe_fundamental(symbol, p.observation_noise, self.agent_rng)
-        mean, var, last = self._estimates.get(symbol, (float(r_bar), p.prior_sd**2, self.now))
+        estimate = self._estimates.get(symbol)
+        mean, var, last = (float(r_bar), p.prior_sd**2, now) if estimate is None else estimate
         # Advance the prior by mean reversion over the elapsed time (and widen it by what the
         # value may have moved meanwhile), then combine.
-        elapsed = (self.now - last) / NS_PER_SECOND
+        elapsed = (now - last) / NS_PER_SECOND
         decay = (1 - p.kappa_per_second) ** elapsed
         mean = (1 - decay) * r_bar + decay * mean
         var = decay**2 * var
@@ -112,7 +114,7 @@ class ValueInvestor(Participant):
         else:
             mean = (noise_var * mean + var * observed) / (noise_var + var)
             var = var * noise_var / (var + noise_var)
-        self._estimates[symbol] = (mean, var, self.now)
+        self._estimates[symbol] = (mean, var, now)
         return mean
 
     def on_wake(self) -> None:
@@ -141,7 +143,9 @@ class ValueInvestor(Participant):
         quote = self.quote(venue, symbol)
         lot = self.sim.instruments[symbol].lot_size
         qty = round_to_lot(int(self.agent_rng.integers(p.min_qty, p.max_qty + 1)), lot)
-        mid = quote.mid if quote.mid is not None else value
+        mid = quote.mid  # a property: computed once
+        if mid is None:
+            mid = value
         side = 1 if value > mid else -1
         if side < 0:
             qty = min(qty, self.position(symbol))

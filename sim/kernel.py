@@ -227,7 +227,8 @@ class Simulation:
     def call_at(self, t: int, fn, *args) -> None:
         """Run `fn(*args)` at simulated time `t` (events at one time run in order of booking)."""
         env = self.env
-        env.schedule(_Call(fn, args), NORMAL, t - env.now if t > env.now else 0)
+        now = env.now  # a property: read once
+        env.schedule(_Call(fn, args), NORMAL, t - now if t > now else 0)
 
     def wake(self, agent, t: int) -> None:
         when = self.trading_time(t)
