@@ -59,7 +59,7 @@ def test_shipped_scenario_runs(name, tmp_path):
     [
         (
             ['sip.bonds=["NOPE"]'],
-            r"baseline\.toml: sip: sip\.bonds: unknown instruments \['NOPE'\]",
+            r"baseline\.toml: sip: bonds: unknown instruments \['NOPE'\]",
         ),
         (["calendar.days=1500"], r"baseline\.toml: bond '.*' matures on .*, on or before the last"),
     ],
