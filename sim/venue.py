@@ -34,7 +34,7 @@ from sim.book import OrderBook
 from sim.fees import MICROS, FeeSchedule, Tier, fee
 from sim.instrument import Instrument
 from sim.ledger import Ledger, LedgerError
-from sim.orders import INT64_MAX, Cancel, Outcome, Reason, Side, Status, as_int64
+from sim.orders import Cancel, Outcome, Reason, Side, Status, as_int64
 
 # Instruments and fees are defined in modules of their own; a venue's users get them here too.
 __all__ = [
@@ -334,9 +334,8 @@ class Venue:
         if self.halted:
             return refuse(Reason.VENUE_HALTED)
         self._resume_if_due(listing, now)
-        # The common spellings without parsing (Side(1) through the enum machinery is slow).
-        parsed_side = _SIDES.get(side) if type(side) in _SIDE_TYPES else None
-        if parsed_side is None and (parsed_side := Side.parse(side)) is None:
+        parsed_side = Side.parse(side)
+        if parsed_side is None:
             return refuse(Reason.BAD_SIDE)
         qty = _positive_int(qty)
         if qty is None or qty % listing.instrument.lot_size:
@@ -644,15 +643,8 @@ def _band_edges(centre: int, pct: float) -> tuple[int, int]:
 
 def _positive_int(value: object) -> int | None:
     """A positive Python int from an int or NumPy integer; None for anything else."""
-    if type(value) is int:  # the common case, without as_int64's general conversion
-        return value if 0 < value <= INT64_MAX else None
     number = as_int64(value)
     return number if number is not None and number > 0 else None
-
-
-_SIDES = {1: Side.BUY, -1: Side.SELL, "buy": Side.BUY, "sell": Side.SELL}
-# Exact types whose common values `_SIDES` maps as `Side.parse` would (others are parsed).
-_SIDE_TYPES = (int, str, Side)
 
 
 def _refusal(symbol, order_id: int = 0, client: int = 0):
