@@ -92,7 +92,7 @@ class MarketMaker(Participant):
         self.spread_sum = 0.0
 
     def on_start(self) -> None:
-        self.wake_in(int(self.agent_rng.uniform(0, self.params.requote_seconds) * NS_PER_SECOND))
+        self.wake_in(int(self.draws.uniform(0, self.params.requote_seconds) * NS_PER_SECOND))
 
     def on_wake(self) -> None:
         live = {}
@@ -175,7 +175,7 @@ class MarketMaker(Participant):
 
     def on_shock(self, shock) -> None:
         if shock.kind == "liquidity_withdrawal":
-            self.withdrawn = self.agent_rng.random() < shock.fraction
+            self.withdrawn = self.draws.random() < shock.fraction
 
     def on_session_open(self, day: int) -> None:
         self.withdrawn = self.withdrawn and self.sim.liquidity_withdrawal_level(day) > 0

@@ -55,7 +55,7 @@ class MomentumTrader(Participant):
         self._schedule_next()
 
     def _schedule_next(self) -> None:
-        self.wake_in(int(self.agent_rng.exponential(self.params.interval_seconds) * NS_PER_SECOND))
+        self.wake_in(int(self.draws.exponential(self.params.interval_seconds) * NS_PER_SECOND))
 
     def signal(self) -> int:
         """+1 buy, -1 sell, 0 not enough history."""
@@ -84,7 +84,7 @@ class MomentumTrader(Participant):
         if side and far is not None:
             p = self.params
             lot = self.sim.instruments[self.symbol].lot_size
-            qty = round_to_lot(int(self.agent_rng.integers(p.min_qty, p.max_qty + 1)), lot)
+            qty = round_to_lot(self.draws.integers(p.min_qty, p.max_qty + 1), lot)
             if side < 0:
                 qty = min(qty, self.position(self.symbol))
             else:

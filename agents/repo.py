@@ -316,7 +316,7 @@ class RepoBorrower(RepoParticipant):
     def __init__(self, sim, params: RepoParams, rng, desk: RepoDesk) -> None:
         super().__init__(sim, params, rng, desk)
         symbols = list(sim.instruments)
-        self.symbol = symbols[int(self.agent_rng.integers(len(symbols)))]
+        self.symbol = symbols[self.draws.integers(len(symbols))]
         self.budget = 0  # paise of borrowed cash still to invest
 
     def on_session_open(self, day: int) -> None:

@@ -145,10 +145,10 @@ class RetailCohort(Participant):
             self._schedule_next()
 
     def _schedule_next(self) -> None:
-        self.wake_in(int(self.agent_rng.exponential(self._mean_gap) * NS_PER_SECOND))
+        self.wake_in(int(self.draws.exponential(self._mean_gap) * NS_PER_SECOND))
 
     def on_wake(self) -> None:
-        investor = int(self.agent_rng.integers(len(self.cash)))
+        investor = self.draws.integers(len(self.cash))
         self._settle_due()
         self._cancel_stale(investor)
         self.trade(investor)
@@ -163,13 +163,13 @@ class RetailCohort(Participant):
 
     def trade(self, investor: int | None = None) -> None:
         """One arrival of `investor` (drawn at random when None): choose and send an order."""
-        p, rng = self.params, self.agent_rng
-        i = int(rng.integers(len(self.cash))) if investor is None else investor
-        m = int(rng.integers(len(self._markets)))
+        p, rng = self.params, self.draws
+        i = rng.integers(len(self.cash)) if investor is None else investor
+        m = rng.integers(len(self._markets))
         venue, symbol = self._markets[m]
         lot, col = self._lots[m], self._column[symbol]
         side = -1 if rng.random() < self.sell_probability() else 1
-        qty = round_to_lot(int(rng.integers(p.min_qty, p.max_qty + 1)), lot)
+        qty = round_to_lot(rng.integers(p.min_qty, p.max_qty + 1), lot)
         if side < 0:
             own = int(self.units[i, col] - self.units_held[i, col])
             # The omnibus as a whole never offers more than it holds either.
@@ -181,7 +181,7 @@ class RetailCohort(Participant):
         if rng.random() < self.market_probability():
             price = None
         else:
-            offset = int(rng.integers(-p.cross_ticks, p.max_offset_ticks + 1))
+            offset = rng.integers(-p.cross_ticks, p.max_offset_ticks + 1)
             price = max(round(observed_price(self, venue, symbol)) - side * offset, 1)
         request = ("new", venue, symbol, side, qty, price, "GTC")
         if side < 0 and qty > own - self.units_unsettled[i, col]:

@@ -89,7 +89,7 @@ class ValueInvestor(Participant):
         self._schedule_next()
 
     def _schedule_next(self) -> None:
-        gap = self.agent_rng.exponential(self.params.arrival_interval_seconds)
+        gap = self.draws.exponential(self.params.arrival_interval_seconds)
         self.wake_in(int(gap * NS_PER_SECOND))
 
     def estimate(self, symbol: str) -> float:
@@ -97,7 +97,7 @@ class ValueInvestor(Participant):
         p = self.params
         now = self.now  # a property through the simulation: read once
         r_bar = self.sim.reference_prices[symbol]
-        observed = self.sim.observe_fundamental(symbol, p.observation_noise, self.agent_rng)
+        observed = self.sim.observe_fundamental(symbol, p.observation_noise, self.draws)
         estimate = self._estimates.get(symbol)
         mean, var, last = (float(r_bar), p.prior_sd**2, now) if estimate is None else estimate
         # Advance the prior by mean reversion over the elapsed time (and widen it by what the
@@ -138,11 +138,11 @@ class ValueInvestor(Participant):
     def decide(self) -> tuple[str, str, int, int, int] | None:
         """(venue, symbol, side, qty, price) of the order to have working now, or None."""
         p = self.params
-        venue, symbol = self._markets[self.agent_rng.integers(len(self._markets))]
+        venue, symbol = self._markets[self.draws.integers(len(self._markets))]
         value = self.estimate(symbol)
         quote = self.quote(venue, symbol)
         lot = self.sim.instruments[symbol].lot_size
-        qty = round_to_lot(int(self.agent_rng.integers(p.min_qty, p.max_qty + 1)), lot)
+        qty = round_to_lot(self.draws.integers(p.min_qty, p.max_qty + 1), lot)
         mid = quote.mid  # a property: computed once
         if mid is None:
             mid = value
@@ -151,7 +151,7 @@ class ValueInvestor(Participant):
             qty = min(qty, self.position(symbol))
         if qty < lot:
             return None
-        aggressive = self.agent_rng.random() < p.aggressive_share
+        aggressive = self.draws.random() < p.aggressive_share
         far, near = (quote.ask, quote.bid) if side > 0 else (quote.bid, quote.ask)
         edge = p.take_edge_ticks
         if edge is not None and far is not None and side * (value - far) >= edge:
@@ -161,7 +161,7 @@ class ValueInvestor(Participant):
             price = far
         else:
             anchor = near if near is not None else round(mid)
-            price = anchor - side * int(self.agent_rng.integers(0, p.depth_spread_ticks + 1))
+            price = anchor - side * self.draws.integers(0, p.depth_spread_ticks + 1)
             if p.band_ticks is not None:  # no further off the estimate than the band,
                 if side > 0:  # and still passive: never at or through the far side
                     price = max(price, math.floor(value - p.band_ticks))

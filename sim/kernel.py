@@ -243,9 +243,7 @@ class Simulation:
 
     def send(self, agent, action: str, venue: str, symbol: str, args: tuple, options: dict):
         """A request leaves the agent now and reaches the venue after its latency."""
-        arrival = self.trading_time(
-            self.env.now + self.venue_latency[venue].sample(agent.agent_rng)
-        )
+        arrival = self.trading_time(self.env.now + self.venue_latency[venue].sample(agent.draws))
         if arrival is not None:
             self.call_at(arrival, self._arrive, agent, action, venue, symbol, args, options)
         else:
@@ -391,9 +389,7 @@ class Simulation:
         if not _listens(type(agent), hook):
             return
         self.events["deliveries"] += 1
-        self.call_at(
-            self.env.now + agent.latency.sample(agent.agent_rng), getattr(agent, hook), *args
-        )
+        self.call_at(self.env.now + agent.latency.sample(agent.draws), getattr(agent, hook), *args)
 
     def subscribe(self, agent, venue: str, symbol: str, channel: str = "l1") -> None:
         if channel not in CHANNELS:

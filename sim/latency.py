@@ -1,23 +1,27 @@
 """Latency models: small pluggable objects that draw one delay in integer nanoseconds.
 
-Each agent and venue holds one; the kernel calls ``sample(rng)`` with the caller's own
-generator, so delays are reproducible from the run's seed.
+Each agent and venue holds one; the kernel calls ``sample(rng)`` with the caller's own source of
+randomness (a NumPy generator, or the agent's `sim.draws.ScalarDraws`, which gives the same
+values), so delays are reproducible from the run's seed.
 """
 
 from __future__ import annotations
 
 import operator
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from sim.draws import ScalarDraws
 
 
 @runtime_checkable
 class Latency(Protocol):
     """Draws one delay."""
 
-    def sample(self, rng: np.random.Generator) -> int:
+    def sample(self, rng: np.random.Generator | ScalarDraws) -> int:
         """A delay in nanoseconds, an ``int >= 0``."""
         ...
 
@@ -43,7 +47,7 @@ class FixedLatency:
     def __post_init__(self) -> None:
         object.__setattr__(self, "ns", _non_negative_ns("ns", self.ns))
 
-    def sample(self, rng: np.random.Generator) -> int:
+    def sample(self, rng: np.random.Generator | ScalarDraws) -> int:
         return self.ns
 
 
@@ -62,7 +66,7 @@ class JitteredLatency:
         object.__setattr__(self, "base_ns", _non_negative_ns("base_ns", self.base_ns))
         object.__setattr__(self, "jitter_ns", _non_negative_ns("jitter_ns", self.jitter_ns))
 
-    def sample(self, rng: np.random.Generator) -> int:
+    def sample(self, rng: np.random.Generator | ScalarDraws) -> int:
         # The same draw as rng.exponential(jitter_ns), which is jitter_ns times a standard
         # exponential, without the checks of its scale on every call.
         return self.base_ns + int(rng.standard_exponential() * self.jitter_ns + 0.5)

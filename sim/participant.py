@@ -9,7 +9,8 @@ same decision code run against a live venue later.
 
 Subclasses override the `on_*` hooks they need and call `submit`, `cancel`, `modify` and
 `wake_in`/`wake_at`. All their randomness comes from `self.agent_rng`, a generator spawned from the
-run's seed sequence for this agent alone.
+run's seed sequence for this agent alone: array draws from it directly, scalar draws through
+`self.draws`, which takes them from it in blocks (`sim.draws`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import mesa
 import numpy as np
+
+from sim.draws import ScalarDraws
 
 if TYPE_CHECKING:
     from sim.kernel import Simulation
@@ -56,6 +59,7 @@ class Participant(mesa.Agent):
         super().__init__(sim.model)
         self.sim = sim
         self.agent_rng = rng
+        self.draws = ScalarDraws(rng)  # scalar draws, taken from agent_rng in blocks
         self.latency = latency
         self.orders_sent = 0
         self.fills = 0
@@ -118,7 +122,7 @@ class Participant(mesa.Agent):
         return self.sim.market_data.delayed_quote(venue, symbol, self.now - self.md_delay())
 
     def md_delay(self) -> int:
-        return self.latency.sample(self.agent_rng)
+        return self.latency.sample(self.draws)
 
     def price_limits(self, venue: str, symbol: str) -> tuple[int, int] | None:
         """The venue's published price band for the instrument (None if it has none)."""
