@@ -33,7 +33,8 @@ from sim.market_data import MarketData
 from sim.orders import INT64_MAX, Reason, Side, Status, as_int64
 from sim.participant import Participant
 from sim.recorder import Recorder
-from sim.venue import PriceBand, Response, Venue
+from sim.venue import PriceBand, Venue
+from sim.venue_messages import Response
 
 NS_PER_SECOND = 10**9
 CHANNELS = ("l1", "l2", "trades")  # market data an agent can subscribe to

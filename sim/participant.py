@@ -25,7 +25,7 @@ from sim.draws import ScalarDraws
 if TYPE_CHECKING:
     from sim.kernel import Simulation
     from sim.latency import Latency
-    from sim.venue import OpenOrder, Response, Trade
+    from sim.venue_messages import OpenOrder, Response, Trade
 
 
 class Quote(NamedTuple):

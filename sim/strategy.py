@@ -49,11 +49,11 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from sim.orders import Reason, Status
 from sim.participant import Participant, Quote
-from sim.venue import Response
+from sim.venue_messages import Response
 
 if TYPE_CHECKING:
     from sim.instrument import Instrument
-    from sim.venue import Trade
+    from sim.venue_messages import Trade
 
 HANDLERS = ("on_start", "on_timer", "on_quote", "on_order", "on_fill", "on_stop")
 

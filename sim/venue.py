@@ -20,6 +20,8 @@ An account may trade for many clients (a broker's omnibus account, as under SEBI
 client codes): each order may carry a `client` code, self-trade prevention applies per
 (account, client), and the ledger books everything to the account. Client 0 is the account
 itself, so an account that never sends a code behaves as if codes did not exist.
+
+What the venue answers with (trades, responses, open-order snapshots) is in `sim.venue_messages`.
 """
 
 from __future__ import annotations
@@ -28,25 +30,22 @@ import functools
 import zlib
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import NamedTuple
 
 from sim.book import OrderBook
 from sim.fees import MICROS, FeeSchedule, Tier, fee
 from sim.instrument import Instrument
 from sim.ledger import Ledger, LedgerError
-from sim.orders import Cancel, Outcome, Reason, Side, Status, as_int64
+from sim.orders import Outcome, Reason, Side, Status, as_int64
+from sim.venue_messages import OpenOrder, Response, Trade
 
 # Instruments and fees are defined in modules of their own; a venue's users get them here too.
 __all__ = [
     "MICROS",
     "FeeSchedule",
     "Instrument",
-    "OpenOrder",
     "PriceBand",
-    "Response",
     "RiskLimits",
     "Tier",
-    "Trade",
     "Venue",
     "fee",
 ]
@@ -89,58 +88,6 @@ class RiskLimits:
 
     max_position: int | None = None
     max_open_notional: int | None = None
-
-
-class Trade(NamedTuple):
-    """One execution, priced and charged."""
-
-    time: int
-    venue: str
-    instrument: str
-    price: int  # ticks
-    qty: int  # units
-    maker_order_id: int
-    taker_order_id: int
-    maker_account: int
-    taker_account: int
-    aggressor_side: Side
-    notional: int  # paise
-    maker_fee: int  # paise, negative for a rebate
-    taker_fee: int
-    settle_at: int
-    maker_client: int = 0
-    taker_client: int = 0
-
-
-class Response(NamedTuple):
-    """The venue's answer to a request: the book's outcome plus the priced trades."""
-
-    instrument: str
-    order_id: int  # the book's id; 0 when the gateway refused the request
-    status: Status
-    reason: Reason
-    filled_qty: int = 0
-    trades: tuple[Trade, ...] = ()
-    cancelled: tuple[Cancel, ...] = ()
-    client: int = 0  # the request's client code (a cancel's or modify's: the order's)
-
-    @property
-    def ok(self) -> bool:
-        return self.status is not Status.REJECTED
-
-
-class OpenOrder(NamedTuple):
-    """A snapshot of an open order as the venue tracks it."""
-
-    instrument: str
-    order_id: int
-    account: int
-    side: Side
-    limit: int  # ticks; the protection price for market and stop orders
-    qty: int
-    cash_locked: int  # paise
-    units_locked: int
-    client: int = 0
 
 
 @dataclass

@@ -16,7 +16,7 @@ from sim.kernel import Simulation
 from sim.orders import Side, Status
 from sim.participant import Quote
 from sim.scenario import load_scenario
-from sim.venue import Trade
+from sim.venue_messages import Trade
 from tests.sim_fixtures import small_scenario
 
 MID = 10_000  # ticks; in the small scenario one tick on one unit is one paisa

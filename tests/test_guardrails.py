@@ -16,7 +16,7 @@ from sim.orders import Reason, Side, Status
 from sim.participant import Quote
 from sim.scenario import load_scenario
 from sim.strategy import StrategyParticipant
-from sim.venue import OpenOrder, Response, Trade
+from sim.venue_messages import OpenOrder, Response, Trade
 from tests.sim_fixtures import small_scenario
 from tests.test_strategy import RestAndModify
 

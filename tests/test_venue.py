@@ -19,13 +19,13 @@ from sim.venue import (
     NS_PER_DAY,
     FeeSchedule,
     Instrument,
-    OpenOrder,
     PriceBand,
     RiskLimits,
     Tier,
     Venue,
     fee,
 )
+from sim.venue_messages import OpenOrder
 
 BOND = "GS2033"
 PAR = 10_000  # ticks

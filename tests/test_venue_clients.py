@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 
 from sim.ledger import Ledger
 from sim.orders import Reason, Side, Status
-from sim.venue import MAX_CLIENT, Instrument, OpenOrder, Venue
+from sim.venue import MAX_CLIENT, Instrument, Venue
+from sim.venue_messages import OpenOrder
 from tests.reference_book import ReferenceBook
 
 BOND = "GS2033"
