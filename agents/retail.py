@@ -126,7 +126,6 @@ class RetailCohort(Participant):
         self.orders_by_investor = np.zeros(n, np.int64)
         self.fills_by_investor = np.zeros(n, np.int64)
         self.fees_by_investor = np.zeros(n, np.int64)
-        self._selling = np.zeros(len(self.symbols), np.int64)  # units_held summed over investors
         # Orders sent and not yet answered: (investor, venue, symbol, side, qty, price) ->
         # [(sent at, held)], oldest first (an investor rarely has two alike in flight).
         self._in_flight: dict[tuple, list[tuple[int, int]]] = {}
@@ -172,9 +171,12 @@ class RetailCohort(Participant):
         qty = round_to_lot(rng.integers(p.min_qty, p.max_qty + 1), lot)
         if side < 0:
             own = int(self.units[i, col] - self.units_held[i, col])
-            # The omnibus as a whole never offers more than it holds either.
-            omnibus = self.position(symbol) - int(self._selling[col])
-            qty = min(qty, own, omnibus)
+            # Capping each investor caps the omnibus: summed over investors, units less offers
+            # never exceed its position less what the venue locks for its sells, as whatever
+            # is on its way (requests, answers, fills) only lowers the investors' side. (The
+            # ledger's position less these offers would count a sale twice until its fill
+            # arrives: the ledger drops it at once.)
+            qty = min(qty, own)
             qty -= qty % lot
             if qty < lot:
                 return
@@ -200,7 +202,6 @@ class RetailCohort(Participant):
         else:
             held = qty
             self.units_held[i, col] += qty
-            self._selling[col] += qty
         self._in_flight.setdefault((i, venue, symbol, side, qty, price), []).append(
             (self.now, held)
         )
@@ -274,7 +275,6 @@ class RetailCohort(Participant):
             received = trade.notional - paid_fee
             self.units[i, col] -= qty
             self.units_held[i, col] -= qty
-            self._selling[col] -= qty
             self.cash[i] += received
         if trade.settle_at > self.now:
             # What the fill brings is the investor's only once it settles (units bought stay
@@ -325,7 +325,6 @@ class RetailCohort(Participant):
         else:
             unfilled = order.held - order.filled
             self.units_held[order.investor, order.column] -= unfilled
-            self._selling[order.column] -= unfilled
 
     # --- shocks --------------------------------------------------------------------------
 
@@ -363,14 +362,17 @@ class RetailCohort(Participant):
         Fills and answers still on their way make them differ until they arrive."""
         acct = self.sim.ledger.account(self.account)
         problems = []
+        locked = np.zeros_like(self.units_held)  # what the venues lock for each investor's sells
+        for _, order in self.open_orders():
+            locked[order.client - 1, self._column[order.instrument]] += order.units_locked
+        if (locked != self.units_held).any():
+            problems.append("what investors offer is not what the venues lock for them")
         if acct.cash + acct.pending_cash != int(self.cash.sum()):
             problems.append(f"cash {acct.cash + acct.pending_cash} != investors {self.cash.sum()}")
         for col, symbol in enumerate(self.symbols):
             held = int(self.units[:, col].sum())
             if acct.position(symbol) != held:
                 problems.append(f"{symbol}: {acct.position(symbol)} units != investors {held}")
-            if int(self._selling[col]) != int(self.units_held[:, col].sum()):
-                problems.append(f"{symbol}: units offered out of step")
         if (self.units < 0).any():
             problems.append(f"{int((self.units < 0).any(axis=1).sum())} investors hold < 0 units")
         if (self.units_held > self.units).any() or (self.units_held < 0).any():

@@ -43,7 +43,6 @@ def captured(cohort: RetailCohort) -> list[tuple]:
 def finish_all(cohort: RetailCohort) -> None:
     """As if every order sent so far had finished unfilled: nothing is held any more."""
     cohort.units_held[:] = 0
-    cohort._selling[:] = 0
     cohort.cash_held[:] = 0
 
 
@@ -145,14 +144,76 @@ def test_sells_are_capped_by_the_investors_own_units(tmp_path):
     assert cohort.units_held[1, 0] == 7
 
 
+@pytest.mark.parametrize("lag", [0, 1])
+def test_a_sale_whose_fill_is_on_its_way_does_not_cap_the_next_sell(tmp_path, lag):
+    sim, cohort = cohort_in(
+        tmp_path,
+        "retail.count=1",
+        "retail.units=20",
+        "retail.min_qty=10",
+        "retail.max_qty=10",
+        "retail.panic_sell_share=1",
+        lag=lag,
+    )
+    cohort.panic = 1.0  # every arrival is a market sell of 10
+    bidder = sim.populations["value"][0].account
+    assert sim.venues["EXCH"].submit(bidder, "ABM", "buy", 100, MID, now=sim.now).ok
+    cohort.trade(0)
+    while not sim.events["trades"]:
+        sim.env.step()
+    # The sale has traded, and its fill is on its way: the ledger has taken the 10 units, the
+    # cohort still counts them as the investor's, offered. Its other 10 are free at the venue.
+    assert cohort.position("ABM") == 10 and cohort.fills_by_investor[0] == 0
+    assert cohort.units[0, 0] == 20 and cohort.units_held[0, 0] == 10
+    assert sim.ledger.account(cohort.account).free_units("ABM") == 10
+    cohort.trade(0)
+    assert cohort.units_held[0, 0] == 20 and cohort.orders_by_investor[0] == 2
+    sim.env.run()
+    assert cohort.units[0, 0] == 0 == cohort.position("ABM") and cohort.rejected == 0
+    assert cohort.reconcile() == [] and sim.ledger.check().ok
+
+
 def test_the_omnibus_never_offers_more_than_it_holds(tmp_path):
-    sim, cohort = cohort_in(tmp_path)
-    sent = captured(cohort)
-    cohort.panic = 1.0
-    sim.ledger.account(cohort.account).units["ABM"] = 0
-    for _ in range(100):
-        cohort.trade()
-    assert sent and all(side > 0 for _, side, _, _ in sent)
+    """Capping each investor caps the omnibus, even while answers and fills take seconds to
+    come back and investors in panic offer all they own."""
+    sim, cohort = cohort_in(
+        tmp_path,
+        "retail.count=30",
+        "retail.units=10",
+        "retail.arrivals_per_day=30",
+        "retail.latency_us=3_000_000",
+        "retail.latency_jitter_us=2_000_000",
+        days=2,
+        lag=1,
+        seed=3,
+    )
+    sim.panic_level = lambda day: 0.6
+    account = sim.ledger.account(cohort.account)
+    submit, news_on_its_way, offers_all = cohort.submit, [], []
+
+    def checked_submit(venue, symbol, side, qty, price, client):
+        if side < 0:
+            # This sell is not at the venue yet, but the investors' side counts it already.
+            locked = sum(o.units_locked for _, o in cohort.open_orders() if o.instrument == symbol)
+            col = cohort._column[symbol]
+            free = int((cohort.units[:, col] - cohort.units_held[:, col]).sum())
+            room = account.position(symbol) - locked - qty
+            assert free <= room
+            news_on_its_way.append(free < room)
+            offers_all.append(cohort.units_held[client - 1, col] == cohort.units[client - 1, col])
+        submit(venue, symbol, side, qty, price, client=client)
+
+    cohort.submit = checked_submit
+    result = sim.run(out=tmp_path / "out")
+    assert any(news_on_its_way) and not all(news_on_its_way)
+    assert sum(offers_all) > 10  # the investors' caps bound
+    # The venue never refused the omnibus a sell: every refusal is the cohort's own.
+    short = result.orders.filter(
+        (result.orders["agent"] == cohort.account)
+        & (result.orders["reason"].cast(str) == "insufficient_units")
+    )
+    assert short.height == cohort.refused_units and (short["order_id"] == 0).all()
+    assert cohort.reconcile() == [] and sim.ledger.check().ok
 
 
 def test_a_buy_needs_the_investors_own_free_cash(tmp_path):
@@ -217,7 +278,6 @@ def test_sale_proceeds_are_spendable_once_settled(tmp_path):
     sent = captured(cohort)
     cohort.cash[1] = 0
     cohort.units_held[1, 0] = 10  # a working sell of everything, which now trades
-    cohort._selling[0] = 10
     settle_at = cohort.now + 1_000
     fill(cohort, -1, 10, client=2, settle_at=settle_at)
     assert cohort.cash[1] == 10 * MID - 1 == cohort.cash_unsettled[1]
