@@ -41,6 +41,8 @@ leaving it, or changing hands bilaterally, e.g. a SIP pool buying an exit or a r
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 from array import array
 from collections.abc import Iterable
 
@@ -346,4 +348,14 @@ class Recorder:
         events are never held twice over; the recorder is empty afterwards."""
         tables = self._tables
         self.clear()  # new buffers and appenders: the old buffers now live only in `tables`
-        return {name: tables.pop(name).frame() for name in FRAME_NAMES}
+        frames = {name: tables.pop(name).frame() for name in FRAME_NAMES}
+        _return_freed_memory()
+        return frames
+
+
+def _return_freed_memory() -> None:
+    """Give the buffers' freed memory back to the operating system. glibc keeps it in the
+    process's heap, where polars (which has its own allocator) cannot reuse it for the metrics
+    and files that follow: a 10x rmsc04 run peaks about 40 MB lower."""
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to give back
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
