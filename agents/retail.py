@@ -172,8 +172,9 @@ class RetailCohort(Participant):
         if side < 0:
             own = int(self.units[i, col] - self.units_held[i, col])
             # Capping each investor caps the omnibus: summed over investors, units less offers
-            # never exceed its position less what the venue locks for its sells, as whatever
-            # is on its way (requests, answers, fills) only lowers the investors' side. (The
+            # less unsettled purchases (refused below) never exceed the omnibus's free units at
+            # the venue, as whatever is on its way (requests, answers, fills) only lowers the
+            # investors' side and the ledger settles at each open before anyone trades. (The
             # ledger's position less these offers would count a sale twice until its fill
             # arrives: the ledger drops it at once.)
             qty = min(qty, own)

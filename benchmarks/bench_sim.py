@@ -186,9 +186,9 @@ scenario and numba's first load of the book's compiled kernels, {start_up:.2f} s
 3 processes that do only that; `import mesa` alone takes {mesa_import:.2f} s, as it brings pandas
 and scipy.spatial). So rmsc04 spends {median - start_up:.2f} s on its own work, of which
 {simulation:.2f} s running the day and its metrics (the manifest's wall time; the rest builds
-the agents and writes the files). Against
-the 1.9 s goal, the day itself could take at most {day_budget:.2f} s. Events are agent wake-ups,
-requests, trades, quote changes and deliveries.
+the agents and writes the files). Against the 1.9 s goal, the day and its metrics could take at
+most {day_budget:.2f} s. Events are agent wake-ups, requests, trades, quote changes and
+deliveries.
 
 Stylized facts of one-minute mid returns (goals on rmsc04: excess kurtosis >= 3,
 |ACF(r) lag 1| <= 0.1, ACF(abs r) > 0 at every lag 1-10; returns of real prices are

@@ -22,7 +22,8 @@ BLOCK = 64  # draws per refill: the refill's cost is spread thin, the buffers st
 
 
 class ScalarDraws:
-    """Buffered scalar draws from `generator` (which remains usable for array draws)."""
+    """Buffered scalar draws from `generator`. Any other `Generator` method (an array draw,
+    a distribution without a buffer here) passes through to the generator, unbuffered."""
 
     __slots__ = ("_exponentials", "_normals", "_uniforms", "generator")
 
@@ -32,6 +33,9 @@ class ScalarDraws:
         self._uniforms: list[float] = []
         self._normals: list[float] = []
         self._exponentials: list[float] = []
+
+    def __getattr__(self, name: str):
+        return getattr(self.generator, name)
 
     def random(self) -> float:
         """A uniform float in [0, 1)."""

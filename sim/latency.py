@@ -1,8 +1,8 @@
 """Latency models: small pluggable objects that draw one delay in integer nanoseconds.
 
-Each agent and venue holds one; the kernel calls ``sample(rng)`` with the caller's own source of
-randomness (a NumPy generator, or the agent's `sim.draws.ScalarDraws`, which gives the same
-values), so delays are reproducible from the run's seed.
+Each agent and venue holds one; the kernel calls ``sample(rng)`` with the agent's own source of
+randomness, its `sim.draws.ScalarDraws` (which offers every method of a NumPy generator), so
+delays are reproducible from the run's seed.
 """
 
 from __future__ import annotations

@@ -58,12 +58,16 @@ class Participant(mesa.Agent):
     def __init__(self, sim: Simulation, rng: np.random.Generator, latency: Latency) -> None:
         super().__init__(sim.model)
         self.sim = sim
-        self.agent_rng = rng
         self.draws = ScalarDraws(rng)  # scalar draws, taken from agent_rng in blocks
         self.latency = latency
         self.orders_sent = 0
         self.fills = 0
         self.fees_paid = 0  # paise, net of rebates
+
+    @property
+    def agent_rng(self) -> np.random.Generator:
+        """This agent's generator (read-only: `draws` takes its scalars from it)."""
+        return self.draws.generator
 
     @property
     def account(self) -> int:

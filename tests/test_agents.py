@@ -142,8 +142,7 @@ def test_retail_never_sells_what_it_does_not_own(sim):
     sent = []
     investor.submit = lambda *args, **kw: sent.append(args)
     investor.panic = 1.0
-    investor.units[:] = 0  # no investor owns any, and so neither does the omnibus
-    sim.ledger.account(investor.account).units["ABM"] = 0
+    investor.units[:] = 0  # no investor owns any
     for _ in range(50):
         investor.trade()
     assert all(side > 0 for _, _, side, *_ in sent)

@@ -73,3 +73,11 @@ class _TopOfRange:
 @pytest.mark.parametrize("span", [1, 2, 3, 2**20, 2**20 + 1, 2**52 - 1, 2**52, 2**52 + 1])
 def test_the_largest_uniform_stays_below_high(span):
     assert ScalarDraws(_TopOfRange()).integers(0, span) == span - 1
+
+
+def test_other_generator_methods_pass_through_unbuffered():
+    draws, reference = ScalarDraws(np.random.default_rng(4)), np.random.default_rng(4)
+    assert draws.lognormal(0.0, 1.0) == reference.lognormal(0.0, 1.0)
+    assert draws.gamma(2.0, size=3).tolist() == reference.gamma(2.0, size=3).tolist()
+    with pytest.raises(AttributeError):
+        draws.no_such_distribution  # noqa: B018
