@@ -35,6 +35,8 @@ class ScalarDraws:
         self._exponentials: list[float] = []
 
     def __getattr__(self, name: str):
+        if name == "generator":  # not set yet: an instance being copied or unpickled
+            raise AttributeError(name)
         return getattr(self.generator, name)
 
     def random(self) -> float:

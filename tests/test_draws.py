@@ -1,5 +1,8 @@
 """Buffered scalar draws: the same values as NumPy's own calls, in order, across refills."""
 
+import copy
+import pickle
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -81,3 +84,11 @@ def test_other_generator_methods_pass_through_unbuffered():
     assert draws.gamma(2.0, size=3).tolist() == reference.gamma(2.0, size=3).tolist()
     with pytest.raises(AttributeError):
         draws.no_such_distribution  # noqa: B018
+
+
+@pytest.mark.parametrize("clone", [copy.deepcopy, lambda d: pickle.loads(pickle.dumps(d))])
+def test_a_copy_continues_the_same_stream(clone):
+    draws = ScalarDraws(np.random.default_rng(8))
+    draws.random()
+    twin = clone(draws)
+    assert [twin.random() for _ in range(BLOCK)] == [draws.random() for _ in range(BLOCK)]
