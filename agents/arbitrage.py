@@ -127,10 +127,10 @@ class Arbitrageur(Participant):
         self._taker_rates = {name: v.fees.rate(False, None) for name, v in sim.venues.items()}
         self._quotes: dict[str, dict[str, Quote]] = defaultdict(dict)  # symbol -> venue -> quote
         self._last_seen: dict[tuple[str, str], tuple[tuple, bool]] = {}
-        # Orders sent but not answered yet: what they commit, and each one's reference price.
+        # Orders sent but not answered yet: how many per bond (no new ones in a bond until all
+        # are answered, so sizing never has its own orders on the way), the cash their buys
+        # commit (across bonds) and each one's reference price.
         self._in_flight: dict[str, int] = defaultdict(int)
-        self._selling: dict[str, int] = defaultdict(int)
-        self._buying: dict[str, int] = defaultdict(int)
         self._cash_committed = 0
         self._references: dict[tuple, deque] = defaultdict(deque)
         self.inventory: dict[str, int] = {}
@@ -185,12 +185,12 @@ class Arbitrageur(Participant):
         value = self.sim.instruments[symbol].tick_value
         for order in opportunity.orders:
             if order.side > 0:
-                room = self.params.max_position - self.position(symbol) - self._buying[symbol]
+                room = self.params.max_position - self.position(symbol)
                 unit_cost = self._cash_for(order.venue, order.price * value)
                 affordable = (self.free_cash() - self._cash_committed) // unit_cost
                 qty = min(qty, room, affordable)
             else:
-                qty = min(qty, self._free_units(symbol) - self._selling[symbol])
+                qty = min(qty, self._free_units(symbol))
         lot = self.sim.instruments[symbol].lot_size
         return max(qty, 0) // lot * lot
 
@@ -208,10 +208,7 @@ class Arbitrageur(Participant):
             self._references[key].append((opportunity.kind, opportunity.reference))
             self._in_flight[symbol] += 1
             if order.side > 0:
-                self._buying[symbol] += qty
                 self._cash_committed += self._cash_for(order.venue, qty * order.price * value)
-            else:
-                self._selling[symbol] += qty
             self.submit(order.venue, symbol, order.side, qty, order.price, tif="IOC")
         self.taken[opportunity.kind] += 1
         return True
@@ -233,10 +230,7 @@ class Arbitrageur(Participant):
         value = self.sim.instruments[symbol].tick_value
         self._in_flight[symbol] -= 1
         if side > 0:
-            self._buying[symbol] -= qty
             self._cash_committed -= self._cash_for(venue, qty * price * value)
-        else:
-            self._selling[symbol] -= qty
         for trade in response.trades:
             self.inventory[symbol] += side * trade.qty
             self.units_traded += trade.qty
