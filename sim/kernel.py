@@ -264,37 +264,38 @@ class Simulation:
         self.events["requests"] += 1
         venue = self.venues[venue_name]
         now = self.env.now
+        account = agent.account
         if action == "new":
             side, qty, price, tif = args
-            response = venue.submit(
-                agent.account, symbol, side, qty, price, tif, now=now, **options
-            )
+            response = venue.submit(account, symbol, side, qty, price, tif, now=now, **options)
             order_type = _order_type(price, tif, options.get("stop_price"))
             side_code = _side_code(side)
         elif action == "cancel":
-            response = venue.cancel(agent.account, symbol, args[0], now=now)
+            response = venue.cancel(account, symbol, args[0], now=now)
             order_type, side_code, qty, price, tif = "cancel", 0, None, None, None
         else:
             order_id, qty, price = args
-            response = venue.modify(agent.account, symbol, order_id, qty, price, now=now)
+            response = venue.modify(account, symbol, order_id, qty, price, now=now)
             order_type, side_code, tif = "modify", 0, None
-        self._record_order(
-            agent,
+        # One row of orders.parquet; values that are not int64 (a bad request's) are null.
+        self.recorder.order(
+            now,
             response.order_id,
+            account,
             venue_name,
             symbol,
             side_code,
             order_type,
             tif,
-            price,
-            qty,
+            _int64_or_none(price),
+            _int64_or_none(qty),
             _STATUS_NAMES[response.status],
-            response.reason,
+            _REASON_NAMES[response.reason],
             response.client,
         )
         for trade in response.trades:
             self._record_trade(trade)
-        self._publish(venue_name, symbol)
+        self._publish(venue, symbol)
         self._deliver(agent, "on_response", (action, venue_name, symbol, *args), response)
 
     def record_refusal(self, agent, request: tuple, reason, client: int = 0) -> None:
@@ -371,12 +372,15 @@ class Simulation:
             trade.maker_client,
             trade.taker_client,
         )
-        for account, is_maker in ((trade.maker_account, True), (trade.taker_account, False)):
-            agent = self._agents_by_account[account]
-            side = int(trade.aggressor_side) * (-1 if is_maker else 1)
-            agent.fills += 1
-            agent.fees_paid += trade.maker_fee if is_maker else trade.taker_fee
-            self._deliver(agent, "on_fill", trade, side)
+        agents = self._agents_by_account
+        maker, taker = agents[trade.maker_account], agents[trade.taker_account]
+        aggressor = int(trade.aggressor_side)
+        maker.fills += 1
+        maker.fees_paid += trade.maker_fee
+        self._deliver(maker, "on_fill", trade, -aggressor)
+        taker.fills += 1
+        taker.fees_paid += trade.taker_fee
+        self._deliver(taker, "on_fill", trade, aggressor)
         for agent in self._subscribers.get((trade.venue, trade.instrument, "trades"), ()):
             self._deliver(agent, "on_trade", trade)
 
@@ -397,16 +401,16 @@ class Simulation:
             raise ValueError(f"unknown market-data channel {channel!r}; expected one of {CHANNELS}")
         self._subscribers.setdefault((venue, symbol, channel), []).append(agent)
 
-    def _publish(self, venue_name: str, symbol: str) -> None:
+    def _publish(self, venue: Venue, symbol: str) -> None:
         now = self.env.now
-        level1 = self.venues[venue_name].book(symbol).top()
-        quote = self.market_data.publish(venue_name, symbol, now, level1)
+        level1 = venue.book(symbol).top()
+        quote = self.market_data.publish(venue.name, symbol, now, level1)
         if quote is None:
             return
         self.events["quotes"] += 1
-        self.recorder.quote(now, venue_name, symbol, *level1)
-        for agent in self._subscribers.get((venue_name, symbol, "l1"), ()):
-            self._deliver(agent, "on_quote", venue_name, symbol, quote)
+        self.recorder.quote(now, venue.name, symbol, *level1)
+        for agent in self._subscribers.get((venue.name, symbol, "l1"), ()):
+            self._deliver(agent, "on_quote", venue.name, symbol, quote)
 
     # --- the run -------------------------------------------------------------------------
 
@@ -584,6 +588,7 @@ def _instrument(spec) -> Instrument:
 _STATUS_NAMES = {status: status.name.lower() for status in Status}
 _REASON_NAMES = {reason: reason.name.lower() for reason in Reason}
 _SIDE_CODES = {"buy": 1, "sell": -1, 1: 1, -1: -1}
+_TIF_TYPES = {"IOC": "ioc", "FOK": "fok"}
 
 
 def _side_code(side) -> int:
@@ -606,4 +611,4 @@ def _order_type(price, tif, stop_price) -> str:
         return "stop" if price is None else "stop_limit"
     if price is None and tif == "GTC":
         return "market"
-    return {"IOC": "ioc", "FOK": "fok"}.get(tif, "limit")
+    return _TIF_TYPES.get(tif, "limit")

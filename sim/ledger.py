@@ -17,6 +17,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import NamedTuple
+
+
+# NamedTuple's generated __new__ is slow for the hot path; this builds the same tuple.
+_new_settlement = tuple.__new__
 
 
 class LedgerError(ValueError):
@@ -46,8 +51,7 @@ class Account:
         return self.units[instrument] + self.pending_units[instrument]
 
 
-@dataclass(frozen=True)
-class Settlement:
+class Settlement(NamedTuple):
     """One trade's obligations: the buyer pays, the seller delivers, the venue collects fees."""
 
     trade_id: int
@@ -234,26 +238,20 @@ class Ledger:
         """
         _check_amount("quantity", qty)
         _check_amount("notional", notional)
-        record = Settlement(
-            self._next_trade_id,
-            settle_at,
-            instrument,
-            buyer,
-            seller,
-            qty,
-            notional,
-            buyer_fee,
-            seller_fee,
-            fee_account,
-        )
-        if record.seller_receives < 0:
+        if notional < seller_fee:
             raise LedgerError(f"seller fee {seller_fee} exceeds the notional {notional}")
+        record = _new_settlement(
+            Settlement,
+            (self._next_trade_id, settle_at, instrument, buyer, seller, qty, notional,
+             buyer_fee, seller_fee, fee_account),
+        )  # fmt: skip
         self._next_trade_id += 1
         buy, sell = self.account(buyer), self.account(seller)
         self.account(fee_account)
-        buy.pending_cash -= record.buyer_pays
+        pays, receives = notional + buyer_fee, notional - seller_fee
+        buy.pending_cash -= pays
         buy.pending_units[instrument] += qty
-        sell.pending_cash += record.seller_receives
+        sell.pending_cash += receives
         sell.pending_units[instrument] -= qty
         if settle_at <= now:
             self._settle(record)  # T+0: no need to queue it
@@ -274,8 +272,9 @@ class Ledger:
     def _settle(self, s: Settlement) -> None:
         """Cash to the seller, units to the buyer and fees to the venue: the pending amounts
         and the locks they stood in for are released."""
-        pays, receives, qty, instrument = s.buyer_pays, s.seller_receives, s.qty, s.instrument
-        buy, sell = self.accounts[s.buyer], self.accounts[s.seller]
+        _, _, instrument, buyer, seller, qty, notional, buyer_fee, seller_fee, fee_account = s
+        pays, receives = notional + buyer_fee, notional - seller_fee
+        buy, sell = self.accounts[buyer], self.accounts[seller]
         buy.cash -= pays
         buy.cash_locked -= pays
         buy.pending_cash += pays
@@ -286,7 +285,7 @@ class Ledger:
         sell.pending_units[instrument] += qty
         sell.cash += receives
         sell.pending_cash -= receives
-        self.accounts[s.fee_account].cash += s.buyer_fee + s.seller_fee
+        self.accounts[fee_account].cash += buyer_fee + seller_fee
 
     @property
     def unsettled(self) -> tuple[Settlement, ...]:

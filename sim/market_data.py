@@ -13,41 +13,50 @@ from bisect import bisect_right
 from sim.participant import Quote
 
 _EMPTY = (None, 0, None, 0)
+# NamedTuple's generated __new__ is slow for the hot path; this builds the same tuple.
+_new_quote = tuple.__new__
+
+
+class _History:
+    """One book's published quotes and their times, and the last level 1 published."""
+
+    __slots__ = ("level1", "quotes", "times")
+
+    def __init__(self) -> None:
+        self.times: list[int] = []
+        self.quotes: list[Quote] = []
+        self.level1 = _EMPTY  # an empty book before anything is published
 
 
 class MarketData:
     def __init__(self) -> None:
-        self._times: dict[tuple[str, str], list[int]] = {}
-        self._quotes: dict[tuple[str, str], list[Quote]] = {}
+        self._histories: dict[tuple[str, str], _History] = {}
         self.subscribers: dict[tuple[str, str], list] = {}
 
     def publish(self, venue: str, symbol: str, time: int, level1: tuple) -> Quote | None:
         """Record the book's L1 if it changed; returns the new quote, or None if unchanged."""
-        key = (venue, symbol)
-        quotes = self._quotes.setdefault(key, [])
-        if quotes and quotes[-1][1:] == level1:
+        history = self._histories.get((venue, symbol))
+        if history is None:
+            history = self._histories[venue, symbol] = _History()
+        if level1 == history.level1:
             return None
-        if not quotes and level1 == _EMPTY:
-            return None
-        quote = Quote(time, *level1)
-        times = self._times.setdefault(key, [])
+        history.level1 = level1
+        quote = _new_quote(Quote, (time, *level1))
+        times = history.times
         if times and times[-1] == time:
             # Several changes at one instant: readers only ever see the last.
-            quotes[-1] = quote
+            history.quotes[-1] = quote
         else:
             times.append(time)
-            quotes.append(quote)
+            history.quotes.append(quote)
         return quote
 
     def delayed_quote(self, venue: str, symbol: str, as_of: int) -> Quote:
         """The last L1 published at or before `as_of` (an empty quote before the first)."""
-        key = (venue, symbol)
-        times = self._times.get(key)
-        if not times:
-            return Quote(as_of, *_EMPTY)
-        i = bisect_right(times, as_of)
-        return self._quotes[key][i - 1] if i else Quote(as_of, *_EMPTY)
+        history = self._histories.get((venue, symbol))
+        i = 0 if history is None else bisect_right(history.times, as_of)
+        return history.quotes[i - 1] if i else Quote(as_of, *_EMPTY)
 
     def last(self, venue: str, symbol: str) -> Quote:
-        quotes = self._quotes.get((venue, symbol))
-        return quotes[-1] if quotes else Quote(0, *_EMPTY)
+        history = self._histories.get((venue, symbol))
+        return history.quotes[-1] if history and history.quotes else Quote(0, *_EMPTY)

@@ -35,7 +35,7 @@ from sim.book import OrderBook
 from sim.fees import MICROS, FeeSchedule, Tier, fee
 from sim.instrument import Instrument
 from sim.ledger import Ledger, LedgerError
-from sim.orders import Outcome, Reason, Side, Status, as_int64
+from sim.orders import INT64_MAX, Outcome, Reason, Side, Status, as_int64
 from sim.venue_messages import OpenOrder, Response, Trade
 
 # Instruments and fees are defined in modules of their own; a venue's users get them here too.
@@ -52,6 +52,9 @@ __all__ = [
 
 NS_PER_DAY = 86_400 * 10**9
 _OPEN = (Status.ACCEPTED, Status.PARTIALLY_FILLED)
+_INT_SIDES = {1: Side.BUY, -1: Side.SELL}
+# NamedTuple's generated __new__ is slow for the hot path; these build the same tuples.
+_new_response = _new_trade = tuple.__new__
 MAX_CLIENT = 2**31 - 1
 _CLIENT_SHIFT = 32  # owner key of client c > 0 in the book: account + c * 2**32
 
@@ -90,7 +93,7 @@ class RiskLimits:
     max_open_notional: int | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class _OpenOrder:
     account: int
     side: Side
@@ -270,37 +273,47 @@ class Venue:
         itself); never raises for a bad request."""
         listing = self._listings.get(symbol) if isinstance(symbol, str) else None
         code = client if type(client) is int and 0 <= client <= MAX_CLIENT else _client(client)
-        refuse = _refusal(symbol, client=code or 0)
         if listing is None:
-            return refuse(Reason.UNKNOWN_INSTRUMENT)
+            return _refused(symbol, Reason.UNKNOWN_INSTRUMENT, client=code or 0)
         if account not in self._tiers:
-            return refuse(Reason.UNKNOWN_ACCOUNT)
+            return _refused(symbol, Reason.UNKNOWN_ACCOUNT, client=code or 0)
         owner = _owner_key(account, code)
         if owner is None:
-            return refuse(Reason.BAD_CLIENT)
+            return _refused(symbol, Reason.BAD_CLIENT)
         if self.halted:
-            return refuse(Reason.VENUE_HALTED)
-        self._resume_if_due(listing, now)
-        parsed_side = Side.parse(side)
+            return _refused(symbol, Reason.VENUE_HALTED, client=code)
+        if listing.halted_until:
+            self._resume_if_due(listing, now)
+        # Plain ints, as agents send them, skip the general parsing.
+        parsed_side = _INT_SIDES.get(side) if type(side) is int else Side.parse(side)
         if parsed_side is None:
-            return refuse(Reason.BAD_SIDE)
-        qty = _positive_int(qty)
+            return _refused(symbol, Reason.BAD_SIDE, client=code)
+        if type(qty) is not int or not 0 < qty <= INT64_MAX:
+            qty = _positive_int(qty)
         if qty is None or qty % listing.instrument.lot_size:
-            return refuse(Reason.BAD_QUANTITY)
-        if price is not None and (price := _positive_int(price)) is None:
-            return refuse(Reason.BAD_PRICE)
+            return _refused(symbol, Reason.BAD_QUANTITY, client=code)
+        if price is not None and (type(price) is not int or not 0 < price <= INT64_MAX):
+            if (price := _positive_int(price)) is None:
+                return _refused(symbol, Reason.BAD_PRICE, client=code)
         if stop_price is not None and (stop_price := _positive_int(stop_price)) is None:
-            return refuse(Reason.BAD_STOP_PRICE)
+            return _refused(symbol, Reason.BAD_STOP_PRICE, client=code)
         if listing.book.halted:
-            return refuse(Reason.HALTED)
+            return _refused(symbol, Reason.HALTED, client=code)
         if price is not None and not self._inside_band(listing, price):
-            return refuse(Reason.PRICE_BAND)
-        limit, book_price, book_tif = self._protected(listing, parsed_side, price, tif, stop_price)
-        if limit is None:
-            return refuse(Reason.NO_REFERENCE_PRICE)
-        reason = self._check_limits(listing, account, parsed_side, qty, limit)
-        if reason is not Reason.NONE:
-            return refuse(reason)
+            return _refused(symbol, Reason.PRICE_BAND, client=code)
+        if price is not None:
+            limit, book_price, book_tif = price, price, tif
+        else:
+            limit, book_price, book_tif = self._protected(
+                listing, parsed_side, price, tif, stop_price
+            )
+            if limit is None:
+                return _refused(symbol, Reason.NO_REFERENCE_PRICE, client=code)
+        limits = self._limits.get(account, self.default_limits)
+        if limits.max_position is not None or limits.max_open_notional is not None:
+            reason = self._check_limits(limits, listing, account, parsed_side, qty, limit)
+            if reason is not Reason.NONE:
+                return _refused(symbol, reason, client=code)
         cash, units = 0, 0
         try:
             if parsed_side is Side.BUY:
@@ -310,9 +323,10 @@ class Venue:
                 units = qty
                 self.ledger.lock_units(account, symbol, units)
         except LedgerError:
-            return refuse(
+            reason = (
                 Reason.INSUFFICIENT_CASH if parsed_side is Side.BUY else Reason.INSUFFICIENT_UNITS
             )
+            return _refused(symbol, reason, client=code)
         out = listing.book.submit(
             owner, parsed_side, qty, book_price, book_tif, post_only, stop_price, display_qty
         )
@@ -329,7 +343,7 @@ class Venue:
         halts)."""
         listing = self._listings.get(symbol) if isinstance(symbol, str) else None
         if listing is None:
-            return _refusal(symbol)(Reason.UNKNOWN_INSTRUMENT)
+            return _refused(symbol, Reason.UNKNOWN_INSTRUMENT)
         order = listing.open.get(order_id) if type(order_id) is int else None
         if order is None or order.account != account:
             return Response(symbol, order_id, Status.REJECTED, Reason.UNKNOWN_ORDER)
@@ -347,27 +361,30 @@ class Venue:
         """Change an open order's quantity and/or price, with the same checks as a new one."""
         listing = self._listings.get(symbol) if isinstance(symbol, str) else None
         if listing is None:
-            return _refusal(symbol)(Reason.UNKNOWN_INSTRUMENT)
+            return _refused(symbol, Reason.UNKNOWN_INSTRUMENT)
         order = listing.open.get(order_id) if type(order_id) is int else None
         if order is None or order.account != account:
             return Response(symbol, order_id, Status.REJECTED, Reason.UNKNOWN_ORDER)
-        reject = _refusal(symbol, order_id, order.client)
+        client = order.client
         if self.halted:
-            return reject(Reason.VENUE_HALTED)
-        self._resume_if_due(listing, now)
+            return _refused(symbol, Reason.VENUE_HALTED, order_id, client)
+        if listing.halted_until:
+            self._resume_if_due(listing, now)
         if qty is not None and (qty := _positive_int(qty)) is None:
-            return reject(Reason.BAD_QUANTITY)
+            return _refused(symbol, Reason.BAD_QUANTITY, order_id, client)
         if price is not None and (price := _positive_int(price)) is None:
-            return reject(Reason.BAD_PRICE)
+            return _refused(symbol, Reason.BAD_PRICE, order_id, client)
         new_limit = order.limit if price is None else price
         new_qty = order.qty if qty is None else qty
         if price is not None and not self._inside_band(listing, price):
-            return reject(Reason.PRICE_BAND)
-        reason = self._check_limits(
-            listing, account, order.side, new_qty, new_limit, replacing=order
-        )
-        if reason is not Reason.NONE:
-            return reject(reason)
+            return _refused(symbol, Reason.PRICE_BAND, order_id, client)
+        limits = self._limits.get(account, self.default_limits)
+        if limits.max_position is not None or limits.max_open_notional is not None:
+            reason = self._check_limits(
+                limits, listing, account, order.side, new_qty, new_limit, replacing=order
+            )
+            if reason is not Reason.NONE:
+                return _refused(symbol, reason, order_id, client)
         # Lock for the order as modified before the book sees it; give back the excess after.
         cash, units = 0, 0
         try:
@@ -378,9 +395,10 @@ class Venue:
                 units = max(new_qty - order.units_locked, 0)
                 self.ledger.lock_units(account, symbol, units)
         except LedgerError:
-            return reject(
+            reason = (
                 Reason.INSUFFICIENT_CASH if order.side is Side.BUY else Reason.INSUFFICIENT_UNITS
             )
+            return _refused(symbol, reason, order_id, client)
         out = listing.book.modify(order_id, qty, price)
         if not out.ok:
             self._unlock(account, symbol, cash, units)
@@ -429,10 +447,11 @@ class Venue:
         worst = max(band[1] if side is Side.BUY else band[0], 1)
         return worst, worst, "GTC" if stop_price is not None else ("IOC" if tif == "GTC" else tif)
 
-    def _check_limits(self, listing, account, side, qty, limit, replacing=None) -> Reason:
-        """Position and open-notional limits with this order (`qty` at `limit`) working, in
-        place of `replacing` when it modifies an open order."""
-        limits = self._limits.get(account, self.default_limits)
+    def _check_limits(
+        self, limits: RiskLimits, listing, account, side, qty, limit, replacing=None
+    ) -> Reason:
+        """The account's `limits` with this order (`qty` at `limit`) working, in place of
+        `replacing` when it modifies an open order."""
         symbol = listing.instrument.symbol
         if limits.max_position is not None:
             # The worst case on the order's side: every open order of that side fills.
@@ -483,71 +502,59 @@ class Venue:
     ) -> Response:
         """Price and book the fills, release what finished orders no longer need, and trip the
         circuit breaker if the last trade went too far. `client`: the request's, for the answer."""
-        if not out.fills and not out.cancelled and out.status in _OPEN:
-            # Nothing traded and nothing finished: most requests (a resting order, a modify).
-            symbol = listing.instrument.symbol
-            return Response(
-                symbol, out.order_id, out.status, out.reason, out.filled_qty, (), (), client
-            )
         symbol = listing.instrument.symbol
-        value = listing.instrument.tick_value
-        trades = []
-        settle_at = self._settlement_time(now, self.settlement_lag_days)
-        for f in out.fills:
-            maker, taker = listing.open[f.maker_order_id], listing.open[f.taker_order_id]
-            notional = f.qty * f.price * value
-            maker_fee = fee(notional, self._rates[maker.account][0])
-            taker_fee = fee(notional, self._rates[taker.account][1])
-            buyer, seller = (maker, taker) if maker.side is Side.BUY else (taker, maker)
-            buyer_fee, seller_fee = (
-                (maker_fee, taker_fee) if maker.side is Side.BUY else (taker_fee, maker_fee)
-            )
-            # What the fill consumes of each side's locks moves on to the trade's settlement.
-            buyer.cash_locked -= notional + buyer_fee
-            seller.units_locked -= f.qty
-            maker.qty -= f.qty
-            taker.qty -= f.qty
-            self.ledger.book_trade(
-                instrument=symbol,
-                buyer=buyer.account,
-                seller=seller.account,
-                qty=f.qty,
-                notional=notional,
-                buyer_fee=buyer_fee,
-                seller_fee=seller_fee,
-                fee_account=self.fee_account,
-                settle_at=settle_at,
-                now=now,
-            )
-            trades.append(
-                Trade(
-                    now,
-                    self.name,
-                    symbol,
-                    f.price,
-                    f.qty,
-                    f.maker_order_id,
-                    f.taker_order_id,
-                    maker.account,
-                    taker.account,
-                    taker.side,
-                    notional,
-                    maker_fee,
-                    taker_fee,
-                    settle_at,
-                    maker.client,
-                    taker.client,
-                )
+        fills, cancelled, status = out.fills, out.cancelled, out.status
+        if not fills and not cancelled and status in _OPEN:
+            # Nothing traded and nothing finished: most requests (a resting order, a modify).
+            return _new_response(
+                Response, (symbol, out.order_id, status, out.reason, out.filled_qty, (), (), client)
             )
         # Orders that are done: cancelled as a side effect, the request's own order if it is
         # no longer open, and any order whose whole quantity has now traded.
-        finished = {c.order_id for c in out.cancelled}
-        if out.status not in _OPEN:
+        finished = {c.order_id for c in cancelled}
+        if status not in _OPEN:
             finished.add(out.order_id)
-        for f in out.fills:
-            for order_id in (f.maker_order_id, f.taker_order_id):
-                if listing.open[order_id].qty == 0:
-                    finished.add(order_id)
+        trades = []
+        if fills:
+            value = listing.instrument.tick_value
+            open_orders, rates, book_trade = listing.open, self._rates, self.ledger.book_trade
+            settle_at = self._settlement_time(now, self.settlement_lag_days)
+            for maker_id, taker_id, _, _, price, qty in fills:
+                maker, taker = open_orders[maker_id], open_orders[taker_id]
+                notional = qty * price * value
+                maker_fee = fee(notional, rates[maker.account][0])
+                taker_fee = fee(notional, rates[taker.account][1])
+                if maker.side is Side.BUY:
+                    buyer, seller, buyer_fee, seller_fee = maker, taker, maker_fee, taker_fee
+                else:
+                    buyer, seller, buyer_fee, seller_fee = taker, maker, taker_fee, maker_fee
+                # What the fill consumes of each side's locks moves on to the trade's settlement.
+                buyer.cash_locked -= notional + buyer_fee
+                seller.units_locked -= qty
+                maker.qty -= qty
+                taker.qty -= qty
+                if not maker.qty:
+                    finished.add(maker_id)
+                if not taker.qty:
+                    finished.add(taker_id)
+                book_trade(
+                    instrument=symbol,
+                    buyer=buyer.account,
+                    seller=seller.account,
+                    qty=qty,
+                    notional=notional,
+                    buyer_fee=buyer_fee,
+                    seller_fee=seller_fee,
+                    fee_account=self.fee_account,
+                    settle_at=settle_at,
+                    now=now,
+                )
+                trade = (
+                    now, self.name, symbol, price, qty, maker_id, taker_id, maker.account,
+                    taker.account, taker.side, notional, maker_fee, taker_fee, settle_at,
+                    maker.client, taker.client,
+                )  # fmt: skip
+                trades.append(_new_trade(Trade, trade))
         for order_id in finished:
             order = listing.open.pop(order_id, None)
             if order is not None:
@@ -555,16 +562,11 @@ class Venue:
                 del self._open_by_account[order.account][symbol, order_id]
         if trades:
             self._trip_breaker(listing, trades[-1].price, now)
-        return Response(
-            symbol,
-            out.order_id,
-            out.status,
-            out.reason,
-            out.filled_qty,
-            tuple(trades),
-            out.cancelled,
-            client,
-        )
+        return _new_response(
+            Response,
+            (symbol, out.order_id, status, out.reason, out.filled_qty, tuple(trades), cancelled,
+             client),
+        )  # fmt: skip
 
     def _trip_breaker(self, listing: _Listing, last: int, now: int) -> None:
         if listing.reference is None:
@@ -594,11 +596,8 @@ def _positive_int(value: object) -> int | None:
     return number if number is not None and number > 0 else None
 
 
-def _refusal(symbol, order_id: int = 0, client: int = 0):
-    def refuse(reason: Reason) -> Response:
-        return Response(symbol, order_id, Status.REJECTED, reason, client=client)
-
-    return refuse
+def _refused(symbol, reason: Reason, order_id: int = 0, client: int = 0) -> Response:
+    return Response(symbol, order_id, Status.REJECTED, reason, client=client)
 
 
 def _client(value: object) -> int | None:
