@@ -19,7 +19,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-
 # NamedTuple's generated __new__ is slow for the hot path; this builds the same tuple.
 _new_settlement = tuple.__new__
 

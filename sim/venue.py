@@ -288,13 +288,11 @@ class Venue:
         parsed_side = _INT_SIDES.get(side) if type(side) is int else Side.parse(side)
         if parsed_side is None:
             return _refused(symbol, Reason.BAD_SIDE, client=code)
-        if type(qty) is not int or not 0 < qty <= INT64_MAX:
-            qty = _positive_int(qty)
+        qty = _positive_int(qty)
         if qty is None or qty % listing.instrument.lot_size:
             return _refused(symbol, Reason.BAD_QUANTITY, client=code)
-        if price is not None and (type(price) is not int or not 0 < price <= INT64_MAX):
-            if (price := _positive_int(price)) is None:
-                return _refused(symbol, Reason.BAD_PRICE, client=code)
+        if price is not None and (price := _positive_int(price)) is None:
+            return _refused(symbol, Reason.BAD_PRICE, client=code)
         if stop_price is not None and (stop_price := _positive_int(stop_price)) is None:
             return _refused(symbol, Reason.BAD_STOP_PRICE, client=code)
         if listing.book.halted:
@@ -592,6 +590,8 @@ def _band_edges(centre: int, pct: float) -> tuple[int, int]:
 
 def _positive_int(value: object) -> int | None:
     """A positive Python int from an int or NumPy integer; None for anything else."""
+    if type(value) is int:  # what agents send: no conversion needed
+        return value if 0 < value <= INT64_MAX else None
     number = as_int64(value)
     return number if number is not None and number > 0 else None
 
