@@ -123,10 +123,9 @@ class Participant(mesa.Agent):
 
     def quote(self, venue: str, symbol: str) -> Quote:
         """Level 1 of a book as it was one market-data latency ago."""
-        return self.sim.market_data.delayed_quote(venue, symbol, self.now - self.md_delay())
-
-    def md_delay(self) -> int:
-        return self.latency.sample(self.draws)
+        sim = self.sim
+        as_of = sim.env.now - self.latency.sample(self.draws)
+        return sim.market_data.delayed_quote(venue, symbol, as_of)
 
     def price_limits(self, venue: str, symbol: str) -> tuple[int, int] | None:
         """The venue's published price band for the instrument (None if it has none)."""
@@ -142,8 +141,10 @@ class Participant(mesa.Agent):
     def open_orders(self, venue: str | None = None) -> list[tuple[str, OpenOrder]]:
         """(venue, order) for each of this participant's open orders: its own order book
         keeping, as any trading system has."""
-        venues = [venue] if venue else list(self.sim.venues)
-        return [(v, o) for v in venues for o in self.sim.venues[v].open_orders(self.account)]
+        venues, account = self.sim.venues, self.unique_id
+        if venue:
+            return [(venue, o) for o in venues[venue].open_orders(account)]
+        return [(name, o) for name, v in venues.items() for o in v.open_orders(account)]
 
     # --- hooks ----------------------------------------------------------------------------
 

@@ -54,7 +54,7 @@ NS_PER_DAY = 86_400 * 10**9
 _OPEN = (Status.ACCEPTED, Status.PARTIALLY_FILLED)
 _INT_SIDES = {1: Side.BUY, -1: Side.SELL}
 # NamedTuple's generated __new__ is slow for the hot path; these build the same tuples.
-_new_response = _new_trade = tuple.__new__
+_new_response = _new_trade = _new_open_order = tuple.__new__
 MAX_CLIENT = 2**31 - 1
 _CLIENT_SHIFT = 32  # owner key of client c > 0 in the book: account + c * 2**32
 
@@ -203,8 +203,8 @@ class Venue:
             orders = [((s, i), o) for s, lst in self._listings.items() for i, o in lst.open.items()]
         else:
             orders = self._open_by_account.get(account, {}).items()
-        return [
-            OpenOrder(
+        fields = (
+            (
                 symbol,
                 oid,
                 o.account,
@@ -216,7 +216,8 @@ class Venue:
                 o.client,
             )
             for (symbol, oid), o in orders
-        ]
+        )
+        return [_new_open_order(OpenOrder, row) for row in fields]
 
     def reference_price(self, symbol: str) -> int | None:
         return self._listings[symbol].reference
