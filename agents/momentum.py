@@ -11,7 +11,6 @@ that price, fees included.
 from __future__ import annotations
 
 from collections import deque
-from itertools import islice
 
 from pydantic import Field, model_validator
 
@@ -49,7 +48,11 @@ class MomentumTrader(Participant):
         super().__init__(sim, rng, latency_from(params.latency_us, params.latency_jitter_us))
         self.params = params
         self.venue, self.symbol = listings(sim)[rng.integers(len(listings(sim)))]
-        self.mids: deque[float] = deque(maxlen=params.long_window)
+        self.mids: deque[float] = deque(maxlen=params.long_window)  # read-only: see observe
+        # The windows' running sums, updated as mids arrive instead of summed at every wake-up.
+        # Exact: a mid is a whole number of half ticks, so no sum of them is ever rounded.
+        self._long_sum = 0.0
+        self._short_sum = 0.0
 
     def on_start(self) -> None:
         self._schedule_next()
@@ -57,14 +60,23 @@ class MomentumTrader(Participant):
     def _schedule_next(self) -> None:
         self.wake_in(int(self.draws.exponential(self.params.interval_seconds) * NS_PER_SECOND))
 
+    def observe(self, mid: float) -> None:
+        """Add a sampled mid to the moving windows."""
+        mids, short_window = self.mids, self.params.short_window
+        if len(mids) == mids.maxlen:
+            self._long_sum -= mids[0]  # about to drop out of the long window
+        if len(mids) >= short_window:
+            self._short_sum -= mids[-short_window]  # about to drop out of the short one
+        mids.append(mid)
+        self._long_sum += mid
+        self._short_sum += mid
+
     def signal(self) -> int:
         """+1 buy, -1 sell, 0 not enough history."""
         if len(self.mids) < self.params.long_window:
             return 0
-        # Plain floats: a few dozen numbers are cheaper summed in Python than via NumPy.
-        short_window = self.params.short_window
-        short = sum(islice(reversed(self.mids), short_window)) / short_window
-        long = sum(self.mids) / len(self.mids)
+        short = self._short_sum / self.params.short_window
+        long = self._long_sum / len(self.mids)
         return (short > long) - (short < long)
 
     def affordable(self, price: int) -> int:
@@ -77,8 +89,9 @@ class MomentumTrader(Participant):
 
     def on_wake(self) -> None:
         quote = self.quote(self.venue, self.symbol)
-        if quote.mid is not None:
-            self.mids.append(quote.mid)
+        mid = quote.mid
+        if mid is not None:
+            self.observe(mid)
         side = self.signal()
         far = quote.ask if side > 0 else quote.bid
         if side and far is not None:

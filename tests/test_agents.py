@@ -6,10 +6,12 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from agents.market_maker import MarketMakerParams, optimal_spread, reservation_price
-from agents.momentum import MomentumParams
+from agents.momentum import MomentumParams, MomentumTrader
 from agents.retail import RetailParams
 from agents.value import ValueParams
 from sim.kernel import Simulation
@@ -93,10 +95,35 @@ def test_maker_params_are_validated():
 def test_momentum_crossover(sim):
     trader = population(sim, "momentum")[0]
     assert trader.signal() == 0  # not enough history
-    trader.mids.extend([100, 101, 102, 103, 104, 105])
+    for mid in [100, 101, 102, 103, 104, 105]:
+        trader.observe(mid)
     assert trader.signal() == 1  # short average above long
-    trader.mids.extend([104, 102, 100, 98, 96, 94])
+    for mid in [104, 102, 100, 98, 96, 94]:
+        trader.observe(mid)
     assert trader.signal() == -1
+
+
+@settings(
+    max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(st.integers(1, 2 * 10**6), min_size=1, max_size=200))
+def test_momentum_running_windows_match_plain_averages(sim, half_ticks):
+    """The running sums give the signal that averaging the windows afresh gives (a reference
+    restated here), at every step, for mids in half ticks as quotes produce them."""
+    short_window, long_window = 3, 7  # short windows: mids drop out of both often
+    params = MomentumParams(short_window=short_window, long_window=long_window)
+    trader = MomentumTrader(sim, params, np.random.default_rng(0))
+    seen = []
+    for h in half_ticks:
+        trader.observe(h / 2)
+        seen.append(h / 2)
+        long = seen[-long_window:]
+        expected = 0
+        if len(long) == long_window:
+            short_mean = sum(long[-short_window:]) / short_window
+            long_mean = sum(long) / long_window
+            expected = (short_mean > long_mean) - (short_mean < long_mean)
+        assert trader.signal() == expected
 
 
 def test_momentum_windows_are_validated():

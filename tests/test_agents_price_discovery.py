@@ -170,7 +170,8 @@ def test_momentum_sends_no_buy_it_cannot_fund(sim):
     trader = sim.populations["momentum"][0]
     sent = []
     trader.submit = lambda *args, **kw: sent.append(args)
-    trader.mids.extend([100, 101, 102, 103, 104, 105])  # a buy signal
+    for mid in [100, 101, 102, 103, 104, 105]:  # a buy signal
+        trader.observe(mid)
     trader.quote = lambda venue, symbol: Quote(0, 10_000, 50, 10_001, 50)
     trader.affordable = lambda price: 0
     trader.on_wake()
