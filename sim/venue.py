@@ -517,6 +517,7 @@ class Venue:
         if fills:
             value = listing.instrument.tick_value
             open_orders, rates, book_trade = listing.open, self._rates, self.ledger.book_trade
+            name, fee_account = self.name, self.fee_account
             settle_at = self._settlement_time(now, self.settlement_lag_days)
             for maker_id, taker_id, _, _, price, qty in fills:
                 maker, taker = open_orders[maker_id], open_orders[taker_id]
@@ -544,12 +545,12 @@ class Venue:
                     notional=notional,
                     buyer_fee=buyer_fee,
                     seller_fee=seller_fee,
-                    fee_account=self.fee_account,
+                    fee_account=fee_account,
                     settle_at=settle_at,
                     now=now,
                 )
                 trade = (
-                    now, self.name, symbol, price, qty, maker_id, taker_id, maker.account,
+                    now, name, symbol, price, qty, maker_id, taker_id, maker.account,
                     taker.account, taker.side, notional, maker_fee, taker_fee, settle_at,
                     maker.client, taker.client,
                 )  # fmt: skip
