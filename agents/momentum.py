@@ -48,9 +48,10 @@ class MomentumTrader(Participant):
         super().__init__(sim, rng, latency_from(params.latency_us, params.latency_jitter_us))
         self.params = params
         self.venue, self.symbol = listings(sim)[rng.integers(len(listings(sim)))]
-        self.mids: deque[float] = deque(maxlen=params.long_window)  # read-only: see observe
+        self._mids: deque[float] = deque(maxlen=params.long_window)
         # The windows' running sums, updated as mids arrive instead of summed at every wake-up.
-        # Exact: a mid is a whole number of half ticks, so no sum of them is ever rounded.
+        # Exact: a mid is a whole number of half ticks, so no sum of them is ever rounded while
+        # long_window * 2 * price stays below 2**53 (prices below about 10**13 ticks).
         self._long_sum = 0.0
         self._short_sum = 0.0
 
@@ -60,9 +61,14 @@ class MomentumTrader(Participant):
     def _schedule_next(self) -> None:
         self.wake_in(int(self.draws.exponential(self.params.interval_seconds) * NS_PER_SECOND))
 
+    @property
+    def mids(self) -> tuple[float, ...]:
+        """The mids in the long window, oldest first."""
+        return tuple(self._mids)
+
     def observe(self, mid: float) -> None:
         """Add a sampled mid to the moving windows."""
-        mids, short_window = self.mids, self.params.short_window
+        mids, short_window = self._mids, self.params.short_window
         if len(mids) == mids.maxlen:
             self._long_sum -= mids[0]  # about to drop out of the long window
         if len(mids) >= short_window:
@@ -73,10 +79,10 @@ class MomentumTrader(Participant):
 
     def signal(self) -> int:
         """+1 buy, -1 sell, 0 not enough history."""
-        if len(self.mids) < self.params.long_window:
+        if len(self._mids) < self.params.long_window:
             return 0
         short = self._short_sum / self.params.short_window
-        long = self._long_sum / len(self.mids)
+        long = self._long_sum / len(self._mids)
         return (short > long) - (short < long)
 
     def affordable(self, price: int) -> int:

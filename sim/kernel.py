@@ -484,8 +484,11 @@ class Simulation:
         started = wallclock.perf_counter()
         self._schedule_sessions(progress)
         # The agents, books and accounts live as long as the run: frozen, the collector's full
-        # passes skip them (a tenth of a 10x-agent rmsc04 day went to rescanning them).
-        gc.freeze()
+        # passes skip them (a tenth of a 10x-agent rmsc04 day went to rescanning them). A host
+        # process that froze objects of its own keeps its freeze as it was.
+        freezing = gc.get_freeze_count() == 0
+        if freezing:
+            gc.freeze()
         try:
             self.env.run(until=self.calendar.end_ns + 1)
             # Answers and fills still on their way reach their agents, so that what agents
@@ -493,7 +496,8 @@ class Simulation:
             # last close.
             self.env.run()
         finally:
-            gc.unfreeze()  # collectable again once the run is over, as in a notebook's loop
+            if freezing:
+                gc.unfreeze()  # collectable again once the run is over, as in a notebook's loop
         self.model.agents.do("on_run_end")
         self.ledger.settle_due(self.calendar.end_ns)
         frames = self.recorder.take_frames()

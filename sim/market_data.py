@@ -31,7 +31,6 @@ class _History:
 class MarketData:
     def __init__(self) -> None:
         self._histories: dict[tuple[str, str], _History] = {}
-        self.subscribers: dict[tuple[str, str], list] = {}
 
     def publish(self, venue: str, symbol: str, time: int, level1: tuple) -> Quote | None:
         """Record the book's L1 if it changed; returns the new quote, or None if unchanged."""

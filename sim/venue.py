@@ -280,7 +280,7 @@ class Venue:
             return _refused(symbol, Reason.UNKNOWN_ACCOUNT, client=code or 0)
         owner = _owner_key(account, code)
         if owner is None:
-            return _refused(symbol, Reason.BAD_CLIENT)
+            return _refused(symbol, Reason.BAD_CLIENT, client=code or 0)
         if self.halted:
             return _refused(symbol, Reason.VENUE_HALTED, client=code)
         if listing.halted_until:

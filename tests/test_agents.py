@@ -106,11 +106,15 @@ def test_momentum_crossover(sim):
 @settings(
     max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(st.lists(st.integers(1, 2 * 10**6), min_size=1, max_size=200))
-def test_momentum_running_windows_match_plain_averages(sim, half_ticks):
+@given(
+    st.integers(2, 12).flatmap(lambda long: st.tuples(st.integers(1, long - 1), st.just(long))),
+    st.lists(st.integers(1, 2 * 10**6), min_size=1, max_size=200),
+)
+def test_momentum_running_windows_match_plain_averages(sim, windows, half_ticks):
     """The running sums give the signal that averaging the windows afresh gives (a reference
-    restated here), at every step, for mids in half ticks as quotes produce them."""
-    short_window, long_window = 3, 7  # short windows: mids drop out of both often
+    restated here), at every step, for mids in half ticks as quotes produce them. (Each example
+    adds one trader to the fixture's model; it never runs, so the others are unaffected.)"""
+    short_window, long_window = windows  # short windows: mids drop out of both often
     params = MomentumParams(short_window=short_window, long_window=long_window)
     trader = MomentumTrader(sim, params, np.random.default_rng(0))
     seen = []
