@@ -240,6 +240,25 @@ class OrderBook:
         `stop_price` makes it a stop (market) or stop-limit order that waits for the last trade
         price to reach it; `display_qty` makes a limit order an iceberg.
         """
+        codes = self.submit_codes(owner, side, qty, price, tif, post_only, stop_price, display_qty)
+        oid, status, reason, filled, n_fills, n_cancels = codes
+        if n_fills or n_cancels:
+            return self._outcome(oid, status, reason, filled, n_fills, n_cancels)
+        return _new_outcome(Outcome, (oid, _STATUSES[status], _REASONS[reason], (), filled, ()))
+
+    def submit_codes(
+        self,
+        owner,
+        side,
+        qty,
+        price=None,
+        tif="GTC",
+        post_only=False,
+        stop_price=None,
+        display_qty=None,
+    ) -> tuple[int, int, int, int, int, int]:
+        """`submit` as codes: (order id, status, reason, filled qty, fills, cancels), the
+        fills and cancels left in `fills` and `cancels` until the next request."""
         side_code = _SIDE_CODES.get(side) if type(side) in _SIDE_TYPES else None
         if side_code is None:
             side_code = _side_code(side)
@@ -265,16 +284,12 @@ class OrderBook:
             if post_only is None:
                 order_type = -1  # rejected as an inconsistent order type
         while True:
-            oid, status, reason, filled, n_fills, n_cancels = self._kernels.submit_one(
+            codes = self._kernels.submit_one(
                 self._orders, self._levels, self._stops, self._meta, self._fills, self._cancels,
                 side_code, order_type, limit, qty, owner, display, stop, post_only,
             )  # fmt: skip
-            if oid != K.NEED_ROOM:
-                if n_fills or n_cancels:
-                    return self._outcome(oid, status, reason, filled, n_fills, n_cancels)
-                return _new_outcome(
-                    Outcome, (oid, _STATUSES[status], _REASONS[reason], (), filled, ())
-                )
+            if codes[0] != K.NEED_ROOM:
+                return codes
             self._grow(1)
 
     def cancel(self, order_id: int) -> Outcome:
@@ -282,12 +297,16 @@ class OrderBook:
         oid = order_id if type(order_id) is int else as_int64(order_id)
         if oid is None or not -K.MAX_VALUE <= oid <= K.MAX_VALUE:
             return Outcome(order_id, Status.REJECTED, Reason.UNKNOWN_ORDER)
-        reason, filled = self._kernels.cancel_one(
-            self._orders, self._levels, self._stops, self._meta, oid
-        )
+        reason, filled = self.cancel_codes(oid)
         if reason:
             return Outcome(oid, Status.REJECTED, _REASONS[reason])
         return _new_outcome(Outcome, (oid, Status.CANCELLED, Reason.NONE, (), filled, ()))
+
+    def cancel_codes(self, order_id: int) -> tuple[int, int]:
+        """`cancel` of an int64 order id as codes: (reason, 0 if cancelled; filled qty)."""
+        return self._kernels.cancel_one(
+            self._orders, self._levels, self._stops, self._meta, order_id
+        )
 
     def modify(self, order_id: int, qty: int | None = None, price: int | None = None) -> Outcome:
         """Change an open order's remaining quantity and/or its price.
@@ -298,19 +317,24 @@ class OrderBook:
         oid = as_int64(order_id)
         if oid is None:
             return Outcome(order_id, Status.REJECTED, Reason.UNKNOWN_ORDER)
-        new_qty = -1 if qty is None else _positive_or_bad(qty)
-        new_price = -1 if price is None else _positive_or_bad(price)
-        while True:
-            result, status, reason, filled, n_fills, n_cancels = self._kernels.modify_one(
-                self._orders, self._levels, self._stops, self._meta, self._fills, self._cancels,
-                oid, new_qty, new_price,
-            )  # fmt: skip
-            if result != K.NEED_ROOM:
-                break
-            self._grow(0)
+        result, status, reason, filled, n_fills, n_cancels = self.modify_codes(oid, qty, price)
         if result:
             return Outcome(oid, Status.REJECTED, _REASONS[result])
         return self._outcome(oid, status, reason, filled, n_fills, n_cancels)
+
+    def modify_codes(self, order_id: int, qty=None, price=None) -> tuple[int, ...]:
+        """`modify` of an int64 order id as codes: (0 or the refusal's reason, status,
+        reason, filled qty, fills, cancels)."""
+        new_qty = -1 if qty is None else _positive_or_bad(qty)
+        new_price = -1 if price is None else _positive_or_bad(price)
+        while True:
+            codes = self._kernels.modify_one(
+                self._orders, self._levels, self._stops, self._meta, self._fills, self._cancels,
+                order_id, new_qty, new_price,
+            )  # fmt: skip
+            if codes[0] != K.NEED_ROOM:
+                return codes
+            self._grow(0)
 
     def submit_many(self, msgs: np.ndarray, outcomes: bool = False):
         """Process a structured array of requests (see `BATCH_DTYPE`) in one compiled call.
@@ -364,13 +388,25 @@ class OrderBook:
         fills = ()
         if n_fills:
             fills = tuple(Fill(*row) for row in self._fills[:n_fills].tolist())
-        cancelled = ()
-        if n_cancels:
-            cancelled = tuple(
-                Cancel(order_id, qty, _REASONS[why])
-                for order_id, qty, why in self._cancels[:n_cancels].tolist()
-            )
+        cancelled = self.cancelled(n_cancels)
         return Outcome(oid, _STATUSES[status], _REASONS[reason], fills, filled, cancelled)
+
+    def cancelled(self, n: int) -> tuple[Cancel, ...]:
+        """The first `n` orders the last request cancelled as a side effect."""
+        if not n:
+            return ()
+        rows = self._cancels[:n].tolist()
+        return tuple(Cancel(order_id, qty, _REASONS[why]) for order_id, qty, why in rows)
+
+    @property
+    def fills(self) -> np.ndarray:
+        """The last request's fills are its first rows (`sim._book_kernels.F_*` columns)."""
+        return self._fills
+
+    @property
+    def cancels(self) -> np.ndarray:
+        """The last request's side-effect cancels are its first rows (order id, qty, reason)."""
+        return self._cancels
 
     # --- market state --------------------------------------------------------------------
 

@@ -15,39 +15,96 @@ about to receive.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import NamedTuple
 
-# NamedTuple's generated __new__ is slow for the hot path; this builds the same tuple.
-_new_settlement = tuple.__new__
+import numpy as np
+
+from sim import _gateway_kernels as G
+
+# Money and units are int64 in the arrays: deposits and issues stop where their totals, which
+# bound every balance, would pass this (a sum of two balances still fits).
+MAX_TOTAL = 2**62
 
 
 class LedgerError(ValueError):
     """A ledger operation that would break an account's invariants."""
 
 
-@dataclass
 class Account:
-    account_id: int
-    cash: int = 0  # settled cash, paise
-    cash_locked: int = 0  # reserved for open orders or owed to unsettled trades
-    units: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    units_locked: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    # What unsettled trades will bring (positive) or take (negative).
-    pending_cash: int = 0
-    pending_units: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    """One account's balances: a live view of the ledger's arrays."""
+
+    __slots__ = ("_ledger", "_row", "account_id")
+
+    def __init__(self, ledger: Ledger, account_id: int, row: int) -> None:
+        self._ledger = ledger
+        self._row = row
+        self.account_id = account_id
+
+    @property
+    def cash(self) -> int:
+        """Settled cash, paise."""
+        return self._ledger.balances.item(self._row, G.B_CASH)
+
+    @property
+    def cash_locked(self) -> int:
+        """Reserved for open orders or owed to unsettled trades."""
+        return self._ledger.balances.item(self._row, G.B_LOCKED)
+
+    @property
+    def pending_cash(self) -> int:
+        """What unsettled trades will bring (positive) or take (negative)."""
+        return self._ledger.balances.item(self._row, G.B_PENDING)
+
+    @property
+    def units(self) -> Mapping[str, int]:
+        return _Holdings(self._ledger, self._row, G.H_UNITS)
+
+    @property
+    def units_locked(self) -> Mapping[str, int]:
+        return _Holdings(self._ledger, self._row, G.H_LOCKED)
+
+    @property
+    def pending_units(self) -> Mapping[str, int]:
+        return _Holdings(self._ledger, self._row, G.H_PENDING)
 
     @property
     def free_cash(self) -> int:
-        return self.cash - self.cash_locked
+        balances, row = self._ledger.balances, self._row
+        return balances.item(row, G.B_CASH) - balances.item(row, G.B_LOCKED)
 
     def free_units(self, instrument: str) -> int:
-        return self.units[instrument] - self.units_locked[instrument]
+        return self._ledger.holding(self._row, instrument, G.H_UNITS, G.H_LOCKED, -1)
 
     def position(self, instrument: str) -> int:
         """Units owned once every pending trade has settled."""
-        return self.units[instrument] + self.pending_units[instrument]
+        return self._ledger.holding(self._row, instrument, G.H_UNITS, G.H_PENDING, 1)
+
+
+class _Holdings(Mapping):
+    """One kind of an account's holdings (units, locked or pending) by instrument; 0 for an
+    instrument it never held."""
+
+    __slots__ = ("_field", "_ledger", "_row")
+
+    def __init__(self, ledger: Ledger, row: int, field: int) -> None:
+        self._ledger, self._row, self._field = ledger, row, field
+
+    def __getitem__(self, instrument: str) -> int:
+        column = self._ledger.columns.get(instrument)
+        if column is None:
+            return 0
+        return self._ledger.holdings.item(self._row, column, self._field)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._ledger.columns)
+
+    def __len__(self) -> int:
+        return len(self._ledger.columns)
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
 
 
 class Settlement(NamedTuple):
@@ -96,15 +153,25 @@ class ConservationReport:
 
 
 class Ledger:
-    """All accounts of a run. Amounts are ints (paise, units); anything else is refused."""
+    """All accounts of a run. Amounts are ints (paise, units); anything else is refused.
+
+    Balances live in NumPy arrays (`balances`, `holdings`, `settlements`, `meta`; layouts in
+    `sim._gateway_kernels`) that the venues' compiled gateway updates directly; every account
+    has a row and every instrument a column. `Account` objects are live views of them.
+    """
 
     def __init__(self, journal: Callable | None = None) -> None:
         """`journal(kind, source, target, cash, instrument, qty)`, if given, hears of every
         movement that is not a trade: deposits, withdrawals, issues and transfers."""
         self.accounts: dict[int, Account] = {}
         self.journal = journal
-        self._pending: list[Settlement] = []
-        self._next_trade_id = 1
+        self.rows: dict[int, int] = {}  # account id -> row
+        self.columns: dict[str, int] = {}  # instrument -> column
+        self.balances = np.zeros((16, 3), np.int64)
+        self.holdings = np.zeros((16, 1, 3), np.int64)
+        self.settlements = np.zeros((64, G.N_SETTLEMENT_FIELDS), np.int64)
+        self.meta = np.zeros(G.N_LEDGER_META, np.int64)
+        self.meta[G.LM_NEXT_TRADE_ID] = 1
         self._external_cash = 0
         self._external_units: dict[str, int] = defaultdict(int)
 
@@ -116,9 +183,16 @@ class Ledger:
         # Validate everything first, so that a refused opening leaves no account behind.
         if cash:
             _check_amount("deposit", cash)
-        for qty in (units or {}).values():
+            self._check_total("deposit", self._external_cash, cash)
+        for instrument, qty in (units or {}).items():
             _check_amount("unit issue", qty)
-        self.accounts[account_id] = Account(account_id)
+            self._check_total("unit issue", self._external_units.get(instrument, 0), qty)
+        row = len(self.rows)
+        if row == len(self.balances):
+            self.balances = _grown(self.balances, 2 * row)
+            self.holdings = _grown(self.holdings, 2 * row)
+        self.rows[account_id] = row
+        self.accounts[account_id] = Account(self, account_id, row)
         if cash:
             self.deposit(account_id, cash)
         for instrument, qty in (units or {}).items():
@@ -131,10 +205,38 @@ class Ledger:
         except KeyError:
             raise LedgerError(f"no account {account_id}") from None
 
+    def row(self, account_id: int) -> int:
+        """The account's row in the arrays."""
+        try:
+            return self.rows[account_id]
+        except KeyError:
+            raise LedgerError(f"no account {account_id}") from None
+
+    def column(self, instrument: str) -> int:
+        """The instrument's column in `holdings`, added on first use."""
+        column = self.columns.get(instrument)
+        if column is None:
+            column = self.columns[instrument] = len(self.columns)
+            if column == self.holdings.shape[1]:
+                holdings = np.zeros((len(self.holdings), 2 * column, 3), np.int64)
+                holdings[:, :column] = self.holdings
+                self.holdings = holdings
+        return column
+
+    def holding(self, row: int, instrument: str, field: int, other: int, sign: int) -> int:
+        """holdings[row, instrument, field] + sign * holdings[row, instrument, other]."""
+        column = self.columns.get(instrument)
+        if column is None:
+            return 0
+        holdings = self.holdings
+        return holdings.item(row, column, field) + sign * holdings.item(row, column, other)
+
     def deposit(self, account_id: int, amount: int) -> None:
         """Cash from outside the system (a SIP contribution, an initial endowment)."""
         _check_amount("deposit", amount)
-        self.account(account_id).cash += amount
+        row = self.row(account_id)
+        self._check_total("deposit", self._external_cash, amount)
+        self.balances[row, G.B_CASH] += amount
         self._external_cash += amount
         self._note("deposit", None, account_id, amount, None, 0)
 
@@ -146,14 +248,17 @@ class Ledger:
                 f"account {account_id}: withdrawal of {amount} paise exceeds free cash "
                 f"{acct.free_cash}"
             )
-        acct.cash -= amount
+        self.balances[acct._row, G.B_CASH] -= amount
         self._external_cash -= amount
         self._note("withdrawal", account_id, None, amount, None, 0)
 
     def issue_units(self, account_id: int, instrument: str, qty: int) -> None:
         """Units from outside the system (an allotment, an initial holding)."""
         _check_amount("unit issue", qty)
-        self.account(account_id).units[instrument] += qty
+        row = self.row(account_id)
+        self._check_total("unit issue", self._external_units.get(instrument, 0), qty)
+        column = self.column(instrument)  # may grow `holdings`
+        self.holdings[row, column, G.H_UNITS] += qty
         self._external_units[instrument] += qty
         self._note("issue", None, account_id, 0, instrument, qty)
 
@@ -172,16 +277,24 @@ class Ledger:
             raise LedgerError(
                 f"account {target}: delivery of {qty} {instrument} exceeds free units"
             )
-        payer.cash -= cash
-        payee.cash += cash
+        self.balances[payer._row, G.B_CASH] -= cash
+        self.balances[payee._row, G.B_CASH] += cash
         if qty:
-            payee.units[instrument] -= qty
-            payer.units[instrument] += qty
+            column = self.columns[instrument]
+            self.holdings[payee._row, column, G.H_UNITS] -= qty
+            self.holdings[payer._row, column, G.H_UNITS] += qty
         self._note("transfer", source, target, cash, instrument or None, qty)
 
     def _note(self, kind, source, target, cash, instrument, qty) -> None:
         if self.journal is not None:
             self.journal(kind, source, target, cash, instrument, qty)
+
+    @staticmethod
+    def _check_total(what: str, total: int, amount: int) -> None:
+        if total + amount > MAX_TOTAL:
+            raise LedgerError(
+                f"{what} of {amount} would take the ledger's total past {MAX_TOTAL} (2**62)"
+            )
 
     # --- reservations --------------------------------------------------------------------
 
@@ -190,14 +303,14 @@ class Ledger:
         acct = self.account(account_id)
         if amount > acct.free_cash:
             raise LedgerError(f"account {account_id}: needs {amount} paise, has {acct.free_cash}")
-        acct.cash_locked += amount
+        self.balances[acct._row, G.B_LOCKED] += amount
 
     def unlock_cash(self, account_id: int, amount: int) -> None:
         _check_amount("cash unlock", amount, allow_zero=True)
         acct = self.account(account_id)
         if amount > acct.cash_locked:
             raise LedgerError(f"account {account_id}: unlocks {amount}, only {acct.cash_locked}")
-        acct.cash_locked -= amount
+        self.balances[acct._row, G.B_LOCKED] -= amount
 
     def lock_units(self, account_id: int, instrument: str, qty: int) -> None:
         _check_amount("unit lock", qty, allow_zero=True)
@@ -206,14 +319,16 @@ class Ledger:
             raise LedgerError(
                 f"account {account_id}: needs {qty} {instrument}, has {acct.free_units(instrument)}"
             )
-        acct.units_locked[instrument] += qty
+        if qty:
+            self.holdings[acct._row, self.columns[instrument], G.H_LOCKED] += qty
 
     def unlock_units(self, account_id: int, instrument: str, qty: int) -> None:
         _check_amount("unit unlock", qty, allow_zero=True)
         acct = self.account(account_id)
         if qty > acct.units_locked[instrument]:
             raise LedgerError(f"account {account_id}: unlocks {qty} {instrument}, too many")
-        acct.units_locked[instrument] -= qty
+        if qty:
+            self.holdings[acct._row, self.columns[instrument], G.H_LOCKED] -= qty
 
     # --- trades and settlement -----------------------------------------------------------
 
@@ -233,96 +348,77 @@ class Ledger:
     ) -> Settlement:
         """Record a trade whose cash (buyer) and units (seller) are already locked.
 
-        The locks stay until settlement; with `settle_at <= now` it settles at once.
+        The locks stay until settlement; with `settle_at <= now` it settles at once. (The
+        venues book their trades in their compiled gateway, the same way.)
         """
         _check_amount("quantity", qty)
         _check_amount("notional", notional)
         if notional < seller_fee:
             raise LedgerError(f"seller fee {seller_fee} exceeds the notional {notional}")
-        record = _new_settlement(
-            Settlement,
-            (self._next_trade_id, settle_at, instrument, buyer, seller, qty, notional,
-             buyer_fee, seller_fee, fee_account),
+        rows = self.row(buyer), self.row(seller), self.row(fee_account)
+        self.reserve_settlements(1)
+        trade_id = G.book_trade(
+            self.balances, self.holdings, self.settlements, self.meta, self.column(instrument),
+            rows[0], rows[1], qty, notional, buyer_fee, seller_fee, rows[2], settle_at, now,
         )  # fmt: skip
-        self._next_trade_id += 1
-        buy, sell = self.account(buyer), self.account(seller)
-        self.account(fee_account)
-        pays, receives = notional + buyer_fee, notional - seller_fee
-        buy.pending_cash -= pays
-        buy.pending_units[instrument] += qty
-        sell.pending_cash += receives
-        sell.pending_units[instrument] -= qty
-        if settle_at <= now:
-            self._settle(record)  # T+0: no need to queue it
-        else:
-            self._pending.append(record)
-        return record
+        return Settlement(trade_id, settle_at, instrument, buyer, seller, qty, notional,
+                          buyer_fee, seller_fee, fee_account)  # fmt: skip
+
+    def reserve_settlements(self, n: int) -> None:
+        """Make room for `n` more unsettled trades (the gateway books trades into the array)."""
+        need = self.meta.item(G.LM_PENDING) + n
+        if need > len(self.settlements):
+            self.settlements = _grown(self.settlements, max(need, 2 * len(self.settlements)))
 
     def settle_due(self, now: int) -> int:
         """Settle, in booking order, every trade due by `now`. Returns how many settled."""
-        due = [s for s in self._pending if s.settle_at <= now]
-        if not due:
+        if not self.meta[G.LM_PENDING]:
             return 0
-        self._pending = [s for s in self._pending if s.settle_at > now]
-        for s in due:
-            self._settle(s)
-        return len(due)
-
-    def _settle(self, s: Settlement) -> None:
-        """Cash to the seller, units to the buyer and fees to the venue: the pending amounts
-        and the locks they stood in for are released."""
-        _, _, instrument, buyer, seller, qty, notional, buyer_fee, seller_fee, fee_account = s
-        pays, receives = notional + buyer_fee, notional - seller_fee
-        buy, sell = self.accounts[buyer], self.accounts[seller]
-        buy.cash -= pays
-        buy.cash_locked -= pays
-        buy.pending_cash += pays
-        buy.units[instrument] += qty
-        buy.pending_units[instrument] -= qty
-        sell.units[instrument] -= qty
-        sell.units_locked[instrument] -= qty
-        sell.pending_units[instrument] += qty
-        sell.cash += receives
-        sell.pending_cash -= receives
-        self.accounts[fee_account].cash += buyer_fee + seller_fee
+        return G.settle_due(self.balances, self.holdings, self.settlements, self.meta, now)
 
     @property
     def unsettled(self) -> tuple[Settlement, ...]:
-        return tuple(self._pending)
+        """The trades booked but not settled yet, in booking order."""
+        ids, symbols = list(self.rows), list(self.columns)
+        rows = self.settlements[: self.meta[G.LM_PENDING]].tolist()
+        return tuple(
+            Settlement(*row[:2], symbols[row[2]], ids[row[3]], ids[row[4]], *row[5:9], ids[row[9]])
+            for row in rows
+        )
 
     # --- the end-of-run proof ------------------------------------------------------------
 
     def check(self) -> ConservationReport:
         """Conservation of cash and units, and every account's invariants."""
         problems = []
-        cash_total = sum(a.cash for a in self.accounts.values())
+        n = len(self.rows)
+        balances, holdings = self.balances[:n], self.holdings[:n, : len(self.columns)]
+        cash_total = int(balances[:, G.B_CASH].sum())
         if cash_total != self._external_cash:
             problems.append(f"cash total {cash_total} != deposits net {self._external_cash}")
-        units_total: dict[str, int] = defaultdict(int)
-        for acct in self.accounts.values():
-            for instrument, qty in acct.units.items():
-                units_total[instrument] += qty
-        for instrument in set(units_total) | set(self._external_units):
-            if units_total[instrument] != self._external_units[instrument]:
-                problems.append(
-                    f"{instrument}: {units_total[instrument]} units held, "
-                    f"{self._external_units[instrument]} issued"
-                )
+        column_totals = holdings[:, :, G.H_UNITS].sum(axis=0).tolist()
+        units_total = dict(zip(self.columns, column_totals, strict=True))
+        for instrument in dict.fromkeys([*units_total, *self._external_units]):
+            held, issued = units_total.get(instrument, 0), self._external_units.get(instrument, 0)
+            if held != issued:
+                problems.append(f"{instrument}: {held} units held, {issued} issued")
+        unsettled = self.unsettled
         owed_cash: dict[int, int] = defaultdict(int)
         owed_units: dict[tuple[int, str], int] = defaultdict(int)
-        for s in self._pending:
+        for s in unsettled:
             owed_cash[s.buyer] += s.buyer_pays
             owed_units[s.seller, s.instrument] += s.qty
         for acct in self.accounts.values():
             who = f"account {acct.account_id}"
-            if acct.cash < 0:
-                problems.append(f"{who}: negative cash {acct.cash}")
-            if not 0 <= acct.cash_locked <= max(acct.cash, 0):
-                problems.append(f"{who}: locked cash {acct.cash_locked} outside [0, {acct.cash}]")
-            if acct.cash_locked < owed_cash[acct.account_id]:
+            cash, locked = acct.cash, acct.cash_locked
+            if cash < 0:
+                problems.append(f"{who}: negative cash {cash}")
+            if not 0 <= locked <= max(cash, 0):
+                problems.append(f"{who}: locked cash {locked} outside [0, {cash}]")
+            if locked < owed_cash[acct.account_id]:
                 problems.append(f"{who}: locked cash below what unsettled trades owe")
-            for instrument, qty in acct.units.items():
-                locked = acct.units_locked[instrument]
+            for instrument, column in self.columns.items():
+                qty, locked = holdings[acct._row, column, : G.H_LOCKED + 1].tolist()
                 if qty < 0 or not 0 <= locked <= qty:
                     problems.append(f"{who}: {instrument} units {qty}, locked {locked}")
                 if locked < owed_units[acct.account_id, instrument]:
@@ -331,11 +427,18 @@ class Ledger:
             ok=not problems,
             cash_total=cash_total,
             cash_expected=self._external_cash,
-            units_total=dict(units_total),
+            units_total=units_total,
             units_expected=dict(self._external_units),
-            unsettled_trades=len(self._pending),
+            unsettled_trades=len(unsettled),
             problems=tuple(problems),
         )
+
+
+def _grown(array: np.ndarray, rows: int) -> np.ndarray:
+    """`array` with `rows` rows (more than it has), zero-filled, contents kept."""
+    grown = np.zeros((rows, *array.shape[1:]), array.dtype)
+    grown[: len(array)] = array
+    return grown
 
 
 def _check_amount(what: str, amount: object, allow_zero: bool = False) -> None:

@@ -28,14 +28,18 @@ from __future__ import annotations
 
 import functools
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 
+import numba
+import numpy as np
+
+from sim import _gateway_kernels as G
 from sim.book import OrderBook
 from sim.fees import MICROS, FeeSchedule, Tier, fee
 from sim.instrument import Instrument
-from sim.ledger import Ledger, LedgerError
-from sim.orders import INT64_MAX, Outcome, Reason, Side, Status, as_int64
+from sim.ledger import Ledger
+from sim.orders import INT64_MAX, Reason, Side, Status, as_int64
 from sim.venue_messages import OpenOrder, Response, Trade
 
 # Instruments and fees are defined in modules of their own; a venue's users get them here too.
@@ -51,8 +55,9 @@ __all__ = [
 ]
 
 NS_PER_DAY = 86_400 * 10**9
-_OPEN = (Status.ACCEPTED, Status.PARTIALLY_FILLED)
 _INT_SIDES = {1: Side.BUY, -1: Side.SELL}
+_STATUSES = tuple(Status)
+_REASONS = {int(r): r for r in Reason}
 # NamedTuple's generated __new__ is slow for the hot path; these build the same tuples.
 _new_response = _new_trade = _new_open_order = tuple.__new__
 MAX_CLIENT = 2**31 - 1
@@ -93,24 +98,30 @@ class RiskLimits:
     max_open_notional: int | None = None
 
 
-@dataclass(slots=True)
-class _OpenOrder:
-    account: int
-    side: Side
-    limit: int  # ticks; the protection price for market and stop orders
-    qty: int  # open quantity
-    cash_locked: int
-    units_locked: int
-    client: int = 0
-
-
-@dataclass
 class _Listing:
-    instrument: Instrument
-    book: OrderBook
-    reference: int | None  # ticks
-    halted_until: int = 0
-    open: dict[int, _OpenOrder] = field(default_factory=dict)
+    """One instrument on this venue: its book, where it sits in the arrays, its price band's
+    state, and `slot_of[order_id]`, the slot of each of its open orders (0: not open)."""
+
+    __slots__ = (
+        "book",
+        "column",
+        "halted_until",
+        "index",
+        "instrument",
+        "reference",
+        "slot_of",
+        "tick_value",
+    )
+
+    def __init__(self, instrument: Instrument, book: OrderBook, reference, index, column):
+        self.instrument = instrument
+        self.book = book
+        self.reference: int | None = reference  # ticks
+        self.halted_until = 0
+        self.index = index
+        self.column = column  # in the ledger's holdings
+        self.tick_value = instrument.tick_value  # paise per tick per unit
+        self.slot_of = np.zeros(1024, np.int64)
 
 
 class Venue:
@@ -153,11 +164,15 @@ class Venue:
             ledger.open_account(self.fee_account)
         self._settlement_time = settlement_time or (lambda now, lag: now + lag * NS_PER_DAY)
         self._listings: dict[str, _Listing] = {}
-        # The same open orders by account, for the per-account limits and views.
-        self._open_by_account: dict[int, dict[tuple[str, int], _OpenOrder]] = {}
+        self._symbols: list[str] = []  # by listing index
         self._tiers: dict[int, Tier | None] = {}
-        self._rates: dict[int, tuple[int, int]] = {}
         self._limits: dict[int, RiskLimits] = {}
+        # Open orders and fee rates in arrays (`sim._gateway_kernels`), by ledger row.
+        self._slots, self._heads, self._venue_meta, self._rates = G.new_venue_state(16)
+        self._trades = np.zeros((64, G.N_TRADE_FIELDS), np.int64)
+        self._max_rate = self._fees.max_rate
+        self._fee_row = ledger.row(self.fee_account)
+        self._settle = _settle_request()
         self.halted = False
 
     # --- set-up --------------------------------------------------------------------------
@@ -167,17 +182,23 @@ class Venue:
         if instrument.symbol in self._listings:
             raise ValueError(f"{self.name}: {instrument.symbol} is already listed")
         book = OrderBook(lot=instrument.lot_size, stp=self.stp)
-        self._listings[instrument.symbol] = _Listing(instrument, book, reference_price)
+        column = self.ledger.column(instrument.symbol)
+        listing = _Listing(instrument, book, reference_price, len(self._symbols), column)
+        self._listings[instrument.symbol] = listing
+        self._symbols.append(instrument.symbol)
 
     def register(
         self, account: int, tier: Tier | None = None, limits: RiskLimits | None = None
     ) -> None:
         """Admit a ledger account to trade here, optionally as a market maker of a tier."""
-        self.ledger.account(account)
+        row = self.ledger.row(account)
         self._tiers[account] = None if tier is None else Tier(tier)
+        if row >= len(self._heads):
+            self._heads = _grown(self._heads, 2 * row + 1)
+            self._rates = _grown(self._rates, 2 * row + 1)
         # (maker, taker) fee rates, looked up for both sides of every fill
         tier = self._tiers[account]
-        self._rates[account] = (self.fees.rate(True, tier), self.fees.rate(False, tier))
+        self._rates[row] = (self.fees.rate(True, tier), self.fees.rate(False, tier))
         if limits is not None:
             self._limits[account] = limits
 
@@ -200,24 +221,34 @@ class Venue:
     def open_orders(self, account: int | None = None) -> list[OpenOrder]:
         """The venue's open orders (optionally one account's) with what each holds locked."""
         if account is None:
-            orders = [((s, i), o) for s, lst in self._listings.items() for i, o in lst.open.items()]
+            slots = [
+                slot
+                for listing in self._listings.values()
+                for slot in listing.slot_of[: listing.book.next_order_id].tolist()
+                if slot
+            ]
         else:
-            orders = self._open_by_account.get(account, {}).items()
+            row = self.ledger.rows.get(account) if account in self._tiers else None
+            if row is None or not self._heads.item(row, 0):
+                return []  # what most calls find: nothing open
+            slots = self._account_slots(row)
+        symbols, sides, rows = self._symbols, _INT_SIDES, self._slots
         fields = (
-            (
-                symbol,
-                oid,
-                o.account,
-                o.side,
-                o.limit,
-                o.qty,
-                o.cash_locked,
-                o.units_locked,
-                o.client,
-            )
-            for (symbol, oid), o in orders
-        )
+            (symbols[o[G.O_LISTING]], o[G.O_ORDER_ID], o[G.O_ACCOUNT], sides[o[G.O_SIDE]],
+             o[G.O_LIMIT], o[G.O_QTY], o[G.O_CASH], o[G.O_UNITS], o[G.O_CLIENT])
+            for o in (rows[slot].tolist() for slot in slots)
+        )  # fmt: skip
         return [_new_open_order(OpenOrder, row) for row in fields]
+
+    def _account_slots(self, row: int) -> list[int]:
+        """The slots of the account's open orders, in the order it sent them."""
+        slots, heads = self._slots, self._heads
+        found = []
+        slot = heads.item(row, 0)
+        while slot:
+            found.append(slot)
+            slot = slots.item(slot, G.O_NEXT)
+        return found
 
     def reference_price(self, symbol: str) -> int | None:
         return self._listings[symbol].reference
@@ -308,34 +339,27 @@ class Venue:
             )
             if limit is None:
                 return _refused(symbol, Reason.NO_REFERENCE_PRICE, client=code)
+        row = self.ledger.rows[account]
         limits = self._limits.get(account, self.default_limits)
         if limits.max_position is not None or limits.max_open_notional is not None:
-            reason = self._check_limits(limits, listing, account, parsed_side, qty, limit)
+            reason = self._check_limits(limits, listing, row, parsed_side, qty, limit)
             if reason is not Reason.NONE:
                 return _refused(symbol, reason, client=code)
+        # The order's worst case must be free now; it is locked once the book has taken it.
         cash, units = 0, 0
-        try:
-            if parsed_side is Side.BUY:
-                cash = self._cash_needed(listing, qty, limit)
-                self.ledger.lock_cash(account, cash)
-            else:
-                units = qty
-                self.ledger.lock_units(account, symbol, units)
-        except LedgerError:
-            reason = (
-                Reason.INSUFFICIENT_CASH if parsed_side is Side.BUY else Reason.INSUFFICIENT_UNITS
-            )
-            return _refused(symbol, reason, client=code)
-        out = listing.book.submit(
+        if parsed_side is Side.BUY:
+            cash = self._cash_needed(listing, qty, limit)
+            if cash > self._free_cash(row):
+                return _refused(symbol, Reason.INSUFFICIENT_CASH, client=code)
+        else:
+            units = qty
+            if units > self._free_units(row, listing.column):
+                return _refused(symbol, Reason.INSUFFICIENT_UNITS, client=code)
+        codes = listing.book.submit_codes(
             owner, parsed_side, qty, book_price, book_tif, post_only, stop_price, display_qty
         )
-        if out.status is not Status.REJECTED:
-            order = _OpenOrder(account, parsed_side, limit, qty, cash, units, code)
-            listing.open[out.order_id] = order
-            self._open_by_account.setdefault(account, {})[symbol, out.order_id] = order
-        elif cash or units:
-            self._unlock(account, symbol, cash, units)
-        return self._settle_outcome(listing, out, now, code)
+        request = (G.REQ_NEW, row, account, parsed_side, limit, qty, cash, units, code)
+        return self._after_book(listing, request, codes, now, code)
 
     def cancel(self, account: int, symbol: str, order_id: int, now: int = 0) -> Response:
         """Cancel one of the account's open orders, whichever its client (allowed during
@@ -343,10 +367,14 @@ class Venue:
         listing = self._listings.get(symbol) if isinstance(symbol, str) else None
         if listing is None:
             return _refused(symbol, Reason.UNKNOWN_INSTRUMENT)
-        order = listing.open.get(order_id) if type(order_id) is int else None
-        if order is None or order.account != account:
+        order = self._open_order(listing, account, order_id)
+        if order is None:
             return Response(symbol, order_id, Status.REJECTED, Reason.UNKNOWN_ORDER)
-        return self._settle_outcome(listing, listing.book.cancel(order_id), now, order.client)
+        reason, filled = listing.book.cancel_codes(order_id)
+        status = Status.REJECTED if reason else Status.CANCELLED
+        codes = (order_id, status, reason, filled, 0, 0)
+        request = (G.REQ_NONE, order[G.O_ROW], account, 0, 0, 0, 0, 0, order[G.O_CLIENT])
+        return self._after_book(listing, request, codes, now, order[G.O_CLIENT])
 
     def modify(
         self,
@@ -361,10 +389,10 @@ class Venue:
         listing = self._listings.get(symbol) if isinstance(symbol, str) else None
         if listing is None:
             return _refused(symbol, Reason.UNKNOWN_INSTRUMENT)
-        order = listing.open.get(order_id) if type(order_id) is int else None
-        if order is None or order.account != account:
+        order = self._open_order(listing, account, order_id)
+        if order is None:
             return Response(symbol, order_id, Status.REJECTED, Reason.UNKNOWN_ORDER)
-        client = order.client
+        row, side, client = order[G.O_ROW], order[G.O_SIDE], order[G.O_CLIENT]
         if self.halted:
             return _refused(symbol, Reason.VENUE_HALTED, order_id, client)
         if listing.halted_until:
@@ -373,42 +401,52 @@ class Venue:
             return _refused(symbol, Reason.BAD_QUANTITY, order_id, client)
         if price is not None and (price := _positive_int(price)) is None:
             return _refused(symbol, Reason.BAD_PRICE, order_id, client)
-        new_limit = order.limit if price is None else price
-        new_qty = order.qty if qty is None else qty
+        new_limit = order[G.O_LIMIT] if price is None else price
+        new_qty = order[G.O_QTY] if qty is None else qty
         if price is not None and not self._inside_band(listing, price):
             return _refused(symbol, Reason.PRICE_BAND, order_id, client)
         limits = self._limits.get(account, self.default_limits)
         if limits.max_position is not None or limits.max_open_notional is not None:
             reason = self._check_limits(
-                limits, listing, account, order.side, new_qty, new_limit, replacing=order
+                limits, listing, row, side, new_qty, new_limit, replacing=order_id
             )
             if reason is not Reason.NONE:
                 return _refused(symbol, reason, order_id, client)
-        # Lock for the order as modified before the book sees it; give back the excess after.
+        # The order as modified must be covered before the book sees it; the kernel locks the
+        # difference and gives back any excess after.
         cash, units = 0, 0
-        try:
-            if order.side is Side.BUY:
-                cash = max(self._cash_needed(listing, new_qty, new_limit) - order.cash_locked, 0)
-                self.ledger.lock_cash(account, cash)
-            else:
-                units = max(new_qty - order.units_locked, 0)
-                self.ledger.lock_units(account, symbol, units)
-        except LedgerError:
-            reason = (
-                Reason.INSUFFICIENT_CASH if order.side is Side.BUY else Reason.INSUFFICIENT_UNITS
-            )
-            return _refused(symbol, reason, order_id, client)
-        out = listing.book.modify(order_id, qty, price)
-        if not out.ok:
-            self._unlock(account, symbol, cash, units)
-            return Response(symbol, order_id, out.status, out.reason, client=order.client)
-        order.cash_locked += cash
-        order.units_locked += units
-        order.limit, order.qty = new_limit, new_qty
-        response = self._settle_outcome(listing, out, now, order.client)
-        if order_id in listing.open:
-            self._release_excess(listing, order)
-        return response
+        if side == Side.BUY:
+            cash = max(self._cash_needed(listing, new_qty, new_limit) - order[G.O_CASH], 0)
+            if cash > self._free_cash(row):
+                return _refused(symbol, Reason.INSUFFICIENT_CASH, order_id, client)
+        else:
+            units = max(new_qty - order[G.O_UNITS], 0)
+            if units > self._free_units(row, listing.column):
+                return _refused(symbol, Reason.INSUFFICIENT_UNITS, order_id, client)
+        codes = listing.book.modify_codes(order_id, qty, price)
+        if codes[0]:
+            return Response(symbol, order_id, Status.REJECTED, _REASONS[codes[0]], client=client)
+        codes = (order_id, *codes[1:])
+        request = (G.REQ_MODIFY, row, account, side, new_limit, new_qty, cash, units, client)
+        return self._after_book(listing, request, codes, now, client)
+
+    def _open_order(self, listing: _Listing, account: int, order_id) -> list[int] | None:
+        """The slot fields (`G.O_*`) of one of the account's open orders on the listing."""
+        slot_of = listing.slot_of
+        if type(order_id) is not int or not 0 < order_id < len(slot_of):
+            return None
+        slot = slot_of.item(order_id)
+        if not slot or self._slots.item(slot, G.O_ACCOUNT) != account:
+            return None
+        return self._slots[slot].tolist()
+
+    def _free_cash(self, row: int) -> int:
+        balances = self.ledger.balances
+        return balances.item(row, G.B_CASH) - balances.item(row, G.B_LOCKED)
+
+    def _free_units(self, row: int, column: int) -> int:
+        holdings = self.ledger.holdings
+        return holdings.item(row, column, G.H_UNITS) - holdings.item(row, column, G.H_LOCKED)
 
     # --- gateway rules -------------------------------------------------------------------
 
@@ -447,24 +485,29 @@ class Venue:
         return worst, worst, "GTC" if stop_price is not None else ("IOC" if tif == "GTC" else tif)
 
     def _check_limits(
-        self, limits: RiskLimits, listing, account, side, qty, limit, replacing=None
+        self, limits: RiskLimits, listing, row, side, qty, limit, replacing=None
     ) -> Reason:
         """The account's `limits` with this order (`qty` at `limit`) working, in place of
-        `replacing` when it modifies an open order."""
+        the open order `replacing` (an id on the listing) when it modifies one."""
         symbol = listing.instrument.symbol
+        others = [
+            o
+            for o in self._slots[self._account_slots(row)].tolist()
+            if not (o[G.O_LISTING] == listing.index and o[G.O_ORDER_ID] == replacing)
+        ]
         if limits.max_position is not None:
             # The worst case on the order's side: every open order of that side fills.
-            worst = self.ledger.account(account).position(symbol) + side * qty
-            for (other_symbol, _), order in self._open_by_account.get(account, {}).items():
-                if other_symbol == symbol and order.side == side and order is not replacing:
-                    worst += side * order.qty
+            worst = self.ledger.holding(row, symbol, 0, 2, 1) + side * qty
+            for o in others:
+                if o[G.O_LISTING] == listing.index and o[G.O_SIDE] == side:
+                    worst += side * o[G.O_QTY]
             if abs(worst) > limits.max_position:
                 return Reason.POSITION_LIMIT
         if limits.max_open_notional is not None:
+            listings = list(self._listings.values())
             open_notional = sum(
-                o.qty * o.limit * self._listings[other_symbol].instrument.tick_value
-                for (other_symbol, _), o in self._open_by_account.get(account, {}).items()
-                if o is not replacing
+                o[G.O_QTY] * o[G.O_LIMIT] * listings[o[G.O_LISTING]].instrument.tick_value
+                for o in others
             )
             notional = qty * limit * listing.instrument.tick_value
             if open_notional + notional > limits.max_open_notional:
@@ -474,99 +517,61 @@ class Venue:
     def _cash_needed(self, listing: _Listing, qty: int, limit: int) -> int:
         """Cash that covers `qty` at `limit` or better, plus the largest fee it could pay."""
         notional = qty * limit * listing.instrument.tick_value
-        return notional + fee(notional, self.fees.max_rate)
-
-    def _release_excess(self, listing: _Listing, order: _OpenOrder) -> None:
-        """Give back what an open order's locks hold beyond its remaining worst case."""
-        if order.side is Side.BUY:
-            excess = order.cash_locked - self._cash_needed(listing, order.qty, order.limit)
-            if excess > 0:
-                self._unlock(order.account, listing.instrument.symbol, excess, 0)
-                order.cash_locked -= excess
-        elif order.units_locked > order.qty:
-            excess = order.units_locked - order.qty
-            self._unlock(order.account, listing.instrument.symbol, 0, excess)
-            order.units_locked -= excess
-
-    def _unlock(self, account: int, symbol: str, cash: int, units: int) -> None:
-        if cash:
-            self.ledger.unlock_cash(account, cash)
-        if units:
-            self.ledger.unlock_units(account, symbol, units)
+        return notional + fee(notional, self._max_rate)
 
     # --- after the book ------------------------------------------------------------------
 
-    def _settle_outcome(
-        self, listing: _Listing, out: Outcome, now: int, client: int = 0
-    ) -> Response:
-        """Price and book the fills, release what finished orders no longer need, and trip the
-        circuit breaker if the last trade went too far. `client`: the request's, for the answer."""
+    def _after_book(self, listing: _Listing, request: tuple, codes: tuple, now: int, client: int):
+        """Book what the book did (`codes`: order id, status, reason, filled qty, fills,
+        cancels) for the `request` (`G.REQ_*`, row, account, side, limit, qty, cash, units,
+        client): register or update its order, price and book the fills, release what
+        finished orders no longer need, and trip the circuit breaker if the last trade went
+        too far. `client`: the request's, for the answer."""
+        order_id, status, reason, filled, n_fills, n_cancels = codes
         symbol = listing.instrument.symbol
-        fills, cancelled, status = out.fills, out.cancelled, out.status
-        if not fills and not cancelled and status in _OPEN:
-            # Nothing traded and nothing finished: most requests (a resting order, a modify).
-            return _new_response(
-                Response, (symbol, out.order_id, status, out.reason, out.filled_qty, (), (), client)
-            )
-        # Orders that are done: cancelled as a side effect, the request's own order if it is
-        # no longer open, and any order whose whole quantity has now traded.
-        finished = {c.order_id for c in cancelled}
-        if status not in _OPEN:
-            finished.add(out.order_id)
-        trades = []
-        if fills:
-            value = listing.instrument.tick_value
-            open_orders, rates, book_trade = listing.open, self._rates, self.ledger.book_trade
-            name, fee_account = self.name, self.fee_account
-            settle_at = self._settlement_time(now, self.settlement_lag_days)
-            for maker_id, taker_id, _, _, price, qty in fills:
-                maker, taker = open_orders[maker_id], open_orders[taker_id]
-                notional = qty * price * value
-                maker_fee = fee(notional, rates[maker.account][0])
-                taker_fee = fee(notional, rates[taker.account][1])
-                if maker.side is Side.BUY:
-                    buyer, seller, buyer_fee, seller_fee = maker, taker, maker_fee, taker_fee
-                else:
-                    buyer, seller, buyer_fee, seller_fee = taker, maker, taker_fee, maker_fee
-                # What the fill consumes of each side's locks moves on to the trade's settlement.
-                buyer.cash_locked -= notional + buyer_fee
-                seller.units_locked -= qty
-                maker.qty -= qty
-                taker.qty -= qty
-                if not maker.qty:
-                    finished.add(maker_id)
-                if not taker.qty:
-                    finished.add(taker_id)
-                book_trade(
-                    instrument=symbol,
-                    buyer=buyer.account,
-                    seller=seller.account,
-                    qty=qty,
-                    notional=notional,
-                    buyer_fee=buyer_fee,
-                    seller_fee=seller_fee,
-                    fee_account=fee_account,
-                    settle_at=settle_at,
-                    now=now,
+        settle_at = self._settlement_time(now, self.settlement_lag_days) if n_fills else now
+        book, ledger = listing.book, self.ledger
+        while True:
+            last = self._settle(
+                ledger.balances, ledger.holdings, ledger.settlements, ledger.meta,
+                self._slots, self._heads, self._venue_meta, listing.slot_of, self._rates,
+                book.fills, n_fills, book.cancels, n_cancels, self._trades,
+                *request, order_id, status, listing.index, listing.column,
+                listing.tick_value, self._max_rate, self._fee_row, settle_at, now,
+            )  # fmt: skip
+            if last != G.NEED_ROOM:
+                break
+            self._make_room(listing, order_id, n_fills)
+        trades = ()
+        if n_fills:
+            name, sides = self.name, _INT_SIDES
+            trades = tuple(
+                _new_trade(
+                    Trade,
+                    (now, name, symbol, price, qty, maker_id, taker_id, maker, taker,
+                     sides[aggressor], notional, maker_fee, taker_fee, settle_at, maker_client,
+                     taker_client),
                 )
-                trade = (
-                    now, name, symbol, price, qty, maker_id, taker_id, maker.account,
-                    taker.account, taker.side, notional, maker_fee, taker_fee, settle_at,
-                    maker.client, taker.client,
-                )  # fmt: skip
-                trades.append(_new_trade(Trade, trade))
-        for order_id in finished:
-            order = listing.open.pop(order_id, None)
-            if order is not None:
-                self._unlock(order.account, symbol, order.cash_locked, order.units_locked)
-                del self._open_by_account[order.account][symbol, order_id]
-        if trades:
-            self._trip_breaker(listing, trades[-1].price, now)
+                for price, qty, maker_id, taker_id, maker, taker, aggressor, notional, maker_fee,
+                taker_fee, maker_client, taker_client in self._trades[:n_fills].tolist()
+            )  # fmt: skip
+            self._trip_breaker(listing, last, now)
         return _new_response(
             Response,
-            (symbol, out.order_id, status, out.reason, out.filled_qty, tuple(trades), cancelled,
-             client),
+            (symbol, order_id, _STATUSES[status], _REASONS[reason], filled, trades,
+             book.cancelled(n_cancels) if n_cancels else (), client),
         )  # fmt: skip
+
+    def _make_room(self, listing: _Listing, order_id: int, n_fills: int) -> None:
+        """Grow the arrays the settlement kernel writes to, so that one request fits."""
+        meta = self._venue_meta
+        if not meta[G.VM_FREE] and meta[G.VM_USED] == len(self._slots):
+            self._slots = _grown(self._slots, 2 * len(self._slots))
+        if order_id >= len(listing.slot_of):
+            listing.slot_of = _grown(listing.slot_of, 2 * order_id)
+        if n_fills > len(self._trades):
+            self._trades = _grown(self._trades, 2 * n_fills)
+        self.ledger.reserve_settlements(n_fills)
 
     def _trip_breaker(self, listing: _Listing, last: int, now: int) -> None:
         if listing.reference is None:
@@ -596,6 +601,29 @@ def _positive_int(value: object) -> int | None:
         return value if 0 < value <= INT64_MAX else None
     number = as_int64(value)
     return number if number is not None and number > 0 else None
+
+
+def _grown(array: np.ndarray, rows: int) -> np.ndarray:
+    """`array` with `rows` rows (more than it has), zero-filled, contents kept."""
+    grown = np.zeros((rows, *array.shape[1:]), array.dtype)
+    grown[: len(array)] = array
+    return grown
+
+
+@functools.cache
+def _settle_request():
+    """The settlement kernel's compiled entry point, which skips numba's per-call type
+    dispatch (it would cost more than the kernel: the face always passes the same types)."""
+    ledger = Ledger()
+    ledger.open_account(0)
+    venue_state = G.new_venue_state(1)
+    arrays = (ledger.balances, ledger.holdings, ledger.settlements, ledger.meta, *venue_state[:3],
+              np.zeros(1, np.int64), venue_state[3], np.zeros((1, 6), np.int64), 0,
+              np.zeros((1, 3), np.int64), 0, np.zeros((1, G.N_TRADE_FIELDS), np.int64))  # fmt: skip
+    args = (*arrays, *([0] * 18))
+    G.settle_request(*args)
+    signature = tuple(numba.typeof(arg) for arg in args)
+    return G.settle_request.overloads[signature].entry_point
 
 
 def _refused(symbol, reason: Reason, order_id: int = 0, client: int = 0) -> Response:

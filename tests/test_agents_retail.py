@@ -13,7 +13,7 @@ from scipy import stats
 
 from agents.retail import RetailCohort, RetailParams
 from sim.kernel import Simulation
-from sim.orders import Side, Status
+from sim.orders import Reason, Side, Status
 from sim.participant import Quote
 from sim.scenario import load_scenario
 from sim.venue_messages import Trade
@@ -292,23 +292,24 @@ def test_sale_proceeds_are_spendable_once_settled(tmp_path):
     assert sent[0][:2] == (1, 1)
 
 
-def test_the_cash_an_investor_holds_for_a_buy_is_what_the_venue_locks(tmp_path, monkeypatch):
+def test_the_cash_an_investor_holds_for_a_buy_is_what_the_venue_locks(tmp_path):
     sim, cohort = cohort_in(tmp_path, "retail.count=2")
     venue = sim.venues["EXCH"]
-    locked = []
-    lock_cash = sim.ledger.lock_cash
-    monkeypatch.setattr(
-        sim.ledger,
-        "lock_cash",
-        lambda account, amount: (locked.append(amount), lock_cash(account, amount)),
-    )
-    # Limit buys at several prices, and a market buy (IOC at the protection price, whose lock
-    # is released at once: only the spy sees it).
-    for qty, price in ((1, MID), (7, 9_873), (10, 123_456), (3, None)):
+    # Limit buys at several prices rest with their lock.
+    for qty, price in ((1, MID), (7, 9_873), (10, 123_456)):
         expected = venue.buy_lock("ABM", qty, price)
         response = venue.submit(cohort.account, "ABM", "buy", qty, price, client=1)
-        assert response.status is not Status.REJECTED
-        assert locked[-1] == expected > 0
+        assert response.status is Status.ACCEPTED
+        assert venue.open_orders(cohort.account)[-1].cash_locked == expected > 0
+    # A market buy (an IOC at the protection price) is released at once: it needs exactly
+    # the expected cash free, not a paisa less.
+    expected = venue.buy_lock("ABM", 3, None)
+    account = sim.ledger.account(cohort.account)
+    sim.ledger.withdraw(cohort.account, account.free_cash - expected + 1)
+    refused = venue.submit(cohort.account, "ABM", "buy", 3, None, client=1)
+    assert refused.reason is Reason.INSUFFICIENT_CASH
+    sim.ledger.deposit(cohort.account, 1)
+    assert venue.submit(cohort.account, "ABM", "buy", 3, None, client=1).ok
 
 
 def test_stale_orders_are_cancelled_at_the_investors_next_arrival(tmp_path):

@@ -10,6 +10,7 @@ import re
 
 import pytest
 
+from sim import _gateway_kernels as G
 from sim.ledger import ConservationReport, Ledger, LedgerError
 
 ALICE, BOB, FEES = 1, 2, -1
@@ -50,6 +51,18 @@ def ledger() -> Ledger:
     ledger.open_account(ALICE, cash=1000)
     ledger.open_account(BOB, units={BOND: 10})
     return ledger
+
+
+def tamper(ledger: Ledger, account: int, **deltas: int) -> None:
+    """Change balances behind the ledger's back, as a bug would: what `check` must catch.
+    `deltas`: cash, cash_locked, units or units_locked (of BOND)."""
+    row = ledger.row(account)
+    for name, delta in deltas.items():
+        if name.startswith("cash"):
+            ledger.balances[row, G.B_LOCKED if name == "cash_locked" else G.B_CASH] += delta
+        else:
+            field = G.H_LOCKED if name == "units_locked" else G.H_UNITS
+            ledger.holdings[row, ledger.column(BOND), field] += delta
 
 
 # --- happy paths -------------------------------------------------------------------------
@@ -379,7 +392,7 @@ def test_check_on_a_sound_ledger(ledger):
 
 
 def test_check_catches_cash_created_from_nothing(ledger):
-    ledger.accounts[ALICE].cash += 1
+    tamper(ledger, ALICE, cash=1)
     report = ledger.check()
     assert not report.ok
     assert (report.cash_total, report.cash_expected) == (1001, 1000)
@@ -387,23 +400,23 @@ def test_check_catches_cash_created_from_nothing(ledger):
 
 
 def test_check_catches_units_created_from_nothing(ledger):
-    ledger.accounts[BOB].units[BOND] += 1
+    tamper(ledger, BOB, units=1)
     report = ledger.check()
     assert not report.ok
     assert report.problems == (f"{BOND}: 11 units held, 10 issued",)
 
 
 def test_check_catches_negative_cash_even_when_totals_balance(ledger):
-    ledger.accounts[ALICE].cash -= 1500
-    ledger.accounts[BOB].cash += 1500
+    tamper(ledger, ALICE, cash=-1500)
+    tamper(ledger, BOB, cash=1500)
     report = ledger.check()
     assert not report.ok
     assert report.problems == ("account 1: negative cash -500",)
 
 
 def test_check_catches_bad_locks(ledger):
-    ledger.accounts[ALICE].cash_locked = 1001
-    ledger.accounts[BOB].units_locked[BOND] = 11
+    tamper(ledger, ALICE, cash_locked=1001)
+    tamper(ledger, BOB, units_locked=11)
     assert ledger.check().problems == (
         "account 1: locked cash 1001 outside [0, 1000]",
         f"account 2: {BOND} units 10, locked 11",
@@ -413,8 +426,8 @@ def test_check_catches_bad_locks(ledger):
 def test_check_catches_unsettled_trades_not_covered_by_locks(ledger):
     ledger.open_account(FEES)
     book(ledger, settle_at=10)
-    ledger.accounts[ALICE].cash_locked -= 1
-    ledger.accounts[BOB].units_locked[BOND] -= 1
+    tamper(ledger, ALICE, cash_locked=-1)
+    tamper(ledger, BOB, units_locked=-1)
     assert ledger.check().problems == (
         "account 1: locked cash below what unsettled trades owe",
         f"account 2: locked {BOND} below what trades owe",
@@ -422,7 +435,7 @@ def test_check_catches_unsettled_trades_not_covered_by_locks(ledger):
 
 
 def test_report_to_dict(ledger):
-    ledger.accounts[ALICE].cash += 1
+    tamper(ledger, ALICE, cash=1)
     d = ledger.check().to_dict()
     assert d == {
         "ok": False,

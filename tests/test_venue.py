@@ -685,7 +685,7 @@ def test_halt_below_the_reference():
 # --- market-order protection --------------------------------------------------------------
 
 
-def test_market_buy_is_an_ioc_limit_at_the_band_edge(monkeypatch):
+def test_market_buy_is_an_ioc_limit_at_the_band_edge():
     band = PriceBand(limit_pct=10, halt_pct=10)
     ledger, venue = market(price_band=band, settlement_lag_days=1)
     venue.submit(SELLER, BOND, "sell", 5, 10_400)
@@ -696,13 +696,9 @@ def test_market_buy_is_an_ioc_limit_at_the_band_edge(monkeypatch):
     venue.new_day()
     assert venue.reference_price(BOND) == 9_600  # band [8_640, 10_560]: 10_600 is beyond
 
-    locks = []
-    lock_cash = ledger.lock_cash
-    monkeypatch.setattr(
-        ledger, "lock_cash", lambda acct, amount: (locks.append(amount), lock_cash(acct, amount))
-    )
+    # What the order locks: 10 units at the band's edge and the fee on that, 1_056_000 + 105.6
+    assert venue.buy_lock(BOND, 10) == 10 * 10_560 * 10 + 105 == cost(10, 10_560)
     response = venue.submit(BUYER, BOND, "buy", 10)
-    assert locks == [10 * 10_560 * 10 + 105] == [cost(10, 10_560)]  # 1_056_000 + 105.6 -> 105
     order = venue.book(BOND).order(response.order_id)
     assert (order.type, order.price) == (OrderType.IOC, 10_560)
     assert (response.status, response.reason) == (Status.CANCELLED, Reason.UNFILLED_REMAINDER)

@@ -1,0 +1,344 @@
+"""numba kernels of the venue gateway and the ledger: what happens to accounts and open orders
+around each trip to a book. `sim.venue.Venue` and `sim.ledger.Ledger` are their Python faces.
+
+State lives in plain NumPy int64 arrays, owned by the faces and passed in on every call:
+
+- the ledger's ``balances[row, B_*]`` (cash, locked cash, pending cash) and
+  ``holdings[row, column, H_*]`` (units, locked units, pending units) per account row and
+  instrument column; ``settlements[k, S_*]``, the trades booked but not settled yet, in booking
+  order; ``ledger_meta[LM_*]``;
+- a venue's ``slots[k, O_*]``, one row per open order (freed rows are reused), each account's
+  open orders linked in submission order from ``heads[row]``; ``slot_of[oid]`` per book finds
+  an order's slot (0: not open); ``rates[row]`` its accounts' maker and taker fee rates.
+
+The book's kernels are in `sim._book_kernels` and are called between these through Python, not
+from here: numba's disk cache checks only a kernel's own file, so a kernel calling across files
+could run stale machine code after the other file changed.
+
+The faces make room before every call (slots, settlement rows, trade rows), so that these
+kernels never allocate.
+"""
+
+import numpy as np
+from numba import njit
+
+# The codes live in this module on purpose: numba freezes globals into its cache and checks
+# only this file for changes.
+
+# balances[row, B_*], paise
+B_CASH, B_LOCKED, B_PENDING = 0, 1, 2
+# holdings[row, column, H_*], units
+H_UNITS, H_LOCKED, H_PENDING = 0, 1, 2
+# settlements[k, S_*]
+S_TRADE_ID, S_AT, S_COLUMN, S_BUYER, S_SELLER, S_QTY = 0, 1, 2, 3, 4, 5
+S_NOTIONAL, S_BUYER_FEE, S_SELLER_FEE, S_FEE_ROW = 6, 7, 8, 9
+N_SETTLEMENT_FIELDS = 10
+# ledger_meta[LM_*]
+LM_NEXT_TRADE_ID, LM_PENDING = 0, 1
+N_LEDGER_META = 2
+
+# slots[k, O_*]: one open order
+O_ROW, O_ACCOUNT, O_SIDE, O_LIMIT, O_QTY, O_CASH, O_UNITS, O_CLIENT = 0, 1, 2, 3, 4, 5, 6, 7
+O_PREV, O_NEXT, O_LISTING, O_ORDER_ID = 8, 9, 10, 11
+N_SLOT_FIELDS = 12
+# venue_meta[VM_*]
+VM_FREE, VM_USED = 0, 1  # head of the free slots' list; slots ever used (slot 0 is "none")
+N_VENUE_META = 2
+# heads[row, 0]: first open order of the account, heads[row, 1]: last
+
+# trades[k, T_*]: what a request's fills became
+T_PRICE, T_QTY, T_MAKER_ORDER, T_TAKER_ORDER, T_MAKER_ACCOUNT, T_TAKER_ACCOUNT = 0, 1, 2, 3, 4, 5
+T_AGGRESSOR, T_NOTIONAL, T_MAKER_FEE, T_TAKER_FEE, T_MAKER_CLIENT, T_TAKER_CLIENT = (
+    6,
+    7,
+    8,
+    9,
+    10,
+    11,
+)
+N_TRADE_FIELDS = 12
+
+# what a request did to its order before settling
+REQ_NONE, REQ_NEW, REQ_MODIFY = 0, 1, 2
+NEED_ROOM = -1  # returned, with nothing changed, when an array must grow first
+
+MICROS = 1_000_000
+# sim.orders.Status: 0 accepted and 1 partially filled are the open ones
+STATUS_PARTIAL, STATUS_REJECTED = 1, 4
+
+
+@njit(cache=True, inline="always")
+def fee(notional, rate):
+    """Whole paise for a rate in millionths, truncated toward zero, as `sim.fees.fee`, without
+    forming notional * rate (which could pass int64 for notionals above about 2**49)."""
+    whole, part = divmod(notional, MICROS)
+    magnitude = whole * abs(rate) + part * abs(rate) // MICROS
+    return magnitude if rate >= 0 else -magnitude
+
+
+@njit(cache=True, inline="always")
+def cash_needed(qty, limit, tick_value, max_rate):
+    """Cash that covers `qty` at `limit` or better plus the largest fee, as the face's."""
+    notional = qty * limit * tick_value
+    return notional + fee(notional, max_rate)
+
+
+# --- open orders ---------------------------------------------------------------------------
+
+
+@njit(cache=True, inline="always")
+def _add_order(slots, heads, venue_meta, slot_of, row, account, side, limit, qty, cash, units,
+               client, listing, oid):  # fmt: skip
+    slot = venue_meta[VM_FREE]
+    if slot:
+        venue_meta[VM_FREE] = slots[slot, O_NEXT]
+    else:
+        slot = venue_meta[VM_USED]
+        venue_meta[VM_USED] = slot + 1
+    slots[slot, O_ROW] = row
+    slots[slot, O_ACCOUNT] = account
+    slots[slot, O_SIDE] = side
+    slots[slot, O_LIMIT] = limit
+    slots[slot, O_QTY] = qty
+    slots[slot, O_CASH] = cash
+    slots[slot, O_UNITS] = units
+    slots[slot, O_CLIENT] = client
+    slots[slot, O_LISTING] = listing
+    slots[slot, O_ORDER_ID] = oid
+    last = heads[row, 1]
+    slots[slot, O_PREV] = last
+    slots[slot, O_NEXT] = 0
+    if last:
+        slots[last, O_NEXT] = slot
+    else:
+        heads[row, 0] = slot
+    heads[row, 1] = slot
+    slot_of[oid] = slot
+
+
+@njit(cache=True, inline="always")
+def _remove_order(slots, heads, venue_meta, slot_of, slot):
+    row, prev, nxt = slots[slot, O_ROW], slots[slot, O_PREV], slots[slot, O_NEXT]
+    if prev:
+        slots[prev, O_NEXT] = nxt
+    else:
+        heads[row, 0] = nxt
+    if nxt:
+        slots[nxt, O_PREV] = prev
+    else:
+        heads[row, 1] = prev
+    slot_of[slots[slot, O_ORDER_ID]] = 0
+    slots[slot, O_NEXT] = venue_meta[VM_FREE]
+    venue_meta[VM_FREE] = slot
+
+
+# --- the ledger ----------------------------------------------------------------------------
+
+
+@njit(cache=True, inline="always")
+def _settle(balances, holdings, column, buyer, seller, qty, notional, buyer_fee, seller_fee,
+            fee_row):  # fmt: skip
+    """Cash to the seller, units to the buyer and fees to the venue; the pending amounts and
+    the locks they stood in for are released."""
+    pays, receives = notional + buyer_fee, notional - seller_fee
+    balances[buyer, B_CASH] -= pays
+    balances[buyer, B_LOCKED] -= pays
+    balances[buyer, B_PENDING] += pays
+    holdings[buyer, column, H_UNITS] += qty
+    holdings[buyer, column, H_PENDING] -= qty
+    holdings[seller, column, H_UNITS] -= qty
+    holdings[seller, column, H_LOCKED] -= qty
+    holdings[seller, column, H_PENDING] += qty
+    balances[seller, B_CASH] += receives
+    balances[seller, B_PENDING] -= receives
+    balances[fee_row, B_CASH] += buyer_fee + seller_fee
+
+
+@njit(cache=True)
+def book_trade(balances, holdings, settlements, ledger_meta, column, buyer, seller, qty, notional,
+               buyer_fee, seller_fee, fee_row, settle_at, now):  # fmt: skip
+    """Book a trade whose cash (buyer) and units (seller) are already locked: it settles at
+    once when `settle_at <= now`, else joins the settlements. Returns its trade id."""
+    pays, receives = notional + buyer_fee, notional - seller_fee
+    balances[buyer, B_PENDING] -= pays
+    holdings[buyer, column, H_PENDING] += qty
+    balances[seller, B_PENDING] += receives
+    holdings[seller, column, H_PENDING] -= qty
+    trade_id = ledger_meta[LM_NEXT_TRADE_ID]
+    ledger_meta[LM_NEXT_TRADE_ID] = trade_id + 1
+    if settle_at <= now:
+        _settle(balances, holdings, column, buyer, seller, qty, notional, buyer_fee, seller_fee,
+                fee_row)  # fmt: skip
+    else:
+        p = ledger_meta[LM_PENDING]
+        ledger_meta[LM_PENDING] = p + 1
+        settlements[p, S_TRADE_ID] = trade_id
+        settlements[p, S_AT] = settle_at
+        settlements[p, S_COLUMN] = column
+        settlements[p, S_BUYER] = buyer
+        settlements[p, S_SELLER] = seller
+        settlements[p, S_QTY] = qty
+        settlements[p, S_NOTIONAL] = notional
+        settlements[p, S_BUYER_FEE] = buyer_fee
+        settlements[p, S_SELLER_FEE] = seller_fee
+        settlements[p, S_FEE_ROW] = fee_row
+    return trade_id
+
+
+@njit(cache=True)
+def settle_due(balances, holdings, settlements, ledger_meta, now):
+    """Settle, in booking order, every booked trade due by `now`; the rest keep their order.
+    Returns how many settled."""
+    n = ledger_meta[LM_PENDING]
+    kept = 0
+    for k in range(n):
+        if settlements[k, S_AT] <= now:
+            _settle(balances, holdings, settlements[k, S_COLUMN], settlements[k, S_BUYER],
+                    settlements[k, S_SELLER], settlements[k, S_QTY], settlements[k, S_NOTIONAL],
+                    settlements[k, S_BUYER_FEE], settlements[k, S_SELLER_FEE],
+                    settlements[k, S_FEE_ROW])  # fmt: skip
+        else:
+            if kept != k:
+                settlements[kept] = settlements[k]
+            kept += 1
+    ledger_meta[LM_PENDING] = kept
+    return n - kept
+
+
+# --- one request ---------------------------------------------------------------------------
+
+
+@njit(cache=True, inline="always")
+def _release(balances, holdings, slots, slot, column):
+    """Give back everything an order still holds locked."""
+    row = slots[slot, O_ROW]
+    balances[row, B_LOCKED] -= slots[slot, O_CASH]
+    holdings[row, column, H_LOCKED] -= slots[slot, O_UNITS]
+
+
+@njit(cache=True)
+def settle_request(
+    balances, holdings, settlements, ledger_meta,
+    slots, heads, venue_meta, slot_of, rates,
+    fills, n_fills, cancels, n_cancels, trades,
+    request, row, account, side, limit, qty, cash, units, client,
+    oid, status, listing, column, tick_value, max_rate, fee_row, settle_at, now,
+):  # fmt: skip
+    """Book what one trip to a book did: register (REQ_NEW) or update (REQ_MODIFY) the
+    request's order with what it locks, price each fill in paise with both sides' fees, book
+    it for settlement (at once when `settle_at <= now`), and release what finished orders no
+    longer hold. `cash`/`units` are what the request locks (a modify: in addition). Writes
+    one row of `trades` per fill and returns the last trade's price (0: no trade), or
+    NEED_ROOM, untouched, when `slots`, `slot_of`, `trades` or `settlements` is too small."""
+    if (
+        oid >= slot_of.shape[0]
+        or n_fills > trades.shape[0]
+        or ledger_meta[LM_PENDING] + n_fills > settlements.shape[0]
+        or (
+            request == REQ_NEW and not venue_meta[VM_FREE] and venue_meta[VM_USED] == slots.shape[0]
+        )
+    ):
+        return NEED_ROOM
+    open_status = status <= STATUS_PARTIAL
+    if request == REQ_NEW and status != STATUS_REJECTED:
+        _add_order(slots, heads, venue_meta, slot_of, row, account, side, limit, qty, cash,
+                   units, client, listing, oid)  # fmt: skip
+        balances[row, B_LOCKED] += cash
+        holdings[row, column, H_LOCKED] += units
+    elif request == REQ_MODIFY:
+        slot = slot_of[oid]
+        slots[slot, O_CASH] += cash
+        slots[slot, O_UNITS] += units
+        slots[slot, O_LIMIT] = limit
+        slots[slot, O_QTY] = qty
+        balances[row, B_LOCKED] += cash
+        holdings[row, column, H_LOCKED] += units
+    last_price = 0
+    for k in range(n_fills):
+        maker_id, taker_id = fills[k, 0], fills[k, 1]
+        price, fill_qty = fills[k, 4], fills[k, 5]
+        maker, taker = slot_of[maker_id], slot_of[taker_id]
+        maker_row, taker_row = slots[maker, O_ROW], slots[taker, O_ROW]
+        notional = fill_qty * price * tick_value
+        maker_fee = fee(notional, rates[maker_row, 0])
+        taker_fee = fee(notional, rates[taker_row, 1])
+        if slots[maker, O_SIDE] == 1:
+            buyer, seller, buyer_fee, seller_fee = maker, taker, maker_fee, taker_fee
+        else:
+            buyer, seller, buyer_fee, seller_fee = taker, maker, taker_fee, maker_fee
+        # What the fill consumes of each side's locks moves on to the trade's settlement.
+        slots[buyer, O_CASH] -= notional + buyer_fee
+        slots[seller, O_UNITS] -= fill_qty
+        slots[maker, O_QTY] -= fill_qty
+        slots[taker, O_QTY] -= fill_qty
+        book_trade(balances, holdings, settlements, ledger_meta, column, slots[buyer, O_ROW],
+                   slots[seller, O_ROW], fill_qty, notional, buyer_fee, seller_fee, fee_row,
+                   settle_at, now)  # fmt: skip
+        trades[k, T_PRICE] = price
+        trades[k, T_QTY] = fill_qty
+        trades[k, T_MAKER_ORDER] = maker_id
+        trades[k, T_TAKER_ORDER] = taker_id
+        trades[k, T_MAKER_ACCOUNT] = slots[maker, O_ACCOUNT]
+        trades[k, T_TAKER_ACCOUNT] = slots[taker, O_ACCOUNT]
+        trades[k, T_AGGRESSOR] = slots[taker, O_SIDE]
+        trades[k, T_NOTIONAL] = notional
+        trades[k, T_MAKER_FEE] = maker_fee
+        trades[k, T_TAKER_FEE] = taker_fee
+        trades[k, T_MAKER_CLIENT] = slots[maker, O_CLIENT]
+        trades[k, T_TAKER_CLIENT] = slots[taker, O_CLIENT]
+        last_price = price
+    # Orders that are done: cancelled as a side effect, the request's own order if it is no
+    # longer open, and any order whose whole quantity has now traded.
+    for k in range(n_cancels):
+        slot = slot_of[cancels[k, 0]]
+        if slot:
+            _release(balances, holdings, slots, slot, column)
+            _remove_order(slots, heads, venue_meta, slot_of, slot)
+    if not open_status:
+        slot = slot_of[oid]
+        if slot:
+            _release(balances, holdings, slots, slot, column)
+            _remove_order(slots, heads, venue_meta, slot_of, slot)
+    for k in range(n_fills):
+        for oid_field in (0, 1):
+            slot = slot_of[fills[k, oid_field]]
+            if slot and slots[slot, O_QTY] == 0:
+                _release(balances, holdings, slots, slot, column)
+                _remove_order(slots, heads, venue_meta, slot_of, slot)
+    if request == REQ_MODIFY:
+        slot = slot_of[oid]
+        if slot:  # still open: give back what its locks hold beyond its remaining worst case
+            if slots[slot, O_SIDE] == 1:
+                needed = cash_needed(slots[slot, O_QTY], slots[slot, O_LIMIT], tick_value,
+                                     max_rate)  # fmt: skip
+                excess = slots[slot, O_CASH] - needed
+                if excess > 0:
+                    balances[row, B_LOCKED] -= excess
+                    slots[slot, O_CASH] -= excess
+            elif slots[slot, O_UNITS] > slots[slot, O_QTY]:
+                excess = slots[slot, O_UNITS] - slots[slot, O_QTY]
+                holdings[row, column, H_LOCKED] -= excess
+                slots[slot, O_UNITS] -= excess
+    return last_price
+
+
+@njit(cache=True)
+def account_slots(slots, heads, row, out):
+    """The account's open orders' slots in submission order, into `out`; returns how many."""
+    n = 0
+    slot = heads[row, 0]
+    while slot:
+        out[n] = slot
+        n += 1
+        slot = slots[slot, O_NEXT]
+    return n
+
+
+def new_venue_state(accounts):
+    """(slots, heads, venue_meta, rates) for a venue over `accounts` ledger rows."""
+    slots = np.zeros((64, N_SLOT_FIELDS), np.int64)
+    heads = np.zeros((accounts, 2), np.int64)
+    venue_meta = np.zeros(N_VENUE_META, np.int64)
+    venue_meta[VM_USED] = 1
+    rates = np.zeros((accounts, 2), np.int64)
+    return slots, heads, venue_meta, rates

@@ -1,0 +1,116 @@
+"""The compiled gateway's own edges: int64 arithmetic that must not overflow, the ledger's
+bound on totals, and arrays that must grow mid-run, against exact Python and the pure-Python
+reference gateway (`tests.reference_gateway`)."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from sim import _gateway_kernels as G
+from sim.fees import FeeSchedule, fee
+from sim.instrument import Instrument
+from sim.ledger import MAX_TOTAL, Ledger, LedgerError
+from sim.venue import Venue
+from tests.reference_gateway import ReferenceLedger, ReferenceVenue
+
+BOND = Instrument("B1", Decimal("0.01"), 1, 100)
+
+
+@given(st.integers(0, MAX_TOTAL), st.integers(-9_999, 9_999))
+def test_the_kernels_fee_is_the_exact_fee_without_overflow(notional, rate):
+    # notional * rate passes int64 above about 2**49; Python's ints are the exact reference.
+    assert G.fee(notional, rate) == fee(notional, rate)
+
+
+@given(st.integers(1, 10**9), st.integers(1, 10**9), st.integers(1, 500), st.integers(0, 9_999))
+def test_the_kernels_cash_needed_is_the_venues(qty, limit, tick_value, max_rate):
+    # Only for orders that were covered: what they lock is at most the ledger's bound.
+    notional = qty * limit * tick_value
+    assume(notional + fee(notional, max_rate) <= MAX_TOTAL)
+    assert G.cash_needed(qty, limit, tick_value, max_rate) == notional + fee(notional, max_rate)
+
+
+def test_deposits_and_issues_stop_at_the_ledgers_bound_and_change_nothing():
+    ledger = Ledger()
+    ledger.open_account(1, cash=MAX_TOTAL - 5, units={"B1": MAX_TOTAL})
+    message = re.escape(f"would take the ledger's total past {MAX_TOTAL} (2**62)")
+    with pytest.raises(LedgerError, match=message):
+        ledger.deposit(1, 6)
+    with pytest.raises(LedgerError, match=message):
+        ledger.issue_units(1, "B1", 1)
+    with pytest.raises(LedgerError, match=message):
+        ledger.open_account(2, cash=6)
+    assert 2 not in ledger.accounts
+    ledger.deposit(1, 5)
+    account = ledger.account(1)
+    assert (account.cash, account.units["B1"]) == (MAX_TOTAL, MAX_TOTAL)
+    assert ledger.check().ok
+
+
+def _world(ledger_cls, venue_cls):
+    ledger = ledger_cls()
+    for account in (1, 2, 3):
+        ledger.open_account(account, cash=10**12, units={"B1": 10**6})
+    venue = venue_cls(
+        "X",
+        ledger,
+        fees=FeeSchedule("0.5", "1.5"),
+        settlement_lag_days=1,
+        settlement_time=lambda now, lag: now + lag * 1_000,
+    )
+    venue.list_instrument(BOND, 10_000)
+    for account in (1, 2, 3):
+        venue.register(account)
+    return ledger, venue
+
+
+def _requests():
+    """More resting orders than the arrays start with room for, one sweep of over a thousand
+    fills (all unsettled: T+1), cancels that free slots for reuse, and modifies."""
+    for i in range(1_500):
+        yield "submit", (1 + i % 2, "B1", -1, 1 + i % 3, 10_000 + i % 40)
+    for i in range(200):
+        yield "submit", (3, "B1", 1, 2, 9_000 + i % 30)
+    yield "submit", (3, "B1", 1, 2_400, 10_030)  # sweeps most asks
+    for order_id in range(1_700, 1_500, -3):  # frees slots between live ones, for reuse
+        yield "cancel", (3, "B1", order_id)
+    for i in range(300):
+        yield "submit", (2, "B1", 1, 1, 9_500 + i % 7)
+    for order_id in range(1_800, 1_900, 3):
+        yield "modify", (2, "B1", order_id, 5, 10_050)
+
+
+def test_a_long_day_that_outgrows_every_array_matches_the_reference():
+    engine, reference = _world(Ledger, Venue), _world(ReferenceLedger, ReferenceVenue)
+    now, most_fills = 0, 0
+    for action, args in _requests():
+        now += 1
+        answers = [getattr(venue, action)(*args, now=now) for _, venue in (engine, reference)]
+        assert answers[0] == answers[1]
+        most_fills = max(most_fills, len(answers[0].trades))
+    assert most_fills > 1_000
+    for ledger, _ in (engine, reference):
+        assert ledger.settle_due(now + 500) == 0  # not due yet
+    assert sorted(engine[1].open_orders()) == sorted(reference[1].open_orders())
+    assert engine[0].unsettled == reference[0].unsettled
+    assert len(engine[0].unsettled) > 1_000
+    for account in (1, 2, 3, engine[1].fee_account):
+        mine, theirs = engine[0].account(account), reference[0].account(account)
+        assert (mine.cash, mine.cash_locked, mine.pending_cash) == (
+            theirs.cash,
+            theirs.cash_locked,
+            theirs.pending_cash,
+        )
+        assert (mine.units["B1"], mine.units_locked["B1"], mine.pending_units["B1"]) == (
+            theirs.units["B1"],
+            theirs.units_locked["B1"],
+            theirs.pending_units["B1"],
+        )
+    for ledger, _ in (engine, reference):
+        assert ledger.settle_due(now + 1_000) > 1_000
+    assert engine[0].check().to_dict() == reference[0].check().to_dict()
