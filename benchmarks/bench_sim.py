@@ -62,14 +62,17 @@ def _run_process(scenario: str, overrides: list[str], out: Path) -> dict:
 
 # What every run pays before its first event: the interpreter, the imports a run needs
 # (mesa brings pandas and scipy.spatial with it), the scenario and numba's first load of the
-# book's compiled kernels.
+# book's and the gateway's compiled kernels.
 _START_UP = """
 import os
 import sim.cli, sim.kernel, sim.metrics, sim.result
 from sim.book import OrderBook
+from sim.ledger import Ledger
+from sim.venue import Venue
 from sim.scenario import load_scenario
 load_scenario("scenarios/rmsc04.toml")
 OrderBook().top()
+Venue("X", Ledger())
 os._exit(0)
 """
 
@@ -182,7 +185,7 @@ def run() -> str:
 {table}
 
 Whole-process times include starting up: Python, the imports a run needs, reading the
-scenario and numba's first load of the book's compiled kernels, {start_up:.2f} s here (median of
+scenario and numba's first load of the book's and the gateway's compiled kernels, {start_up:.2f} s here (median of
 3 processes that do only that; `import mesa` alone takes {mesa_import:.2f} s, as it brings pandas
 and scipy.spatial). So rmsc04 spends {median - start_up:.2f} s on its own work, of which
 {simulation:.2f} s running the day and its metrics (the manifest's wall time; the rest builds
