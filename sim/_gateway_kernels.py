@@ -15,8 +15,8 @@ The book's kernels are in `sim._book_kernels` and are called between these throu
 from here: numba's disk cache checks only a kernel's own file, so a kernel calling across files
 could run stale machine code after the other file changed.
 
-The faces make room before every call (slots, settlement rows, trade rows), so that these
-kernels never allocate.
+These kernels never allocate: when an array is too small for a request, they return NEED_ROOM
+before changing anything, and the face grows it and calls again.
 """
 
 import numpy as np
@@ -61,6 +61,7 @@ N_TRADE_FIELDS = 12
 # what a request did to its order before settling
 REQ_NONE, REQ_NEW, REQ_MODIFY = 0, 1, 2
 NEED_ROOM = -1  # returned, with nothing changed, when an array must grow first
+NOT_OURS = -2  # returned, with nothing changed: a fill involves an order the gateway never saw
 
 MICROS = 1_000_000
 # sim.orders.Status: 0 accepted and 1 partially filled are the open ones
@@ -229,7 +230,8 @@ def settle_request(
     it for settlement (at once when `settle_at <= now`), and release what finished orders no
     longer hold. `cash`/`units` are what the request locks (a modify: in addition). Writes
     one row of `trades` per fill and returns the last trade's price (0: no trade), or
-    NEED_ROOM, untouched, when `slots`, `slot_of`, `trades` or `settlements` is too small."""
+    NEED_ROOM, untouched, when `slots`, `slot_of`, `trades` or `settlements` is too small,
+    or NOT_OURS, untouched, when an order entered the book without passing the gateway."""
     if (
         oid >= slot_of.shape[0]
         or n_fills > trades.shape[0]
@@ -239,6 +241,11 @@ def settle_request(
         )
     ):
         return NEED_ROOM
+    for k in range(n_fills):
+        for field in (0, 1):  # maker, taker
+            order = fills[k, field]
+            if order != oid and (order >= slot_of.shape[0] or not slot_of[order]):
+                return NOT_OURS
     open_status = status <= STATUS_PARTIAL
     if request == REQ_NEW and status != STATUS_REJECTED:
         _add_order(slots, heads, venue_meta, slot_of, row, account, side, limit, qty, cash,
@@ -290,7 +297,7 @@ def settle_request(
     # Orders that are done: cancelled as a side effect, the request's own order if it is no
     # longer open, and any order whose whole quantity has now traded.
     for k in range(n_cancels):
-        slot = slot_of[cancels[k, 0]]
+        slot = slot_of[cancels[k, 0]] if cancels[k, 0] < slot_of.shape[0] else 0
         if slot:
             _release(balances, holdings, slots, slot, column)
             _remove_order(slots, heads, venue_meta, slot_of, slot)
@@ -320,18 +327,6 @@ def settle_request(
                 holdings[row, column, H_LOCKED] -= excess
                 slots[slot, O_UNITS] -= excess
     return last_price
-
-
-@njit(cache=True)
-def account_slots(slots, heads, row, out):
-    """The account's open orders' slots in submission order, into `out`; returns how many."""
-    n = 0
-    slot = heads[row, 0]
-    while slot:
-        out[n] = slot
-        n += 1
-        slot = slots[slot, O_NEXT]
-    return n
 
 
 def new_venue_state(accounts):

@@ -33,7 +33,8 @@ class LedgerError(ValueError):
 
 
 class Account:
-    """One account's balances: a live view of the ledger's arrays."""
+    """One account's balances: a live, read-only view of the ledger's arrays (balances change
+    only through the ledger's and the venues' operations)."""
 
     __slots__ = ("_ledger", "_row", "account_id")
 
@@ -178,6 +179,8 @@ class Ledger:
     # --- accounts and money from outside -------------------------------------------------
 
     def open_account(self, account_id: int, cash: int = 0, units: dict[str, int] | None = None):
+        if type(account_id) is not int or not -(2**63) <= account_id < 2**63:
+            raise LedgerError(f"an account id must be an int64, got {account_id!r}")
         if account_id in self.accounts:
             raise LedgerError(f"account {account_id} already exists")
         # Validate everything first, so that a refused opening leaves no account behind.
@@ -353,6 +356,8 @@ class Ledger:
         """
         _check_amount("quantity", qty)
         _check_amount("notional", notional)
+        for what, amount in (("quantity", qty), ("notional", notional)):
+            self._check_total(f"a trade's {what}", 0, amount)
         if notional < seller_fee:
             raise LedgerError(f"seller fee {seller_fee} exceeds the notional {notional}")
         rows = self.row(buyer), self.row(seller), self.row(fee_account)
@@ -396,10 +401,14 @@ class Ledger:
         cash_total = int(balances[:, G.B_CASH].sum())
         if cash_total != self._external_cash:
             problems.append(f"cash total {cash_total} != deposits net {self._external_cash}")
-        column_totals = holdings[:, :, G.H_UNITS].sum(axis=0).tolist()
-        units_total = dict(zip(self.columns, column_totals, strict=True))
-        for instrument in dict.fromkeys([*units_total, *self._external_units]):
-            held, issued = units_total.get(instrument, 0), self._external_units.get(instrument, 0)
+        held = holdings[:, :, G.H_UNITS].sum(axis=0).tolist()
+        column_totals = dict(zip(self.columns, held, strict=True))
+        # Both totals over the same instruments: every one listed, issued or held.
+        instruments = dict.fromkeys([*self.columns, *self._external_units])
+        units_total = {i: column_totals.get(i, 0) for i in instruments}
+        units_expected = {i: self._external_units.get(i, 0) for i in instruments}
+        for instrument in instruments:
+            held, issued = units_total[instrument], units_expected[instrument]
             if held != issued:
                 problems.append(f"{instrument}: {held} units held, {issued} issued")
         unsettled = self.unsettled
@@ -428,7 +437,7 @@ class Ledger:
             cash_total=cash_total,
             cash_expected=self._external_cash,
             units_total=units_total,
-            units_expected=dict(self._external_units),
+            units_expected=units_expected,
             unsettled_trades=len(unsettled),
             problems=tuple(problems),
         )

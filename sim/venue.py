@@ -27,6 +27,7 @@ What the venue answers with (trades, responses, open-order snapshots) is in `sim
 from __future__ import annotations
 
 import functools
+import operator
 import zlib
 from dataclasses import dataclass
 from decimal import Decimal
@@ -497,7 +498,7 @@ class Venue:
         ]
         if limits.max_position is not None:
             # The worst case on the order's side: every open order of that side fills.
-            worst = self.ledger.holding(row, symbol, 0, 2, 1) + side * qty
+            worst = self.ledger.holding(row, symbol, G.H_UNITS, G.H_PENDING, 1) + side * qty
             for o in others:
                 if o[G.O_LISTING] == listing.index and o[G.O_SIDE] == side:
                     worst += side * o[G.O_QTY]
@@ -529,7 +530,11 @@ class Venue:
         too far. `client`: the request's, for the answer."""
         order_id, status, reason, filled, n_fills, n_cancels = codes
         symbol = listing.instrument.symbol
-        settle_at = self._settlement_time(now, self.settlement_lag_days) if n_fills else now
+        # Coerced, so that a settlement calendar answering with a float fails here instead of
+        # being truncated by the kernel.
+        settle_at = operator.index(
+            self._settlement_time(now, self.settlement_lag_days) if n_fills else now
+        )
         book, ledger = listing.book, self.ledger
         while True:
             last = self._settle(
@@ -539,8 +544,14 @@ class Venue:
                 *request, order_id, status, listing.index, listing.column,
                 listing.tick_value, self._max_rate, self._fee_row, settle_at, now,
             )  # fmt: skip
-            if last != G.NEED_ROOM:
+            if last >= 0:
                 break
+            if last == G.NOT_OURS:
+                raise RuntimeError(
+                    f"{self.name}: a fill on {symbol} involves an order that did not come "
+                    "through the venue's gateway (only orders sent with Venue.submit can trade "
+                    "in its books)"
+                )
             self._make_room(listing, order_id, n_fills)
         trades = ()
         if n_fills:

@@ -252,14 +252,12 @@ class World:
         return snap
 
 
-def _typed(value):
-    """`value` with the type of every part beside it, so that 1, True, 1.0 and np.int64(1) all
-    differ."""
+def _typed(value) -> str:
+    """`value` spelled out with the type of every part (1, True, 1.0, Side.BUY and
+    np.int64(1) all differ), dicts in key order."""
     if isinstance(value, dict):
-        return dict, tuple(sorted((repr(k), _typed(v)) for k, v in value.items()))
-    if isinstance(value, tuple | list):
-        return type(value), tuple(_typed(v) for v in value)
-    return type(value), value
+        return "{" + ", ".join(sorted(f"{k!r}: {_typed(v)}" for k, v in value.items())) + "}"
+    return repr(value)
 
 
 def assert_same(got, want) -> None:
@@ -327,12 +325,35 @@ def any_prices(centre):
     return _weighted((8, near_prices(centre)), (2, st.none()), (1, bad_prices(centre)))
 
 
+VENUE_INDEX = st.sampled_from([0, 1])
+# How often each operation is picked: one rule draws them, rather than a rule each, because
+# Hypothesis's swarm testing would otherwise spend many runs on one or two kinds of operation.
+OPERATIONS = {
+    "rest": 5,
+    "take": 4,
+    "submit": 4,
+    "modify": 3,
+    "cancel": 2,
+    "settle_due": 2,
+    "jump": 1,
+    "session": 1,
+    "deposit": 1,
+    "withdraw": 1,
+    "transfer": 1,
+}
+OPERATION = st.sampled_from([name for name, weight in OPERATIONS.items() for _ in range(weight)])
+
+
 class GatewayComparison(RuleBasedStateMachine):
     @initialize(setup=setups())
     def start(self, setup):
         self.now = 0
         self.engine = World(Ledger, Venue, LedgerError, setup)
         self.ref = World(ReferenceLedger, ReferenceVenue, ReferenceLedgerError, setup)
+
+    @rule(data=st.data())
+    def step(self, data):
+        getattr(self, data.draw(OPERATION, label="operation"))(data)
 
     # --- helpers ---------------------------------------------------------------------------
 
@@ -357,15 +378,16 @@ class GatewayComparison(RuleBasedStateMachine):
             return 100
         return self.ref.venues[v].reference_price(symbol) or CENTRE[symbol]
 
-    def tick(self, dt: int) -> int:
-        self.now += dt
+    def tick(self, data) -> int:
+        """The clock, moved on by a random step (often none)."""
+        self.now += data.draw(CLOCK, label="dt")
         return self.now
 
     # --- orders ----------------------------------------------------------------------------
 
-    @rule(data=st.data(), v=st.sampled_from([0, 1]), dt=CLOCK)
-    def submit(self, data, v, dt):
+    def submit(self, data):
         """Anything at all, good or bad."""
+        v = data.draw(VENUE_INDEX, label="venue")
         account = data.draw(ANY_ACCOUNT, label="account")
         symbol = data.draw(ANY_SYMBOL, label="symbol")
         centre = self.centre(v, symbol)
@@ -381,7 +403,7 @@ class GatewayComparison(RuleBasedStateMachine):
                     (2, near_prices(centre)),
                     (1, st.sampled_from([0, -3, 1.5, np.int64(centre)])),
                 ),
-                label="stop",
+                label="stop_price",
             ),
             display_qty=data.draw(
                 _weighted(
@@ -389,44 +411,33 @@ class GatewayComparison(RuleBasedStateMachine):
                     (2, st.integers(0, 3).map(lambda d: d * LOT.get(symbol, 1))),
                     (1, st.sampled_from([-1, 3, "1", 1.0])),
                 ),
-                label="display",
+                label="display_qty",
             ),
             client=data.draw(ANY_CLIENT, label="client"),
         )
-        now = self.tick(dt)
+        now = self.tick(data)
         self.on_venues(v, "submit", account, symbol, side, qty, price, tif, now=now, **options)
 
-    @rule(
-        data=st.data(),
-        v=st.sampled_from([0, 1]),
-        account=GOOD_ACCOUNTS,
-        symbol=st.sampled_from(SYMBOLS),
-        side=GOOD_SIDES,
-        client=GOOD_CLIENTS,
-        dt=CLOCK,
-    )
-    def rest(self, data, v, account, symbol, side, client, dt):
+    def rest(self, data):
         """Plain limit orders, so that the books fill up: one, or a few on alternate sides."""
-        now = self.tick(dt)
+        v = data.draw(VENUE_INDEX, label="venue")
+        symbol = data.draw(st.sampled_from(SYMBOLS), label="symbol")
+        side = data.draw(GOOD_SIDES, label="side")
+        client = data.draw(GOOD_CLIENTS, label="client")
+        now = self.tick(data)
         for _ in range(data.draw(st.integers(1, 3), label="orders")):
+            account = data.draw(GOOD_ACCOUNTS, label="account")
             qty = data.draw(good_qtys(symbol), label="qty")
             price = data.draw(near_prices(self.centre(v, symbol)), label="price")
             self.on_venues(v, "submit", account, symbol, side, qty, price, now=now, client=client)
-            account = data.draw(GOOD_ACCOUNTS, label="next account")
             side = -Side.parse(side)
 
-    @rule(
-        data=st.data(),
-        v=st.sampled_from([0, 1]),
-        account=GOOD_ACCOUNTS,
-        symbol=st.sampled_from(SYMBOLS),
-        side=st.sampled_from([Side.BUY, Side.SELL]),
-        client=GOOD_CLIENTS,
-        tif=st.sampled_from(["GTC", "IOC", "FOK"]),
-        dt=CLOCK,
-    )
-    def take(self, data, v, account, symbol, side, client, tif, dt):
+    def take(self, data):
         """An order that meets the other side: at market, or a limit through the touch."""
+        v = data.draw(VENUE_INDEX, label="venue")
+        account = data.draw(GOOD_ACCOUNTS, label="account")
+        symbol = data.draw(st.sampled_from(SYMBOLS), label="symbol")
+        side = data.draw(st.sampled_from([Side.BUY, Side.SELL]), label="side")
         bid, _, ask, _ = self.ref.venues[v].book(symbol).top()
         if (ask if side is Side.BUY else bid) is None:
             side = Side(-side)  # where the liquidity is, if anywhere
@@ -436,26 +447,23 @@ class GatewayComparison(RuleBasedStateMachine):
             price = None
         else:
             price = touch + side * data.draw(st.integers(0, 3), label="through")
-        now = self.tick(dt)
+        tif = data.draw(st.sampled_from(["GTC", "IOC", "FOK"]), label="tif")
+        client = data.draw(GOOD_CLIENTS, label="client")
+        now = self.tick(data)
         self.on_venues(v, "submit", account, symbol, side, qty, price, tif, now=now, client=client)
 
-    @rule(
-        data=st.data(),
-        v=st.sampled_from([0, 1]),
-        symbol=st.sampled_from(SYMBOLS),
-        direction=st.sampled_from([Side.BUY, Side.SELL]),
-        pct=st.sampled_from([2, 4, 6, 9]),
-        dt=CLOCK,
-    )
-    def jump(self, data, v, symbol, direction, pct, dt):
+    def jump(self, data):
         """A trade far from the reference, which may trip the circuit breaker: an order rests
-        `pct` percent away and an IOC sweeps the book up to it."""
+        some percent away and an IOC sweeps the book up to it."""
+        v = data.draw(VENUE_INDEX, label="venue")
+        symbol = data.draw(st.sampled_from(SYMBOLS), label="symbol")
+        direction = data.draw(st.sampled_from([Side.BUY, Side.SELL]), label="direction")
         centre = self.centre(v, symbol)
-        price = centre + direction * (centre * pct // 100)
+        price = centre + direction * (centre * data.draw(st.sampled_from([2, 4, 6, 9])) // 100)
         maker = data.draw(GOOD_ACCOUNTS, label="maker")
         taker = data.draw(st.sampled_from([a for a in ACCOUNTS if a != maker]), label="taker")
-        now = self.tick(dt)
         qty = data.draw(good_qtys(symbol), label="qty")
+        now = self.tick(data)
         self.on_venues(v, "submit", maker, symbol, -direction, qty, price, now=now)
         bids, asks = self.ref.venues[v].book(symbol).depth(1_000)
         levels = asks if direction is Side.BUY else bids
@@ -486,17 +494,17 @@ class GatewayComparison(RuleBasedStateMachine):
             oid = data.draw(st.sampled_from([np.int64(oid), str(oid), float(oid), None, True]))
         return account, symbol, oid, order
 
-    @rule(data=st.data(), v=st.sampled_from([0, 1]), dt=CLOCK)
-    def cancel(self, data, v, dt):
+    def cancel(self, data):
+        v = data.draw(VENUE_INDEX, label="venue")
         account, symbol, oid, _ = self.pick_order(data, v)
-        now = self.tick(dt)
+        now = self.tick(data)
         self.on_venues(v, "cancel", account, symbol, oid, now=now)
 
-    @rule(data=st.data(), v=st.sampled_from([0, 1]), dt=CLOCK)
-    def modify(self, data, v, dt):
+    def modify(self, data):
         """One or two modifications: new quantities (smaller, larger, much larger, bad) and
         prices (near, far, bad)."""
-        now = self.tick(dt)
+        v = data.draw(VENUE_INDEX, label="venue")
+        now = self.tick(data)
         for _ in range(data.draw(st.integers(1, 2), label="modifications")):
             account, symbol, oid, order = self.pick_order(data, v)
             lot = LOT.get(symbol, 1)
@@ -517,20 +525,17 @@ class GatewayComparison(RuleBasedStateMachine):
 
     # --- the venues' days ------------------------------------------------------------------
 
-    @rule(
-        v=st.sampled_from([0, 1]),
-        what=st.sampled_from(["halt", "resume", "resume", "resume", "new day", "new day"]),
-    )
-    def session(self, v, what):
+    def session(self, data):
         """A venue-wide halt, its end, or a new day (references move to the last trades)."""
+        v = data.draw(VENUE_INDEX, label="venue")
+        what = data.draw(st.sampled_from(["halt", "resume", "resume", "new day", "new day"]))
         for world in (self.engine, self.ref):
             venue = world.venues[v]
             {"halt": venue.halt, "resume": venue.resume, "new day": venue.new_day}[what]()
 
     # --- the ledger ------------------------------------------------------------------------
 
-    @rule(data=st.data(), dt=CLOCK)
-    def settle_due(self, data, dt):
+    def settle_due(self, data):
         """Time passes, sometimes to just before or exactly when a trade is due to settle or
         a circuit breaker's halt ends, and the trades due settle."""
         deadlines = {s.settle_at for s in self.ref.ledger.unsettled}
@@ -538,29 +543,28 @@ class GatewayComparison(RuleBasedStateMachine):
         deadlines = sorted(t for t in deadlines if t > self.now)
         if deadlines and data.draw(st.booleans(), label="to a deadline?"):
             deadline = data.draw(st.sampled_from(deadlines), label="deadline")
-            dt = deadline - self.now - data.draw(st.sampled_from([0, 0, 1]), label="early by")
-        now = self.tick(dt)
-        self.on_ledgers("settle_due", now)
+            self.now = deadline - data.draw(st.sampled_from([0, 0, 1]), label="early by")
+        else:
+            self.tick(data)
+        self.on_ledgers("settle_due", self.now)
 
     def ledger_account(self, data):
         fee_accounts = st.sampled_from(self.ref.fee_accounts)
         unknown = st.sampled_from(UNKNOWN_ACCOUNTS)
         return data.draw(_weighted((6, GOOD_ACCOUNTS), (1, fee_accounts), (1, unknown)))
 
-    @rule(data=st.data(), amount=AMOUNTS)
-    def deposit(self, data, amount):
+    def deposit(self, data):
         account = self.ledger_account(data)
-        self.on_ledgers("deposit", account, amount)
+        self.on_ledgers("deposit", account, data.draw(AMOUNTS, label="amount"))
 
-    @rule(data=st.data(), amount=AMOUNTS)
-    def withdraw(self, data, amount):
+    def withdraw(self, data):
         account = self.ledger_account(data)
+        amount = data.draw(AMOUNTS, label="amount")
         if account in self.ref.ledger.accounts and data.draw(st.booleans(), label="all?"):
             free = self.ref.ledger.account(account).free_cash
             amount = data.draw(st.sampled_from([free, free + 1]), label="all of it")
         self.on_ledgers("withdraw", account, amount)
 
-    @rule(data=st.data())
     def transfer(self, data):
         source, target = self.ledger_account(data), self.ledger_account(data)
         what = data.draw(st.sampled_from(["cash", "units", "both"]), label="what")

@@ -12,7 +12,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from sim import _gateway_kernels as G
-from sim.fees import FeeSchedule, fee
+from sim.fees import MICROS, FeeSchedule, fee
 from sim.instrument import Instrument
 from sim.ledger import MAX_TOTAL, Ledger, LedgerError
 from sim.venue import Venue
@@ -114,3 +114,32 @@ def test_a_long_day_that_outgrows_every_array_matches_the_reference():
     for ledger, _ in (engine, reference):
         assert ledger.settle_due(now + 1_000) > 1_000
     assert engine[0].check().to_dict() == reference[0].check().to_dict()
+
+
+def test_the_kernels_copies_of_shared_codes_agree_with_their_sources():
+    # Kept in the kernel's file for numba's cache; they must not drift from the originals.
+    from sim import _book_kernels as K
+
+    assert (G.STATUS_PARTIAL, G.STATUS_REJECTED) == (K.S_PARTIAL, K.S_REJECTED)
+    assert G.MICROS == MICROS
+
+
+def test_an_order_that_skipped_the_gateway_cannot_trade_on_its_book():
+    ledger, venue = _world(Ledger, Venue)
+    venue.book("B1").submit(77, -1, 5, 10_000)  # straight into the book: no account behind it
+    with pytest.raises(RuntimeError, match="did not come through the venue's gateway"):
+        venue.submit(2, "B1", 1, 5, 10_000)
+    assert ledger.check().ok  # refused before anything was booked
+
+
+@pytest.mark.parametrize("account", ["A", 1.0, 2**63, None])
+def test_account_ids_are_int64(account):
+    with pytest.raises(LedgerError, match="an account id must be an int64"):
+        Ledger().open_account(account)
+
+
+def test_the_conservation_report_totals_cover_the_same_instruments():
+    ledger, venue = _world(Ledger, Venue)
+    venue.list_instrument(Instrument("C2", Decimal("0.01"), 1, 100), 10_000)  # never issued
+    report = ledger.check()
+    assert report.units_total == report.units_expected == {"B1": 3 * 10**6, "C2": 0}
