@@ -19,6 +19,7 @@ than that from the estimate (a quote far from the estimate is undercut, not join
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -39,7 +40,7 @@ from sim.registry import AgentKind
 class ValueParams(PopulationParams):
     arrival_interval_seconds: float = Field(175.0, gt=0, description="mean gap between arrivals")
     observation_noise: float = Field(10.0, ge=0, description="sd of observations, in ticks")
-    kappa_per_second: float = Field(1.67e-6, ge=0, le=1, description="assumed mean reversion")
+    kappa_per_second: float = Field(1.67e-6, ge=0, lt=1, description="assumed mean reversion")
     prior_sd: float = Field(10.0, gt=0, description="sd of the first estimate, ticks")
     value_vol_ticks: float = Field(
         0.0,
@@ -70,10 +71,14 @@ class ValueParams(PopulationParams):
 def variance_gain(kappa: float, seconds: float) -> float:
     """Variance a value gains over `seconds`, per unit of variance rate, when it mean-reverts
     at `kappa` per second as the prior does: sum over the seconds of (1 - kappa)^(2i)."""
-    if kappa == 0:
-        return seconds
-    step = math.log1p(-kappa) * 2  # log of (1 - kappa)^2
-    return math.expm1(step * seconds) / math.expm1(step)
+    step, norm = _gain_constants(kappa)
+    return seconds if not step else math.expm1(step * seconds) / norm
+
+
+@functools.lru_cache(maxsize=64)  # an investor asks at every arrival, with its one kappa
+def _gain_constants(kappa: float) -> tuple[float, float]:
+    step = math.log1p(-kappa) * 2  # log of (1 - kappa)^2; 0 when kappa is
+    return step, math.expm1(step)
 
 
 class ValueInvestor(Participant):
@@ -83,6 +88,7 @@ class ValueInvestor(Participant):
         super().__init__(sim, rng, latency_from(params.latency_us, params.latency_jitter_us))
         self.params = params
         self._markets = listings(sim)
+        self._lots = [sim.instruments[symbol].lot_size for _, symbol in self._markets]
         self._estimates: dict[str, tuple[float, float, int]] = {}  # symbol -> (mean, var, t)
 
     def on_start(self) -> None:
@@ -94,10 +100,10 @@ class ValueInvestor(Participant):
 
     def estimate(self, symbol: str) -> float:
         """Update and return the estimate of the value the fundamental reverts to."""
-        p = self.params
-        now = self.now  # a property through the simulation: read once
-        r_bar = self.sim.reference_prices[symbol]
-        observed = self.sim.observe_fundamental(symbol, p.observation_noise, self.draws)
+        p, sim = self.params, self.sim
+        now = sim.env.now
+        r_bar = sim.reference_prices[symbol]
+        observed = sim.observe_fundamental(symbol, p.observation_noise, self.draws)
         estimate = self._estimates.get(symbol)
         mean, var, last = (float(r_bar), p.prior_sd**2, now) if estimate is None else estimate
         # Advance the prior by mean reversion over the elapsed time (and widen it by what the
@@ -138,10 +144,11 @@ class ValueInvestor(Participant):
     def decide(self) -> tuple[str, str, int, int, int] | None:
         """(venue, symbol, side, qty, price) of the order to have working now, or None."""
         p = self.params
-        venue, symbol = self._markets[self.draws.integers(len(self._markets))]
+        market = self.draws.integers(len(self._markets))
+        venue, symbol = self._markets[market]
         value = self.estimate(symbol)
         quote = self.quote(venue, symbol)
-        lot = self.sim.instruments[symbol].lot_size
+        lot = self._lots[market]
         qty = round_to_lot(self.draws.integers(p.min_qty, p.max_qty + 1), lot)
         mid = quote.mid  # a property: computed once
         if mid is None:

@@ -29,7 +29,6 @@ class ScalarDraws:
 
     def __init__(self, generator: np.random.Generator) -> None:
         self.generator = generator
-        # Each buffer is reversed so that pop() hands values out in the order drawn.
         self._uniforms: list[float] = []
         self._normals: list[float] = []
         self._exponentials: list[float] = []
@@ -43,19 +42,19 @@ class ScalarDraws:
         """A uniform float in [0, 1)."""
         buffer = self._uniforms
         if not buffer:
-            buffer.extend(self.generator.random(BLOCK)[::-1].tolist())
+            _refill(buffer, self.generator.random)
         return buffer.pop()
 
     def standard_normal(self) -> float:
         buffer = self._normals
         if not buffer:
-            buffer.extend(self.generator.standard_normal(BLOCK)[::-1].tolist())
+            _refill(buffer, self.generator.standard_normal)
         return buffer.pop()
 
     def standard_exponential(self) -> float:
         buffer = self._exponentials
         if not buffer:
-            buffer.extend(self.generator.standard_exponential(BLOCK)[::-1].tolist())
+            _refill(buffer, self.generator.standard_exponential)
         return buffer.pop()
 
     def integers(self, low: int, high: int | None = None) -> int:
@@ -65,9 +64,12 @@ class ScalarDraws:
         span = high - low
         if not 0 < span < 2**53:
             raise ValueError(f"integers: need low < high within 2**53, got [{low}, {high})")
+        buffer = self._uniforms  # random(), inlined: agents draw integers at every arrival
+        if not buffer:
+            _refill(buffer, self.generator.random)
         # u * span never rounds up to span itself: u <= 1 - 2**-53 sits at least half a unit
         # in the last place below 1, and stays so once scaled by any span below 2**53.
-        return low + int(self.random() * span)
+        return low + int(buffer.pop() * span)
 
     def uniform(self, low: float = 0.0, high: float = 1.0) -> float:
         return low + (high - low) * self.random()
@@ -77,3 +79,8 @@ class ScalarDraws:
 
     def exponential(self, scale: float = 1.0) -> float:
         return scale * self.standard_exponential()
+
+
+def _refill(buffer: list[float], draw) -> None:
+    """The next block of `draw`'s values, reversed so that pop() hands them out in order."""
+    buffer.extend(draw(BLOCK)[::-1].tolist())

@@ -22,10 +22,9 @@ from pathlib import Path
 
 import mesa
 import numpy as np
-import simpy
-from simpy.events import NORMAL
 
 from sim.calendar import TradingCalendar
+from sim.clock import Clock
 from sim.fees import FeeSchedule, Tier
 from sim.instrument import Instrument
 from sim.latency import latency_from
@@ -57,7 +56,7 @@ class Simulation:
         self.calendar = TradingCalendar(
             cal.start, cal.days, cal.open, cal.close, tuple(cal.holidays)
         )
-        self.env = simpy.Environment(initial_time=self.calendar.start_ns)
+        self.env = Clock(initial_time=self.calendar.start_ns)
         self.model = mesa.Model(rng=np.random.default_rng(model_seed))
         self.recorder = Recorder()
         self.ledger = Ledger(journal=self._journal)
@@ -182,7 +181,9 @@ class Simulation:
     def observe_fundamental(self, symbol: str, noise_ticks: float, rng) -> float:
         """A noisy observation of the fundamental now, in ticks."""
         noise = float(rng.normal(0.0, noise_ticks)) if noise_ticks > 0 else 0.0
-        return self.fundamental_ticks(symbol) + noise
+        # fundamental_ticks, inlined: every value investor's arrival asks
+        value = self.fundamental.value(symbol, self.env.now) / self._tick_sizes[symbol]
+        return value + noise
 
     def panic_level(self, day: int) -> float:
         """Panic intensity on `day` from the scenario's panic shocks (the largest if several)."""
@@ -228,14 +229,13 @@ class Simulation:
 
     def call_at(self, t: int, fn, *args) -> None:
         """Run `fn(*args)` at simulated time `t` (events at one time run in order of booking)."""
-        env = self.env
-        now = env.now  # a property: read once
-        env.schedule(_Call(fn, args), NORMAL, t - now if t > now else 0)
+        self.env.call_at(t, fn, *args)
 
     def wake(self, agent, t: int) -> None:
-        when = self.trading_time(t)
+        open_ns, close_ns = self._session
+        when = t if open_ns <= t <= close_ns else self.trading_time(t)  # mostly the former
         if when is not None:
-            self.call_at(when, self._wake, agent)
+            self.env.call_at(when, self._wake, agent)
 
     def _wake(self, agent) -> None:
         self.events["wakeups"] += 1
@@ -245,9 +245,10 @@ class Simulation:
 
     def send(self, agent, action: str, venue: str, symbol: str, args: tuple, options: dict):
         """A request leaves the agent now and reaches the venue after its latency."""
-        arrival = self.trading_time(self.env.now + self.venue_latency[venue].sample(agent.draws))
+        env = self.env
+        arrival = self.trading_time(env.now + self.venue_latency[venue].sample(agent.draws))
         if arrival is not None:
-            self.call_at(arrival, self._arrive, agent, action, venue, symbol, args, options)
+            env.call_at(arrival, self._arrive, agent, action, venue, symbol, args, options)
         else:
             self._too_late(agent, (action, venue, symbol, *args), options.get("client", 0))
 
@@ -297,7 +298,8 @@ class Simulation:
         for trade in response.trades:
             self._record_trade(trade)
         self._publish(venue, symbol)
-        self._deliver(agent, "on_response", (action, venue_name, symbol, *args), response)
+        if _listens(type(agent), "on_response"):  # most do not: the request is not rebuilt
+            self._deliver(agent, "on_response", (action, venue_name, symbol, *args), response)
 
     def record_refusal(self, agent, request: tuple, reason, client: int = 0) -> None:
         """A request an agent's own controls stopped before it was sent (a guardrail, a
@@ -395,7 +397,8 @@ class Simulation:
         if not _listens(type(agent), hook):
             return
         self.events["deliveries"] += 1
-        self.call_at(self.env.now + agent.latency.sample(agent.draws), getattr(agent, hook), *args)
+        env = self.env
+        env.call_at(env.now + agent.latency.sample(agent.draws), getattr(agent, hook), *args)
 
     def subscribe(self, agent, venue: str, symbol: str, channel: str = "l1") -> None:
         if channel not in CHANNELS:
@@ -574,25 +577,6 @@ def _listens(cls: type, hook: str) -> bool:
     return getattr(cls, hook) is not getattr(Participant, hook)
 
 
-class _Call:
-    """A scheduled function call: the least an event in simpy's queue needs to be.
-
-    A `simpy.Timeout` with a callback costs a Timeout, a list and a partial per event; this
-    is one small object that is its own callback. `Environment.step` reads `callbacks` and
-    `_ok` and nothing else from events that succeed."""
-
-    __slots__ = ("args", "callbacks", "fn")
-    _ok = True
-
-    def __init__(self, fn, args: tuple) -> None:
-        self.fn = fn
-        self.args = args
-        self.callbacks = (self,)
-
-    def __call__(self, _event) -> None:
-        self.fn(*self.args)
-
-
 def _instrument(spec) -> Instrument:
     return Instrument(spec.symbol, spec.tick_size, spec.lot_size, spec.unit_face_value)
 
@@ -615,7 +599,7 @@ def _side_code(side) -> int:
 def _int64_or_none(value) -> int | None:
     if type(value) is int and -INT64_MAX <= value <= INT64_MAX:
         return value
-    return as_int64(value)
+    return None if value is None else as_int64(value)  # None: a cancel's, cheaply
 
 
 def _order_type(price, tif, stop_price) -> str:

@@ -108,7 +108,8 @@ class Participant(mesa.Agent):
 
     def wake_in(self, delay_ns: int) -> None:
         """Call `on_wake` after `delay_ns` of trading time (overnight gaps are skipped)."""
-        self.sim.wake(self, self.sim.now + int(delay_ns))
+        sim = self.sim
+        sim.wake(self, sim.env.now + int(delay_ns))
 
     def wake_at(self, time_ns: int) -> None:
         self.sim.wake(self, int(time_ns))

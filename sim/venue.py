@@ -234,12 +234,14 @@ class Venue:
                 return []  # what most calls find: nothing open
             slots = self._account_slots(row)
         symbols, sides, rows = self._symbols, _INT_SIDES, self._slots
-        fields = (
-            (symbols[o[G.O_LISTING]], o[G.O_ORDER_ID], o[G.O_ACCOUNT], sides[o[G.O_SIDE]],
-             o[G.O_LIMIT], o[G.O_QTY], o[G.O_CASH], o[G.O_UNITS], o[G.O_CLIENT])
-            for o in (rows[slot].tolist() for slot in slots)
-        )  # fmt: skip
-        return [_new_open_order(OpenOrder, row) for row in fields]
+        return [
+            _new_open_order(
+                OpenOrder,
+                (symbols[o[G.O_LISTING]], o[G.O_ORDER_ID], o[G.O_ACCOUNT], sides[o[G.O_SIDE]],
+                 o[G.O_LIMIT], o[G.O_QTY], o[G.O_CASH], o[G.O_UNITS], o[G.O_CLIENT]),
+            )
+            for o in [rows[slot].tolist() for slot in slots]
+        ]  # fmt: skip
 
     def _account_slots(self, row: int) -> list[int]:
         """The slots of the account's open orders, in the order it sent them."""
