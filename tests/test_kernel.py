@@ -3,6 +3,8 @@ accounting, trading time and the results folder."""
 
 from __future__ import annotations
 
+import gc
+
 import polars as pl
 import pytest
 
@@ -140,3 +142,26 @@ def test_the_published_valuation_is_the_opens_and_is_re_marked_after_a_shock(tmp
     sim.env.run(until=open_ns + 50 * 60 * 10**9)  # 10:20, after the panic
     rows = sim.recorder.take_frames()["fair_values"]
     assert rows["time"].to_list() == [open_ns, shocked_at]
+
+
+def test_a_run_collects_garbage_at_closes_and_leaves_the_collector_as_it_was(scenario, tmp_path):
+    full_passes = []
+
+    def count(phase, info):
+        if phase == "start" and info["generation"] == 2:
+            full_passes.append(gc.isenabled())
+
+    gc.callbacks.append(count)
+    try:
+        run(scenario, seed=1, out=tmp_path)
+    finally:
+        gc.callbacks.remove(count)
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    # The close's collection ran while automatic collection was off for the run.
+    assert False in full_passes
+    gc.disable()  # a host that turned the collector off keeps it off
+    try:
+        run(scenario, seed=2, out=tmp_path)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
