@@ -270,20 +270,21 @@ class Simulation:
         account = agent.account
         if action == "new":
             side, qty, price, tif = args
-            response = venue.submit(account, symbol, side, qty, price, tif, now=now, **options)
+            codes = venue.new_order(account, symbol, side, qty, price, tif, now=now, **options)
             order_type = _order_type(price, tif, options.get("stop_price"))
             side_code = _side_code(side)
         elif action == "cancel":
-            response = venue.cancel(account, symbol, args[0], now=now)
+            codes = venue.cancel_order(account, symbol, args[0], now=now)
             order_type, side_code, qty, price, tif = "cancel", 0, None, None, None
         else:
             order_id, qty, price = args
-            response = venue.modify(account, symbol, order_id, qty, price, now=now)
+            codes = venue.modify_order(account, symbol, order_id, qty, price, now=now)
             order_type, side_code, tif = "modify", 0, None
+        order_id, status, reason, _, n_fills, _, client = codes
         # One row of orders.parquet; values that are not int64 (a bad request's) are null.
         self.recorder.order(
             now,
-            response.order_id,
+            order_id,
             account,
             venue_name,
             symbol,
@@ -292,15 +293,16 @@ class Simulation:
             tif,
             _int64_or_none(price),
             _int64_or_none(qty),
-            _STATUS_NAMES[response.status],
-            _REASON_NAMES[response.reason],
-            response.client,
+            _STATUS_NAMES[status],
+            _REASON_NAMES[reason],
+            client,
         )
-        for trade in response.trades:
-            self._record_trade(trade)
+        if n_fills:
+            self._record_trades(venue, symbol, n_fills)
         self._publish(venue, symbol)
-        if _listens(type(agent), "on_response"):  # most do not: the request is not rebuilt
-            self._deliver(agent, "on_response", (action, venue_name, symbol, *args), response)
+        if _listens(type(agent), "on_response"):  # most do not: no answer is built for them
+            answer = venue.answer(symbol, codes)
+            self._deliver(agent, "on_response", (action, venue_name, symbol, *args), answer)
 
     def record_refusal(self, agent, request: tuple, reason, client: int = 0) -> None:
         """A request an agent's own controls stopped before it was sent (a guardrail, a
@@ -360,33 +362,46 @@ class Simulation:
             client,
         )
 
-    def _record_trade(self, trade) -> None:
-        self.events["trades"] += 1
-        self.recorder.trade(
-            trade.time,
-            trade.venue,
-            trade.instrument,
-            trade.price,
-            trade.qty,
-            trade.maker_order_id,
-            trade.taker_order_id,
-            trade.maker_account,
-            trade.taker_account,
-            int(trade.aggressor_side),
-            trade.maker_client,
-            trade.taker_client,
-        )
+    def _record_trades(self, venue: Venue, symbol: str, n: int) -> None:
+        """The venue's last request's `n` trades: recorded, counted to both agents, and told
+        to those that listen (a `Trade` is built only for them)."""
         agents = self._agents_by_account
-        maker, taker = agents[trade.maker_account], agents[trade.taker_account]
-        aggressor = int(trade.aggressor_side)
-        maker.fills += 1
-        maker.fees_paid += trade.maker_fee
-        self._deliver(maker, "on_fill", trade, -aggressor)
-        taker.fills += 1
-        taker.fees_paid += trade.taker_fee
-        self._deliver(taker, "on_fill", trade, aggressor)
-        for agent in self._subscribers.get((trade.venue, trade.instrument, "trades"), ()):
-            self._deliver(agent, "on_trade", trade)
+        subscribers = self._subscribers.get((venue.name, symbol, "trades"), ())
+        for row in venue.trade_rows(n):
+            (price, qty, maker_id, taker_id, maker_account, taker_account, aggressor, _,
+             maker_fee, taker_fee, maker_client, taker_client) = row  # fmt: skip
+            self.events["trades"] += 1
+            self.recorder.trade(
+                self.env.now,
+                venue.name,
+                symbol,
+                price,
+                qty,
+                maker_id,
+                taker_id,
+                maker_account,
+                taker_account,
+                aggressor,
+                maker_client,
+                taker_client,
+            )
+            maker, taker = agents[maker_account], agents[taker_account]
+            maker.fills += 1
+            maker.fees_paid += maker_fee
+            taker.fills += 1
+            taker.fees_paid += taker_fee
+            maker_hears, taker_hears = (
+                _listens(type(maker), "on_fill"),
+                _listens(type(taker), "on_fill"),
+            )
+            if maker_hears or taker_hears or subscribers:
+                trade = venue.trade(symbol, row)
+                if maker_hears:
+                    self._deliver(maker, "on_fill", trade, -aggressor)
+                if taker_hears:
+                    self._deliver(taker, "on_fill", trade, aggressor)
+                for agent in subscribers:
+                    self._deliver(agent, "on_trade", trade)
 
     @functools.cached_property
     def _agents_by_account(self) -> dict:

@@ -56,6 +56,9 @@ __all__ = [
 ]
 
 NS_PER_DAY = 86_400 * 10**9
+# What a request did, as plain values: (order id, status, reason, filled qty, trades, cancels
+# caused, client code); `Venue.answer` makes a `Response` of them.
+Codes = tuple[int, int, int, int, int, int, int]
 _INT_SIDES = {1: Side.BUY, -1: Side.SELL}
 _STATUSES = tuple(Status)
 _REASONS = {int(r): r for r in Reason}
@@ -174,6 +177,7 @@ class Venue:
         self._max_rate = self._fees.max_rate
         self._fee_row = ledger.row(self.fee_account)
         self._settle = _settle_request()
+        self._traded_at = (0, 0)  # (time, settlement time) of the last request that traded
         self.halted = False
 
     # --- set-up --------------------------------------------------------------------------
@@ -306,78 +310,15 @@ class Venue:
     ) -> Response:
         """A new order through the gateway, for one of the account's clients (0: the account
         itself); never raises for a bad request."""
-        listing = self._listings.get(symbol) if isinstance(symbol, str) else None
-        code = client if type(client) is int and 0 <= client <= MAX_CLIENT else _client(client)
-        if listing is None:
-            return _refused(symbol, Reason.UNKNOWN_INSTRUMENT, client=code or 0)
-        if account not in self._tiers:
-            return _refused(symbol, Reason.UNKNOWN_ACCOUNT, client=code or 0)
-        owner = _owner_key(account, code)
-        if owner is None:
-            return _refused(symbol, Reason.BAD_CLIENT, client=code or 0)
-        if self.halted:
-            return _refused(symbol, Reason.VENUE_HALTED, client=code)
-        if listing.halted_until:
-            self._resume_if_due(listing, now)
-        # Plain ints, as agents send them, skip the general parsing.
-        parsed_side = _INT_SIDES.get(side) if type(side) is int else Side.parse(side)
-        if parsed_side is None:
-            return _refused(symbol, Reason.BAD_SIDE, client=code)
-        qty = _positive_int(qty)
-        if qty is None or qty % listing.instrument.lot_size:
-            return _refused(symbol, Reason.BAD_QUANTITY, client=code)
-        if price is not None and (price := _positive_int(price)) is None:
-            return _refused(symbol, Reason.BAD_PRICE, client=code)
-        if stop_price is not None and (stop_price := _positive_int(stop_price)) is None:
-            return _refused(symbol, Reason.BAD_STOP_PRICE, client=code)
-        if listing.book.halted:
-            return _refused(symbol, Reason.HALTED, client=code)
-        if price is not None and not self._inside_band(listing, price):
-            return _refused(symbol, Reason.PRICE_BAND, client=code)
-        if price is not None:
-            limit, book_price, book_tif = price, price, tif
-        else:
-            limit, book_price, book_tif = self._protected(
-                listing, parsed_side, price, tif, stop_price
-            )
-            if limit is None:
-                return _refused(symbol, Reason.NO_REFERENCE_PRICE, client=code)
-        row = self.ledger.rows[account]
-        limits = self._limits.get(account, self.default_limits)
-        if limits.max_position is not None or limits.max_open_notional is not None:
-            reason = self._check_limits(limits, listing, row, parsed_side, qty, limit)
-            if reason is not Reason.NONE:
-                return _refused(symbol, reason, client=code)
-        # The order's worst case must be free now; it is locked once the book has taken it.
-        cash, units = 0, 0
-        if parsed_side is Side.BUY:
-            cash = self._cash_needed(listing, qty, limit)
-            if cash > self._free_cash(row):
-                return _refused(symbol, Reason.INSUFFICIENT_CASH, client=code)
-        else:
-            units = qty
-            if units > self._free_units(row, listing.column):
-                return _refused(symbol, Reason.INSUFFICIENT_UNITS, client=code)
-        codes = listing.book.submit_codes(
-            owner, parsed_side, qty, book_price, book_tif, post_only, stop_price, display_qty
+        codes = self.new_order(
+            account, symbol, side, qty, price, tif, post_only, stop_price, display_qty, now, client
         )
-        request = (G.REQ_NEW, row, account, parsed_side, limit, qty, cash, units, code)
-        return self._after_book(listing, request, codes, now, code)
+        return self.answer(symbol, codes)
 
     def cancel(self, account: int, symbol: str, order_id: int, now: int = 0) -> Response:
         """Cancel one of the account's open orders, whichever its client (allowed during
         halts)."""
-        listing = self._listings.get(symbol) if isinstance(symbol, str) else None
-        if listing is None:
-            return _refused(symbol, Reason.UNKNOWN_INSTRUMENT)
-        order = self._open_order(listing, account, order_id)
-        if order is None:
-            return Response(symbol, order_id, Status.REJECTED, Reason.UNKNOWN_ORDER)
-        reason, filled = listing.book.cancel_codes(order_id)
-        status = Status.REJECTED if reason else Status.CANCELLED
-        codes = (order_id, status, reason, filled, 0, 0)
-        request = (G.REQ_NONE, order[G.O_ROW], account, 0, 0, 0, 0, 0, order[G.O_CLIENT])
-        return self._after_book(listing, request, codes, now, order[G.O_CLIENT])
+        return self.answer(symbol, self.cancel_order(account, symbol, order_id, now))
 
     def modify(
         self,
@@ -389,46 +330,148 @@ class Venue:
         now: int = 0,
     ) -> Response:
         """Change an open order's quantity and/or price, with the same checks as a new one."""
+        return self.answer(symbol, self.modify_order(account, symbol, order_id, qty, price, now))
+
+    # Each request's codes: `submit`, `cancel` and `modify` as `Codes`, for a caller that
+    # reads the trades from `trade_rows` and builds the `answer` only when it wants one.
+
+    def new_order(
+        self,
+        account: int,
+        symbol: str,
+        side: Side | str | int,
+        qty: int,
+        price: int | None = None,
+        tif: str = "GTC",
+        post_only: bool = False,
+        stop_price: int | None = None,
+        display_qty: int | None = None,
+        now: int = 0,
+        client: int = 0,
+    ) -> Codes:
+        """`submit`, answered with codes."""
+        listing = self._listings.get(symbol) if isinstance(symbol, str) else None
+        code = client if type(client) is int and 0 <= client <= MAX_CLIENT else _client(client)
+        if listing is None:
+            return _refused(Reason.UNKNOWN_INSTRUMENT, client=code or 0)
+        if account not in self._tiers:
+            return _refused(Reason.UNKNOWN_ACCOUNT, client=code or 0)
+        owner = _owner_key(account, code)
+        if owner is None:
+            return _refused(Reason.BAD_CLIENT, client=code or 0)
+        if self.halted:
+            return _refused(Reason.VENUE_HALTED, client=code)
+        if listing.halted_until:
+            self._resume_if_due(listing, now)
+        # Plain ints, as agents send them, skip the general parsing.
+        parsed_side = _INT_SIDES.get(side) if type(side) is int else Side.parse(side)
+        if parsed_side is None:
+            return _refused(Reason.BAD_SIDE, client=code)
+        qty = _positive_int(qty)
+        if qty is None or qty % listing.instrument.lot_size:
+            return _refused(Reason.BAD_QUANTITY, client=code)
+        if price is not None and (price := _positive_int(price)) is None:
+            return _refused(Reason.BAD_PRICE, client=code)
+        if stop_price is not None and (stop_price := _positive_int(stop_price)) is None:
+            return _refused(Reason.BAD_STOP_PRICE, client=code)
+        if listing.book.halted:
+            return _refused(Reason.HALTED, client=code)
+        if price is not None and not self._inside_band(listing, price):
+            return _refused(Reason.PRICE_BAND, client=code)
+        if price is not None:
+            limit, book_price, book_tif = price, price, tif
+        else:
+            limit, book_price, book_tif = self._protected(
+                listing, parsed_side, price, tif, stop_price
+            )
+            if limit is None:
+                return _refused(Reason.NO_REFERENCE_PRICE, client=code)
+        row = self.ledger.rows[account]
+        limits = self._limits.get(account, self.default_limits)
+        if limits.max_position is not None or limits.max_open_notional is not None:
+            reason = self._check_limits(limits, listing, row, parsed_side, qty, limit)
+            if reason is not Reason.NONE:
+                return _refused(reason, client=code)
+        # The order's worst case must be free now; it is locked once the book has taken it.
+        cash, units = 0, 0
+        if parsed_side is Side.BUY:
+            cash = self._cash_needed(listing, qty, limit)
+            if cash > self._free_cash(row):
+                return _refused(Reason.INSUFFICIENT_CASH, client=code)
+        else:
+            units = qty
+            if units > self._free_units(row, listing.column):
+                return _refused(Reason.INSUFFICIENT_UNITS, client=code)
+        codes = listing.book.submit_codes(
+            owner, parsed_side, qty, book_price, book_tif, post_only, stop_price, display_qty
+        )
+        request = (G.REQ_NEW, row, account, parsed_side, limit, qty, cash, units, code)
+        return self._after_book(listing, request, codes, now, code)
+
+    def cancel_order(self, account: int, symbol: str, order_id: int, now: int = 0) -> Codes:
+        """`cancel`, answered with codes."""
         listing = self._listings.get(symbol) if isinstance(symbol, str) else None
         if listing is None:
-            return _refused(symbol, Reason.UNKNOWN_INSTRUMENT)
+            return _refused(Reason.UNKNOWN_INSTRUMENT)
         order = self._open_order(listing, account, order_id)
         if order is None:
-            return Response(symbol, order_id, Status.REJECTED, Reason.UNKNOWN_ORDER)
+            return _refused(Reason.UNKNOWN_ORDER, order_id)
+        reason, filled = listing.book.cancel_codes(order_id)
+        status = Status.REJECTED if reason else Status.CANCELLED
+        codes = (order_id, status, reason, filled, 0, 0)
+        request = (G.REQ_NONE, order[G.O_ROW], account, 0, 0, 0, 0, 0, order[G.O_CLIENT])
+        return self._after_book(listing, request, codes, now, order[G.O_CLIENT])
+
+    def modify_order(
+        self,
+        account: int,
+        symbol: str,
+        order_id: int,
+        qty: int | None = None,
+        price: int | None = None,
+        now: int = 0,
+    ) -> Codes:
+        """`modify`, answered with codes."""
+        listing = self._listings.get(symbol) if isinstance(symbol, str) else None
+        if listing is None:
+            return _refused(Reason.UNKNOWN_INSTRUMENT)
+        order = self._open_order(listing, account, order_id)
+        if order is None:
+            return _refused(Reason.UNKNOWN_ORDER, order_id)
         row, side, client = order[G.O_ROW], order[G.O_SIDE], order[G.O_CLIENT]
         if self.halted:
-            return _refused(symbol, Reason.VENUE_HALTED, order_id, client)
+            return _refused(Reason.VENUE_HALTED, order_id, client)
         if listing.halted_until:
             self._resume_if_due(listing, now)
         if qty is not None and (qty := _positive_int(qty)) is None:
-            return _refused(symbol, Reason.BAD_QUANTITY, order_id, client)
+            return _refused(Reason.BAD_QUANTITY, order_id, client)
         if price is not None and (price := _positive_int(price)) is None:
-            return _refused(symbol, Reason.BAD_PRICE, order_id, client)
+            return _refused(Reason.BAD_PRICE, order_id, client)
         new_limit = order[G.O_LIMIT] if price is None else price
         new_qty = order[G.O_QTY] if qty is None else qty
         if price is not None and not self._inside_band(listing, price):
-            return _refused(symbol, Reason.PRICE_BAND, order_id, client)
+            return _refused(Reason.PRICE_BAND, order_id, client)
         limits = self._limits.get(account, self.default_limits)
         if limits.max_position is not None or limits.max_open_notional is not None:
             reason = self._check_limits(
                 limits, listing, row, side, new_qty, new_limit, replacing=order_id
             )
             if reason is not Reason.NONE:
-                return _refused(symbol, reason, order_id, client)
+                return _refused(reason, order_id, client)
         # The order as modified must be covered before the book sees it; the kernel locks the
         # difference and gives back any excess after.
         cash, units = 0, 0
         if side == Side.BUY:
             cash = max(self._cash_needed(listing, new_qty, new_limit) - order[G.O_CASH], 0)
             if cash > self._free_cash(row):
-                return _refused(symbol, Reason.INSUFFICIENT_CASH, order_id, client)
+                return _refused(Reason.INSUFFICIENT_CASH, order_id, client)
         else:
             units = max(new_qty - order[G.O_UNITS], 0)
             if units > self._free_units(row, listing.column):
-                return _refused(symbol, Reason.INSUFFICIENT_UNITS, order_id, client)
+                return _refused(Reason.INSUFFICIENT_UNITS, order_id, client)
         codes = listing.book.modify_codes(order_id, qty, price)
         if codes[0]:
-            return Response(symbol, order_id, Status.REJECTED, _REASONS[codes[0]], client=client)
+            return _refused(codes[0], order_id, client)
         codes = (order_id, *codes[1:])
         request = (G.REQ_MODIFY, row, account, side, new_limit, new_qty, cash, units, client)
         return self._after_book(listing, request, codes, now, client)
@@ -524,7 +567,9 @@ class Venue:
 
     # --- after the book ------------------------------------------------------------------
 
-    def _after_book(self, listing: _Listing, request: tuple, codes: tuple, now: int, client: int):
+    def _after_book(
+        self, listing: _Listing, request: tuple, codes: tuple, now: int, client: int
+    ) -> Codes:
         """Book what the book did (`codes`: order id, status, reason, filled qty, fills,
         cancels) for the `request` (`G.REQ_*`, row, account, side, limit, qty, cash, units,
         client): register or update its order, price and book the fills, release what
@@ -555,24 +600,41 @@ class Venue:
                     "in its books)"
                 )
             self._make_room(listing, order_id, n_fills)
-        trades = ()
         if n_fills:
-            name, sides = self.name, _INT_SIDES
-            trades = tuple(
-                _new_trade(
-                    Trade,
-                    (now, name, symbol, price, qty, maker_id, taker_id, maker, taker,
-                     sides[aggressor], notional, maker_fee, taker_fee, settle_at, maker_client,
-                     taker_client),
-                )
-                for price, qty, maker_id, taker_id, maker, taker, aggressor, notional, maker_fee,
-                taker_fee, maker_client, taker_client in self._trades[:n_fills].tolist()
-            )  # fmt: skip
+            self._traded_at = (now, settle_at)
             self._trip_breaker(listing, last, now)
+        return order_id, status, reason, filled, n_fills, n_cancels, client
+
+    # --- answers -------------------------------------------------------------------------
+
+    def answer(self, symbol: str, codes: Codes) -> Response:
+        """The `Response` to the venue's last request, from its `codes` (only until the venue's
+        next request, whose trades and cancels replace these)."""
+        order_id, status, reason, filled, n_fills, n_cancels, client = codes
+        trades = (
+            tuple(self.trade(symbol, row) for row in self.trade_rows(n_fills)) if n_fills else ()
+        )
+        cancelled = self._listings[symbol].book.cancelled(n_cancels) if n_cancels else ()
         return _new_response(
             Response,
-            (symbol, order_id, _STATUSES[status], _REASONS[reason], filled, trades,
-             book.cancelled(n_cancels) if n_cancels else (), client),
+            (symbol, order_id, _STATUSES[status], _REASONS[reason], filled, trades, cancelled,
+             client),
+        )  # fmt: skip
+
+    def trade_rows(self, n: int) -> list[list[int]]:
+        """The last request's first `n` trades as rows of `sim._gateway_kernels.T_*` fields."""
+        return self._trades[:n].tolist() if n else []
+
+    def trade(self, symbol: str, row: list[int]) -> Trade:
+        """One of the last request's trades (a row of `trade_rows`) on `symbol`."""
+        (price, qty, maker_id, taker_id, maker, taker, aggressor, notional, maker_fee, taker_fee,
+         maker_client, taker_client) = row  # fmt: skip
+        now, settle_at = self._traded_at
+        return _new_trade(
+            Trade,
+            (now, self.name, symbol, price, qty, maker_id, taker_id, maker, taker,
+             _INT_SIDES[aggressor], notional, maker_fee, taker_fee, settle_at, maker_client,
+             taker_client),
         )  # fmt: skip
 
     def _make_room(self, listing: _Listing, order_id: int, n_fills: int) -> None:
@@ -639,8 +701,8 @@ def _settle_request():
     return G.settle_request.overloads[signature].entry_point
 
 
-def _refused(symbol, reason: Reason, order_id: int = 0, client: int = 0) -> Response:
-    return Response(symbol, order_id, Status.REJECTED, reason, client=client)
+def _refused(reason: Reason | int, order_id: int = 0, client: int = 0) -> Codes:
+    return (order_id, Status.REJECTED, reason, 0, 0, 0, client)
 
 
 def _client(value: object) -> int | None:
