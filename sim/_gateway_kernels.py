@@ -11,16 +11,25 @@ State lives in plain NumPy int64 arrays, owned by the faces and passed in on eve
   open orders linked in submission order from ``heads[row]``; ``slot_of[oid]`` per book finds
   an order's slot (0: not open); ``rates[row]`` its accounts' maker and taker fee rates.
 
-The book's kernels are in `sim._book_kernels` and are called between these through Python, not
-from here: numba's disk cache checks only a kernel's own file, so a kernel calling across files
-could run stale machine code after the other file changed.
+`new_order` takes a plain order through the gateway's checks, the book (`sim._book_kernels`,
+compiled in) and the booking in one call; every other request visits the book through Python
+and is booked by `settle_request`. numba's disk cache checks only a kernel's own file, so this
+file carries the digest of the book's kernels (`BOOK_KERNELS_DIGEST`): importing it after they
+changed fails until the digest here is updated, and with it the cache of what compiles them in.
 
 These kernels never allocate: when an array is too small for a request, they return NEED_ROOM
 before changing anything, and the face grows it and calls again.
 """
 
+import hashlib
+from pathlib import Path
+
 import numpy as np
 from numba import njit
+
+from sim import _book_kernels as K
+
+BOOK_KERNELS_DIGEST = "3ee5b0a1cce1c920"
 
 # The codes live in this module on purpose: numba freezes globals into its cache and checks
 # only this file for changes.
@@ -62,6 +71,14 @@ N_TRADE_FIELDS = 12
 REQ_NONE, REQ_NEW, REQ_MODIFY = 0, 1, 2
 NEED_ROOM = -1  # returned, with nothing changed, when an array must grow first
 NOT_OURS = -2  # returned, with nothing changed: a fill involves an order the gateway never saw
+NEED_BOOK_ROOM = -3  # returned by new_order, with nothing changed: the book must grow first
+# sim.orders.Reason: the gateway's refusals new_order makes itself
+REASON_HALTED, REASON_PRICE_BAND, REASON_INSUFFICIENT_CASH, REASON_INSUFFICIENT_UNITS = (
+    6,
+    22,
+    25,
+    26,
+)
 
 MICROS = 1_000_000
 # sim.orders.Status: 0 accepted and 1 partially filled are the open ones
@@ -232,15 +249,95 @@ def settle_request(
     one row of `trades` per fill and returns the last trade's price (0: no trade), or
     NEED_ROOM, untouched, when `slots`, `slot_of`, `trades` or `settlements` is too small,
     or NOT_OURS, untouched, when an order entered the book without passing the gateway."""
-    if (
+    if not _has_room(settlements, ledger_meta, slots, venue_meta, slot_of, trades, request,
+                     oid, n_fills):  # fmt: skip
+        return NEED_ROOM
+    return _book_request(
+        balances, holdings, settlements, ledger_meta, slots, heads, venue_meta, slot_of, rates,
+        fills, n_fills, cancels, n_cancels, trades, request, row, account, side, limit, qty,
+        cash, units, client, oid, status, listing, column, tick_value, max_rate, fee_row,
+        settle_at, now,
+    )  # fmt: skip
+
+
+@njit(cache=True)
+def new_order(
+    balances, holdings, settlements, ledger_meta,
+    slots, heads, venue_meta, slot_of, rates, trades,
+    orders, levels, stops, book_meta, fills, cancels,
+    row, account, side, otype, book_price, limit, qty, owner, client, band_low, band_high,
+    listing, column, tick_value, max_rate, fee_row, settle_at, now,
+):  # fmt: skip
+    """A plain order (limit or protected market: no stop, iceberg or post-only) from an account
+    without risk limits, whose side, quantity and prices the face has checked: the gateway's
+    halt, band and cover checks, the book's matching and `settle_request`'s booking, in one
+    call. `limit` is the worst price it can trade at, `book_price` and `otype` what the book
+    gets. Returns (code, order id, status, reason, filled, fills, cancels, last trade
+    price): code 0 when the book took the order; else a refusal's `sim.orders.Reason`, or
+    NEED_BOOK_ROOM or NEED_ROOM, with nothing changed, when the book's arrays or the
+    gateway's must grow first (NEED_ROOM gives the order's id and the most fills it may
+    make in place of its id and fills), or NOT_OURS once the book has matched (as
+    settle_request)."""
+    if book_meta[K.M_HALTED]:
+        return REASON_HALTED, 0, 0, 0, 0, 0, 0, 0
+    if not band_low <= limit <= band_high:
+        return REASON_PRICE_BAND, 0, 0, 0, 0, 0, 0, 0
+    cash, units = 0, 0
+    if side == 1:
+        cash = cash_needed(qty, limit, tick_value, max_rate)
+        if cash > balances[row, B_CASH] - balances[row, B_LOCKED]:
+            return REASON_INSUFFICIENT_CASH, 0, 0, 0, 0, 0, 0, 0
+    else:
+        units = qty
+        if units > holdings[row, column, H_UNITS] - holdings[row, column, H_LOCKED]:
+            return REASON_INSUFFICIENT_UNITS, 0, 0, 0, 0, 0, 0, 0
+    book_meta[K.M_NFILLS] = 0
+    book_meta[K.M_NCANCELS] = 0
+    if not K._has_room(orders, levels, stops, book_meta, fills, cancels, qty, 0):
+        return NEED_BOOK_ROOM, 0, 0, 0, 0, 0, 0, 0
+    # Room for the most fills the book may make (its bound, set by _has_room).
+    oid, most_fills = book_meta[K.M_NEXT_ID], book_meta[K.M_NEED_FILLS]
+    if not _has_room(settlements, ledger_meta, slots, venue_meta, slot_of, trades, REQ_NEW, oid,
+                     most_fills):  # fmt: skip
+        return NEED_ROOM, oid, 0, 0, 0, most_fills, 0, 0
+    K._new_order(orders, levels, stops, book_meta, fills, cancels, side, otype, book_price, qty,
+                 owner, 0, 0, False)  # fmt: skip
+    o = orders[oid]
+    status, reason, filled = o.status, o.reason, o.filled
+    n_fills, n_cancels = book_meta[K.M_NFILLS], book_meta[K.M_NCANCELS]
+    last = _book_request(
+        balances, holdings, settlements, ledger_meta, slots, heads, venue_meta, slot_of, rates,
+        fills, n_fills, cancels, n_cancels, trades, REQ_NEW, row, account, side, limit, qty,
+        cash, units, client, oid, status, listing, column, tick_value, max_rate, fee_row,
+        settle_at, now,
+    )  # fmt: skip
+    code = NOT_OURS if last == NOT_OURS else 0
+    return code, oid, status, reason, filled, n_fills, n_cancels, max(last, 0)
+
+
+@njit(cache=True, inline="always")
+def _has_room(settlements, ledger_meta, slots, venue_meta, slot_of, trades, request, oid,
+              n_fills):  # fmt: skip
+    """Whether the gateway's arrays can book a request on order `oid` with `n_fills` fills."""
+    return not (
         oid >= slot_of.shape[0]
         or n_fills > trades.shape[0]
         or ledger_meta[LM_PENDING] + n_fills > settlements.shape[0]
         or (
             request == REQ_NEW and not venue_meta[VM_FREE] and venue_meta[VM_USED] == slots.shape[0]
         )
-    ):
-        return NEED_ROOM
+    )
+
+
+@njit(cache=True)
+def _book_request(
+    balances, holdings, settlements, ledger_meta,
+    slots, heads, venue_meta, slot_of, rates,
+    fills, n_fills, cancels, n_cancels, trades,
+    request, row, account, side, limit, qty, cash, units, client,
+    oid, status, listing, column, tick_value, max_rate, fee_row, settle_at, now,
+):  # fmt: skip
+    """`settle_request` once its arrays have room."""
     for k in range(n_fills):
         for field in (0, 1):  # maker, taker
             order = fills[k, field]
@@ -337,3 +434,16 @@ def new_venue_state(accounts):
     venue_meta[VM_USED] = 1
     rates = np.zeros((accounts, 2), np.int64)
     return slots, heads, venue_meta, rates
+
+
+def _check_book_kernels() -> None:
+    digest = hashlib.sha256(Path(K.__file__).read_bytes()).hexdigest()[:16]
+    if digest != BOOK_KERNELS_DIGEST:
+        raise ImportError(
+            f"sim/_book_kernels.py changed: set BOOK_KERNELS_DIGEST in {Path(__file__).name} "
+            f"to {digest!r}, so that numba recompiles the kernels that compile it in (its cache "
+            "checks only their own file)"
+        )
+
+
+_check_book_kernels()

@@ -93,7 +93,7 @@ OUTCOME_DTYPE = np.dtype(
     [("order_id", "i8"), ("status", "i1"), ("reason", "i1"), ("filled_qty", "i8")]
 )
 
-_TIFS = {
+TIF_CODES = {
     spelling: int(order_type)
     for name, order_type in (
         ("GTC", OrderType.LIMIT),
@@ -262,7 +262,7 @@ class OrderBook:
         side_code = _SIDE_CODES.get(side) if type(side) in _SIDE_TYPES else None
         if side_code is None:
             side_code = _side_code(side)
-        order_type = _TIFS.get(tif, -1) if isinstance(tif, str) else -1
+        order_type = TIF_CODES.get(tif, -1) if isinstance(tif, str) else -1
         if price is None:
             limit = 0
             if order_type == K.T_LIMIT:
@@ -390,6 +390,18 @@ class OrderBook:
             fills = tuple(Fill(*row) for row in self._fills[:n_fills].tolist())
         cancelled = self.cancelled(n_cancels)
         return Outcome(oid, _STATUSES[status], _REASONS[reason], fills, filled, cancelled)
+
+    @property
+    def state(self) -> tuple[np.ndarray, ...]:
+        """(orders, levels, stops, meta, fills, cancels): the arrays, for a compiled caller
+        that matches in a call of its own (`sim._gateway_kernels.new_order`). Growing the book
+        replaces them."""
+        return self._orders, self._levels, self._stops, self._meta, self._fills, self._cancels
+
+    def make_room(self) -> None:
+        """Grow the arrays for one more order whatever it triggers, after a compiled caller
+        found them too small (as this book's own requests do)."""
+        self._grow(1)
 
     def cancelled(self, n: int) -> tuple[Cancel, ...]:
         """The first `n` orders the last request cancelled as a side effect."""

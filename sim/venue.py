@@ -36,10 +36,10 @@ import numba
 import numpy as np
 
 from sim import _gateway_kernels as G
-from sim.book import OrderBook
+from sim.book import TIF_CODES, OrderBook
 from sim.fees import MICROS, FeeSchedule, Tier, fee
 from sim.instrument import Instrument
-from sim.ledger import Ledger
+from sim.ledger import MAX_TOTAL, Ledger
 from sim.orders import INT64_MAX, Reason, Side, Status, as_int64
 from sim.venue_messages import OpenOrder, Response, Trade
 
@@ -65,6 +65,7 @@ _REASONS = {int(r): r for r in Reason}
 # NamedTuple's generated __new__ is slow for the hot path; these build the same tuples.
 _new_response = _new_trade = _new_open_order = tuple.__new__
 MAX_CLIENT = 2**31 - 1
+_PLAIN_TIFS = frozenset(TIF_CODES)  # the order types G.new_order takes
 _CLIENT_SHIFT = 32  # owner key of client c > 0 in the book: account + c * 2**32
 
 
@@ -176,7 +177,7 @@ class Venue:
         self._trades = np.zeros((64, G.N_TRADE_FIELDS), np.int64)
         self._max_rate = self._fees.max_rate
         self._fee_row = ledger.row(self.fee_account)
-        self._settle = _settle_request()
+        self._settle, self._new_order = _settle_request(), _new_order_kernel()
         self._traded_at = (0, 0)  # (time, settlement time) of the last request that traded
         self.halted = False
 
@@ -374,6 +375,20 @@ class Venue:
             return _refused(Reason.BAD_PRICE, client=code)
         if stop_price is not None and (stop_price := _positive_int(stop_price)) is None:
             return _refused(Reason.BAD_STOP_PRICE, client=code)
+        if (
+            price is not None
+            and post_only is False
+            and stop_price is None
+            and display_qty is None
+            and tif in _PLAIN_TIFS
+            # int64 in the kernel: no ledger balance reaches 2**62, and fees are under 1%
+            and qty * price * listing.tick_value <= MAX_TOTAL
+        ):
+            limits = self._limits.get(account, self.default_limits)
+            if limits.max_position is None and limits.max_open_notional is None:
+                return self._plain_order(
+                    listing, account, parsed_side, qty, price, tif, now, owner, code
+                )
         if listing.book.halted:
             return _refused(Reason.HALTED, client=code)
         if price is not None and not self._inside_band(listing, price):
@@ -407,6 +422,40 @@ class Venue:
         )
         request = (G.REQ_NEW, row, account, parsed_side, limit, qty, cash, units, code)
         return self._after_book(listing, request, codes, now, code)
+
+    def _plain_order(self, listing, account, side, qty, price, tif, now, owner, client) -> Codes:
+        """A limit order without options from an account without limits, its arguments
+        checked: the rest of the gateway's checks, the book and the booking in one compiled
+        call (`G.new_order`), refusing as `new_order` would."""
+        band = self._band(listing, self.price_band.limit_pct) if self.price_band else None
+        low, high = band or (0, INT64_MAX)
+        lag = self.settlement_lag_days
+        # T+0 trades settle as they happen; others when the settlement calendar says.
+        settle_at = operator.index(self._settlement_time(now, lag)) if lag else now
+        book, ledger = listing.book, self.ledger
+        while True:
+            result = self._new_order(
+                ledger.balances, ledger.holdings, ledger.settlements, ledger.meta,
+                self._slots, self._heads, self._venue_meta, listing.slot_of, self._rates,
+                self._trades, *book.state, ledger.rows[account], account, side,
+                TIF_CODES[tif], price, price, qty, owner, client, low, high, listing.index,
+                listing.column, listing.tick_value, self._max_rate, self._fee_row, settle_at, now,
+            )  # fmt: skip
+            code, order_id, status, reason, filled, n_fills, n_cancels, last = result
+            if code == G.NEED_BOOK_ROOM:
+                book.make_room()
+            elif code == G.NEED_ROOM:
+                self._make_room(listing, order_id, n_fills)  # the id and the most fills
+            elif code == G.NOT_OURS:
+                raise _not_ours(self.name, listing.instrument.symbol)
+            elif code:
+                return _refused(code, client=client)
+            else:
+                break
+        if n_fills:
+            self._traded_at = (now, settle_at)
+            self._trip_breaker(listing, last, now)
+        return order_id, status, reason, filled, n_fills, n_cancels, client
 
     def cancel_order(self, account: int, symbol: str, order_id: int, now: int = 0) -> Codes:
         """`cancel`, answered with codes."""
@@ -594,11 +643,7 @@ class Venue:
             if last >= 0:
                 break
             if last == G.NOT_OURS:
-                raise RuntimeError(
-                    f"{self.name}: a fill on {symbol} involves an order that did not come "
-                    "through the venue's gateway (only orders sent with Venue.submit can trade "
-                    "in its books)"
-                )
+                raise _not_ours(self.name, symbol)
             self._make_room(listing, order_id, n_fills)
         if n_fills:
             self._traded_at = (now, settle_at)
@@ -699,6 +744,29 @@ def _settle_request():
     G.settle_request(*args)
     signature = tuple(numba.typeof(arg) for arg in args)
     return G.settle_request.overloads[signature].entry_point
+
+
+def _not_ours(venue: str, symbol: str) -> RuntimeError:
+    return RuntimeError(
+        f"{venue}: a fill on {symbol} involves an order that did not come through the venue's "
+        "gateway (only orders sent with Venue.submit can trade in its books)"
+    )
+
+
+@functools.cache
+def _new_order_kernel():
+    """`G.new_order`'s compiled entry point (see `_settle_request`)."""
+    ledger = Ledger()
+    ledger.open_account(0)
+    slots, heads, venue_meta, rates = G.new_venue_state(1)
+    book = OrderBook()
+    arrays = (ledger.balances, ledger.holdings, ledger.settlements, ledger.meta, slots, heads,
+              venue_meta, np.zeros(1, np.int64), rates, np.zeros((1, G.N_TRADE_FIELDS), np.int64),
+              *book.state)  # fmt: skip
+    args = (*arrays, *([0] * 18))
+    G.new_order(*args)
+    signature = tuple(numba.typeof(arg) for arg in args)
+    return G.new_order.overloads[signature].entry_point
 
 
 def _refused(reason: Reason | int, order_id: int = 0, client: int = 0) -> Codes:

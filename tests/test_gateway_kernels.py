@@ -15,6 +15,7 @@ from sim import _gateway_kernels as G
 from sim.fees import MICROS, FeeSchedule, fee
 from sim.instrument import Instrument
 from sim.ledger import MAX_TOTAL, Ledger, LedgerError
+from sim.orders import Reason
 from sim.venue import Venue
 from tests.reference_gateway import ReferenceLedger, ReferenceVenue
 
@@ -122,6 +123,32 @@ def test_the_kernels_copies_of_shared_codes_agree_with_their_sources():
 
     assert (G.STATUS_PARTIAL, G.STATUS_REJECTED) == (K.S_PARTIAL, K.S_REJECTED)
     assert G.MICROS == MICROS
+    assert (
+        G.REASON_HALTED,
+        G.REASON_PRICE_BAND,
+        G.REASON_INSUFFICIENT_CASH,
+        G.REASON_INSUFFICIENT_UNITS,
+    ) == (Reason.HALTED, Reason.PRICE_BAND, Reason.INSUFFICIENT_CASH, Reason.INSUFFICIENT_UNITS)
+
+
+def test_importing_the_gateways_kernels_after_the_books_changed_fails_with_what_to_do(
+    monkeypatch,
+):
+    # The fused kernel compiles the book's in; numba would keep running its stale cache.
+    G._check_book_kernels()
+    monkeypatch.setattr(G, "BOOK_KERNELS_DIGEST", "0" * 16)
+    with pytest.raises(ImportError, match=r"set BOOK_KERNELS_DIGEST in _gateway_kernels.py"):
+        G._check_book_kernels()
+
+
+@pytest.mark.parametrize("qty", [2**40, 2**53, 2**62])
+def test_an_order_too_large_for_int64_arithmetic_is_refused_as_before(qty):
+    # Its notional passes int64: the one-call path must leave it to the exact Python checks.
+    engine, reference = _world(Ledger, Venue), _world(ReferenceLedger, ReferenceVenue)
+    for side in (1, -1):
+        ours = engine[1].submit(1, "B1", side, qty, 10_000)
+        theirs = reference[1].submit(1, "B1", side, qty, 10_000)
+        assert ours == theirs and ours.order_id == 0
 
 
 def test_an_order_that_skipped_the_gateway_cannot_trade_on_its_book():
