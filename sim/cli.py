@@ -6,6 +6,7 @@ exits with status 2, without a traceback; a bug in bondlab still raises.
 
 from __future__ import annotations
 
+import gc
 import math
 import os
 import sys
@@ -76,6 +77,7 @@ def run_command(
     loaded = _load(scenario, overrides)
     from sim.kernel import run  # the whole engine: only when a run is asked for
 
+    gc.enable()  # off while the dependencies loaded (see main); the run manages its own
     try:
         with _progress(loaded, quiet) as progress:
             result = run(loaded, seed=seed, out=out, progress=progress)
@@ -153,6 +155,9 @@ def validate_command(
 
 def main() -> NoReturn:
     """Entry point of the ``bondlab`` console script."""
+    # Loading numba, mesa, pandas and polars makes about a million objects and no garbage:
+    # the collector's passes over them would only cost time.
+    gc.disable()
     try:
         app()
     except SystemExit as done:
