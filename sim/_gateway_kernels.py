@@ -72,17 +72,15 @@ REQ_NONE, REQ_NEW, REQ_MODIFY = 0, 1, 2
 NEED_ROOM = -1  # returned, with nothing changed, when an array must grow first
 NOT_OURS = -2  # returned, with nothing changed: a fill involves an order the gateway never saw
 NEED_BOOK_ROOM = -3  # returned by new_order, with nothing changed: the book must grow first
-# sim.orders.Reason: the gateway's refusals new_order makes itself
-REASON_HALTED, REASON_PRICE_BAND, REASON_INSUFFICIENT_CASH, REASON_INSUFFICIENT_UNITS = (
-    6,
-    22,
-    25,
-    26,
-)
+TOO_LARGE = -4  # returned by modify_order, with nothing changed: amounts past int64's reach
+# sim.orders.Reason: the gateway's refusals the one-call kernels make themselves
+REASON_UNKNOWN_ORDER, REASON_HALTED = 3, 6
+REASON_PRICE_BAND, REASON_INSUFFICIENT_CASH, REASON_INSUFFICIENT_UNITS = 22, 25, 26
+MAX_TOTAL = 2**62  # sim.ledger's bound on every balance
 
 MICROS = 1_000_000
 # sim.orders.Status: 0 accepted and 1 partially filled are the open ones
-STATUS_PARTIAL, STATUS_REJECTED = 1, 4
+STATUS_PARTIAL, STATUS_CANCELLED, STATUS_REJECTED = 1, 3, 4
 
 
 @njit(cache=True, inline="always")
@@ -313,6 +311,85 @@ def new_order(
     )  # fmt: skip
     code = NOT_OURS if last == NOT_OURS else 0
     return code, oid, status, reason, filled, n_fills, n_cancels, max(last, 0)
+
+
+@njit(cache=True)
+def cancel_order(balances, holdings, slots, heads, venue_meta, slot_of, orders, levels, stops,
+                 book_meta, account, oid, column):  # fmt: skip
+    """`Venue.cancel` of order `oid` (0 < oid < len(slot_of)) in one call: the account's
+    open order is cancelled in the book and what it held released. Returns (code, status,
+    reason, filled, client): code REASON_UNKNOWN_ORDER when it is not the account's open order."""
+    slot = slot_of[oid]
+    if not slot or slots[slot, O_ACCOUNT] != account:
+        return REASON_UNKNOWN_ORDER, 0, 0, 0, 0
+    client = slots[slot, O_CLIENT]
+    reason = K._cancel(orders, levels, stops, book_meta, oid)
+    filled = orders[oid].filled if reason == 0 else 0
+    # Done either way, as settle_request books a request whose order is no longer open.
+    _release(balances, holdings, slots, slot, column)
+    _remove_order(slots, heads, venue_meta, slot_of, slot)
+    return 0, STATUS_REJECTED if reason else STATUS_CANCELLED, reason, filled, client
+
+
+@njit(cache=True)
+def modify_order(
+    balances, holdings, settlements, ledger_meta,
+    slots, heads, venue_meta, slot_of, rates, trades,
+    orders, levels, stops, book_meta, fills, cancels,
+    account, oid, qty, price, band_low, band_high,
+    listing, column, tick_value, max_rate, fee_row, settle_at, now,
+):  # fmt: skip
+    """`Venue.modify` of order `oid` (0 < oid < len(slot_of)) in one call, for an account
+    without risk limits on a venue and instrument not halted, `qty` and `price` positive or -1
+    to keep: the band and cover checks, the book's modify and the booking. Returns (code,
+    status, reason, filled, fills, cancels, last trade price, client) as `new_order`, code
+    REASON_UNKNOWN_ORDER (client 0) when it is not the account's open order, or TOO_LARGE, with
+    nothing changed, when the order as modified is too large for int64 arithmetic. NEED_ROOM
+    gives the order's id and the most fills it may make in place of status and fills."""
+    slot = slot_of[oid]
+    if not slot or slots[slot, O_ACCOUNT] != account:
+        return REASON_UNKNOWN_ORDER, 0, 0, 0, 0, 0, 0, 0
+    row, side, client = slots[slot, O_ROW], slots[slot, O_SIDE], slots[slot, O_CLIENT]
+    new_limit = slots[slot, O_LIMIT] if price < 0 else price
+    new_qty = slots[slot, O_QTY] if qty < 0 else qty
+    if price >= 0 and not band_low <= price <= band_high:
+        return REASON_PRICE_BAND, 0, 0, 0, 0, 0, 0, client
+    if new_limit > MAX_TOTAL // tick_value or new_qty > MAX_TOTAL // (new_limit * tick_value):
+        return TOO_LARGE, 0, 0, 0, 0, 0, 0, client
+    cash, units = 0, 0
+    if side == 1:
+        cash = max(cash_needed(new_qty, new_limit, tick_value, max_rate) - slots[slot, O_CASH], 0)
+        if cash > balances[row, B_CASH] - balances[row, B_LOCKED]:
+            return REASON_INSUFFICIENT_CASH, 0, 0, 0, 0, 0, 0, client
+    else:
+        units = max(new_qty - slots[slot, O_UNITS], 0)
+        if units > holdings[row, column, H_UNITS] - holdings[row, column, H_LOCKED]:
+            return REASON_INSUFFICIENT_UNITS, 0, 0, 0, 0, 0, 0, client
+    book_meta[K.M_NFILLS] = 0
+    book_meta[K.M_NCANCELS] = 0
+    if not K._is_open(orders, book_meta, oid):
+        return REASON_UNKNOWN_ORDER, 0, 0, 0, 0, 0, 0, client
+    o = orders[oid]
+    if not K._has_room(orders, levels, stops, book_meta, fills, cancels,
+                       max(qty, o.qty + o.hidden), o.display):  # fmt: skip
+        return NEED_BOOK_ROOM, 0, 0, 0, 0, 0, 0, client
+    most_fills = book_meta[K.M_NEED_FILLS]
+    if not _has_room(settlements, ledger_meta, slots, venue_meta, slot_of, trades, REQ_MODIFY,
+                     oid, most_fills):  # fmt: skip
+        return NEED_ROOM, oid, 0, 0, most_fills, 0, 0, client
+    refused = K._modify(orders, levels, stops, book_meta, fills, cancels, oid, qty, price)
+    if refused:
+        return refused, 0, 0, 0, 0, 0, 0, client
+    status, reason, filled = o.status, o.reason, o.filled
+    n_fills, n_cancels = book_meta[K.M_NFILLS], book_meta[K.M_NCANCELS]
+    last = _book_request(
+        balances, holdings, settlements, ledger_meta, slots, heads, venue_meta, slot_of, rates,
+        fills, n_fills, cancels, n_cancels, trades, REQ_MODIFY, row, account, side, new_limit,
+        new_qty, cash, units, client, oid, status, listing, column, tick_value, max_rate,
+        fee_row, settle_at, now,
+    )  # fmt: skip
+    code = NOT_OURS if last == NOT_OURS else 0
+    return code, status, reason, filled, n_fills, n_cancels, max(last, 0), client
 
 
 @njit(cache=True, inline="always")

@@ -145,7 +145,11 @@ class Participant(mesa.Agent):
         venues, account = self.sim.venues, self.unique_id
         if venue:
             return [(venue, o) for o in venues[venue].open_orders(account)]
-        return [(name, o) for name, v in venues.items() for o in v.open_orders(account)]
+        found = []
+        for name, v in venues.items():
+            for order in v.open_orders(account):
+                found.append((name, order))
+        return found
 
     # --- hooks ----------------------------------------------------------------------------
 

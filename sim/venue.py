@@ -177,7 +177,8 @@ class Venue:
         self._trades = np.zeros((64, G.N_TRADE_FIELDS), np.int64)
         self._max_rate = self._fees.max_rate
         self._fee_row = ledger.row(self.fee_account)
-        self._settle, self._new_order = _settle_request(), _new_order_kernel()
+        self._settle = _settle_request()
+        self._new_order, self._modify_order, self._cancel_order = _one_call_kernels()
         self._traded_at = (0, 0)  # (time, settlement time) of the last request that traded
         self.halted = False
 
@@ -225,7 +226,9 @@ class Venue:
         return tuple(self._listings)
 
     def open_orders(self, account: int | None = None) -> list[OpenOrder]:
-        """The venue's open orders (optionally one account's) with what each holds locked."""
+        """The venue's open orders (optionally one account's, in the order it sent them) with
+        what each holds locked."""
+        rows = self._slots
         if account is None:
             slots = [
                 slot
@@ -233,20 +236,24 @@ class Venue:
                 for slot in listing.slot_of[: listing.book.next_order_id].tolist()
                 if slot
             ]
-        else:
-            row = self.ledger.rows.get(account) if account in self._tiers else None
-            if row is None or not self._heads.item(row, 0):
-                return []  # what most calls find: nothing open
-            slots = self._account_slots(row)
-        symbols, sides, rows = self._symbols, _INT_SIDES, self._slots
-        return [
-            _new_open_order(
-                OpenOrder,
-                (symbols[o[G.O_LISTING]], o[G.O_ORDER_ID], o[G.O_ACCOUNT], sides[o[G.O_SIDE]],
-                 o[G.O_LIMIT], o[G.O_QTY], o[G.O_CASH], o[G.O_UNITS], o[G.O_CLIENT]),
-            )
-            for o in [rows[slot].tolist() for slot in slots]
-        ]  # fmt: skip
+            return [self._open_order_tuple(rows[slot].tolist()) for slot in slots]
+        row = self.ledger.rows.get(account) if account in self._tiers else None
+        slot = 0 if row is None else self._heads.item(row, 0)
+        found = []
+        while slot:  # along the account's list (most calls find it empty)
+            fields = rows[slot].tolist()
+            found.append(self._open_order_tuple(fields))
+            slot = fields[G.O_NEXT]
+        return found
+
+    def _open_order_tuple(self, o: list[int]) -> OpenOrder:
+        """An `OpenOrder` from a slot's fields."""
+        return _new_open_order(
+            OpenOrder,
+            (self._symbols[o[G.O_LISTING]], o[G.O_ORDER_ID], o[G.O_ACCOUNT],
+             _INT_SIDES[o[G.O_SIDE]], o[G.O_LIMIT], o[G.O_QTY], o[G.O_CASH], o[G.O_UNITS],
+             o[G.O_CLIENT]),
+        )  # fmt: skip
 
     def _account_slots(self, row: int) -> list[int]:
         """The slots of the account's open orders, in the order it sent them."""
@@ -427,11 +434,8 @@ class Venue:
         """A limit order without options from an account without limits, its arguments
         checked: the rest of the gateway's checks, the book and the booking in one compiled
         call (`G.new_order`), refusing as `new_order` would."""
-        band = self._band(listing, self.price_band.limit_pct) if self.price_band else None
-        low, high = band or (0, INT64_MAX)
-        lag = self.settlement_lag_days
-        # T+0 trades settle as they happen; others when the settlement calendar says.
-        settle_at = operator.index(self._settlement_time(now, lag)) if lag else now
+        low, high = self._band_edges(listing)
+        settle_at = self._settle_at(now)
         book, ledger = listing.book, self.ledger
         while True:
             result = self._new_order(
@@ -441,17 +445,66 @@ class Venue:
                 TIF_CODES[tif], price, price, qty, owner, client, low, high, listing.index,
                 listing.column, listing.tick_value, self._max_rate, self._fee_row, settle_at, now,
             )  # fmt: skip
-            code, order_id, status, reason, filled, n_fills, n_cancels, last = result
-            if code == G.NEED_BOOK_ROOM:
-                book.make_room()
-            elif code == G.NEED_ROOM:
-                self._make_room(listing, order_id, n_fills)  # the id and the most fills
-            elif code == G.NOT_OURS:
-                raise _not_ours(self.name, listing.instrument.symbol)
-            elif code:
-                return _refused(code, client=client)
-            else:
+            code, order_id, _, _, _, n_fills, _, last = result
+            if not self._retry(code, listing, order_id, n_fills):
                 break
+        if code:
+            return _refused(code, client=client)
+        return self._booked(listing, order_id, result[2:7], last, settle_at, now, client)
+
+    def _plain_modify(self, listing, account, order_id, qty, price, now) -> Codes | None:
+        """A modify from an account without limits on a venue and instrument not halted, its
+        arguments checked, in one compiled call (`G.modify_order`), refusing as
+        `modify_order` would; None when it is too large for that call's int64 arithmetic."""
+        low, high = self._band_edges(listing)
+        settle_at = self._settle_at(now)
+        book, ledger = listing.book, self.ledger
+        while True:
+            result = self._modify_order(
+                ledger.balances, ledger.holdings, ledger.settlements, ledger.meta,
+                self._slots, self._heads, self._venue_meta, listing.slot_of, self._rates,
+                self._trades, *book.state, account, order_id, -1 if qty is None else qty,
+                -1 if price is None else price, low, high, listing.index, listing.column,
+                listing.tick_value, self._max_rate, self._fee_row, settle_at, now,
+            )  # fmt: skip
+            code, status, _, _, n_fills, _, last, client = result
+            if not self._retry(code, listing, status, n_fills):  # NEED_ROOM: status is the id
+                break
+        if code == G.TOO_LARGE:
+            return None
+        if code:
+            return _refused(code, order_id, client)
+        return self._booked(listing, order_id, result[1:6], last, settle_at, now, client)
+
+    def _band_edges(self, listing: _Listing) -> tuple[int, int]:
+        """The prices the band lets orders carry now (every price when there is no band)."""
+        band = self._band(listing, self.price_band.limit_pct) if self.price_band else None
+        return band or (0, INT64_MAX)
+
+    def _settle_at(self, now: int) -> int:
+        """When a trade now would settle. T+0 trades settle as they happen; others when the
+        settlement calendar says (coerced, so that a calendar answering with a float fails
+        here instead of being truncated by the kernel)."""
+        lag = self.settlement_lag_days
+        return operator.index(self._settlement_time(now, lag)) if lag else now
+
+    def _retry(self, code: int, listing: _Listing, order_id: int, most_fills: int) -> bool:
+        """Whether a one-call kernel must run again after growing what it lacked (its
+        NEED_ROOM answer names the order and the most fills it may make)."""
+        if code == G.NEED_BOOK_ROOM:
+            listing.book.make_room()
+        elif code == G.NEED_ROOM:
+            self._make_room(listing, order_id, most_fills)
+        elif code == G.NOT_OURS:
+            raise _not_ours(self.name, listing.instrument.symbol)
+        else:
+            return False
+        return True
+
+    def _booked(self, listing, order_id, outcome, last, settle_at, now, client) -> Codes:
+        """The codes of a request the book took: `outcome` is (status, reason, filled, fills,
+        cancels); a trade may trip the circuit breaker."""
+        status, reason, filled, n_fills, n_cancels = outcome
         if n_fills:
             self._traded_at = (now, settle_at)
             self._trip_breaker(listing, last, now)
@@ -462,14 +515,16 @@ class Venue:
         listing = self._listings.get(symbol) if isinstance(symbol, str) else None
         if listing is None:
             return _refused(Reason.UNKNOWN_INSTRUMENT)
-        order = self._open_order(listing, account, order_id)
-        if order is None:
+        if type(order_id) is not int or not 0 < order_id < len(listing.slot_of):
             return _refused(Reason.UNKNOWN_ORDER, order_id)
-        reason, filled = listing.book.cancel_codes(order_id)
-        status = Status.REJECTED if reason else Status.CANCELLED
-        codes = (order_id, status, reason, filled, 0, 0)
-        request = (G.REQ_NONE, order[G.O_ROW], account, 0, 0, 0, 0, 0, order[G.O_CLIENT])
-        return self._after_book(listing, request, codes, now, order[G.O_CLIENT])
+        ledger = self.ledger
+        code, status, reason, filled, client = self._cancel_order(
+            ledger.balances, ledger.holdings, self._slots, self._heads, self._venue_meta,
+            listing.slot_of, *listing.book.state[:4], account, order_id, listing.column,
+        )  # fmt: skip
+        if code:
+            return _refused(code, order_id)
+        return order_id, status, reason, filled, 0, 0, client
 
     def modify_order(
         self,
@@ -484,6 +539,19 @@ class Venue:
         listing = self._listings.get(symbol) if isinstance(symbol, str) else None
         if listing is None:
             return _refused(Reason.UNKNOWN_INSTRUMENT)
+        if (
+            not self.halted
+            and not listing.halted_until
+            and (qty is None or (type(qty) is int and 0 < qty <= INT64_MAX))
+            and (price is None or (type(price) is int and 0 < price <= INT64_MAX))
+            and type(order_id) is int
+            and 0 < order_id < len(listing.slot_of)
+        ):
+            limits = self._limits.get(account, self.default_limits)
+            if limits.max_position is None and limits.max_open_notional is None:
+                codes = self._plain_modify(listing, account, order_id, qty, price, now)
+                if codes is not None:
+                    return codes
         order = self._open_order(listing, account, order_id)
         if order is None:
             return _refused(Reason.UNKNOWN_ORDER, order_id)
@@ -754,19 +822,29 @@ def _not_ours(venue: str, symbol: str) -> RuntimeError:
 
 
 @functools.cache
-def _new_order_kernel():
-    """`G.new_order`'s compiled entry point (see `_settle_request`)."""
+def _one_call_kernels():
+    """The compiled entry points of `G.new_order`, `G.modify_order` and `G.cancel_order` (see
+    `_settle_request`)."""
     ledger = Ledger()
     ledger.open_account(0)
     slots, heads, venue_meta, rates = G.new_venue_state(1)
     book = OrderBook()
+    slot_of, trades = np.zeros(1, np.int64), np.zeros((1, G.N_TRADE_FIELDS), np.int64)
     arrays = (ledger.balances, ledger.holdings, ledger.settlements, ledger.meta, slots, heads,
-              venue_meta, np.zeros(1, np.int64), rates, np.zeros((1, G.N_TRADE_FIELDS), np.int64),
-              *book.state)  # fmt: skip
-    args = (*arrays, *([0] * 18))
-    G.new_order(*args)
-    signature = tuple(numba.typeof(arg) for arg in args)
-    return G.new_order.overloads[signature].entry_point
+              venue_meta, slot_of, rates, trades, *book.state)  # fmt: skip
+    cancel_arrays = (ledger.balances, ledger.holdings, slots, heads, venue_meta, slot_of,
+                     *book.state[:4])  # fmt: skip
+    calls = (
+        (G.new_order, (*arrays, *([0] * 18))),
+        (G.modify_order, (*arrays, *([0] * 13))),
+        (G.cancel_order, (*cancel_arrays, 0, 0, 0)),
+    )
+    entries = []
+    for kernel, args in calls:
+        kernel(*args)
+        signature = tuple(numba.typeof(arg) for arg in args)
+        entries.append(kernel.overloads[signature].entry_point)
+    return tuple(entries)
 
 
 def _refused(reason: Reason | int, order_id: int = 0, client: int = 0) -> Codes:

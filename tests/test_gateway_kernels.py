@@ -121,8 +121,14 @@ def test_the_kernels_copies_of_shared_codes_agree_with_their_sources():
     # Kept in the kernel's file for numba's cache; they must not drift from the originals.
     from sim import _book_kernels as K
 
-    assert (G.STATUS_PARTIAL, G.STATUS_REJECTED) == (K.S_PARTIAL, K.S_REJECTED)
+    assert (G.STATUS_PARTIAL, G.STATUS_CANCELLED, G.STATUS_REJECTED) == (
+        K.S_PARTIAL,
+        K.S_CANCELLED,
+        K.S_REJECTED,
+    )
     assert G.MICROS == MICROS
+    assert G.MAX_TOTAL == MAX_TOTAL
+    assert G.REASON_UNKNOWN_ORDER == Reason.UNKNOWN_ORDER
     assert (
         G.REASON_HALTED,
         G.REASON_PRICE_BAND,
@@ -142,13 +148,20 @@ def test_importing_the_gateways_kernels_after_the_books_changed_fails_with_what_
 
 
 @pytest.mark.parametrize("qty", [2**40, 2**53, 2**62])
-def test_an_order_too_large_for_int64_arithmetic_is_refused_as_before(qty):
+def test_an_order_or_modify_too_large_for_int64_arithmetic_is_refused_as_before(qty):
     # Its notional passes int64: the one-call path must leave it to the exact Python checks.
     engine, reference = _world(Ledger, Venue), _world(ReferenceLedger, ReferenceVenue)
     for side in (1, -1):
         ours = engine[1].submit(1, "B1", side, qty, 10_000)
         theirs = reference[1].submit(1, "B1", side, qty, 10_000)
         assert ours == theirs and ours.order_id == 0
+    # Likewise a modify that would make a resting order that large.
+    for venue in (engine[1], reference[1]):
+        venue.submit(1, "B1", 1, 5, 9_500)  # a buy: its cover is cash
+    for price in (None, 9_600):
+        ours = engine[1].modify(1, "B1", 1, qty=qty, price=price)
+        assert ours == reference[1].modify(1, "B1", 1, qty=qty, price=price)
+        assert not ours.ok
 
 
 def test_an_order_that_skipped_the_gateway_cannot_trade_on_its_book():
