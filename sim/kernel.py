@@ -422,8 +422,10 @@ class Simulation:
         self._subscribers.setdefault((venue, symbol, channel), []).append(agent)
 
     def _publish(self, venue: Venue, symbol: str) -> None:
+        level1 = venue.level1(symbol)
+        if level1 is None:  # not listed there: a refused request, no book to show
+            return
         now = self.env.now
-        level1 = venue.book(symbol).top()
         quote = self.market_data.publish(venue.name, symbol, now, level1)
         if quote is None:
             return

@@ -221,6 +221,12 @@ class Venue:
     def book(self, symbol: str) -> OrderBook:
         return self._listings[symbol].book
 
+    def level1(self, symbol: str) -> tuple[int | None, int, int | None, int] | None:
+        """The book's level 1 (`OrderBook.top`), or None when the venue does not list
+        `symbol` (a request may name anything)."""
+        listing = self._listings.get(symbol) if isinstance(symbol, str) else None
+        return None if listing is None else listing.book.top()
+
     @property
     def symbols(self) -> tuple[str, ...]:
         return tuple(self._listings)

@@ -166,3 +166,17 @@ def test_a_run_collects_garbage_at_closes_and_leaves_the_collector_as_it_was(sce
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_a_request_for_an_instrument_the_venue_does_not_list_is_refused_and_the_run_goes_on(
+    scenario, tmp_path
+):
+    sim = Simulation(scenario, seed=1)
+    agent = next(a for a in sim.model.agents if a.kind != "retail")
+    venue = next(iter(sim.venues))
+    open_ns = sim.calendar.session(0)[0]
+    sim.call_at(open_ns + 10**9, agent.submit, venue, "NOT-LISTED", 1, 5, 100)
+    sim.call_at(open_ns + 10**9, agent.cancel, venue, "NOT-LISTED", 1)
+    result = sim.run(out=tmp_path)
+    refused = result.orders.filter(pl.col("instrument") == "NOT-LISTED")
+    assert refused["reason"].to_list() == ["unknown_instrument"] * 2
