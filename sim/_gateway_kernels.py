@@ -11,9 +11,10 @@ State lives in plain NumPy int64 arrays, owned by the faces and passed in on eve
   open orders linked in submission order from ``heads[row]``; ``slot_of[oid]`` per book finds
   an order's slot (0: not open); ``rates[row]`` its accounts' maker and taker fee rates.
 
-`new_order` takes a plain order through the gateway's checks, the book (`sim._book_kernels`,
-compiled in) and the booking in one call; every other request visits the book through Python
-and is booked by `settle_request`. numba's disk cache checks only a kernel's own file, so this
+`new_order`, `modify_order` and `cancel_order` take a plain request through the gateway's
+checks, the book (`sim._book_kernels`, compiled in) and the booking in one call; the rest
+(orders with options, accounts with risk limits, halts) visit the book through Python and
+are booked by `settle_request`. numba's disk cache checks only a kernel's own file, so this
 file carries the digest of the book's kernels (`BOOK_KERNELS_DIGEST`): importing it after they
 changed fails until the digest here is updated, and with it the cache of what compiles them in.
 
@@ -514,7 +515,12 @@ def new_venue_state(accounts):
 
 
 def _check_book_kernels() -> None:
-    digest = hashlib.sha256(Path(K.__file__).read_bytes()).hexdigest()[:16]
+    try:
+        source = Path(K.__file__).read_bytes()
+    except OSError:  # installed without sources: numba cannot cache from them either
+        return
+    # Line endings normalised: a checkout with CRLF endings is the same source.
+    digest = hashlib.sha256(source.replace(b"\r\n", b"\n")).hexdigest()[:16]
     if digest != BOOK_KERNELS_DIGEST:
         raise ImportError(
             f"sim/_book_kernels.py changed: set BOOK_KERNELS_DIGEST in {Path(__file__).name} "

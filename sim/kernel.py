@@ -182,9 +182,7 @@ class Simulation:
     def observe_fundamental(self, symbol: str, noise_ticks: float, rng) -> float:
         """A noisy observation of the fundamental now, in ticks."""
         noise = float(rng.normal(0.0, noise_ticks)) if noise_ticks > 0 else 0.0
-        # fundamental_ticks, inlined: every value investor's arrival asks
-        value = self.fundamental.value(symbol, self.env.now) / self._tick_sizes[symbol]
-        return value + noise
+        return self.fundamental_ticks(symbol) + noise
 
     def panic_level(self, day: int) -> float:
         """Panic intensity on `day` from the scenario's panic shocks (the largest if several)."""

@@ -132,8 +132,10 @@ class _Listing:
 class Venue:
     """One venue's gateway and books over a shared ledger.
 
-    `settlement_time(now, lag_days)` maps a trade time to its settlement time; the simulator
-    passes its trading calendar's. The default adds whole calendar days.
+    `settlement_time(now, lag_days)` maps a trade time to its settlement time under T+n
+    (n >= 1; T+0 trades settle at their time); the simulator passes its trading calendar's.
+    The default adds whole calendar days. On a T+n venue it is asked at every order and
+    modify, with the request's `now`.
     """
 
     def __init__(
@@ -244,13 +246,9 @@ class Venue:
             ]
             return [self._open_order_tuple(rows[slot].tolist()) for slot in slots]
         row = self.ledger.rows.get(account) if account in self._tiers else None
-        slot = 0 if row is None else self._heads.item(row, 0)
-        found = []
-        while slot:  # along the account's list (most calls find it empty)
-            fields = rows[slot].tolist()
-            found.append(self._open_order_tuple(fields))
-            slot = fields[G.O_NEXT]
-        return found
+        if row is None:
+            return []
+        return [self._open_order_tuple(rows[slot].tolist()) for slot in self._account_slots(row)]
 
     def _open_order_tuple(self, o: list[int]) -> OpenOrder:
         """An `OpenOrder` from a slot's fields."""
@@ -393,6 +391,7 @@ class Venue:
             and post_only is False
             and stop_price is None
             and display_qty is None
+            and isinstance(tif, str)
             and tif in _PLAIN_TIFS
             # int64 in the kernel: no ledger balance reaches 2**62, and fees are under 1%
             and qty * price * listing.tick_value <= MAX_TOTAL
@@ -440,7 +439,7 @@ class Venue:
         """A limit order without options from an account without limits, its arguments
         checked: the rest of the gateway's checks, the book and the booking in one compiled
         call (`G.new_order`), refusing as `new_order` would."""
-        low, high = self._band_edges(listing)
+        low, high = self._band_limits(listing)
         settle_at = self._settle_at(now)
         book, ledger = listing.book, self.ledger
         while True:
@@ -462,7 +461,7 @@ class Venue:
         """A modify from an account without limits on a venue and instrument not halted, its
         arguments checked, in one compiled call (`G.modify_order`), refusing as
         `modify_order` would; None when it is too large for that call's int64 arithmetic."""
-        low, high = self._band_edges(listing)
+        low, high = self._band_limits(listing)
         settle_at = self._settle_at(now)
         book, ledger = listing.book, self.ledger
         while True:
@@ -482,15 +481,16 @@ class Venue:
             return _refused(code, order_id, client)
         return self._booked(listing, order_id, result[1:6], last, settle_at, now, client)
 
-    def _band_edges(self, listing: _Listing) -> tuple[int, int]:
+    def _band_limits(self, listing: _Listing) -> tuple[int, int]:
         """The prices the band lets orders carry now (every price when there is no band)."""
         band = self._band(listing, self.price_band.limit_pct) if self.price_band else None
         return band or (0, INT64_MAX)
 
     def _settle_at(self, now: int) -> int:
-        """When a trade now would settle. T+0 trades settle as they happen; others when the
-        settlement calendar says (coerced, so that a calendar answering with a float fails
-        here instead of being truncated by the kernel)."""
+        """When a trade now would settle: at once under T+0, else when the settlement calendar
+        says (coerced, so that a calendar answering with a float fails here instead of being
+        truncated by the kernel). The one-call paths ask before they know whether the request
+        will trade."""
         lag = self.settlement_lag_days
         return operator.index(self._settlement_time(now, lag)) if lag else now
 
@@ -521,7 +521,8 @@ class Venue:
         listing = self._listings.get(symbol) if isinstance(symbol, str) else None
         if listing is None:
             return _refused(Reason.UNKNOWN_INSTRUMENT)
-        if type(order_id) is not int or not 0 < order_id < len(listing.slot_of):
+        account = _int64_account(account)
+        if account is None or type(order_id) is not int or not 0 < order_id < len(listing.slot_of):
             return _refused(Reason.UNKNOWN_ORDER, order_id)
         ledger = self.ledger
         code, status, reason, filled, client = self._cancel_order(
@@ -545,6 +546,9 @@ class Venue:
         listing = self._listings.get(symbol) if isinstance(symbol, str) else None
         if listing is None:
             return _refused(Reason.UNKNOWN_INSTRUMENT)
+        account = _int64_account(account)
+        if account is None:
+            return _refused(Reason.UNKNOWN_ORDER, order_id)
         if (
             not self.halted
             and not listing.halted_until
@@ -702,9 +706,7 @@ class Venue:
         symbol = listing.instrument.symbol
         # Coerced, so that a settlement calendar answering with a float fails here instead of
         # being truncated by the kernel.
-        settle_at = operator.index(
-            self._settlement_time(now, self.settlement_lag_days) if n_fills else now
-        )
+        settle_at = self._settle_at(now) if n_fills else now
         book, ledger = listing.book, self.ledger
         while True:
             last = self._settle(
@@ -851,6 +853,16 @@ def _one_call_kernels():
         signature = tuple(numba.typeof(arg) for arg in args)
         entries.append(kernel.overloads[signature].entry_point)
     return tuple(entries)
+
+
+def _int64_account(account: object) -> int | None:
+    """An account id as the kernels take it (a Python int in int64); None for anything else,
+    which owns no order."""
+    return (
+        account
+        if type(account) is int and -INT64_MAX <= account <= INT64_MAX
+        else (as_int64(account))
+    )
 
 
 def _refused(reason: Reason | int, order_id: int = 0, client: int = 0) -> Codes:

@@ -282,7 +282,7 @@ ANY_CLIENT = _weighted(
     (1, st.sampled_from([7, MAX_CLIENT, np.int64(2), np.int32(0)])),
     (1, st.sampled_from([-1, MAX_CLIENT + 1, 1.5, "3", None, True])),
 )
-TIFS = st.sampled_from(["GTC"] * 5 + ["IOC", "IOC", "FOK", "FOK", "ioc", "gtc", "DAY"])
+TIFS = st.sampled_from(["GTC"] * 5 + ["IOC", "IOC", "FOK", "FOK", "ioc", "gtc", "DAY", ["GTC"]])
 POST_ONLY = st.sampled_from([False] * 8 + [True, True, np.bool_(True), 1, 2, "yes"])
 CLOCK = _weighted((3, st.just(0)), (4, st.integers(1, 60)), (2, st.integers(100, 1_200)))
 AMOUNTS = _weighted(
@@ -477,7 +477,8 @@ class GatewayComparison(RuleBasedStateMachine):
         at all."""
         orders = sorted(self.ref.venues[v].open_orders())
         kind = data.draw(
-            st.sampled_from(["own"] * 6 + ["other", "symbol", "unknown", "bad"]), label="which"
+            st.sampled_from(["own"] * 6 + ["other", "symbol", "unknown", "bad", "bad_account"]),
+            label="which",
         )
         if not orders or kind == "unknown":
             account = data.draw(ANY_ACCOUNT, label="account")
@@ -486,7 +487,9 @@ class GatewayComparison(RuleBasedStateMachine):
             return account, symbol, oid, None
         order = data.draw(st.sampled_from(orders), label="order")
         account, symbol, oid = order.account, order.instrument, order.order_id
-        if kind == "other":
+        if kind == "bad_account":  # the owner's id, but not as an int64
+            account = data.draw(st.sampled_from([str(account), account + 0.5, None, 2**64]))
+        elif kind == "other":
             account = data.draw(st.sampled_from([a for a in ACCOUNTS if a != account]))
         elif kind == "symbol":
             symbol = data.draw(st.sampled_from([s for s in SYMBOLS if s != symbol] + ["ZZ"]))

@@ -183,3 +183,30 @@ def test_the_conservation_report_totals_cover_the_same_instruments():
     venue.list_instrument(Instrument("C2", Decimal("0.01"), 1, 100), 10_000)  # never issued
     report = ledger.check()
     assert report.units_total == report.units_expected == {"B1": 3 * 10**6, "C2": 0}
+
+
+@pytest.mark.parametrize("stp", ["cancel-newest", "cancel-oldest"])
+def test_a_modify_that_sweeps_more_fills_than_the_arrays_hold_matches_the_reference(stp):
+    # 300 resting sells (the trades buffer starts with room for 64), then another account's buy
+    # re-priced through all of them: the one-call modify must grow and retry.
+    worlds = []
+    for ledger_cls, venue_cls in ((Ledger, Venue), (ReferenceLedger, ReferenceVenue)):
+        ledger = ledger_cls()
+        for account in (1, 2):
+            ledger.open_account(account, cash=10**12, units={"B1": 10**6})
+        venue = venue_cls("X", ledger, fees=FeeSchedule("0.5", "1.5"), stp=stp)
+        venue.list_instrument(BOND, 10_000)
+        for account in (1, 2):
+            venue.register(account)
+        for i in range(300):
+            venue.submit(1, "B1", -1, 1, 10_100 + i % 7)
+        buy = venue.submit(2, "B1", 1, 300, 9_000)
+        worlds.append((ledger, venue, buy.order_id))
+    (ours, ours_venue, oid), (theirs, theirs_venue, _) = worlds
+    answer = ours_venue.modify(2, "B1", oid, price=10_200)
+    assert answer == theirs_venue.modify(2, "B1", oid, price=10_200)
+    assert len(answer.trades) > 64
+    for account in (1, 2):
+        assert ours.account(account).cash == theirs.account(account).cash
+        assert ours.account(account).units["B1"] == theirs.account(account).units["B1"]
+    assert sorted(ours_venue.open_orders()) == sorted(theirs_venue.open_orders())
