@@ -858,11 +858,9 @@ def _one_call_kernels():
 def _int64_account(account: object) -> int | None:
     """An account id as the kernels take it (a Python int in int64); None for anything else,
     which owns no order."""
-    return (
-        account
-        if type(account) is int and -INT64_MAX <= account <= INT64_MAX
-        else (as_int64(account))
-    )
+    if type(account) is int and -INT64_MAX <= account <= INT64_MAX:
+        return account
+    return as_int64(account)
 
 
 def _refused(reason: Reason | int, order_id: int = 0, client: int = 0) -> Codes:
