@@ -37,8 +37,8 @@ def machine_details() -> str:
         f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC\n"
         f"- machine: {platform.machine()}, {cpu}, {os.cpu_count()} cores, {mem_gib:.0f} GiB\n"
         f"- os: {platform.platform()}\n"
-        f"- python {platform.python_version()}, numpy {numpy.__version__}, "
-        f"numba {numba.__version__}\n"
+        f"- python {platform.python_version()} ({os.path.realpath(sys.executable)}, "
+        f"{platform.python_compiler()}), numpy {numpy.__version__}, numba {numba.__version__}\n"
     )
 
 
