@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+from unittest import mock
 
 import matplotlib
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from sim import recorder as recorder_module
 from sim import result as result_module
 from sim.recorder import Recorder
 from sim.result import Result, ResultError, sha256_file, write_run
@@ -152,3 +156,36 @@ def test_take_frames_gives_the_frames_and_empties_the_recorder():
     taken = rec.take_frames()
     assert all(taken[name].equals(expected[name]) for name in expected)
     assert len(rec) == 0
+
+
+_PRICES = st.one_of(st.none(), st.integers(-(2**63) + 1, 2**63 - 1))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    quotes=st.lists(
+        st.tuples(st.integers(0, 2**62), _PRICES, _PRICES, _PRICES, _PRICES), max_size=200
+    ),
+    block=st.integers(1, 50),
+    frames_between=st.integers(0, 200),
+)
+def test_rows_held_back_and_moved_in_blocks_give_the_frame_of_the_rows(
+    quotes, block, frames_between
+):
+    """Rows wait in blocks before they reach the columns (`_FLUSH_ROWS` of them): whenever
+    the frames are asked for, and across blocks with nulls anywhere, they equal the rows."""
+    with mock.patch.object(recorder_module, "_FLUSH_ROWS", block):
+        rec = Recorder()
+        for k, (time, bid, bid_qty, ask, ask_qty) in enumerate(quotes):
+            if k == frames_between:
+                assert rec.frames()["quotes"].height == k == len(rec) // 2
+            rec.quote(time, "EXCH", "ABM", bid, bid_qty, ask, ask_qty)
+            rec.fair_value(time, "ABM", None if bid is None else bid / 3, None, 1.5)
+        got = rec.take_frames()
+    columns = ["time", "bid", "bid_qty", "ask", "ask_qty"]
+    expected = pl.DataFrame(quotes, schema=dict.fromkeys(columns, pl.Int64), orient="row")
+    assert got["quotes"].select(columns).equals(expected)
+    assert got["quotes"]["venue"].cast(pl.String).to_list() == ["EXCH"] * len(quotes)
+    prices = [None if q[1] is None else q[1] / 3 for q in quotes]
+    assert got["fair_values"]["fair_clean_price"].to_list() == prices
+    assert got["fair_values"]["fair_yield"].null_count() == len(quotes)
