@@ -1,10 +1,10 @@
 """Whole-process simulator runs and the realism of their prices, against ABIDES and LOBSTER.
 
 - `bondlab run scenarios/rmsc04.toml`, whole process (imports included), median of 3, and its
-  10x-agent variant (median of 3), after one warm-up run (as a user's second run: the bytecode
-  and numba caches are written); `scenarios/baseline.toml` (20 bonds, 20 days), and baseline
-  with 100,000 SIP investors. Peak memory is the child process's maximum resident set, and the
-  same less the pages of mapped files (see `_CHILD`).
+  10x-agent variant (median of 3), after one warm-up run of rmsc04 (as a user's second run:
+  the bytecode and numba caches are written); `scenarios/baseline.toml` (20 bonds, 20 days),
+  and baseline with 100,000 SIP investors. Peak memory is the child process's maximum resident
+  set, and the same less the pages of mapped files resident at the end (see `_CHILD`).
 - Stylized facts of one-minute mid returns pooled over 10 seeds of rmsc04, beside the same
   statistics of the LOBSTER sample days and the ABIDES figures of the design card.
 """
@@ -29,10 +29,11 @@ SEEDS = range(1, 11)
 
 # The CLI in a fresh interpreter that reports its own peak memory on the way out (the CLI
 # leaves through os._exit, so the report goes in front of it): the peak resident set, and the
-# pages of mapped files (the libraries' code) resident at the end. Those only grow during a run,
-# are shared with every other process and are dropped first under pressure; how many a process
-# counts depends on what the page cache held before it (right after an install, every page of
-# llvmlite's and arrow's libraries: about 90 MB more than once the cache has turned over).
+# pages of mapped files (the libraries' code) resident at the end. Those are shared with other
+# processes and are the kernel's to drop, and how many a process counts depends on what the page
+# cache held before it: right after an install, every page of llvmlite's and arrow's libraries,
+# about 90 MB more than once the cache has turned over. The peak less them is a lower bound of
+# the memory the run itself needed.
 _CHILD = """
 import os, resource, sys
 from sim.cli import main
@@ -154,7 +155,7 @@ def run() -> str:
         (
             "run",
             "whole process",
-            "peak RSS (less mapped files)",
+            "peak RSS (less file pages at exit)",
             "events",
             "events/s (simulation)",
             "vs ABIDES",
@@ -224,9 +225,7 @@ scenario and numba's first load of the book's and the gateway's compiled kernels
 metrics (the manifest's wall time; the rest builds the agents and writes the files). Against
 the 1.9 s goal, the day and its metrics could take at most {day_budget:.2f} s. Events are agent
 wake-ups, requests, trades, quote changes and deliveries. The interpreter is the one `make`
-made `.venv` with (see the machine above): the system's CPython, built with profile-guided and
-link-time optimisation, runs these days about a seventh faster than an unoptimised build of
-the same version (pyenv's default).
+made `.venv` with (see the machine above; the Makefile says which it prefers and why).
 
 Stylized facts of one-minute mid returns (goals on rmsc04: excess kurtosis >= 3,
 |ACF(r) lag 1| <= 0.1, ACF(abs r) > 0 at every lag 1-10; returns of real prices are

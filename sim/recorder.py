@@ -170,20 +170,41 @@ class _Table:
             self.flush()
 
     def flush(self) -> None:
-        """Move the pending rows into the column buffers."""
+        """Move the pending rows into the column buffers: all of them or, when a value does
+        not fit its column, none (a ValueError names it), so the columns stay even."""
         if not self.rows:
             return
-        for buffer, values in zip(self.columns.values(), zip(*self.rows, strict=True), strict=True):
+        chunks = []
+        for (column, buffer), values in zip(
+            self.columns.items(), zip(*self.rows, strict=True), strict=True
+        ):
             if isinstance(buffer, list):
-                buffer.extend(values)
+                chunks.append(values)
                 continue
             null = _NULL_FLOAT if buffer.typecode == "d" else _NULL_INT
-            try:  # whole, or not at all: a failed extend would leave the columns uneven
-                chunk = array(buffer.typecode, values)
-            except TypeError:  # a None among them
-                chunk = array(buffer.typecode, [null if v is None else v for v in values])
+            try:
+                try:
+                    chunk = array(buffer.typecode, values)
+                except TypeError:  # a None among them, most likely
+                    chunk = array(buffer.typecode, [null if v is None else v for v in values])
+            except (TypeError, OverflowError):
+                raise self._bad_value(column, buffer.typecode, values) from None
+            chunks.append(chunk)
+        for buffer, chunk in zip(self.columns.values(), chunks, strict=True):
             buffer.extend(chunk)
         self.rows = []
+
+    def _bad_value(self, column: str, typecode: str, values: tuple) -> ValueError:
+        """The error naming the first row whose `column` its buffer cannot hold."""
+        kind = "a float" if typecode == "d" else "an int64"
+        for value, row in zip(values, self.rows, strict=True):
+            try:
+                array(typecode, [] if value is None else [value])
+            except (TypeError, OverflowError):
+                return ValueError(
+                    f"{self.name}: {column} must be {kind} or None, got {value!r} in {row}"
+                )
+        return ValueError(f"{self.name}: {column} must be {kind} or None")
 
     def frame(self) -> pl.DataFrame:
         self.flush()

@@ -166,18 +166,19 @@ _PRICES = st.one_of(st.none(), st.integers(-(2**63) + 1, 2**63 - 1))
     quotes=st.lists(
         st.tuples(st.integers(0, 2**62), _PRICES, _PRICES, _PRICES, _PRICES), max_size=200
     ),
-    block=st.integers(1, 50),
-    frames_between=st.integers(0, 200),
+    block=st.integers(1, 8),
+    frames_between=st.floats(0, 1),
 )
 def test_rows_held_back_and_moved_in_blocks_give_the_frame_of_the_rows(
     quotes, block, frames_between
 ):
     """Rows wait in blocks before they reach the columns (`_FLUSH_ROWS` of them): whenever
     the frames are asked for, and across blocks with nulls anywhere, they equal the rows."""
+    midway = int(frames_between * len(quotes))
     with mock.patch.object(recorder_module, "_FLUSH_ROWS", block):
         rec = Recorder()
         for k, (time, bid, bid_qty, ask, ask_qty) in enumerate(quotes):
-            if k == frames_between:
+            if k == midway:
                 assert rec.frames()["quotes"].height == k == len(rec) // 2
             rec.quote(time, "EXCH", "ABM", bid, bid_qty, ask, ask_qty)
             rec.fair_value(time, "ABM", None if bid is None else bid / 3, None, 1.5)
@@ -189,3 +190,20 @@ def test_rows_held_back_and_moved_in_blocks_give_the_frame_of_the_rows(
     prices = [None if q[1] is None else q[1] / 3 for q in quotes]
     assert got["fair_values"]["fair_clean_price"].to_list() == prices
     assert got["fair_values"]["fair_yield"].null_count() == len(quotes)
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [(100.5, "bid must be an int64 or None, got 100.5"), (2**63, "must be an int64")],
+)
+def test_a_value_that_does_not_fit_its_column_is_named_and_the_columns_stay_even(bad, message):
+    with mock.patch.object(recorder_module, "_FLUSH_ROWS", 3):
+        rec = Recorder()
+        rec.quote(1, "EXCH", "ABM", 99, 1, 101, 1)
+        rec.quote(2, "EXCH", "ABM", bad, 1, 101, 1)
+        with pytest.raises(ValueError, match=message):
+            rec.quote(3, "EXCH", "ABM", 98, 1, 101, 1)  # the block moves, and fails
+        with pytest.raises(ValueError, match=message):
+            rec.frames()
+    assert len(rec) == 3  # nothing lost, nothing doubled
+    assert {len(column) for column in rec._tables["quotes"].columns.values()} == {0}
