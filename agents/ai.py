@@ -1,7 +1,7 @@
 """The autonomous AI agent: a LightGBM signal on microstructure features, trained walk-forward
 on the run's own history, trading under guardrails.
 
-Both pieces are written only against the Strategy API's `Context` (`sim.strategy`), so the
+Both pieces are written only against the Strategy API's `Context` (`sim.strategy.api`), so the
 same objects can later trade through the live adapter.
 
 `MicrostructureSignal` (the strategy). Every `interval_seconds` (one *step*) it reads its
@@ -23,12 +23,11 @@ by then, so before t. It buys (sells) `clip` units with an IOC at the ask (bid) 
 predicted move less half the spread (the cost of crossing from the mid) exceeds
 `threshold_ticks`. It sells only units it holds: the venues have no short selling.
 
-The agent (`AIAgent`, kind "ai") runs the signal under `sim.guardrails.Guardrails`: a position
-limit, a VaR limit and a drawdown kill switch around any strategy, whose rules that module's
-docstring sets out; the `max_position`, `var_*`, `min_var_returns` and `max_drawdown_rupees`
-parameters below are its arguments. Each agent of kind "ai" trades the first listed
-(venue, symbol) of the run.
-"""
+The agent (`AIAgent`, kind "ai") runs the signal under `sim.strategy.guardrails.Guardrails`: a
+position limit, a VaR limit and a drawdown kill switch around any strategy, whose rules that
+module's docstring sets out; the `max_position`, `var_*`, `min_var_returns` and
+`max_drawdown_rupees` parameters below are its arguments. Each agent of kind "ai" trades the first
+listed (venue, symbol) of the run. """
 
 from __future__ import annotations
 
@@ -40,10 +39,10 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from agents.common import NS_PER_SECOND, PopulationParams, build_population, listings
-from sim.guardrails import Guardrails
-from sim.latency import latency_from
-from sim.registry import AgentKind
-from sim.strategy import StrategyParticipant
+from sim.engine.latency import latency_from
+from sim.scenario.registry import AgentKind
+from sim.strategy.api import StrategyParticipant
+from sim.strategy.guardrails import Guardrails
 
 
 class AIParams(PopulationParams):

@@ -35,10 +35,11 @@ from typing import NamedTuple
 from pydantic import Field
 
 from agents.common import PopulationParams, build_population, listings
-from sim.latency import latency_from
-from sim.participant import Participant, Quote
-from sim.registry import AgentKind
-from sim.venue import MICROS
+from sim.engine.latency import latency_from
+from sim.engine.participant import Participant
+from sim.market.messages import Quote
+from sim.market.venue import MICROS
+from sim.scenario.registry import AgentKind
 
 
 class ArbitrageParams(PopulationParams):

@@ -37,9 +37,9 @@ from agents.common import (
     listings,
     observed_price,
 )
-from sim.latency import latency_from
-from sim.participant import Participant
-from sim.registry import AgentKind
+from sim.engine.latency import latency_from
+from sim.engine.participant import Participant
+from sim.scenario.registry import AgentKind
 
 
 class MarketMakerParams(PopulationParams):

@@ -21,10 +21,10 @@ from agents.common import (
     listings,
     round_to_lot,
 )
-from sim.fees import MICROS
-from sim.latency import latency_from
-from sim.participant import Participant
-from sim.registry import AgentKind
+from sim.engine.latency import latency_from
+from sim.engine.participant import Participant
+from sim.market.fees import MICROS
+from sim.scenario.registry import AgentKind
 
 
 class MomentumParams(PopulationParams):

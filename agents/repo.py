@@ -58,10 +58,10 @@ import numpy as np
 from pydantic import Field, field_validator, model_validator
 
 from agents.common import NS_PER_SECOND, PopulationParams
-from sim.latency import latency_from
-from sim.participant import Participant
-from sim.registry import AgentKind
-from sim.venue import MICROS
+from sim.engine.latency import latency_from
+from sim.engine.participant import Participant
+from sim.market.venue import MICROS
+from sim.scenario.registry import AgentKind
 
 BP = 10_000  # haircuts are held in basis points, so the arithmetic stays in integers
 GRADES = ("AAA", "AA", "A", "BBB", "BIG")

@@ -36,10 +36,10 @@ from agents.common import (
     observed_price,
     round_to_lot,
 )
-from sim.latency import latency_from
-from sim.orders import Reason, Status
-from sim.participant import Participant
-from sim.registry import AgentKind
+from sim.engine.latency import latency_from
+from sim.engine.participant import Participant
+from sim.market.orders import Reason, Status
+from sim.scenario.registry import AgentKind
 
 _OPEN = (Status.ACCEPTED, Status.PARTIALLY_FILLED)
 

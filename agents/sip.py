@@ -46,9 +46,9 @@ import numpy as np
 from pydantic import Field, field_validator
 
 from agents.common import NS_PER_SECOND, PopulationParams
-from sim.latency import latency_from
-from sim.participant import Participant
-from sim.registry import AgentKind
+from sim.engine.latency import latency_from
+from sim.engine.participant import Participant
+from sim.scenario.registry import AgentKind
 
 TRADING_DAYS_PER_YEAR = 252
 _INT64_MAX = np.iinfo(np.int64).max
@@ -507,9 +507,7 @@ def build(sim, params: SipParams, seeds):
     bonds = params.bonds or tuple(sim.instruments)
     unknown = [s for s in bonds if s not in sim.instruments]
     if unknown:
-        raise ValueError(
-            f"bonds: unknown instruments {unknown} (known: {list(sim.instruments)})"
-        )
+        raise ValueError(f"bonds: unknown instruments {unknown} (known: {list(sim.instruments)})")
     open_ns, close_ns = sim.calendar.session(0)
     if params.trade_after_minutes * 60 * NS_PER_SECOND >= close_ns - open_ns:
         raise ValueError("trade_after_minutes: must be shorter than a session")

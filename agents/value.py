@@ -32,9 +32,9 @@ from agents.common import (
     listings,
     round_to_lot,
 )
-from sim.latency import latency_from
-from sim.participant import Participant
-from sim.registry import AgentKind
+from sim.engine.latency import latency_from
+from sim.engine.participant import Participant
+from sim.scenario.registry import AgentKind
 
 
 class ValueParams(PopulationParams):

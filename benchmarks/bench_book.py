@@ -26,7 +26,7 @@ def _peak_rss_mb() -> float:
 
 def _case_batch() -> dict:
     from benchmarks.order_flow import random_flow
-    from sim.book import OrderBook
+    from sim.market.book import OrderBook
 
     msgs = random_flow(N_REQUESTS)
     OrderBook().submit_many(msgs[:1000])  # load the compiled kernels from the cache
@@ -56,7 +56,7 @@ def _case_batch() -> dict:
 
 def _case_facade() -> dict:
     from benchmarks.order_flow import random_flow
-    from sim.book import OrderBook
+    from sim.market.book import OrderBook
 
     rows = random_flow(N_REQUESTS)[
         ["action", "side", "price", "qty", "owner", "ref"]
@@ -86,7 +86,7 @@ def _in_fresh_process(case: str) -> dict:
 
 
 def run() -> str:
-    from sim._book_kernels import ORDER_DTYPE
+    from sim.market._book_kernels import ORDER_DTYPE
 
     batch = _in_fresh_process("batch")
     facade = _in_fresh_process("facade")

@@ -83,11 +83,11 @@ def _run_process(scenario: str, overrides: list[str], out: Path) -> dict:
 # book's and the gateway's compiled kernels.
 _START_UP = """
 import os
-import sim.cli, sim.kernel, sim.metrics, sim.result
-from sim.book import OrderBook
-from sim.ledger import Ledger
-from sim.venue import Venue
-from sim.scenario import load_scenario
+import sim.cli, sim.engine.kernel, sim.analytics, sim.records.result
+from sim.market.book import OrderBook
+from sim.market.ledger import Ledger
+from sim.market.venue import Venue
+from sim.scenario.model import load_scenario
 load_scenario("scenarios/rmsc04.toml")
 OrderBook().top()
 Venue("X", Ledger())
@@ -113,8 +113,8 @@ def _process_seconds(code: str) -> float:
 
 def _stylized(out: Path) -> dict:
     import sim
-    from sim.metrics.lobster import read_lobster_quotes
-    from sim.metrics.stylized import minute_mid_return_segments, stylized_facts
+    from sim.analytics.lobster import read_lobster_quotes
+    from sim.analytics.stylized import minute_mid_return_segments, stylized_facts
 
     scenario = sim.load_scenario(ROOT / "scenarios" / "rmsc04.toml")
     segments = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.book import BATCH_DTYPE
+from sim.market.book import BATCH_DTYPE
 
 
 def random_flow(

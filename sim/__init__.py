@@ -1,4 +1,13 @@
-"""bondlab's engine room: order book, venues, ledger, pricing, the simulation kernel, results.
+"""bondlab's engine room, in layered packages (lowest first; imports point only downwards):
+
+    pricing, market      bond maths; the exchange (books, venues, ledger) with no clock or agents
+    scenario, analytics  scenario files to a Scenario; metrics computed from a run's frames
+    fundamentals, records  value over time (the scenario's shocks); recording and results
+    engine               one run: kernel, clock, latency, participants, market data
+    strategy             the Strategy API, its simulated context, guardrails
+    cli                  the `bondlab` command
+
+The contract is in pyproject.toml (import-linter); `make lint` checks it.
 
     import sim
     scn = sim.load_scenario("scenarios/baseline.toml")
@@ -15,9 +24,9 @@ _LAZY = {
     "load_scenario": ("sim.scenario", "load_scenario"),
     "Scenario": ("sim.scenario", "Scenario"),
     "ScenarioError": ("sim.scenario", "ScenarioError"),
-    "run": ("sim.kernel", "run"),
-    "Simulation": ("sim.kernel", "Simulation"),
-    "Result": ("sim.result", "Result"),
+    "run": ("sim.engine", "run"),
+    "Simulation": ("sim.engine", "Simulation"),
+    "Result": ("sim.records", "Result"),
 }
 __all__ = ["__version__", *_LAZY]
 

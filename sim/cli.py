@@ -17,7 +17,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
-from sim.scenario import Scenario, ScenarioError, load_scenario
+from sim.scenario.model import Scenario, ScenarioError, load_scenario
 
 app = typer.Typer(
     name="bondlab",
@@ -53,8 +53,8 @@ def _load(path: Path, overrides: list[str] | None) -> Scenario:
 
 def _user_errors() -> tuple[type[BaseException], ...]:
     """Exceptions from a run that are the user's to fix: the scenario, the output folder."""
-    # sim.result is imported by the kernel when it writes results; no need to load it here
-    result_error = getattr(sys.modules.get("sim.result"), "ResultError", None)
+    # sim.records.result is imported by the kernel when it writes results; no need to load it here
+    result_error = getattr(sys.modules.get("sim.records.result"), "ResultError", None)
     return (ScenarioError, OSError, *((result_error,) if result_error else ()))
 
 
@@ -75,7 +75,7 @@ def run_command(
 ) -> None:
     """Run a scenario and write its results to OUT/<run_id>/."""
     loaded = _load(scenario, overrides)
-    from sim.kernel import run  # the whole engine: only when a run is asked for
+    from sim.engine.kernel import run  # the whole engine: only when a run is asked for
 
     gc.enable()  # off while the dependencies loaded (see main); the run manages its own
     try:
@@ -97,7 +97,7 @@ def _progress(scenario: Scenario, quiet: bool) -> Iterator[Callable[[int, int, i
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from sim.calendar import TradingCalendar
+    from sim.market.calendar import TradingCalendar
 
     spec = scenario.calendar
     calendar = TradingCalendar(spec.start, spec.days, spec.open, spec.close, spec.holidays)

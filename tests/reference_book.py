@@ -1,4 +1,4 @@
-"""A deliberately simple order book, written from the rules, to test `sim.book` against.
+"""A deliberately simple order book, written from the rules, to test `sim.market.book` against.
 
 It shares no code with the engine: plain dicts and lists, linear scans, and a copy of the whole
 book to decide whether a fill-or-kill order can fill. Slow and obviously right is the point.

@@ -1,12 +1,12 @@
 """The venue gateway and ledger as they were in pure Python (commit 7fcf501), frozen.
 
-`sim.venue` and `sim.ledger` as of that commit, in one module with the classes renamed
+`sim.market.venue` and `sim.market.ledger` as of that commit, in one module with the classes renamed
 (`ReferenceVenue`, `ReferenceLedger`, ...): the reference model of the differential test
 (tests/test_gateway_differential.py), which drives the engine's `Venue` + `Ledger` and these
 with the same requests and demands identical answers and balances. Do not "fix" or speed up
 anything here: its behaviour is the specification. The book, fees, instruments, order types and
 messages are shared with the engine, as they were then. The `PriceBand` and `RiskLimits` a
-`ReferenceVenue` is given may be `sim.venue`'s: it only reads their attributes.
+`ReferenceVenue` is given may be `sim.market.venue`'s: it only reads their attributes.
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import NamedTuple
 
-from sim.book import OrderBook
-from sim.fees import MICROS, FeeSchedule, Tier, fee
-from sim.instrument import Instrument
-from sim.orders import INT64_MAX, Outcome, Reason, Side, Status, as_int64
-from sim.venue_messages import OpenOrder, Response, Trade
+from sim.market.book import OrderBook
+from sim.market.fees import MICROS, FeeSchedule, Tier, fee
+from sim.market.instrument import Instrument
+from sim.market.messages import OpenOrder, Response, Trade
+from sim.market.orders import INT64_MAX, Outcome, Reason, Side, Status, as_int64
 
 __all__ = [
     "MICROS",
@@ -41,7 +41,7 @@ __all__ = [
     "fee",
 ]
 
-# --- the ledger (sim/ledger.py) ------------------------------------------------------------
+# --- the ledger (sim/market/ledger.py) ------------------------------------------------------------
 
 # NamedTuple's generated __new__ is slow for the hot path; this builds the same tuple.
 _new_settlement = tuple.__new__
@@ -376,7 +376,7 @@ def _check_amount(what: str, amount: object, allow_zero: bool = False) -> None:
         )
 
 
-# --- the venue gateway (sim/venue.py) ----------------------------------------------------
+# --- the venue gateway (sim/market/venue.py) ----------------------------------------------------
 
 NS_PER_DAY = 86_400 * 10**9
 _OPEN = (Status.ACCEPTED, Status.PARTIALLY_FILLED)

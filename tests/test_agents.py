@@ -14,9 +14,9 @@ from agents.market_maker import MarketMakerParams, optimal_spread, reservation_p
 from agents.momentum import MomentumParams, MomentumTrader
 from agents.retail import RetailParams
 from agents.value import ValueParams
-from sim.kernel import Simulation
-from sim.participant import Quote
-from sim.scenario import load_scenario
+from sim.engine.kernel import Simulation
+from sim.market.messages import Quote
+from sim.scenario.model import load_scenario
 from tests.sim_fixtures import small_scenario
 
 

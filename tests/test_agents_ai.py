@@ -12,10 +12,10 @@ import pytest
 from pydantic import ValidationError
 
 from agents.ai import KIND, AIParams, MicrostructureSignal, fit_model, hit_rate
-from sim.kernel import run
-from sim.participant import Quote
-from sim.registry import agent_kinds, register
-from sim.scenario import load_scenario
+from sim.engine.kernel import run
+from sim.market.messages import Quote
+from sim.scenario.model import load_scenario
+from sim.scenario.registry import agent_kinds, register
 from tests.test_guardrails import FakeContext
 
 if "ai" not in agent_kinds():

@@ -16,11 +16,12 @@ from agents.arbitrage import (
     cross_venue_opportunity,
     fair_value_opportunity,
 )
-from sim.kernel import Simulation
-from sim.latency import FixedLatency
-from sim.participant import Participant, Quote
-from sim.registry import agent_kinds, register
-from sim.scenario import scenario_from_dict
+from sim.engine.kernel import Simulation
+from sim.engine.latency import FixedLatency
+from sim.engine.participant import Participant
+from sim.market.messages import Quote
+from sim.scenario.model import scenario_from_dict
+from sim.scenario.registry import agent_kinds, register
 
 for kind in (arbitrage.KIND, repo.KIND):
     if kind.name not in agent_kinds():

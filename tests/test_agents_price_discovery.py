@@ -11,9 +11,9 @@ from concurrent.futures import ProcessPoolExecutor
 import pytest
 
 from agents.value import variance_gain
-from sim.kernel import Simulation
-from sim.participant import Quote
-from sim.scenario import load_scenario
+from sim.engine.kernel import Simulation
+from sim.market.messages import Quote
+from sim.scenario.model import load_scenario
 from tests.sim_fixtures import small_scenario
 
 
@@ -189,7 +189,7 @@ def _rmsc04_segments(seed):
     from pathlib import Path
 
     import sim as bondlab
-    from sim.metrics.stylized import minute_mid_return_segments
+    from sim.analytics.stylized import minute_mid_return_segments
 
     path = Path(__file__).resolve().parent.parent / "scenarios" / "rmsc04.toml"
     with tempfile.TemporaryDirectory() as out:
@@ -199,7 +199,7 @@ def _rmsc04_segments(seed):
 
 @pytest.mark.slow
 def test_rmsc04_stylized_facts_over_ten_seeds():
-    from sim.metrics.stylized import stylized_facts
+    from sim.analytics.stylized import stylized_facts
 
     with ProcessPoolExecutor(2) as pool:
         segments = [

@@ -20,11 +20,11 @@ from agents.repo import (
     shortfall,
     units_to_sell,
 )
-from sim.kernel import Simulation
-from sim.latency import FixedLatency
-from sim.participant import Participant
-from sim.registry import agent_kinds, register
-from sim.scenario import ScenarioError, scenario_from_dict
+from sim.engine.kernel import Simulation
+from sim.engine.latency import FixedLatency
+from sim.engine.participant import Participant
+from sim.scenario.model import ScenarioError, scenario_from_dict
+from sim.scenario.registry import agent_kinds, register
 
 for kind in (arbitrage.KIND, repo.KIND):
     if kind.name not in agent_kinds():

@@ -12,11 +12,10 @@ import pytest
 from scipy import stats
 
 from agents.retail import RetailCohort, RetailParams
-from sim.kernel import Simulation
-from sim.orders import Reason, Side, Status
-from sim.participant import Quote
-from sim.scenario import load_scenario
-from sim.venue_messages import Trade
+from sim.engine.kernel import Simulation
+from sim.market.messages import Quote, Trade
+from sim.market.orders import Reason, Side, Status
+from sim.scenario.model import load_scenario
 from tests.sim_fixtures import small_scenario
 
 MID = 10_000  # ticks; in the small scenario one tick on one unit is one paisa

@@ -10,10 +10,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from agents.sip import KIND, SipCohort, allocate, exit_probability, pool_price, sip_days
-from sim.kernel import Simulation
-from sim.registry import agent_kinds, register
-from sim.scenario import ScenarioError, load_scenario
-from sim.venue import fee
+from sim.engine.kernel import Simulation
+from sim.market.venue import fee
+from sim.scenario.model import ScenarioError, load_scenario
+from sim.scenario.registry import agent_kinds, register
 
 if "sip" not in agent_kinds():
     register(KIND)

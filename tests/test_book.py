@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from benchmarks.order_flow import random_flow
-from sim.book import BATCH_DTYPE, FILL_DTYPE, OUTCOME_DTYPE, OrderBook, SelfTradePrevention
-from sim.orders import Cancel, Fill, OrderType, Outcome, Reason, Side, Status
+from sim.market.book import BATCH_DTYPE, FILL_DTYPE, OUTCOME_DTYPE, OrderBook, SelfTradePrevention
+from sim.market.orders import Cancel, Fill, OrderType, Outcome, Reason, Side, Status
 
 BUY, SELL = "buy", "sell"
 

@@ -11,8 +11,8 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from sim.book import BATCH_DTYPE, OrderBook
-from sim.orders import Reason, Status
+from sim.market.book import BATCH_DTYPE, OrderBook
+from sim.market.orders import Reason, Status
 from tests.reference_book import ReferenceBook
 
 STATEFUL = settings(max_examples=60, stateful_step_count=40, deadline=None)

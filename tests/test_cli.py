@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from sim.calendar import TradingCalendar
 from sim.cli import app
-from sim.scenario import ScenarioError
+from sim.market.calendar import TradingCalendar
+from sim.scenario.model import ScenarioError
 
 SCENARIO = """\
 [run]
@@ -117,7 +117,7 @@ class FakeKernel:
     def __init__(self, error=None):
         self.calls = []
         self.error = error
-        self.module = types.ModuleType("sim.kernel")
+        self.module = types.ModuleType("sim.engine.kernel")
         self.module.run = self.run
 
     def run(self, scenario, seed=None, out="results", progress=None):
@@ -142,7 +142,7 @@ class FakeKernel:
 @pytest.fixture
 def kernel(monkeypatch):
     fake = FakeKernel()
-    monkeypatch.setitem(sys.modules, "sim.kernel", fake.module)
+    monkeypatch.setitem(sys.modules, "sim.engine.kernel", fake.module)
     return fake
 
 
@@ -183,24 +183,24 @@ def test_run_bad_scenario_never_reaches_the_kernel(scenario, kernel):
 )
 def test_run_user_errors_from_the_kernel_are_one_line(scenario, monkeypatch, error):
     fake = FakeKernel(error)
-    monkeypatch.setitem(sys.modules, "sim.kernel", fake.module)
+    monkeypatch.setitem(sys.modules, "sim.engine.kernel", fake.module)
     result = invoke("run", scenario, "--quiet")
     assert result.exit_code == 2
     assert result.stderr == f"{error}\n"
 
 
 def test_run_result_errors_are_one_line(scenario, monkeypatch):
-    result_module = types.ModuleType("sim.result")
+    result_module = types.ModuleType("sim.records.result")
     result_module.ResultError = type("ResultError", (ValueError,), {})
-    monkeypatch.setitem(sys.modules, "sim.result", result_module)
+    monkeypatch.setitem(sys.modules, "sim.records.result", result_module)
     fake = FakeKernel(result_module.ResultError("results/x: sha256 does not match manifest"))
-    monkeypatch.setitem(sys.modules, "sim.kernel", fake.module)
+    monkeypatch.setitem(sys.modules, "sim.engine.kernel", fake.module)
     result = invoke("run", scenario, "--quiet")
     assert (result.exit_code, result.stderr) == (2, "results/x: sha256 does not match manifest\n")
 
 
 def test_run_programmer_errors_still_raise(scenario, monkeypatch):
     fake = FakeKernel(KeyError("bug"))
-    monkeypatch.setitem(sys.modules, "sim.kernel", fake.module)
+    monkeypatch.setitem(sys.modules, "sim.engine.kernel", fake.module)
     result = invoke("run", scenario, "--quiet")
     assert result.exit_code == 1 and isinstance(result.exception, KeyError)

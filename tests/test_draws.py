@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy import stats
 
-from sim.draws import BLOCK, ScalarDraws
+from sim.engine.draws import BLOCK, ScalarDraws
 
 N = 3 * BLOCK + 5  # crosses several refills
 

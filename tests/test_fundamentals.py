@@ -7,7 +7,6 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from sim.calendar import NS_PER_DAY, NS_PER_SECOND, TradingCalendar
 from sim.fundamentals import (
     BondFactorParams,
     BondFundamental,
@@ -16,6 +15,7 @@ from sim.fundamentals import (
     SpreadShock,
     as_shock,
 )
+from sim.market.calendar import NS_PER_DAY, NS_PER_SECOND, TradingCalendar
 from sim.pricing import Bond, ParallelShock, Rating, TwistShock, fair_value_of
 
 S = NS_PER_SECOND

@@ -22,11 +22,11 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from sim.fees import FeeSchedule, Tier
-from sim.instrument import Instrument
-from sim.ledger import Ledger, LedgerError
-from sim.orders import INT64_MAX, Side
-from sim.venue import PriceBand, RiskLimits, Venue
+from sim.market.fees import FeeSchedule, Tier
+from sim.market.instrument import Instrument
+from sim.market.ledger import Ledger, LedgerError
+from sim.market.orders import INT64_MAX, Side
+from sim.market.venue import PriceBand, RiskLimits, Venue
 from tests.reference_gateway import ReferenceLedger, ReferenceLedgerError, ReferenceVenue
 
 STATEFUL = settings(max_examples=100, stateful_step_count=100, deadline=None)

@@ -11,12 +11,12 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from sim import _gateway_kernels as G
-from sim.fees import MICROS, FeeSchedule, fee
-from sim.instrument import Instrument
-from sim.ledger import MAX_TOTAL, Ledger, LedgerError
-from sim.orders import Reason
-from sim.venue import Venue
+from sim.market import _gateway_kernels as G
+from sim.market.fees import MICROS, FeeSchedule, fee
+from sim.market.instrument import Instrument
+from sim.market.ledger import MAX_TOTAL, Ledger, LedgerError
+from sim.market.orders import Reason
+from sim.market.venue import Venue
 from tests.reference_gateway import ReferenceLedger, ReferenceVenue
 
 BOND = Instrument("B1", Decimal("0.01"), 1, 100)
@@ -119,7 +119,7 @@ def test_a_long_day_that_outgrows_every_array_matches_the_reference():
 
 def test_the_kernels_copies_of_shared_codes_agree_with_their_sources():
     # Kept in the kernel's file for numba's cache; they must not drift from the originals.
-    from sim import _book_kernels as K
+    from sim.market import _book_kernels as K
 
     assert (G.STATUS_PARTIAL, G.STATUS_CANCELLED, G.STATUS_REJECTED) == (
         K.S_PARTIAL,

@@ -8,15 +8,14 @@ import math
 import numpy as np
 import pytest
 
-from sim.guardrails import GuardedContext, Guardrails, value_at_risk
-from sim.instrument import Instrument
-from sim.kernel import Simulation
-from sim.latency import FixedLatency
-from sim.orders import Reason, Side, Status
-from sim.participant import Quote
-from sim.scenario import load_scenario
-from sim.strategy import StrategyParticipant
-from sim.venue_messages import OpenOrder, Response, Trade
+from sim.engine.kernel import Simulation
+from sim.engine.latency import FixedLatency
+from sim.market.instrument import Instrument
+from sim.market.messages import OpenOrder, Quote, Response, Trade
+from sim.market.orders import Reason, Side, Status
+from sim.scenario.model import load_scenario
+from sim.strategy.api import StrategyParticipant
+from sim.strategy.guardrails import GuardedContext, Guardrails, value_at_risk
 from tests.sim_fixtures import small_scenario
 from tests.test_strategy import RestAndModify
 

@@ -23,7 +23,7 @@ def test_import_sim_pulls_in_no_heavy_package():
 
 def test_top_level_names_resolve_lazily():
     loaded = _modules_after("import sim\nsim.load_scenario\nassert callable(sim.run)")
-    assert "sim.scenario" in loaded and "sim.kernel" in loaded
+    assert "sim.scenario.model" in loaded and "sim.engine.kernel" in loaded
     assert "mlflow" not in loaded and "lightgbm" not in loaded
 
 

@@ -8,9 +8,9 @@ import gc
 import polars as pl
 import pytest
 
-from sim.kernel import Simulation, run
-from sim.orders import Status
-from sim.scenario import load_scenario
+from sim.engine.kernel import Simulation, run
+from sim.market.orders import Status
+from sim.scenario.model import load_scenario
 from tests.sim_fixtures import small_scenario
 
 DATA_FILES = ("orders", "trades", "quotes", "book", "agents", "fair_values", "instruments")

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from sim.latency import FixedLatency, JitteredLatency, Latency, latency_from
+from sim.engine.latency import FixedLatency, JitteredLatency, Latency, latency_from
 
 
 def test_fixed_latency_is_exact_and_draws_nothing():

@@ -16,9 +16,9 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from sim.ledger import Ledger
-from sim.orders import Status
-from sim.venue import MICROS, FeeSchedule, Instrument, PriceBand, Tier, Venue
+from sim.market.ledger import Ledger
+from sim.market.orders import Status
+from sim.market.venue import MICROS, FeeSchedule, Instrument, PriceBand, Tier, Venue
 
 ACCOUNTS = (1, 2, 3, 4)
 SYMBOLS = ("B1", "B2")

@@ -10,8 +10,8 @@ import re
 
 import pytest
 
-from sim import _gateway_kernels as G
-from sim.ledger import ConservationReport, Ledger, LedgerError
+from sim.market import _gateway_kernels as G
+from sim.market.ledger import ConservationReport, Ledger, LedgerError
 
 ALICE, BOB, FEES = 1, 2, -1
 BOND = "GS2033"

@@ -9,11 +9,11 @@ import polars as pl
 import pytest
 from scipy import stats
 
-from sim.metrics import stylized_facts
-from sim.metrics.lobster import read_lobster_quotes
-from sim.metrics.market_quality import kyle_lambda, spread_and_depth
-from sim.metrics.stylized import autocorrelation, minute_mid_return_segments
-from sim.recorder import Recorder
+from sim.analytics import stylized_facts
+from sim.analytics.lobster import read_lobster_quotes
+from sim.analytics.market_quality import kyle_lambda, spread_and_depth
+from sim.analytics.stylized import autocorrelation, minute_mid_return_segments
+from sim.records.recorder import Recorder
 
 LOBSTER = Path(__file__).resolve().parents[2] / "shared" / "data" / "lobster"
 DAY0 = 1_704_187_800_000_000_000  # 2024-01-02 09:30 as ns (naive wall time)

@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim import recorder as recorder_module
-from sim import result as result_module
-from sim.recorder import Recorder
-from sim.result import Result, ResultError, sha256_file, write_run
+from sim.records import recorder as recorder_module
+from sim.records import result as result_module
+from sim.records.recorder import Recorder
+from sim.records.result import Result, ResultError, sha256_file, write_run
 
 matplotlib.use("Agg")
 

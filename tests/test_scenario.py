@@ -13,9 +13,8 @@ from importlib.metadata import EntryPoint
 import pytest
 from pydantic import BaseModel, ConfigDict, Field
 
-from sim import registry
-from sim.registry import AgentKind, agent_kinds, register, unregister
-from sim.scenario import (
+from sim.scenario import registry
+from sim.scenario.model import (
     DayCount,
     Rating,
     ScenarioError,
@@ -24,6 +23,7 @@ from sim.scenario import (
     load_scenario,
     scenario_from_dict,
 )
+from sim.scenario.registry import AgentKind, agent_kinds, register, unregister
 
 
 class CrowdParams(BaseModel):
@@ -508,7 +508,7 @@ def test_constants_match_the_pricing_engine():
 
 def test_loading_a_scenario_stays_light():
     heavy = "{'scipy', 'numba', 'sim.pricing'}"
-    code = f"import sim.scenario, sys; print(sorted({heavy} & set(sys.modules)))"
+    code = f"import sim.scenario.model, sys; print(sorted({heavy} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.kernel import Simulation
-from sim.latency import FixedLatency
-from sim.orders import Reason, Status
-from sim.participant import Participant
-from sim.scenario import load_scenario
-from sim.strategy import Strategy, StrategyParticipant
+from sim.engine.kernel import Simulation
+from sim.engine.latency import FixedLatency
+from sim.engine.participant import Participant
+from sim.market.orders import Reason, Status
+from sim.scenario.model import load_scenario
+from sim.strategy.api import Strategy, StrategyParticipant
 from tests.sim_fixtures import small_scenario
 
 

@@ -13,9 +13,10 @@ from decimal import Decimal
 
 import pytest
 
-from sim.ledger import Ledger
-from sim.orders import OrderType, Reason, Side, Status
-from sim.venue import (
+from sim.market.ledger import Ledger
+from sim.market.messages import OpenOrder
+from sim.market.orders import OrderType, Reason, Side, Status
+from sim.market.venue import (
     NS_PER_DAY,
     FeeSchedule,
     Instrument,
@@ -25,7 +26,6 @@ from sim.venue import (
     Venue,
     fee,
 )
-from sim.venue_messages import OpenOrder
 
 BOND = "GS2033"
 PAR = 10_000  # ticks

@@ -14,10 +14,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.ledger import Ledger
-from sim.orders import Reason, Side, Status
-from sim.venue import MAX_CLIENT, Instrument, Venue
-from sim.venue_messages import OpenOrder
+from sim.market.ledger import Ledger
+from sim.market.messages import OpenOrder
+from sim.market.orders import Reason, Side, Status
+from sim.market.venue import MAX_CLIENT, Instrument, Venue
 from tests.reference_book import ReferenceBook
 
 BOND = "GS2033"

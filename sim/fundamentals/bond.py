@@ -11,9 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from sim.calendar import TradingCalendar
 from sim.fundamentals.base import check_number, ou_variance
 from sim.fundamentals.shocks import CurveShock, SpreadShock, as_shock
+from sim.market.calendar import TradingCalendar
 from sim.pricing import DEFAULT_SPREAD_TABLE, Bond, Rating, SpreadTable, ZeroCurve, fair_value_of
 from sim.pricing.curve_shocks import path_fraction
 

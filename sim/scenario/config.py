@@ -1,7 +1,7 @@
 """Configuration as data: strict field types for TOML values, reading TOML files, dotted
 overrides, and validation errors as one ``SOURCE: field.path: reason`` line each.
 
-Nothing here knows what a scenario is: `sim.scenario` builds its schema and its messages on
+Nothing here knows what a scenario is: `sim.scenario.model` builds its schema and its messages on
 these pieces.
 """
 

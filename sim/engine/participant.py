@@ -10,44 +10,22 @@ same decision code run against a live venue later.
 Subclasses override the `on_*` hooks they need and call `submit`, `cancel`, `modify` and
 `wake_in`/`wake_at`. All their randomness comes from `self.agent_rng`, a generator spawned from the
 run's seed sequence for this agent alone: array draws from it directly, scalar draws through
-`self.draws`, which takes them from it in blocks (`sim.draws`).
+`self.draws`, which takes them from it in blocks (`sim.engine.draws`).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 import mesa
 import numpy as np
 
-from sim.draws import ScalarDraws
+from sim.engine.draws import ScalarDraws
 
 if TYPE_CHECKING:
-    from sim.kernel import Simulation
-    from sim.latency import Latency
-    from sim.venue_messages import OpenOrder, Response, Trade
-
-
-class Quote(NamedTuple):
-    """Level 1 of one book as a participant sees it (None for an empty side)."""
-
-    time: int
-    bid: int | None
-    bid_qty: int
-    ask: int | None
-    ask_qty: int
-
-    @property
-    def mid(self) -> float | None:
-        if self.bid is None or self.ask is None:
-            return None
-        return (self.bid + self.ask) / 2
-
-    @property
-    def spread(self) -> int | None:
-        if self.bid is None or self.ask is None:
-            return None
-        return self.ask - self.bid
+    from sim.engine.kernel import Simulation
+    from sim.engine.latency import Latency
+    from sim.market.messages import OpenOrder, Quote, Response, Trade
 
 
 class Participant(mesa.Agent):

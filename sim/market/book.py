@@ -1,8 +1,8 @@
 """The limit order book: one instrument, integer prices (ticks) and quantities (units).
 
 A continuous double auction with strict price-time priority; trades print at the resting
-order's price. The matching itself runs in numba (`sim._book_kernels`); this module is the thin
-Python face that turns arguments into codes and codes back into `Outcome`s.
+order's price. The matching itself runs in numba (`sim.market._book_kernels`); this module is
+the thin Python face that turns arguments into codes and codes back into `Outcome`s.
 
     book = OrderBook()
     out = book.submit(owner=7, side=Side.BUY, qty=10, price=1005)          # limit (GTC)
@@ -25,8 +25,8 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
-from sim import _book_kernels as K
-from sim.orders import (
+from sim.market import _book_kernels as K
+from sim.market.orders import (
     INT64_MAX,
     Cancel,
     Fill,
@@ -394,8 +394,8 @@ class OrderBook:
     @property
     def state(self) -> tuple[np.ndarray, ...]:
         """(orders, levels, stops, meta, fills, cancels): the arrays, for a compiled caller
-        that matches in a call of its own (`sim._gateway_kernels.new_order`). Growing the book
-        replaces them."""
+        that matches in a call of its own (`sim.market._gateway_kernels.new_order`). Growing the
+        book replaces them."""
         return self._orders, self._levels, self._stops, self._meta, self._fills, self._cancels
 
     def make_room(self) -> None:
@@ -412,7 +412,7 @@ class OrderBook:
 
     @property
     def fills(self) -> np.ndarray:
-        """The last request's fills are its first rows (`sim._book_kernels.F_*` columns)."""
+        """The last request's fills are its first rows (`sim.market._book_kernels.F_*` columns)."""
         return self._fills
 
     @property

@@ -1,6 +1,6 @@
 """What a finished simulation reports besides its event frames: the agents and instruments
 tables, the run's metrics and its manifest (`Simulation.run` writes them with
-`sim.result.write_run`)."""
+`sim.records.result.write_run`)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import polars as pl
 
-from sim.metrics import compute_metrics
+from sim.analytics import compute_metrics
 
 PACKAGES = ("numpy", "numba", "polars", "pyarrow", "simpy", "mesa", "pydantic", "scipy")
 

@@ -23,18 +23,18 @@ from pathlib import Path
 import mesa
 import numpy as np
 
-from sim.calendar import TradingCalendar
-from sim.clock import Clock
-from sim.fees import FeeSchedule, Tier
-from sim.instrument import Instrument
-from sim.latency import latency_from
-from sim.ledger import Ledger
-from sim.market_data import MarketData
-from sim.orders import INT64_MAX, Reason, Side, Status, as_int64
-from sim.participant import Participant
-from sim.recorder import Recorder
-from sim.venue import PriceBand, Venue
-from sim.venue_messages import Response
+from sim.engine.clock import Clock
+from sim.engine.latency import latency_from
+from sim.engine.market_data import MarketData
+from sim.engine.participant import Participant
+from sim.market.calendar import TradingCalendar
+from sim.market.fees import FeeSchedule, Tier
+from sim.market.instrument import Instrument
+from sim.market.ledger import Ledger
+from sim.market.messages import Response
+from sim.market.orders import INT64_MAX, Reason, Side, Status, as_int64
+from sim.market.venue import PriceBand, Venue
+from sim.records.recorder import Recorder
 
 NS_PER_SECOND = 10**9
 CHANNELS = ("l1", "l2", "trades")  # market data an agent can subscribe to
@@ -44,8 +44,8 @@ class Simulation:
     """Everything one run needs, built from a resolved `Scenario`."""
 
     def __init__(self, scenario, seed: int | None = None) -> None:
-        from sim.registry import agent_kinds
-        from sim.scenario import ScenarioError
+        from sim.scenario.model import ScenarioError
+        from sim.scenario.registry import agent_kinds
 
         self.scenario = scenario
         self.seed = scenario.seed if seed is None else int(seed)
@@ -499,8 +499,8 @@ class Simulation:
 
     def run(self, out: str | Path = "results", progress=None, run_id: str | None = None):
         """Simulate every session, then write `out/<run_id>/` and return its `Result`."""
-        from sim import run_report
-        from sim.result import Result, write_run
+        from sim.records import summary as run_report
+        from sim.records.result import Result, write_run
 
         started = wallclock.perf_counter()
         self._schedule_sessions(progress)

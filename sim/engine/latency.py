@@ -1,7 +1,7 @@
 """Latency models: small pluggable objects that draw one delay in integer nanoseconds.
 
 Each agent and venue holds one; the kernel calls ``sample(rng)`` with the agent's own source of
-randomness, its `sim.draws.ScalarDraws` (which offers every method of a NumPy generator), so
+randomness, its `sim.engine.draws.ScalarDraws` (which offers every method of a NumPy generator), so
 delays are reproducible from the run's seed.
 """
 
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 import numpy as np
 
 if TYPE_CHECKING:
-    from sim.draws import ScalarDraws
+    from sim.engine.draws import ScalarDraws
 
 
 @runtime_checkable

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
-from sim.config import ConfigModel, Dec, Float, Int, InvalidField
+from sim.scenario.config import ConfigModel, Dec, Float, Int, InvalidField
 
 # The values of sim.pricing.Rating and sim.pricing.CONVENTIONS, written out so that loading a
 # scenario does not import the pricing engine (scipy, numba); a test keeps them in step.

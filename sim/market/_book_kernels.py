@@ -1,4 +1,4 @@
-"""numba kernels of the limit order book. `sim.book.OrderBook` is the Python face of these.
+"""numba kernels of the limit order book. `sim.market.book.OrderBook` is the Python face of these.
 
 State lives in plain NumPy arrays so that every kernel compiles once and is cached on disk:
 
@@ -89,7 +89,7 @@ F_PRICE = 4
 F_QTY = 5
 N_FILL_FIELDS = 6
 
-# codes shared with sim.orders
+# codes shared with sim.market.orders
 T_LIMIT, T_MARKET, T_IOC, T_FOK = 0, 1, 2, 3
 S_ACCEPTED, S_PARTIAL, S_FILLED, S_CANCELLED, S_REJECTED = 0, 1, 2, 3, 4
 R_NONE = 0

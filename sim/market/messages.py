@@ -1,4 +1,5 @@
-"""What a venue tells its clients: priced trades, answers to requests, open-order snapshots.
+"""What a venue tells its clients: priced trades, answers to requests, open-order snapshots,
+level-1 quotes.
 
 Small immutable records, the same for every venue. Prices are integer ticks, quantities integer
 units, money (notional, fees, locks) integer paise and times integer ns.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from sim.orders import Cancel, Reason, Side, Status
+from sim.market.orders import Cancel, Reason, Side, Status
 
 
 class Trade(NamedTuple):
@@ -61,3 +62,25 @@ class OpenOrder(NamedTuple):
     cash_locked: int  # paise
     units_locked: int
     client: int = 0
+
+
+class Quote(NamedTuple):
+    """Level 1 of one book as a participant sees it (None for an empty side)."""
+
+    time: int
+    bid: int | None
+    bid_qty: int
+    ask: int | None
+    ask_qty: int
+
+    @property
+    def mid(self) -> float | None:
+        if self.bid is None or self.ask is None:
+            return None
+        return (self.bid + self.ask) / 2
+
+    @property
+    def spread(self) -> int | None:
+        if self.bid is None or self.ask is None:
+            return None
+        return self.ask - self.bid

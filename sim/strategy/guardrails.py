@@ -1,6 +1,6 @@
 """Guardrails around any strategy: a position limit, a VaR limit and a drawdown kill switch.
 
-`Guardrails` wraps a strategy written against the Strategy API (`sim.strategy`) and hands it a
+`Guardrails` wraps a strategy written against the Strategy API (`sim.strategy.api`) and hands it a
 `GuardedContext`: the real context, with every order checked first. Being written only against
 the `Context`, it guards a strategy in a simulation (the AI agent, `agents.ai`) and, later,
 through the live adapter alike. The context's `submit` checks, in order:
@@ -52,9 +52,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from sim.calendar import NS_PER_SECOND
-from sim.orders import Reason, Side, as_int64
-from sim.strategy import HANDLERS
+from sim.market.calendar import NS_PER_SECOND
+from sim.market.orders import Reason, Side, as_int64
+from sim.strategy.api import HANDLERS
 
 
 def value_at_risk(

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
 
-from sim.instrument import decimal_value
+from sim.market.instrument import decimal_value
 
 MICROS = 1_000_000  # fee rates are held in millionths of the notional (1 bp = 100)
 

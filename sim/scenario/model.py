@@ -3,7 +3,7 @@
 A scenario file has the sections ``[run]``, ``[calendar]``, ``[[instruments]]`` and/or
 ``[universe]``, ``[[venues]]``, ``[fundamentals]``, ``[recording]`` and ``[[shocks]]``; every
 other top-level table is an agent population named after a registered agent kind
-(`sim.registry.agent_kinds`) and is validated by that kind's parameter model. A second
+(`sim.scenario.registry.agent_kinds`) and is validated by that kind's parameter model. A second
 population of a kind takes a name of its own and says its kind (``[wide_makers]`` with
 ``kind = "market_maker"``); its agents and metrics are reported under that name.
 
@@ -26,7 +26,7 @@ Every problem is reported, one line each: ``FILE: field.path: reason``, or
 ``--set OVERRIDE: field.path: reason`` when the override put the bad value there.
 
 The sections are defined here, apart from the bonds (``[[instruments]]`` and ``[universe]``,
-in `sim.universe`); reading TOML, overrides and error lines are `sim.config`'s.
+in `sim.scenario.universe`); reading TOML, overrides and error lines are `sim.scenario.config`'s.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
-from sim.config import (
+from sim.scenario.config import (
     HHMM,
     ConfigModel,
     Dec,
@@ -60,12 +60,12 @@ from sim.config import (
     pydantic_problems,
     read_toml,
 )
-from sim.registry import agent_kinds
-from sim.universe import BOND_TERMS, InstrumentSpec, Rating, Universe, generate_universe
+from sim.scenario.registry import agent_kinds
+from sim.scenario.universe import BOND_TERMS, InstrumentSpec, Rating, Universe, generate_universe
 
 # Scenario files speak this bond vocabulary, so it stays importable from here.
-from sim.universe import RATINGS as RATINGS
-from sim.universe import DayCount as DayCount
+from sim.scenario.universe import RATINGS as RATINGS
+from sim.scenario.universe import DayCount as DayCount
 
 
 class ScenarioError(ValueError):

@@ -1,5 +1,6 @@
 """numba kernels of the venue gateway and the ledger: what happens to accounts and open orders
-around each trip to a book. `sim.venue.Venue` and `sim.ledger.Ledger` are their Python faces.
+around each trip to a book. `sim.market.venue.Venue` and `sim.market.ledger.Ledger` are their
+Python faces.
 
 State lives in plain NumPy int64 arrays, owned by the faces and passed in on every call:
 
@@ -12,7 +13,7 @@ State lives in plain NumPy int64 arrays, owned by the faces and passed in on eve
   an order's slot (0: not open); ``rates[row]`` its accounts' maker and taker fee rates.
 
 `new_order`, `modify_order` and `cancel_order` take a plain request through the gateway's
-checks, the book (`sim._book_kernels`, compiled in) and the booking in one call; the rest
+checks, the book (`sim.market._book_kernels`, compiled in) and the booking in one call; the rest
 (orders with options, accounts with risk limits, halts) visit the book through Python and
 are booked by `settle_request`. numba's disk cache checks only a kernel's own file, so this
 file carries the digest of the book's kernels (`BOOK_KERNELS_DIGEST`): importing it after they
@@ -28,9 +29,9 @@ from pathlib import Path
 import numpy as np
 from numba import njit
 
-from sim import _book_kernels as K
+from sim.market import _book_kernels as K
 
-BOOK_KERNELS_DIGEST = "3ee5b0a1cce1c920"
+BOOK_KERNELS_DIGEST = "cf0ae8b598733379"
 
 # The codes live in this module on purpose: numba freezes globals into its cache and checks
 # only this file for changes.
@@ -74,20 +75,20 @@ NEED_ROOM = -1  # returned, with nothing changed, when an array must grow first
 NOT_OURS = -2  # returned, with nothing changed: a fill involves an order the gateway never saw
 NEED_BOOK_ROOM = -3  # returned by new_order, with nothing changed: the book must grow first
 TOO_LARGE = -4  # returned by modify_order, with nothing changed: amounts past int64's reach
-# sim.orders.Reason: the gateway's refusals the one-call kernels make themselves
+# sim.market.orders.Reason: the gateway's refusals the one-call kernels make themselves
 REASON_UNKNOWN_ORDER, REASON_HALTED = 3, 6
 REASON_PRICE_BAND, REASON_INSUFFICIENT_CASH, REASON_INSUFFICIENT_UNITS = 22, 25, 26
-MAX_TOTAL = 2**62  # sim.ledger's bound on every balance
+MAX_TOTAL = 2**62  # sim.market.ledger's bound on every balance
 
 MICROS = 1_000_000
-# sim.orders.Status: 0 accepted and 1 partially filled are the open ones
+# sim.market.orders.Status: 0 accepted and 1 partially filled are the open ones
 STATUS_PARTIAL, STATUS_CANCELLED, STATUS_REJECTED = 1, 3, 4
 
 
 @njit(cache=True, inline="always")
 def fee(notional, rate):
-    """Whole paise for a rate in millionths, truncated toward zero, as `sim.fees.fee`, without
-    forming notional * rate (which could pass int64 for notionals above about 2**49)."""
+    """Whole paise for a rate in millionths, truncated toward zero, as `sim.market.fees.fee`,
+    without forming notional * rate (which could pass int64 for notionals above about 2**49)."""
     whole, part = divmod(notional, MICROS)
     magnitude = whole * abs(rate) + part * abs(rate) // MICROS
     return magnitude if rate >= 0 else -magnitude
@@ -272,7 +273,7 @@ def new_order(
     halt, band and cover checks, the book's matching and `settle_request`'s booking, in one
     call. `limit` is the worst price it can trade at, `book_price` and `otype` what the book
     gets. Returns (code, order id, status, reason, filled, fills, cancels, last trade
-    price): code 0 when the book took the order; else a refusal's `sim.orders.Reason`, or
+    price): code 0 when the book took the order; else a refusal's `sim.market.orders.Reason`, or
     NEED_BOOK_ROOM or NEED_ROOM, with nothing changed, when the book's arrays or the
     gateway's must grow first (NEED_ROOM gives the order's id and the most fills it may
     make in place of its id and fills), or NOT_OURS once the book has matched (as
@@ -523,9 +524,9 @@ def _check_book_kernels() -> None:
     digest = hashlib.sha256(source.replace(b"\r\n", b"\n")).hexdigest()[:16]
     if digest != BOOK_KERNELS_DIGEST:
         raise ImportError(
-            f"sim/_book_kernels.py changed: set BOOK_KERNELS_DIGEST in {Path(__file__).name} "
-            f"to {digest!r}, so that numba recompiles the kernels that compile it in (its cache "
-            "checks only their own file)"
+            "sim/market/_book_kernels.py changed: set BOOK_KERNELS_DIGEST in "
+            f"{Path(__file__).name} to {digest!r}, so that numba recompiles the kernels that "
+            "compile it in (its cache checks only their own file)"
         )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 
-from sim.participant import Quote
+from sim.market.messages import Quote
 
 _EMPTY = (None, 0, None, 0)
 # NamedTuple's generated __new__ is slow for the hot path; this builds the same tuple.

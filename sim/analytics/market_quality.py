@@ -13,7 +13,7 @@ from decimal import Decimal
 import numpy as np
 import polars as pl
 
-from sim.metrics.stylized import (
+from sim.analytics.stylized import (
     NS_PER_DAY,
     NS_PER_MINUTE,
     minute_mid_return_segments,

@@ -21,7 +21,7 @@ client codes): each order may carry a `client` code, self-trade prevention appli
 (account, client), and the ledger books everything to the account. Client 0 is the account
 itself, so an account that never sends a code behaves as if codes did not exist.
 
-What the venue answers with (trades, responses, open-order snapshots) is in `sim.venue_messages`.
+What the venue answers with (trades, responses, open-order snapshots) is in `sim.market.messages`.
 """
 
 from __future__ import annotations
@@ -35,13 +35,13 @@ from decimal import Decimal
 import numba
 import numpy as np
 
-from sim import _gateway_kernels as G
-from sim.book import TIF_CODES, OrderBook
-from sim.fees import MICROS, FeeSchedule, Tier, fee
-from sim.instrument import Instrument
-from sim.ledger import MAX_TOTAL, Ledger
-from sim.orders import INT64_MAX, Reason, Side, Status, as_int64
-from sim.venue_messages import OpenOrder, Response, Trade
+from sim.market import _gateway_kernels as G
+from sim.market.book import TIF_CODES, OrderBook
+from sim.market.fees import MICROS, FeeSchedule, Tier, fee
+from sim.market.instrument import Instrument
+from sim.market.ledger import MAX_TOTAL, Ledger
+from sim.market.messages import OpenOrder, Response, Trade
+from sim.market.orders import INT64_MAX, Reason, Side, Status, as_int64
 
 # Instruments and fees are defined in modules of their own; a venue's users get them here too.
 __all__ = [
@@ -174,7 +174,7 @@ class Venue:
         self._symbols: list[str] = []  # by listing index
         self._tiers: dict[int, Tier | None] = {}
         self._limits: dict[int, RiskLimits] = {}
-        # Open orders and fee rates in arrays (`sim._gateway_kernels`), by ledger row.
+        # Open orders and fee rates in arrays (`sim.market._gateway_kernels`), by ledger row.
         self._slots, self._heads, self._venue_meta, self._rates = G.new_venue_state(16)
         self._trades = np.zeros((64, G.N_TRADE_FIELDS), np.int64)
         self._max_rate = self._fees.max_rate
@@ -743,7 +743,8 @@ class Venue:
         )  # fmt: skip
 
     def trade_rows(self, n: int) -> list[list[int]]:
-        """The last request's first `n` trades as rows of `sim._gateway_kernels.T_*` fields."""
+        """The last request's first `n` trades, as rows of `sim.market._gateway_kernels.T_*`
+        fields."""
         return self._trades[:n].tolist() if n else []
 
     def trade(self, symbol: str, row: list[int]) -> Trade:

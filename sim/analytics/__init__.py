@@ -1,7 +1,7 @@
 """Metrics of a run, computed from its frames: plain dicts of numbers, ready for metrics.json.
 
 :func:`compute_metrics` gathers the groups this package owns (market quality, stylized facts of
-mid returns, agent PnL by kind); `sim.run_report` adds the run's own groups to the same dict
+mid returns, agent PnL by kind); `sim.records.summary` adds the run's own groups to the same dict
 (summary, ledger, events, and each population's). Cohorts (retail, SIP) are one agent each
 in agents.parquet, so their investors' spread of PnL is in their own groups, not in
 ``pnl_by_kind``.
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from sim.metrics.market_quality import market_quality
-from sim.metrics.stylized import (
+from sim.analytics.market_quality import market_quality
+from sim.analytics.stylized import (
     minute_mid_return_segments,
     minute_mid_returns,
     stylized_facts,

@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from sim import _gateway_kernels as G
+from sim.market import _gateway_kernels as G
 
 # Money and units are int64 in the arrays: deposits and issues stop where their totals, which
 # bound every balance, would pass this (a sum of two balances still fits).
@@ -157,7 +157,7 @@ class Ledger:
     """All accounts of a run. Amounts are ints (paise, units); anything else is refused.
 
     Balances live in NumPy arrays (`balances`, `holdings`, `settlements`, `meta`; layouts in
-    `sim._gateway_kernels`) that the venues' compiled gateway updates directly; every account
+    `sim.market._gateway_kernels`) that the venues' compiled gateway updates directly; every account
     has a row and every instrument a column. `Account` objects are live views of them.
     """
 

@@ -40,20 +40,20 @@ nothing is on its way. `request` is the tuple of the action and its arguments as
 
 and `response` the venue's `Response` (order id, status, reason, fills). A request the
 strategy's own controls stop before it leaves (`refuse`, `refuse_modify`; see
-`sim.guardrails`) is answered at once with a REJECTED response carrying their reason.
+`sim.strategy.guardrails`) is answered at once with a REJECTED response carrying their reason.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from sim.orders import Reason, Status
-from sim.participant import Participant, Quote
-from sim.venue_messages import Response
+from sim.engine.participant import Participant
+from sim.market.messages import Quote, Response
+from sim.market.orders import Reason, Status
 
 if TYPE_CHECKING:
-    from sim.instrument import Instrument
-    from sim.venue_messages import Trade
+    from sim.market.instrument import Instrument
+    from sim.market.messages import Trade
 
 HANDLERS = ("on_start", "on_timer", "on_quote", "on_order", "on_fill", "on_stop")
 

@@ -1,0 +1,26 @@
+"""Lazy package attributes: a package names what it exports, and each name imports its module
+only when first used, so that importing a package (or a light module inside it) stays cheap.
+
+    __getattr__, __dir__ = lazy_exports(__name__, {"OrderBook": "book", ...})
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+
+
+def lazy_exports(package: str, exports: Mapping[str, str]) -> tuple[Callable, Callable]:
+    """Module-level ``__getattr__`` and ``__dir__`` for `package`: ``exports`` maps each public
+    name to the submodule (relative to `package`) that defines it."""
+
+    def __getattr__(name: str):
+        if name in exports:
+            module = importlib.import_module(f"{package}.{exports[name]}")
+            return getattr(module, name)
+        raise AttributeError(f"module {package!r} has no attribute {name!r}")
+
+    def __dir__() -> list[str]:
+        return sorted(exports)
+
+    return __getattr__, __dir__

@@ -1,0 +1,18 @@
+"""The Strategy API (handlers and the context a strategy trades through), its simulated
+context, and guardrails around any strategy.
+
+    from sim.strategy import Strategy, Context, Guardrails
+"""
+
+from sim._lazy import lazy_exports
+
+_EXPORTS = {
+    "Strategy": "api",
+    "Context": "api",
+    "StrategyParticipant": "api",
+    "HANDLERS": "api",
+    "Guardrails": "guardrails",
+    "value_at_risk": "guardrails",
+}
+__all__ = list(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
