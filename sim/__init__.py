@@ -27,6 +27,7 @@ _LAZY = {
     "run": ("sim.engine", "run"),
     "Simulation": ("sim.engine", "Simulation"),
     "Result": ("sim.records", "Result"),
+    "plots": ("sim.presentation.plots", None),
 }
 __all__ = ["__version__", *_LAZY]
 
@@ -36,5 +37,6 @@ def __getattr__(name: str):
         import importlib
 
         module, attribute = _LAZY[name]
-        return getattr(importlib.import_module(module), attribute)
+        loaded = importlib.import_module(module)
+        return loaded if attribute is None else getattr(loaded, attribute)
     raise AttributeError(f"module 'sim' has no attribute {name!r}")

@@ -6,7 +6,6 @@ exits with status 2, without a traceback; a bug in bondlab still raises.
 
 from __future__ import annotations
 
-import gc
 import math
 import os
 import sys
@@ -17,6 +16,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
+from sim.engine import collector
 from sim.scenario.model import Scenario, ScenarioError, load_scenario
 
 app = typer.Typer(
@@ -27,9 +27,18 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,  # click's plain usage errors: one "Error: ..." line
 )
-scenarios_app = typer.Typer(help="Check scenario files.", no_args_is_help=True)
+scenarios_app = typer.Typer(
+    help="List the shipped scenarios; check scenario files.", no_args_is_help=True
+)
 app.add_typer(scenarios_app, name="scenarios")
 
+ScenarioArgument = Annotated[
+    Path,
+    typer.Argument(
+        metavar="SCENARIO",
+        help="Scenario file (TOML), or the name of a shipped one (bondlab scenarios list).",
+    ),
+]
 Overrides = Annotated[
     list[str] | None,
     typer.Option(
@@ -60,7 +69,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 
 @app.command("run")
 def run_command(
-    scenario: Annotated[Path, typer.Argument(metavar="SCENARIO", help="Scenario file (TOML).")],
+    scenario: ScenarioArgument,
     seed: Annotated[
         int | None,
         typer.Option(metavar="N", min=0, help="Seed of the run [default: the scenario's]."),
@@ -77,7 +86,6 @@ def run_command(
     loaded = _load(scenario, overrides)
     from sim.engine.kernel import run  # the whole engine: only when a run is asked for
 
-    gc.enable()  # off while the dependencies loaded (see main); the run manages its own
     try:
         with _progress(loaded, quiet) as progress:
             result = run(loaded, seed=seed, out=out, progress=progress)
@@ -97,10 +105,10 @@ def _progress(scenario: Scenario, quiet: bool) -> Iterator[Callable[[int, int, i
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from sim.market.calendar import TradingCalendar
+    from sim.engine.build import trading_calendar
 
     spec = scenario.calendar
-    calendar = TradingCalendar(spec.start, spec.days, spec.open, spec.close, spec.holidays)
+    calendar = trading_calendar(spec)
     columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[clock]}"))
     with Progress(*columns, TimeElapsedColumn(), console=Console(stderr=True)) as bar:
         task = bar.add_task(scenario.name, total=1.0, clock="")
@@ -139,25 +147,32 @@ def _number(value: bool | float) -> str:
     return f"{value:.4g}"
 
 
+@scenarios_app.command("list")
+def list_command() -> None:
+    """Print the shipped scenarios: each one's name and what it is."""
+    from sim.scenario import library
+
+    shipped = library.names()
+    width = max(map(len, shipped), default=0)
+    for name in shipped:
+        summary = library.summary(library.folder() / f"{name}{library.SUFFIX}")
+        typer.echo(f"{name:<{width}}  {summary}".rstrip())
+
+
 @scenarios_app.command("validate")
-def validate_command(
-    file: Annotated[Path, typer.Argument(metavar="FILE", help="Scenario file (TOML).")],
-    overrides: Overrides = None,
-) -> None:
-    """Check a scenario file (with overrides) and print what it holds."""
-    scenario = _load(file, overrides)
-    populations = ", ".join(scenario.populations) or "none"
+def validate_command(scenario: ScenarioArgument, overrides: Overrides = None) -> None:
+    """Check a scenario (with overrides) and print what it holds."""
+    loaded = _load(scenario, overrides)
+    populations = ", ".join(loaded.populations) or "none"
     typer.echo(
-        f"ok: {scenario.name} ({scenario.hash[:12]}), {len(scenario.instruments)} instruments, "
-        f"{len(scenario.venues)} venues, populations: {populations}"
+        f"ok: {loaded.name} ({loaded.hash[:12]}), {len(loaded.instruments)} instruments, "
+        f"{len(loaded.venues)} venues, populations: {populations}"
     )
 
 
 def main() -> NoReturn:
     """Entry point of the ``bondlab`` console script."""
-    # Loading numba, mesa, pandas and polars makes about a million objects and no garbage:
-    # the collector's passes over them would only cost time.
-    gc.disable()
+    collector.off_during_start_up()
     try:
         app()
     except SystemExit as done:

@@ -5,7 +5,8 @@ from itertools import pairwise
 
 import pytest
 
-from sim.market.calendar import NS_PER_DAY, TradingCalendar
+from sim.market.calendar import TradingCalendar
+from sim.units import NS_PER_DAY
 
 OPEN, CLOSE = time(9, 15), time(15, 30)
 HOLIDAY = date(2026, 1, 26)  # a Monday

@@ -15,8 +15,9 @@ from sim.fundamentals import (
     SpreadShock,
     as_shock,
 )
-from sim.market.calendar import NS_PER_DAY, NS_PER_SECOND, TradingCalendar
+from sim.market.calendar import TradingCalendar
 from sim.pricing import Bond, ParallelShock, Rating, TwistShock, fair_value_of
+from sim.units import NS_PER_DAY, NS_PER_SECOND
 
 S = NS_PER_SECOND
 START = 1_700_000_000 * S

@@ -4,10 +4,12 @@ accounting, trading time and the results folder."""
 from __future__ import annotations
 
 import gc
+import weakref
 
 import polars as pl
 import pytest
 
+from sim.engine.collector import RunCollection
 from sim.engine.kernel import Simulation, run
 from sim.market.orders import Status
 from sim.scenario.model import load_scenario
@@ -180,3 +182,39 @@ def test_a_request_for_an_instrument_the_venue_does_not_list_is_refused_and_the_
     result = sim.run(out=tmp_path)
     refused = result.orders.filter(pl.col("instrument") == "NOT-LISTED")
     assert refused["reason"].to_list() == ["unknown_instrument"] * 2
+
+
+def test_a_run_without_out_writes_nothing_and_holds_what_the_files_would(
+    scenario, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    in_memory = run(scenario, seed=5, out=None)
+    assert in_memory.path is None and list(tmp_path.iterdir()) == []
+    on_disk = run(scenario, seed=5, out=tmp_path / "runs")
+    assert in_memory.metrics == on_disk.metrics
+    for name in (*DATA_FILES, "curve", "transfers"):
+        assert in_memory.frame(name).equals(on_disk.frame(name)), name
+    saved = in_memory.save(tmp_path / "saved")
+    assert saved.manifest["files"] == on_disk.manifest["files"]
+    with pytest.raises(KeyError, match="in memory"):
+        in_memory.frame("no_such_frame")
+
+
+def test_a_finished_simulation_can_be_freed(scenario):
+    # mesa 3.3 keeps every model in a class-level table (mesa #3179); the run lets go of it.
+    sim = Simulation(scenario, seed=1)
+    sim.run(out=None)
+    ref = weakref.ref(sim)
+    del sim
+    gc.collect()
+    assert ref() is None
+
+
+def test_the_collectors_policy_is_reset_after_a_run(scenario):
+    sim = Simulation(scenario, seed=1)
+    sim.run(out=None)
+    assert sim._collection is None
+    assert gc.isenabled()
+    with RunCollection() as collection:
+        assert collection.collect_at_close and not gc.isenabled()
+    assert not collection.collect_at_close and gc.isenabled()

@@ -11,10 +11,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sim.presentation import plots
 from sim.records import recorder as recorder_module
-from sim.records import result as result_module
+from sim.records import store as store_module
 from sim.records.recorder import Recorder
-from sim.records.result import Result, ResultError, sha256_file, write_run
+from sim.records.result import Result, ResultError
+from sim.records.store import sha256_file, write_run
 
 matplotlib.use("Agg")
 
@@ -83,7 +85,7 @@ def test_an_interrupted_write_leaves_nothing(tmp_path, monkeypatch):
     def fail(*_args, **_kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(result_module, "_json_bytes", fail)
+    monkeypatch.setattr(store_module, "_json_bytes", fail)
     with pytest.raises(OSError, match="disk full"):
         write(tmp_path)
     assert list(tmp_path.iterdir()) == []
@@ -127,8 +129,8 @@ def test_a_missing_file_and_bad_json_are_caught(tmp_path):
 
 def test_plots_return_figures(tmp_path):
     res = Result.load(write(tmp_path))
-    for plot in (res.plot_price, res.plot_spread, res.plot_depth, res.plot_pnl_by_kind):
-        figure = plot()
+    for plot in (plots.price, plots.spread, plots.depth, plots.pnl_by_kind):
+        figure = plot(res)
         assert figure.axes and figure.axes[0].has_data()
 
 

@@ -13,12 +13,8 @@ from decimal import Decimal
 import numpy as np
 import polars as pl
 
-from sim.analytics.stylized import (
-    NS_PER_DAY,
-    NS_PER_MINUTE,
-    minute_mid_return_segments,
-    minute_mids,
-)
+from sim.analytics.stylized import minute_mid_return_segments, minute_mids
+from sim.units import NS_PER_DAY, NS_PER_MINUTE
 
 TOP_LEVELS = 5
 

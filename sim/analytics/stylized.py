@@ -22,8 +22,8 @@ from collections.abc import Sequence
 import numpy as np
 import polars as pl
 
-NS_PER_MINUTE = 60_000_000_000
-NS_PER_DAY = 86_400_000_000_000
+from sim.units import NS_PER_DAY, NS_PER_MINUTE
+
 MAX_LAG = 10
 
 

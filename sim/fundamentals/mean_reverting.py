@@ -12,7 +12,7 @@ import numpy as np
 
 from sim.fundamentals.base import check_number, ou_variance
 from sim.fundamentals.shocks import FundamentalJump, as_shock
-from sim.market.calendar import NS_PER_DAY, NS_PER_SECOND
+from sim.units import NS_PER_DAY, NS_PER_SECOND
 
 _CHUNK = 1024  # grid steps per chunk; a power of two for the dyadic bridge
 _SKELETON_BLOCK = 64

@@ -12,6 +12,37 @@ from typing import NamedTuple
 from sim.market.orders import Cancel, Reason, Side, Status
 
 
+class Codes(NamedTuple):
+    """A venue's answer to one request as plain ints (`Venue.new_order`, `cancel_order`,
+    `modify_order`): enough to record it; `Venue.answer` builds the `Response` from it."""
+
+    order_id: int  # 0 when the gateway refused the request
+    status: int  # a `Status`
+    reason: int  # a `Reason`
+    filled: int  # units
+    n_fills: int  # this request's trades, in `Venue.trade_rows`
+    n_cancels: int  # orders the request cancelled (self-trade prevention, IOC remainders)
+    client: int
+
+
+class TradeRow(NamedTuple):
+    """One of a request's trades as the compiled gateway wrote it (`Venue.trade_rows`): ticks,
+    units, ids, accounts, the aggressor's side (+1 buy, -1 sell), paise and client codes."""
+
+    price: int
+    qty: int
+    maker_order_id: int
+    taker_order_id: int
+    maker_account: int
+    taker_account: int
+    aggressor: int
+    notional: int
+    maker_fee: int
+    taker_fee: int
+    maker_client: int
+    taker_client: int
+
+
 class Trade(NamedTuple):
     """One execution, priced and charged."""
 

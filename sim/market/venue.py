@@ -40,8 +40,9 @@ from sim.market.book import TIF_CODES, OrderBook
 from sim.market.fees import MICROS, FeeSchedule, Tier, fee
 from sim.market.instrument import Instrument
 from sim.market.ledger import MAX_TOTAL, Ledger
-from sim.market.messages import OpenOrder, Response, Trade
+from sim.market.messages import Codes, OpenOrder, Response, Trade, TradeRow
 from sim.market.orders import INT64_MAX, Reason, Side, Status, as_int64
+from sim.units import NS_PER_DAY, NS_PER_MINUTE
 
 # Instruments and fees are defined in modules of their own; a venue's users get them here too.
 __all__ = [
@@ -55,15 +56,13 @@ __all__ = [
     "fee",
 ]
 
-NS_PER_DAY = 86_400 * 10**9
 # What a request did, as plain values: (order id, status, reason, filled qty, trades, cancels
 # caused, client code); `Venue.answer` makes a `Response` of them.
-Codes = tuple[int, int, int, int, int, int, int]
 _INT_SIDES = {1: Side.BUY, -1: Side.SELL}
 _STATUSES = tuple(Status)
 _REASONS = {int(r): r for r in Reason}
 # NamedTuple's generated __new__ is slow for the hot path; these build the same tuples.
-_new_response = _new_trade = _new_open_order = tuple.__new__
+_new_response = _new_trade = _new_open_order = _new_codes = _new_trade_row = tuple.__new__
 MAX_CLIENT = 2**31 - 1
 _PLAIN_TIFS = frozenset(TIF_CODES)  # the order types G.new_order takes
 _CLIENT_SHIFT = 32  # owner key of client c > 0 in the book: account + c * 2**32
@@ -77,7 +76,7 @@ class PriceBand:
 
     limit_pct: float = 10.0
     halt_pct: float = 5.0
-    halt_ns: int = 15 * 60 * 10**9
+    halt_ns: int = 15 * NS_PER_MINUTE
 
     def __post_init__(self) -> None:
         if not 0 < self.halt_pct <= self.limit_pct < 100:
@@ -514,7 +513,7 @@ class Venue:
         if n_fills:
             self._traded_at = (now, settle_at)
             self._trip_breaker(listing, last, now)
-        return order_id, status, reason, filled, n_fills, n_cancels, client
+        return _new_codes(Codes, (order_id, status, reason, filled, n_fills, n_cancels, client))
 
     def cancel_order(self, account: int, symbol: str, order_id: int, now: int = 0) -> Codes:
         """`cancel`, answered with codes."""
@@ -531,7 +530,7 @@ class Venue:
         )  # fmt: skip
         if code:
             return _refused(code, order_id)
-        return order_id, status, reason, filled, 0, 0, client
+        return _new_codes(Codes, (order_id, status, reason, filled, 0, 0, client))
 
     def modify_order(
         self,
@@ -724,7 +723,7 @@ class Venue:
         if n_fills:
             self._traded_at = (now, settle_at)
             self._trip_breaker(listing, last, now)
-        return order_id, status, reason, filled, n_fills, n_cancels, client
+        return _new_codes(Codes, (order_id, status, reason, filled, n_fills, n_cancels, client))
 
     # --- answers -------------------------------------------------------------------------
 
@@ -742,12 +741,13 @@ class Venue:
              client),
         )  # fmt: skip
 
-    def trade_rows(self, n: int) -> list[list[int]]:
-        """The last request's first `n` trades, as rows of `sim.market._gateway_kernels.T_*`
-        fields."""
-        return self._trades[:n].tolist() if n else []
+    def trade_rows(self, n: int) -> list[TradeRow]:
+        """The last request's first `n` trades (the compiled gateway's `T_*` columns)."""
+        if not n:
+            return []
+        return [_new_trade_row(TradeRow, row) for row in self._trades[:n].tolist()]
 
-    def trade(self, symbol: str, row: list[int]) -> Trade:
+    def trade(self, symbol: str, row: TradeRow) -> Trade:
         """One of the last request's trades (a row of `trade_rows`) on `symbol`."""
         (price, qty, maker_id, taker_id, maker, taker, aggressor, notional, maker_fee, taker_fee,
          maker_client, taker_client) = row  # fmt: skip
@@ -865,7 +865,7 @@ def _int64_account(account: object) -> int | None:
 
 
 def _refused(reason: Reason | int, order_id: int = 0, client: int = 0) -> Codes:
-    return (order_id, Status.REJECTED, reason, 0, 0, 0, client)
+    return _new_codes(Codes, (order_id, Status.REJECTED, reason, 0, 0, 0, client))
 
 
 def _client(value: object) -> int | None:

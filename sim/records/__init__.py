@@ -9,7 +9,7 @@ from sim._lazy import lazy_exports
 _EXPORTS = {
     "Result": "result",
     "ResultError": "result",
-    "write_run": "result",
+    "write_run": "store",
     "Recorder": "recorder",
 }
 __all__ = list(_EXPORTS)

@@ -126,11 +126,6 @@ _SCHEMAS: dict[str, dict[str, pl.DataType]] = {
 FRAME_NAMES: tuple[str, ...] = tuple(_SCHEMAS)
 
 
-def empty_frame(name: str) -> pl.DataFrame:
-    """An empty frame with the schema of recorder frame `name`."""
-    return pl.DataFrame(schema=_SCHEMAS[name])
-
-
 def _buffer(dtype: pl.DataType) -> array | list:
     if dtype == pl.Float64:
         return array("d")

@@ -1,49 +1,53 @@
-"""What a finished simulation reports besides its event frames: the agents and instruments
-tables, the run's metrics and its manifest (`Simulation.run` writes them with
-`sim.records.result.write_run`)."""
+"""What a finished run reports besides its event frames: the agents and instruments tables,
+the run's metrics and its manifest, all from a plain `RunRecord` of the run (the kernel
+builds it; `sim.records.store.write_run` writes the tables)."""
 
 from __future__ import annotations
 
 import importlib.metadata
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
 from sim.analytics import compute_metrics
+from sim.market.instrument import Instrument
+from sim.market.ledger import ConservationReport
 
 PACKAGES = ("numpy", "numba", "polars", "pyarrow", "simpy", "mesa", "pydantic", "scipy")
 
 
-def agents_frame(sim) -> pl.DataFrame:
-    """One row per agent: its kind and population, cash, positions at the mark, PnL net of
-    what it started with (and of deposits), fees, orders, fills and its own columns."""
-    population_of = {a.account: name for name, pop in sim.populations.items() for a in pop}
-    rows = []
-    for agent in sim.model.agents:
-        acct = sim.ledger.account(agent.account)
-        positions = sum(
-            acct.position(s) * sim.mark(s) * sim.instruments[s].tick_value for s in sim.instruments
-        )
-        cash = acct.cash + acct.pending_cash
-        rows.append(
-            {
-                "agent": agent.account,
-                "kind": agent.kind,
-                "population": population_of.get(agent.account, agent.kind),
-                "cash": cash,
-                "positions_value": positions,
-                "pnl": cash + positions - sim.initial_wealth(agent.account),
-                "fees": agent.fees_paid,
-                "orders": agent.orders_sent,
-                "fills": agent.fills,
-                **agent.report(),
-            }
-        )
-    return pl.DataFrame(rows, infer_schema_length=None)
+@dataclass(frozen=True)
+class RunRecord:
+    """A finished run as plain values.
+
+    `agents` holds one row per agent: its account, kind and population, cash (paise, with
+    pending settlements), positions at the mark (paise), PnL net of what it started with and
+    of deposits, fees, orders, fills and its kind's own `report()` columns.
+    `population_metrics` holds each population's own metric groups, named as in metrics.json.
+    """
+
+    run_id: str
+    scenario: Any  # the resolved `sim.scenario.Scenario`
+    seed: int
+    trading_days: int
+    venues: int
+    instruments: dict[str, Instrument]
+    reference_prices: dict[str, int]  # ticks
+    agents: list[dict[str, Any]]
+    population_metrics: dict[str, dict[str, Any]]
+    events: dict[str, int]
+    ledger: ConservationReport
 
 
-def instruments_frame(sim) -> pl.DataFrame:
+def agents_frame(run: RunRecord) -> pl.DataFrame:
+    """agents.parquet: `run.agents` as a frame."""
+    return pl.DataFrame(run.agents, infer_schema_length=None)
+
+
+def instruments_frame(run: RunRecord) -> pl.DataFrame:
     """Each instrument's tick size, lot, unit face value and reference price (ticks): what
     turns the frames' integer ticks and units into prices and money."""
     return pl.DataFrame(
@@ -53,69 +57,58 @@ def instruments_frame(sim) -> pl.DataFrame:
                 "tick_size": str(i.tick_size),
                 "lot_size": i.lot_size,
                 "unit_face_value": i.unit_face_value,
-                "reference_price": sim.reference_prices[s],
+                "reference_price": run.reference_prices[s],
             }
-            for s, i in sim.instruments.items()
+            for s, i in run.instruments.items()
         ]
     )
 
 
-def metrics(sim, frames: dict, agents: pl.DataFrame, instruments: pl.DataFrame, ledger) -> dict:
+def metrics(run: RunRecord, frames: dict, agents: pl.DataFrame, instruments: pl.DataFrame) -> dict:
     """metrics.json: the summary, market quality and stylized facts, the ledger's verdict,
     event counts and each population's own groups."""
-    out = {"summary": summary(sim, frames), **compute_metrics(frames, agents, instruments)}
-    out["ledger"] = {"conserved": ledger.ok, "unsettled_trades": ledger.unsettled_trades}
-    out["events"] = dict(sim.events)
-    for name, population in sim.populations.items():
-        for group, values in _population_metrics(population).items():
-            if name != sim.scenario.kind_of(name):
-                group = f"{group}/{name}"  # a second population of a kind
-            out.setdefault(group, {}).update(values)
+    out = {"summary": summary(run, frames), **compute_metrics(frames, agents, instruments)}
+    out["ledger"] = {"conserved": run.ledger.ok, "unsettled_trades": run.ledger.unsettled_trades}
+    out["events"] = dict(run.events)
+    for group, values in run.population_metrics.items():
+        out.setdefault(group, {}).update(values)
     return out
 
 
-def summary(sim, frames: dict) -> dict:
+def summary(run: RunRecord, frames: dict) -> dict:
     """The headline numbers of a run."""
     trades = frames["trades"]
-    value = {s: i.tick_value for s, i in sim.instruments.items()}
+    value = {s: i.tick_value for s, i in run.instruments.items()}
     notional = sum(
         price * qty * value[symbol]
         for symbol, price, qty in trades.select("instrument", "price", "qty").iter_rows()
     )
     return {
-        "trading_days": len(sim.calendar.trading_days),
-        "instruments": len(sim.instruments),
-        "venues": len(sim.venues),
-        "agents": len(sim.model.agents),
-        "requests": sim.events["requests"],
+        "trading_days": run.trading_days,
+        "instruments": len(run.instruments),
+        "venues": run.venues,
+        "agents": len(run.agents),
+        "requests": run.events["requests"],
         "trades": trades.height,
         "traded_units": int(trades["qty"].sum()) if trades.height else 0,
         "traded_notional_rupees": notional / 100,
     }
 
 
-def manifest(sim, run_id: str, wall_seconds: float, ledger) -> dict:
+def manifest(run: RunRecord, wall_seconds: float) -> dict:
     """manifest.json, less the file hashes `write_run` adds: what makes the run reproducible
     (the resolved scenario, its hash, the seed, the code and package versions) and how it went."""
     return {
-        "run_id": run_id,
-        "scenario": sim.scenario.to_dict(),
-        "scenario_hash": sim.scenario.hash,
-        "seed": sim.seed,
+        "run_id": run.run_id,
+        "scenario": run.scenario.to_dict(),
+        "scenario_hash": run.scenario.hash,
+        "seed": run.seed,
         "git_commit": _git_commit(),
         "packages": {p: importlib.metadata.version(p) for p in PACKAGES},
         "wall_time_s": round(wall_seconds, 3),
-        "events": dict(sim.events),
-        "ledger": ledger.to_dict(),
+        "events": dict(run.events),
+        "ledger": run.ledger.to_dict(),
     }
-
-
-def _population_metrics(agents) -> dict:
-    """A population's own metric groups, from the class's `population_metrics` if it has one."""
-    if not agents:
-        return {}
-    summarise = getattr(type(agents[0]), "population_metrics", None)
-    return summarise(agents) if summarise else {}
 
 
 def _git_commit() -> str | None:

@@ -52,9 +52,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from sim.market.calendar import NS_PER_SECOND
 from sim.market.orders import Reason, Side, as_int64
 from sim.strategy.api import HANDLERS
+from sim.units import NS_PER_SECOND
 
 
 def value_at_risk(

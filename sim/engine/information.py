@@ -1,0 +1,68 @@
+"""What agents may know of value during a run, as opposed to the fundamental itself.
+
+A valuation agency publishes every instrument's fair value at each session's open, and again
+for what a shock moved when it strikes (recorded in fair_values.parquet, with the curve in
+curve.parquet). Agents with a model of their own observe the fundamental with noise. The
+scenario's panic and liquidity-withdrawal shocks have a level on each day. Values are in
+ticks of each instrument.
+"""
+
+from __future__ import annotations
+
+from sim.pricing.curve_shocks import path_fraction
+from sim.records.recorder import Recorder
+
+
+class Information:
+    """Published valuations, looks at the fundamental and shock levels for one run."""
+
+    def __init__(self, fundamental, tick_sizes: dict[str, float], shocks, recorder: Recorder):
+        self.fundamental = fundamental
+        self.tick_sizes = tick_sizes  # floats: a Decimal division per look would be slow
+        self.shocks = shocks
+        self.recorder = recorder
+        self._published: dict[str, float] = {}  # symbol -> fair value in ticks
+
+    def fundamental_ticks(self, symbol: str, now: int) -> float:
+        """The fundamental value at `now`, in ticks."""
+        return self.fundamental.value(symbol, now) / self.tick_sizes[symbol]
+
+    def published_fair_value(self, symbol: str) -> float:
+        """The last published valuation, in ticks: the fair value as of this session's open,
+        or as re-marked after a shock that moved it since."""
+        return self._published[symbol]
+
+    def observe_fundamental(self, symbol: str, noise_ticks: float, rng, now: int) -> float:
+        """A noisy observation of the fundamental at `now`, in ticks."""
+        noise = float(rng.normal(0.0, noise_ticks)) if noise_ticks > 0 else 0.0
+        return self.fundamental_ticks(symbol, now) + noise
+
+    def shock_level(self, kind: str, size: str, day: int) -> float:
+        """The level on `day` of the scenario's shocks of `kind` (their `size` field along
+        their path; the largest if several)."""
+        levels = [
+            getattr(shock, size) * path_fraction(shock.path, day - shock.day)
+            for shock in self.shocks
+            if shock.kind == kind and shock.day <= day
+        ]
+        return max(levels, default=0.0)
+
+    def fair_value_rows(self, day: int, now: int) -> dict[str, tuple]:
+        return {s: self.fundamental.fair_value_row(s, day, now) for s in self.tick_sizes}
+
+    def publish(self, day: int, now: int, rows: dict[str, tuple]) -> None:
+        """Publish (and record) fair values, and the curve they come from."""
+        for symbol, fair in rows.items():
+            self._published[symbol] = fair[0] / self.tick_sizes[symbol]
+            self.recorder.fair_value(now, symbol, *fair)
+        for tenor, rate in self.fundamental.curve_rows(day):
+            self.recorder.curve(now, tenor, rate)
+
+    def apply_shock(self, shock, day: int, now: int) -> None:
+        """A shock strikes the fundamental; a valuation agency re-marks what it moved."""
+        before = self.fair_value_rows(day, now)
+        self.fundamental.apply_shock(shock, now)
+        after = self.fair_value_rows(day, now)
+        moved = {symbol: row for symbol, row in after.items() if row != before[symbol]}
+        if moved:
+            self.publish(day, now, moved)

@@ -1,0 +1,1 @@
+"""Presentation of runs: plots (and, later, the regulator's HTML report)."""
