@@ -1,14 +1,17 @@
 """Numba kernels for bond prices and yields over flat cash-flow arrays.
 
-Cash flows of many bonds are laid out CSR-style: bond i owns entries ``offsets[i]:offsets[i+1]``
-of ``times`` (year fractions from settlement) and ``amounts`` (per 100 face). Yields are handled
-as the log growth ``x = log(1 + y/f)``, so a discount factor is ``exp(-f t x)``.
+Cash flows of many bonds are laid out CSR-style: row r owns entries ``offsets[r]:offsets[r+1]``
+of ``times`` (year fractions from settlement) and ``amounts`` (per 100 face). A batch of n prices
+or yields names the row of each of its items in ``rows``, so a bond that appears many times is
+laid out once. Yields are handled as the log growth ``x = log(1 + y/f)``, so a discount factor is
+``exp(-f t x)``.
 """
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 from numba import njit
 
 MAX_ITERATIONS = 100
@@ -67,22 +70,60 @@ def solve_log_growth(times, amounts, lo, hi, frequency, target):
 
 
 @njit(cache=True)
-def clean_prices(offsets, times, amounts, frequencies, accrued, ytms, out):
-    """Clean prices of every bond at its yield, written to ``out``."""
-    for i in range(offsets.size - 1):
+def clean_prices(offsets, times, amounts, accrued, rows, frequencies, ytms, out):
+    """Clean price of item i (the bond of row ``rows[i]`` at ``ytms[i]``), written to ``out``."""
+    for i in range(rows.size):
+        r = rows[i]
         f = frequencies[i]
         out[i] = (
-            dirty_price(times, amounts, offsets[i], offsets[i + 1], f, math.log1p(ytms[i] / f))
-            - accrued[i]
+            dirty_price(times, amounts, offsets[r], offsets[r + 1], f, math.log1p(ytms[i] / f))
+            - accrued[r]
         )
 
 
 @njit(cache=True)
-def yields(offsets, times, amounts, frequencies, accrued, clean, out, status):
-    """Yields of every bond at its clean price, written to ``out``; per-bond status likewise."""
-    for i in range(offsets.size - 1):
+def yields(offsets, times, amounts, accrued, rows, frequencies, clean, out, status):
+    """Yield of item i (the bond of row ``rows[i]`` at ``clean[i]``) to ``out``; status likewise."""
+    for i in range(rows.size):
+        r = rows[i]
         f = frequencies[i]
         x, status[i] = solve_log_growth(
-            times, amounts, offsets[i], offsets[i + 1], f, clean[i] + accrued[i]
+            times, amounts, offsets[r], offsets[r + 1], f, clean[i] + accrued[r]
         )
         out[i] = f * math.expm1(x)
+
+
+_FIBONACCI = np.uint64(0x9E3779B97F4A7C15)  # 2**64 / golden ratio: spreads aligned addresses
+
+
+@njit(cache=True)
+def first_occurrences(keys, codes):
+    """Number the distinct ``keys`` (uint64) 0, 1, 2, ... in order of first appearance.
+
+    Writes each key's number to ``codes`` and returns the position of each number's first
+    appearance. A hash table at most half full, linear probing: one pass, O(n).
+    """
+    bits = 1
+    while (1 << bits) < 2 * keys.size:
+        bits += 1
+    mask = (1 << bits) - 1
+    shift = np.uint64(64 - bits)
+    table = np.full(1 << bits, -1, dtype=np.int64)  # slot -> number of the key there
+    first = np.empty(keys.size, dtype=np.int64)
+    count = 0
+    for i in range(keys.size):
+        key = keys[i]
+        slot = np.int64((key * _FIBONACCI) >> shift)
+        while True:
+            number = table[slot]
+            if number < 0:
+                table[slot] = count
+                first[count] = i
+                codes[i] = count
+                count += 1
+                break
+            if keys[first[number]] == key:
+                codes[i] = number
+                break
+            slot = (slot + 1) & mask
+    return first[:count]

@@ -1,16 +1,22 @@
 """Many bonds at once: clean prices from yields and yields from clean prices (numba kernels).
 
-All bonds share one settlement date per call. The per-bond work that depends only on the bond and
-the settlement date (cash-flow times and amounts, accrued interest) is done once and kept:
+All bonds share one settlement date per call. A sequence of bonds may name the same bond many
+times (400,000 pairs drawn from 2,000 bonds, say); the work that depends only on the bond and the
+settlement date (cash-flow times and amounts, accrued interest) is done once per distinct bond:
 
-- a `BondPortfolio` keeps the flat arrays of its last few settlement dates;
+- a `BondPortfolio` numbers its distinct bonds once, when it is made: repeated objects are found
+  by identity in one compiled pass over their addresses, then distinct objects that are equal
+  `Bond` values share a row. It keeps the flat arrays of those rows for its last few settlement
+  dates, and the kernels reach each item's row by index. A row comes from `Bond.flows`, itself
+  cached per bond and settlement date, so a new portfolio of known bonds prepares quickly.
 - `price_many` and `yield_many` also accept a plain sequence of bonds; they keep a portfolio for
   each of the last few sequences they saw, recognised by identity and checked element by element
   (a cheap pointer comparison), so passing the same list again reuses the preparation, and a
   list changed in place is prepared afresh.
 
-Results equal the scalar `Bond.clean_price` and `Bond.yield_from_price`: both run the same
-kernels on the same cash flows.
+Python code runs once per distinct bond; per item only C loops run (`id`, numpy, the kernels).
+Results equal the scalar `Bond.clean_price` and `Bond.yield_from_price` bit for bit: both run the
+same kernels on the same cash flows.
 """
 
 from __future__ import annotations
@@ -30,23 +36,37 @@ _SEQUENCES_KEPT = 8
 
 
 class Prepared(NamedTuple):
-    """Cash flows of every bond of a portfolio at one settlement date, CSR-style."""
+    """Cash flows of a portfolio's distinct bonds at one settlement date, CSR-style."""
 
-    offsets: np.ndarray  # bond i owns times/amounts[offsets[i]:offsets[i + 1]]
+    offsets: np.ndarray  # distinct bond r owns times/amounts[offsets[r]:offsets[r + 1]]
     times: np.ndarray
     amounts: np.ndarray
-    accrued: np.ndarray
+    accrued: np.ndarray  # per distinct bond
 
 
 class BondPortfolio:
-    """A fixed tuple of bonds, with their prepared cash flows cached per settlement date."""
+    """A fixed tuple of bonds, with their prepared cash flows cached per settlement date.
+
+    ``distinct_bonds`` are the different bonds in order of first appearance, and ``rows[i]`` is
+    the index in it of ``bonds[i]``.
+    """
 
     def __init__(self, bonds: Sequence[Bond]) -> None:
         self.bonds = tuple(bonds)
-        for i, bond in enumerate(self.bonds):
+        addresses = np.fromiter(map(id, self.bonds), dtype=np.uint64, count=len(self.bonds))
+        object_codes = np.empty(len(self.bonds), dtype=np.int64)
+        first_positions = _kernels.first_occurrences(addresses, object_codes)
+        row_of_bond: dict[Bond, int] = {}
+        object_rows = np.empty(first_positions.size, dtype=np.int64)
+        for k, position in enumerate(first_positions.tolist()):
+            bond = self.bonds[position]
             if not isinstance(bond, Bond):
-                raise ValueError(f"bonds[{i}] is not a Bond: {bond!r}")
-        self.frequencies = np.array([b.frequency for b in self.bonds], dtype=np.float64)
+                raise ValueError(f"bonds[{position}] is not a Bond: {bond!r}")
+            object_rows[k] = row_of_bond.setdefault(bond, len(row_of_bond))
+        self.distinct_bonds = tuple(row_of_bond)
+        self.rows = object_rows[object_codes]
+        row_frequencies = np.array([b.frequency for b in self.distinct_bonds], dtype=np.float64)
+        self.frequencies = row_frequencies[self.rows]
         self._prepared: OrderedDict[date, Prepared] = OrderedDict()
 
     def __len__(self) -> int:
@@ -57,7 +77,7 @@ class BondPortfolio:
         if settle in self._prepared:
             self._prepared.move_to_end(settle)
             return self._prepared[settle]
-        flows = [bond.flows(settle) for bond in self.bonds]
+        flows = [bond.flows(settle) for bond in self.distinct_bonds]
         offsets = np.zeros(len(flows) + 1, dtype=np.int64)
         offsets[1:] = np.cumsum([f.times.size for f in flows])
         empty = np.empty(0)
@@ -84,7 +104,9 @@ class BondPortfolio:
             )
         p = self.prepare(settle)
         out = np.empty(len(self.bonds))
-        _kernels.clean_prices(p.offsets, p.times, p.amounts, self.frequencies, p.accrued, ytms, out)
+        _kernels.clean_prices(
+            p.offsets, p.times, p.amounts, p.accrued, self.rows, self.frequencies, ytms, out
+        )
         return out
 
     def yields(self, clean_prices: np.ndarray, settle: date) -> np.ndarray:
@@ -94,7 +116,15 @@ class BondPortfolio:
         out = np.empty(len(self.bonds))
         status = np.zeros(len(self.bonds), dtype=np.int64)
         _kernels.yields(
-            p.offsets, p.times, p.amounts, self.frequencies, p.accrued, clean_prices, out, status
+            p.offsets,
+            p.times,
+            p.amounts,
+            p.accrued,
+            self.rows,
+            self.frequencies,
+            clean_prices,
+            out,
+            status,
         )
         failed = np.flatnonzero(status < 0)
         if failed.size:

@@ -9,7 +9,10 @@ Names and definitions (``start <= end``; d1/m1/y1 and d2/m2/y2 are the dates' pa
     Year fraction = (360 (y2 - y1) + 30 (m2 - m1) + (d2 - d1)) / 360. (Unlike 30/360 USA,
     a month-end February is not a whole month: 31 Aug -> 29 Feb 2024 is 179/360.)
 ``"30E/360"``
-    30E/360 Eurobond basis, as QuantLib ``Thirty360(Thirty360.EurobondBasis)``: any 31 becomes 30.
+    30E/360 Eurobond basis (the 2006 ISDA definitions' 30E/360, 4.16(g)), as QuantLib
+    ``Thirty360(Thirty360.EurobondBasis)``: any 31 becomes 30. No special rule for February:
+    28 Feb 2023 -> 31 Aug 2023 is 182/360. Not "30E/360 (ISDA)" (4.16(h); QuantLib's
+    ``Thirty360.ISDA`` or ``German``), which makes the last day of February the 30th.
 ``"ACT/365F"``
     Actual days / 365.
 ``"ACT/ACT-ISDA"``

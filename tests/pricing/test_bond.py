@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import calendar
 import csv
 import dataclasses
 import functools
 import importlib.util
+import itertools
 import math
 import subprocess
 import sys
@@ -25,6 +27,7 @@ from sim.pricing import (
     is_month_end,
     year_fraction,
 )
+from sim.pricing.schedule import FREQUENCIES
 
 REFERENCE = Path(__file__).with_name("reference")
 
@@ -474,6 +477,134 @@ def test_leap_year_bonds_match_quantlib(day_count, issue, maturity, frequency, s
     for field, tolerance in TOLERANCES.items():
         scale = max(1.0, expected[field]) if field == "convexity" else 1.0
         assert abs(ours[field] - expected[field]) <= tolerance * scale, field
+
+
+# --- month ends and leap years against QuantLib: every convention, every frequency ----------
+
+# Dates stay within 1996-2099, where every fourth year is a leap year (no century year).
+YEARS = st.integers(1996, 2064)
+KINDS = ("28 Feb", "29 Feb", "month end", "30th", "31st", "1 Mar", "28th or 29th")
+_LONG_MONTHS = (1, 3, 5, 7, 8, 10, 12)
+
+
+def _last_day(year: int, month: int) -> date:
+    return date(year, month, calendar.monthrange(year, month)[1])
+
+
+def _month_end_like(year: int, kind: str, month: int) -> date:
+    if kind == "28 Feb":
+        return date(year, 2, 28)
+    if kind == "29 Feb":
+        return date(year + (-year % 4), 2, 29)  # in the next leap year
+    if kind == "month end":
+        return _last_day(year, month)
+    if kind == "30th":
+        return date(year, 3 if month == 2 else month, 30)
+    if kind == "31st":
+        return date(year, _LONG_MONTHS[month % len(_LONG_MONTHS)], 31)
+    if kind == "1 Mar":
+        return date(year, 3, 1)
+    return date(year, month, 28 + month % 2)  # 28th or 29th: a month end only in February
+
+
+@st.composite
+def month_end_dates(draw, year):
+    """Dates where 30/360 variants, schedules' month-end rule and leap years differ."""
+    return _month_end_like(year, draw(st.sampled_from(KINDS)), draw(st.integers(1, 12)))
+
+
+def _settlement_candidates(bond: Bond) -> list[date]:
+    """Coupon dates, and every 1st and 28th-31st from issue to maturity."""
+    days = {bond.issue, *(p.start for p in bond.periods())}
+    year, month = bond.issue.year, bond.issue.month
+    while date(year, month, 1) < bond.maturity:
+        last = calendar.monthrange(year, month)[1]
+        days.update(date(year, month, d) for d in (1, *range(28, last + 1)))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return sorted(d for d in days if bond.issue <= d < bond.maturity)
+
+
+@st.composite
+def month_end_bonds(draw, day_count, frequency):
+    issue = draw(month_end_dates(draw(YEARS)))
+    maturity = draw(month_end_dates(issue.year + draw(st.integers(0, 31))))
+    assume(maturity > issue)
+    bond = Bond(
+        issue, maturity, draw(st.sampled_from([0.0, 0.0123, 0.0625, 0.15])), frequency, day_count
+    )
+    return bond, draw(st.sampled_from(_settlement_candidates(bond)))
+
+
+def _years_before(anniversary: date, years: int) -> date:
+    try:
+        return anniversary.replace(year=anniversary.year - years)
+    except ValueError:  # 29 February in a year without one
+        return date(anniversary.year - years, 2, 28)
+
+
+def _sebi_fraction(start: date, end: date, maturity: date) -> float:
+    """ACT/ACT-SEBI read independently: each coupon year (maturity's anniversaries) on its own
+    length, 366 days if it holds 29 February."""
+    total, k = 0.0, 0
+    while (hi := _years_before(maturity, k)) > start:
+        lo = _years_before(maturity, k + 1)
+        overlap = (min(hi, end) - max(lo, start)).days
+        total += max(overlap, 0) / (hi - lo).days
+        k += 1
+    return total
+
+
+def _reference_figures(bond: Bond, settle: date, ytm: float) -> dict[str, float]:
+    """QuantLib's clean price, accrued and modified duration; for ACT/ACT-SEBI, which QuantLib
+    lacks, QuantLib's schedule and compounding with `_sebi_fraction` for every year fraction."""
+    ref = _reference_module()
+    ql = ref.ql
+    when = ref.ql_date(settle)
+    freq = ref.QL_FREQUENCIES[bond.frequency]
+    if bond.day_count != "ACT/ACT-SEBI":
+        ql.Settings.instance().evaluationDate = when
+        qb = ref.ql_bond(bond)
+        dc = ref.QL_DAY_COUNTERS[bond.day_count]()
+        return {
+            "clean": ql.BondFunctions.cleanPrice(qb, ytm, dc, ql.Compounded, freq, when),
+            "accrued": qb.accruedAmount(when),
+            "modified": ql.BondFunctions.duration(
+                qb, ytm, dc, ql.Compounded, freq, ql.Duration.Modified, when
+            ),
+        }
+    dates = [date(d.year(), d.month(), d.dayOfMonth()) for d in ref.ql_schedule(bond)]
+    rate = ql.InterestRate(ytm, ql.Actual365Fixed(), ql.Compounded, freq)
+    dirty = time_weighted = accrued = 0.0
+    for start, end in itertools.pairwise(dates):
+        if start <= settle < end:
+            accrued = 100 * bond.coupon * _sebi_fraction(start, settle, bond.maturity)
+        if end > settle:
+            amount = 100 * bond.coupon * _sebi_fraction(start, end, bond.maturity)
+            amount += 100.0 if end == bond.maturity else 0.0
+            t = _sebi_fraction(settle, end, bond.maturity)
+            dirty += amount * rate.discountFactor(t)
+            time_weighted += t * amount * rate.discountFactor(t)
+    return {
+        "clean": dirty - accrued,
+        "accrued": accrued,
+        "modified": time_weighted / (dirty * (1 + ytm / bond.frequency)),
+    }
+
+
+@pytest.mark.parametrize("frequency", FREQUENCIES)
+@pytest.mark.parametrize("day_count", CONVENTIONS)
+@given(data=st.data(), ytm=st.floats(-0.02, 0.3))
+def test_month_end_and_leap_year_bonds_match_quantlib(day_count, frequency, data, ytm):
+    bond, settle = data.draw(month_end_bonds(day_count, frequency))
+    assume(bond.cashflow_times(settle)[-1] > 0)  # 30/360 can put the only flow at t = 0
+    expected = _reference_figures(bond, settle, ytm)
+    ours = {
+        "clean": bond.clean_price(ytm, settle),
+        "accrued": bond.accrued(settle),
+        "modified": bond.modified_duration(ytm, settle),
+    }
+    for field, value in expected.items():
+        assert abs(ours[field] - value) <= TOLERANCES[field], (field, bond, settle, ytm)
 
 
 def test_import_stays_light():

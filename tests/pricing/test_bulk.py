@@ -1,13 +1,25 @@
-"""Bulk pricing equals the scalar Bond methods, caches its preparation and reports bad input."""
+"""Bulk pricing equals the scalar Bond methods bit for bit, prepares each distinct bond once and
+reports bad input."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, timedelta
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from sim.pricing import CONVENTIONS, Bond, BondPortfolio, PricingError, price_many, yield_many
+from sim.pricing import (
+    CONVENTIONS,
+    Bond,
+    BondPortfolio,
+    PricingError,
+    _kernels,
+    price_many,
+    yield_many,
+)
 
 SETTLE = date(2026, 11, 20)
 
@@ -36,7 +48,7 @@ def test_price_many_equals_the_scalar_prices():
     ytms = rng.uniform(-0.02, 0.4, len(BONDS))
     prices = price_many(BONDS, ytms, SETTLE)
     expected = [b.clean_price(y, SETTLE) for b, y in zip(BONDS, ytms, strict=True)]
-    np.testing.assert_allclose(prices, expected, rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(prices, expected)
 
 
 def test_yield_many_equals_the_scalar_yields_and_round_trips():
@@ -46,7 +58,7 @@ def test_yield_many_equals_the_scalar_yields_and_round_trips():
     prices = np.array([b.clean_price(y, SETTLE) for b, y in zip(bonds, ytms, strict=True)])
     solved = yield_many(bonds, prices, SETTLE)
     expected = [b.yield_from_price(p, SETTLE) for b, p in zip(bonds, prices, strict=True)]
-    np.testing.assert_allclose(solved, expected, rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(solved, expected)
     np.testing.assert_allclose(solved, ytms, rtol=0, atol=1e-9)
 
 
@@ -78,6 +90,61 @@ def test_plain_sequences_reuse_their_preparation_until_changed():
     np.testing.assert_array_equal(np.delete(after, 3), np.delete(before, 3))
 
 
+def _items(seed: int, n: int, distinct: list[Bond]) -> list[Bond]:
+    """``n`` bonds drawn from ``distinct``; about a fifth are equal copies, not the same objects."""
+    rng = np.random.default_rng(seed)
+    copies = [dataclasses.replace(b) for b in distinct]
+    picks = rng.integers(0, len(distinct), n).tolist()
+    return [(copies if rng.random() < 0.2 else distinct)[i] for i in picks]
+
+
+def test_repeated_bonds_equal_the_scalar_methods_bit_for_bit():
+    items = _items(13, 5000, _solvable(BONDS[:40]))
+    ytms = np.random.default_rng(14).uniform(-0.02, 0.4, len(items))
+    prices = price_many(items, ytms, SETTLE)
+    expected = [b.clean_price(y, SETTLE) for b, y in zip(items, ytms, strict=True)]
+    np.testing.assert_array_equal(prices, expected)
+    solved = yield_many(items, prices, SETTLE)
+    expected = [b.yield_from_price(p, SETTLE) for b, p in zip(items, prices, strict=True)]
+    np.testing.assert_array_equal(solved, expected)
+
+
+def test_portfolio_prepares_each_distinct_bond_once(monkeypatch):
+    distinct = BONDS[:30]
+    items = _items(15, 3000, distinct)
+    portfolio = BondPortfolio(items)
+    assert portfolio.distinct_bonds == tuple(dict.fromkeys(items))
+    assert sorted(portfolio.distinct_bonds, key=distinct.index) == distinct
+    assert [portfolio.distinct_bonds[r] for r in portfolio.rows] == items
+    prepared_for = []
+    flows = Bond.flows
+    monkeypatch.setattr(
+        Bond, "flows", lambda bond, settle: prepared_for.append(bond) or flows(bond, settle)
+    )
+    portfolio.clean_prices(np.full(len(items), 0.05), SETTLE)
+    assert sorted(prepared_for, key=distinct.index) == distinct
+    assert portfolio.prepare(SETTLE).offsets.size == len(distinct) + 1
+
+
+# Small pools of keys, some of them 16-byte aligned like object addresses, repeated in any order.
+key_pools = st.lists(
+    st.integers(0, 2**64 - 1) | st.integers(0, 64).map(lambda k: 16 * k),
+    min_size=1,
+    max_size=40,
+    unique=True,
+)
+
+
+@given(key_pools.flatmap(lambda pool: st.lists(st.sampled_from(pool), max_size=400)))
+def test_first_occurrences_numbers_keys_in_order_of_appearance(keys):
+    numbers: dict[int, int] = {}
+    expected_codes = [numbers.setdefault(k, len(numbers)) for k in keys]
+    codes = np.empty(len(keys), dtype=np.int64)
+    first = _kernels.first_occurrences(np.array(keys, dtype=np.uint64), codes)
+    assert codes.tolist() == expected_codes
+    assert first.tolist() == [keys.index(k) for k in numbers]
+
+
 def test_portfolio_methods_match_the_functions():
     portfolio = BondPortfolio(_solvable(BONDS[:30]))
     ytms = np.linspace(0.0, 0.1, len(portfolio))
@@ -105,6 +172,8 @@ def test_bad_inputs_are_reported():
         price_many(bonds, np.array([0.05, np.nan, 0.05]), SETTLE)
     with pytest.raises(ValueError, match=r"bonds\[1\] is not a Bond: 'x'"):
         BondPortfolio([bonds[0], "x"])
+    with pytest.raises(ValueError, match=r"bonds\[3\] is not a Bond: None"):
+        price_many([bonds[0], bonds[1], bonds[0], None, "x", None], np.zeros(6), SETTLE)
     matured = Bond(date(2020, 1, 1), date(2025, 1, 1), 0.05, 2, "ACT/365F")
     with pytest.raises(
         ValueError, match=r"settle \(2026-11-20\) is on or after maturity \(2025-01-01\)"

@@ -282,6 +282,22 @@ def test_plain_conventions_match_quantlib(convention, start, length):
     assert year_fraction(convention, start, end) == pytest.approx(expected, abs=1e-15)
 
 
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        (date(2023, 2, 28), date(2023, 8, 31)),
+        (date(2023, 8, 31), date(2024, 2, 29)),
+        (date(2024, 2, 29), date(2025, 2, 28)),
+    ],
+)
+def test_30e_360_is_the_eurobond_basis_not_30e_360_isda(start, end):
+    # 2006 ISDA Definitions 4.16(g), "30E/360" or "Eurobond Basis", has no February rule;
+    # 4.16(h), "30E/360 (ISDA)" (QuantLib's Thirty360.ISDA), makes February's last day the 30th.
+    ours = year_fraction("30E/360", start, end)
+    assert ours == ql.Thirty360(ql.Thirty360.EurobondBasis).yearFraction(_qd(start), _qd(end))
+    assert ours != ql.Thirty360(ql.Thirty360.ISDA).yearFraction(_qd(start), _qd(end))
+
+
 @given(
     ref_end=dates,
     frequency=st.sampled_from([1, 2, 4]),

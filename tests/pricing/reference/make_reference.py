@@ -46,9 +46,9 @@ def ql_date(day: date) -> ql.Date:
     return ql.Date(day.day, day.month, day.year)
 
 
-def ql_bond(bond: Bond) -> ql.FixedRateBond:
-    """The QuantLib bond equivalent to ``bond`` (not for ACT/ACT-SEBI)."""
-    schedule = ql.Schedule(
+def ql_schedule(bond: Bond) -> ql.Schedule:
+    """The QuantLib coupon schedule equivalent to ``bond.periods()``."""
+    return ql.Schedule(
         ql_date(bond.issue),
         ql_date(bond.maturity),
         ql.Period(QL_FREQUENCIES[bond.frequency]),
@@ -58,7 +58,13 @@ def ql_bond(bond: Bond) -> ql.FixedRateBond:
         ql.DateGeneration.Backward,
         is_month_end(bond.maturity),
     )
-    return ql.FixedRateBond(0, 100.0, schedule, [bond.coupon], QL_DAY_COUNTERS[bond.day_count]())
+
+
+def ql_bond(bond: Bond) -> ql.FixedRateBond:
+    """The QuantLib bond equivalent to ``bond`` (not for ACT/ACT-SEBI)."""
+    return ql.FixedRateBond(
+        0, 100.0, ql_schedule(bond), [bond.coupon], QL_DAY_COUNTERS[bond.day_count]()
+    )
 
 
 def ql_figures(bond: Bond, settle: date, ytm: float) -> dict[str, float]:
