@@ -10,13 +10,14 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-all bench lint clean-venv
+.PHONY: run test test-all bench lint lab clean-venv
 
-# Rebuilt when pyproject.toml changes, so a new dependency is never missed.
-$(STAMP): pyproject.toml
+# Rebuilt when pyproject.toml or setup.py changes, so a new dependency is never missed.
+# Everything: the dev tools and every extra (gate, service, cluster, lab).
+$(STAMP): pyproject.toml setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,all]'
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -27,6 +28,12 @@ test: $(STAMP)
 
 test-all: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2
+
+# JupyterLab on the repository, on loopback only; it prints the URL with its token. Jupyter
+# refuses to run as root (containers often do) unless told to.
+lab: $(STAMP)
+	$(BIN)/jupyter lab --no-browser --ip=127.0.0.1 --ServerApp.root_dir=$(CURDIR) \
+		$(if $(filter 0,$(shell id -u)),--allow-root)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run

@@ -17,6 +17,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from sim.engine import collector
+from sim.errors import BondlabError
 from sim.scenario.model import Scenario, ScenarioError, load_scenario
 
 app = typer.Typer(
@@ -32,8 +33,9 @@ scenarios_app = typer.Typer(
 )
 app.add_typer(scenarios_app, name="scenarios")
 
+# A str, not a Path: "./baseline" is a path, "baseline" a shipped scenario's name.
 ScenarioArgument = Annotated[
-    Path,
+    str,
     typer.Argument(
         metavar="SCENARIO",
         help="Scenario file (TOML), or the name of a shipped one (bondlab scenarios list).",
@@ -53,18 +55,11 @@ def _fail(problems: Iterable[str]) -> NoReturn:
     raise typer.Exit(2)
 
 
-def _load(path: Path, overrides: list[str] | None) -> Scenario:
+def _load(path: str | Path, overrides: list[str] | None) -> Scenario:
     try:
         return load_scenario(path, overrides or ())
     except ScenarioError as exc:
         _fail(exc.problems)
-
-
-def _user_errors() -> tuple[type[BaseException], ...]:
-    """Exceptions from a run that are the user's to fix: the scenario, the output folder."""
-    # sim.records.result is imported by the kernel when it writes results; no need to load it here
-    result_error = getattr(sys.modules.get("sim.records.result"), "ResultError", None)
-    return (ScenarioError, OSError, *((result_error,) if result_error else ()))
 
 
 @app.command("run")
@@ -89,7 +84,7 @@ def run_command(
     try:
         with _progress(loaded, quiet) as progress:
             result = run(loaded, seed=seed, out=out, progress=progress)
-    except _user_errors() as exc:
+    except (BondlabError, OSError) as exc:  # the user's to fix: scenario, output folder
         _fail([str(exc)])
     if not quiet:
         _print_summary(result.metrics)

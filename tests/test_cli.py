@@ -190,10 +190,9 @@ def test_run_user_errors_from_the_kernel_are_one_line(scenario, monkeypatch, err
 
 
 def test_run_result_errors_are_one_line(scenario, monkeypatch):
-    result_module = types.ModuleType("sim.records.result")
-    result_module.ResultError = type("ResultError", (ValueError,), {})
-    monkeypatch.setitem(sys.modules, "sim.records.result", result_module)
-    fake = FakeKernel(result_module.ResultError("results/x: sha256 does not match manifest"))
+    from sim.records.result import ResultError
+
+    fake = FakeKernel(ResultError("results/x: sha256 does not match manifest"))
     monkeypatch.setitem(sys.modules, "sim.engine.kernel", fake.module)
     result = invoke("run", scenario, "--quiet")
     assert (result.exit_code, result.stderr) == (2, "results/x: sha256 does not match manifest\n")

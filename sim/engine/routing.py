@@ -18,7 +18,7 @@ from sim.engine.clock import Clock
 from sim.engine.market_data import MarketData
 from sim.engine.participant import Participant
 from sim.market.messages import Response
-from sim.market.orders import INT64_MAX, Reason, Side, Status, as_int64
+from sim.market.orders import INT64_MAX, Reason, Status, as_int64, side_code_of
 from sim.market.venue import Venue
 from sim.records.recorder import Recorder
 
@@ -122,7 +122,7 @@ class Router:
             side, qty, price, tif = args
             codes = venue.new_order(account, symbol, side, qty, price, tif, now=now, **options)
             order_type = _order_type(price, tif, options.get("stop_price"))
-            side_code = _side_code(side)
+            side_code = side_code_of(side)
         elif action == "cancel":
             codes = venue.cancel_order(account, symbol, args[0], now=now)
             order_type, side_code, qty, price, tif = "cancel", 0, None, None, None
@@ -154,8 +154,8 @@ class Router:
             row = (order_id, venue, symbol, 0, "cancel", None, None, None)
         else:
             _, venue, symbol, side, qty, price, tif = request
-            row = (0, venue, symbol, _side_code(side), _order_type(price, tif, None), tif, price,
-                   qty)  # fmt: skip
+            side_code, order_type = side_code_of(side), _order_type(price, tif, None)
+            row = (0, venue, symbol, side_code, order_type, tif, price, qty)
         self._record_order(agent.account, *row, "rejected", reason, client)
 
     def _record_order(
@@ -243,17 +243,7 @@ def listens(cls: type, hook: str) -> bool:
 
 _STATUS_NAMES = {status: status.name.lower() for status in Status}
 _REASON_NAMES = {reason: reason.name.lower() for reason in Reason}
-_SIDE_CODES = {"buy": 1, "sell": -1, 1: 1, -1: -1}
 _TIF_TYPES = {"IOC": "ioc", "FOK": "fok"}
-
-
-def _side_code(side) -> int:
-    """+1, -1, or 0 for what is not a side (the order was refused for it)."""
-    if type(side) is int or type(side) is str:  # the common spellings, without parsing
-        code = _SIDE_CODES.get(side)
-        if code is not None:
-            return code
-    return int(Side.parse(side) or 0)
 
 
 def _int64_or_none(value) -> int | None:

@@ -22,10 +22,10 @@ from collections.abc import Callable, Iterable
 from enum import IntEnum
 from typing import NamedTuple
 
-import numba
 import numpy as np
 
 from sim.market import _book_kernels as K
+from sim.market._kernel_support import entry_point, grown
 from sim.market.orders import (
     INT64_MAX,
     Cancel,
@@ -37,6 +37,7 @@ from sim.market.orders import (
     Side,
     Status,
     as_int64,
+    side_code_of,
 )
 
 __all__ = ["BATCH_DTYPE", "FILL_DTYPE", "OUTCOME_DTYPE", "OrderBook", "SelfTradePrevention", "Side"]
@@ -102,18 +103,6 @@ TIF_CODES = {
     )
     for spelling in (name, name.lower())
 }
-# Side.BUY == 1 and Side.SELL == -1, so the enum members hit the integer keys.
-_SIDE_CODES = {1: 1, -1: -1, "buy": 1, "sell": -1, "BUY": 1, "SELL": -1, "Buy": 1, "Sell": -1}
-_SIDE_TYPES = (int, str, Side)
-
-
-def _side_code(side: object) -> int:
-    """+1/-1 for anything `Side.parse` reads as a side, else 0 (a BAD_SIDE rejection)."""
-    try:
-        parsed = Side.parse(side)
-    except (TypeError, ValueError):
-        return 0
-    return 0 if parsed is None else int(parsed)
 
 
 def _flag(value: object) -> bool | None:
@@ -151,21 +140,7 @@ def _entry_points() -> _EntryPoints:
         (K.cancel_one, (*scratch[:4], 1)),
         (K.modify_one, (*scratch, 1, -1, -1)),
     )
-    entries = []
-    for kernel, args in calls:
-        kernel(*args)
-        signature = tuple(numba.typeof(arg) for arg in args)
-        entries.append(kernel.overloads[signature].entry_point)
-    return _EntryPoints(*entries)
-
-
-def _grown(array: np.ndarray, rows: int) -> np.ndarray:
-    """`array` with at least `rows` rows: doubled (or more), zero-filled, contents kept."""
-    if rows <= len(array):
-        return array
-    grown = np.zeros((max(rows, 2 * len(array)), *array.shape[1:]), array.dtype)
-    grown[: len(array)] = array
-    return grown
+    return _EntryPoints(*(entry_point(kernel, args) for kernel, args in calls))
 
 
 def _as_batch(msgs: np.ndarray) -> np.ndarray:
@@ -259,9 +234,7 @@ class OrderBook:
     ) -> tuple[int, int, int, int, int, int]:
         """`submit` as codes: (order id, status, reason, filled qty, fills, cancels), the
         fills and cancels left in `fills` and `cancels` until the next request."""
-        side_code = _SIDE_CODES.get(side) if type(side) in _SIDE_TYPES else None
-        if side_code is None:
-            side_code = _side_code(side)
+        side_code = side_code_of(side)
         order_type = TIF_CODES.get(tif, -1) if isinstance(tif, str) else -1
         if price is None:
             limit = 0
@@ -372,7 +345,7 @@ class OrderBook:
         if need >= K.MAX_ORDERS:
             raise OverflowError(f"an order book holds at most {K.MAX_ORDERS - 1:,} order ids")
         if need >= len(self._orders):
-            self._orders = _grown(self._orders, need + 1)
+            self._orders = grown(self._orders, need + 1)
         need_levels = max(meta[K.M_NLEV], meta[K.M_NLEV + 1]) + 1 + meta[K.M_NSTOPS]
         if need_levels > self._levels.shape[1]:
             shape = (2, max(need_levels, 2 * self._levels.shape[1]), K.N_LEVEL_FIELDS)
@@ -380,9 +353,9 @@ class OrderBook:
             levels[:, : self._levels.shape[1]] = self._levels
             self._levels = levels
         if meta[K.M_NSTOPS] >= len(self._stops):
-            self._stops = _grown(self._stops, meta[K.M_NSTOPS] + 1)
-        self._fills = _grown(self._fills, meta[K.M_NEED_FILLS])
-        self._cancels = _grown(self._cancels, meta[K.M_NEED_CANCELS])
+            self._stops = grown(self._stops, meta[K.M_NSTOPS] + 1)
+        self._fills = grown(self._fills, meta[K.M_NEED_FILLS])
+        self._cancels = grown(self._cancels, meta[K.M_NEED_CANCELS])
 
     def _outcome(self, oid, status, reason, filled, n_fills, n_cancels) -> Outcome:
         fills = ()

@@ -22,6 +22,7 @@ from typing import NamedTuple
 import numpy as np
 
 from sim.market import _gateway_kernels as G
+from sim.market._kernel_support import grown
 
 # Money and units are int64 in the arrays: deposits and issues stop where their totals, which
 # bound every balance, would pass this (a sum of two balances still fits).
@@ -192,8 +193,8 @@ class Ledger:
             self._check_total("unit issue", self._external_units.get(instrument, 0), qty)
         row = len(self.rows)
         if row == len(self.balances):
-            self.balances = _grown(self.balances, 2 * row)
-            self.holdings = _grown(self.holdings, 2 * row)
+            self.balances = grown(self.balances, 2 * row)
+            self.holdings = grown(self.holdings, 2 * row)
         self.rows[account_id] = row
         self.accounts[account_id] = Account(self, account_id, row)
         if cash:
@@ -373,7 +374,7 @@ class Ledger:
         """Make room for `n` more unsettled trades (the gateway books trades into the array)."""
         need = self.meta.item(G.LM_PENDING) + n
         if need > len(self.settlements):
-            self.settlements = _grown(self.settlements, max(need, 2 * len(self.settlements)))
+            self.settlements = grown(self.settlements, max(need, 2 * len(self.settlements)))
 
     def settle_due(self, now: int) -> int:
         """Settle, in booking order, every trade due by `now`. Returns how many settled."""
@@ -441,13 +442,6 @@ class Ledger:
             unsettled_trades=len(unsettled),
             problems=tuple(problems),
         )
-
-
-def _grown(array: np.ndarray, rows: int) -> np.ndarray:
-    """`array` with `rows` rows (more than it has), zero-filled, contents kept."""
-    grown = np.zeros((rows, *array.shape[1:]), array.dtype)
-    grown[: len(array)] = array
-    return grown
 
 
 def _check_amount(what: str, amount: object, allow_zero: bool = False) -> None:

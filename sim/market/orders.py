@@ -31,6 +31,25 @@ class Side(IntEnum):
         return cls(number) if number in (1, -1) else None
 
 
+# The common spellings, looked up without parsing (Side.BUY == 1 and Side.SELL == -1, so the
+# enum members hit the integer keys).
+_SIDE_CODES = {1: 1, -1: -1, "buy": 1, "sell": -1, "BUY": 1, "SELL": -1, "Buy": 1, "Sell": -1}
+_PLAIN_SIDE_TYPES = (int, str, Side)
+
+
+def side_code_of(side: object) -> int:
+    """+1 or -1 for anything `Side.parse` reads as a side, else 0 (refused as BAD_SIDE)."""
+    if type(side) in _PLAIN_SIDE_TYPES:
+        code = _SIDE_CODES.get(side)
+        if code is not None:
+            return code
+    try:
+        parsed = Side.parse(side)
+    except (TypeError, ValueError):
+        return 0
+    return 0 if parsed is None else int(parsed)
+
+
 def as_int64(value: object) -> int | None:
     """A Python int from an int or NumPy integer within int64 (the range every price, quantity
     and id is stored in); None for anything else, bools included."""

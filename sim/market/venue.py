@@ -32,10 +32,10 @@ import zlib
 from dataclasses import dataclass
 from decimal import Decimal
 
-import numba
 import numpy as np
 
 from sim.market import _gateway_kernels as G
+from sim.market._kernel_support import entry_point, grown
 from sim.market.book import TIF_CODES, OrderBook
 from sim.market.fees import MICROS, FeeSchedule, Tier, fee
 from sim.market.instrument import Instrument
@@ -202,8 +202,8 @@ class Venue:
         row = self.ledger.row(account)
         self._tiers[account] = None if tier is None else Tier(tier)
         if row >= len(self._heads):
-            self._heads = _grown(self._heads, 2 * row + 1)
-            self._rates = _grown(self._rates, 2 * row + 1)
+            self._heads = grown(self._heads, 2 * row + 1)
+            self._rates = grown(self._rates, 2 * row + 1)
         # (maker, taker) fee rates, looked up for both sides of every fill
         tier = self._tiers[account]
         self._rates[row] = (self.fees.rate(True, tier), self.fees.rate(False, tier))
@@ -763,11 +763,11 @@ class Venue:
         """Grow the arrays the settlement kernel writes to, so that one request fits."""
         meta = self._venue_meta
         if not meta[G.VM_FREE] and meta[G.VM_USED] == len(self._slots):
-            self._slots = _grown(self._slots, 2 * len(self._slots))
+            self._slots = grown(self._slots, 2 * len(self._slots))
         if order_id >= len(listing.slot_of):
-            listing.slot_of = _grown(listing.slot_of, 2 * order_id)
+            listing.slot_of = grown(listing.slot_of, 2 * order_id)
         if n_fills > len(self._trades):
-            self._trades = _grown(self._trades, 2 * n_fills)
+            self._trades = grown(self._trades, 2 * n_fills)
         self.ledger.reserve_settlements(n_fills)
 
     def _trip_breaker(self, listing: _Listing, last: int, now: int) -> None:
@@ -800,13 +800,6 @@ def _positive_int(value: object) -> int | None:
     return number if number is not None and number > 0 else None
 
 
-def _grown(array: np.ndarray, rows: int) -> np.ndarray:
-    """`array` with `rows` rows (more than it has), zero-filled, contents kept."""
-    grown = np.zeros((rows, *array.shape[1:]), array.dtype)
-    grown[: len(array)] = array
-    return grown
-
-
 @functools.cache
 def _settle_request():
     """The settlement kernel's compiled entry point, which skips numba's per-call type
@@ -817,10 +810,7 @@ def _settle_request():
     arrays = (ledger.balances, ledger.holdings, ledger.settlements, ledger.meta, *venue_state[:3],
               np.zeros(1, np.int64), venue_state[3], np.zeros((1, 6), np.int64), 0,
               np.zeros((1, 3), np.int64), 0, np.zeros((1, G.N_TRADE_FIELDS), np.int64))  # fmt: skip
-    args = (*arrays, *([0] * 18))
-    G.settle_request(*args)
-    signature = tuple(numba.typeof(arg) for arg in args)
-    return G.settle_request.overloads[signature].entry_point
+    return entry_point(G.settle_request, (*arrays, *([0] * 18)))
 
 
 def _not_ours(venue: str, symbol: str) -> RuntimeError:
@@ -848,12 +838,7 @@ def _one_call_kernels():
         (G.modify_order, (*arrays, *([0] * 13))),
         (G.cancel_order, (*cancel_arrays, 0, 0, 0)),
     )
-    entries = []
-    for kernel, args in calls:
-        kernel(*args)
-        signature = tuple(numba.typeof(arg) for arg in args)
-        entries.append(kernel.overloads[signature].entry_point)
-    return tuple(entries)
+    return tuple(entry_point(kernel, args) for kernel, args in calls)
 
 
 def _int64_account(account: object) -> int | None:

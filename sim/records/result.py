@@ -13,6 +13,7 @@ from typing import Any
 
 import polars as pl
 
+from sim.errors import BondlabError
 from sim.records.store import (
     MANIFEST_FILE,
     METRICS_FILE,
@@ -22,7 +23,7 @@ from sim.records.store import (
 )
 
 
-class ResultError(ValueError):
+class ResultError(BondlabError, ValueError):
     """A results folder is missing, incomplete, unreadable or does not match its manifest."""
 
 

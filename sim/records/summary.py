@@ -112,15 +112,21 @@ def manifest(run: RunRecord, wall_seconds: float) -> dict:
 
 
 def _git_commit() -> str | None:
+    """The commit of the checkout bondlab runs from; None for an installed bondlab (which may
+    sit inside some other project's repository, whose commit says nothing of bondlab's code)."""
+    root = Path(__file__).resolve().parents[2]  # the folder holding sim/
     try:
         out = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
+            ["git", "rev-parse", "--show-toplevel", "HEAD"],
             capture_output=True,
             text=True,
-            cwd=Path(__file__).parent,
+            cwd=root,
             timeout=5,
             check=True,
         )
     except (OSError, subprocess.SubprocessError):
         return None
-    return out.stdout.strip() or None
+    lines = out.stdout.split()
+    if len(lines) != 2 or Path(lines[0]).resolve() != root:
+        return None
+    return lines[1]

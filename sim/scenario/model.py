@@ -46,6 +46,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
+from sim.errors import BondlabError
+from sim.scenario import library
 from sim.scenario.config import (
     HHMM,
     ConfigModel,
@@ -68,7 +70,7 @@ from sim.scenario.universe import RATINGS as RATINGS
 from sim.scenario.universe import DayCount as DayCount
 
 
-class ScenarioError(ValueError):
+class ScenarioError(BondlabError, ValueError):
     """A scenario that cannot be used; ``problems`` holds one line per problem."""
 
     def __init__(self, problems: Iterable[str]) -> None:
@@ -400,10 +402,12 @@ def _dump(model: BaseModel) -> dict[str, Any]:
 
 
 def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
-    """Read, override, validate and resolve a scenario file; raises `ScenarioError`."""
+    """Read, override, validate and resolve a scenario file, or a shipped scenario given by name
+    (``"baseline"``: `sim.scenario.library`); raises `ScenarioError`."""
     try:
+        path = library.locate(path)
         data = read_toml(path, what="scenario file")
-    except TomlFileError as exc:
+    except (library.UnknownScenario, TomlFileError) as exc:
         raise ScenarioError([str(exc)]) from None
     return scenario_from_dict(data, source=str(path), overrides=overrides)
 

@@ -56,6 +56,8 @@ from sim.market.orders import Reason, Side, as_int64
 from sim.strategy.api import HANDLERS
 from sim.units import NS_PER_SECOND
 
+VAR_METHODS = ("parametric", "historical")
+
 
 def value_at_risk(
     position: float,
@@ -71,6 +73,8 @@ def value_at_risk(
     over `horizon_seconds`, from mid returns observed over `seconds` each (zero-mean,
     square-root-of-time scaling; see the module docstring)."""
     returns, seconds = np.asarray(returns, float), np.asarray(seconds, float)
+    if method not in VAR_METHODS:
+        raise ValueError(f"unknown VaR method {method!r}; expected one of {VAR_METHODS}")
     value = position * mid_ticks * tick_value / 100  # rupees
     if method == "parametric":
         sigma = math.sqrt(float(np.mean(returns**2 / seconds)) * horizon_seconds)
@@ -100,6 +104,32 @@ class _Sent(NamedTuple):
     added: int  # units it may add on that side: a new order's quantity, a modify's increase
 
 
+def _check_arguments(**arguments) -> None:
+    """The guard's limits, each checked; one ValueError names every bad one."""
+    problems = []
+    for name in ("max_position", "var_window", "min_var_returns"):
+        value = arguments[name]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            problems.append(f"{name} must be a non-negative integer (got {value!r})")
+    for name in ("var_limit_rupees", "max_drawdown_rupees", "var_horizon_seconds"):
+        value = arguments[name]
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+            problems.append(f"{name} must be a positive number (got {value!r})")
+    if arguments["var_method"] not in VAR_METHODS:
+        problems.append(
+            f"var_method must be one of {VAR_METHODS} (got {arguments['var_method']!r})"
+        )
+    confidence = arguments["var_confidence"]
+    if (
+        isinstance(confidence, bool)
+        or not isinstance(confidence, float)
+        or not 0.5 < confidence < 1
+    ):
+        problems.append(f"var_confidence must be a float in (0.5, 1) (got {confidence!r})")
+    if problems:
+        raise ValueError("Guardrails: " + "; ".join(problems))
+
+
 class Guardrails:
     """Position limit, VaR limit and drawdown kill-switch around any strategy.
 
@@ -119,6 +149,16 @@ class Guardrails:
         var_window: int = 500,
         min_var_returns: int = 20,
     ) -> None:
+        _check_arguments(
+            max_position=max_position,
+            var_limit_rupees=var_limit_rupees,
+            max_drawdown_rupees=max_drawdown_rupees,
+            var_horizon_seconds=var_horizon_seconds,
+            var_method=var_method,
+            var_confidence=var_confidence,
+            var_window=var_window,
+            min_var_returns=min_var_returns,
+        )
         self.strategy = strategy
         self.markets = {
             s: _Market(venue, returns=deque(maxlen=var_window)) for s, venue in markets.items()

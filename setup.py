@@ -1,0 +1,16 @@
+"""What pyproject.toml cannot say: the scenario library ships inside the package.
+
+The scenario files live at the top of the repository (``scenarios/``), as the design card
+fixes; a wheel carries them as ``sim/scenario/shipped/``, where `sim.scenario.library` finds
+them in an installed bondlab (and falls back to ``scenarios/`` in a checkout).
+"""
+
+from setuptools import find_packages, setup
+
+SHIPPED = "sim.scenario.shipped"
+
+setup(
+    packages=[*find_packages(include=["sim*", "agents*", "strategies*"]), SHIPPED],
+    package_dir={SHIPPED: "scenarios"},
+    package_data={SHIPPED: ["*.toml"]},
+)
