@@ -11,7 +11,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from sim.market import _gateway_kernels as G
+from sim.market import _gateway_kernels as gateway_kernels
 from sim.market.fees import MICROS, FeeSchedule, fee
 from sim.market.instrument import Instrument
 from sim.market.ledger import MAX_TOTAL, Ledger, LedgerError
@@ -25,7 +25,7 @@ BOND = Instrument("B1", Decimal("0.01"), 1, 100)
 @given(st.integers(0, MAX_TOTAL), st.integers(-9_999, 9_999))
 def test_the_kernels_fee_is_the_exact_fee_without_overflow(notional, rate):
     # notional * rate passes int64 above about 2**49; Python's ints are the exact reference.
-    assert G.fee(notional, rate) == fee(notional, rate)
+    assert gateway_kernels.fee(notional, rate) == fee(notional, rate)
 
 
 @given(st.integers(1, 10**9), st.integers(1, 10**9), st.integers(1, 500), st.integers(0, 9_999))
@@ -33,7 +33,9 @@ def test_the_kernels_cash_needed_is_the_venues(qty, limit, tick_value, max_rate)
     # Only for orders that were covered: what they lock is at most the ledger's bound.
     notional = qty * limit * tick_value
     assume(notional + fee(notional, max_rate) <= MAX_TOTAL)
-    assert G.cash_needed(qty, limit, tick_value, max_rate) == notional + fee(notional, max_rate)
+    assert gateway_kernels.cash_needed(qty, limit, tick_value, max_rate) == notional + fee(
+        notional, max_rate
+    )
 
 
 def test_deposits_and_issues_stop_at_the_ledgers_bound_and_change_nothing():
@@ -119,21 +121,25 @@ def test_a_long_day_that_outgrows_every_array_matches_the_reference():
 
 def test_the_kernels_copies_of_shared_codes_agree_with_their_sources():
     # Kept in the kernel's file for numba's cache; they must not drift from the originals.
-    from sim.market import _book_kernels as K
+    from sim.market import _book_kernels as book_kernels
 
-    assert (G.STATUS_PARTIAL, G.STATUS_CANCELLED, G.STATUS_REJECTED) == (
-        K.S_PARTIAL,
-        K.S_CANCELLED,
-        K.S_REJECTED,
-    )
-    assert G.MICROS == MICROS
-    assert G.MAX_TOTAL == MAX_TOTAL
-    assert G.REASON_UNKNOWN_ORDER == Reason.UNKNOWN_ORDER
     assert (
-        G.REASON_HALTED,
-        G.REASON_PRICE_BAND,
-        G.REASON_INSUFFICIENT_CASH,
-        G.REASON_INSUFFICIENT_UNITS,
+        gateway_kernels.STATUS_PARTIAL,
+        gateway_kernels.STATUS_CANCELLED,
+        gateway_kernels.STATUS_REJECTED,
+    ) == (
+        book_kernels.S_PARTIAL,
+        book_kernels.S_CANCELLED,
+        book_kernels.S_REJECTED,
+    )
+    assert gateway_kernels.MICROS == MICROS
+    assert gateway_kernels.MAX_TOTAL == MAX_TOTAL
+    assert gateway_kernels.REASON_UNKNOWN_ORDER == Reason.UNKNOWN_ORDER
+    assert (
+        gateway_kernels.REASON_HALTED,
+        gateway_kernels.REASON_PRICE_BAND,
+        gateway_kernels.REASON_INSUFFICIENT_CASH,
+        gateway_kernels.REASON_INSUFFICIENT_UNITS,
     ) == (Reason.HALTED, Reason.PRICE_BAND, Reason.INSUFFICIENT_CASH, Reason.INSUFFICIENT_UNITS)
 
 
@@ -141,10 +147,10 @@ def test_importing_the_gateways_kernels_after_the_books_changed_fails_with_what_
     monkeypatch,
 ):
     # The fused kernel compiles the book's in; numba would keep running its stale cache.
-    G._check_book_kernels()
-    monkeypatch.setattr(G, "BOOK_KERNELS_DIGEST", "0" * 16)
+    gateway_kernels._check_book_kernels()
+    monkeypatch.setattr(gateway_kernels, "BOOK_KERNELS_DIGEST", "0" * 16)
     with pytest.raises(ImportError, match=r"set BOOK_KERNELS_DIGEST in _gateway_kernels.py"):
-        G._check_book_kernels()
+        gateway_kernels._check_book_kernels()
 
 
 @pytest.mark.parametrize("qty", [2**40, 2**53, 2**62])

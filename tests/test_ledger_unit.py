@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from sim.market import _gateway_kernels as G
+from sim.market import _gateway_kernels as gateway_kernels
 from sim.market.ledger import ConservationReport, Ledger, LedgerError
 
 ALICE, BOB, FEES = 1, 2, -1
@@ -59,9 +59,11 @@ def tamper(ledger: Ledger, account: int, **deltas: int) -> None:
     row = ledger.row(account)
     for name, delta in deltas.items():
         if name.startswith("cash"):
-            ledger.balances[row, G.B_LOCKED if name == "cash_locked" else G.B_CASH] += delta
+            ledger.balances[
+                row, gateway_kernels.B_LOCKED if name == "cash_locked" else gateway_kernels.B_CASH
+            ] += delta
         else:
-            field = G.H_LOCKED if name == "units_locked" else G.H_UNITS
+            field = gateway_kernels.H_LOCKED if name == "units_locked" else gateway_kernels.H_UNITS
             ledger.holdings[row, ledger.column(BOND), field] += delta
 
 

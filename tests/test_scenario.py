@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sim.scenario import registry
 from sim.scenario.model import (
     DayCount,
-    Rating,
+    RatingName,
     ScenarioError,
     Universe,
     generate_universe,
@@ -502,7 +502,7 @@ def test_missing_sections_and_no_instruments(tmp_path):
 def test_constants_match_the_pricing_engine():
     from sim import pricing
 
-    assert typing.get_args(Rating) == tuple(r.value for r in pricing.Rating)
+    assert typing.get_args(RatingName) == tuple(r.value for r in pricing.Rating)
     assert typing.get_args(DayCount) == pricing.CONVENTIONS
 
 

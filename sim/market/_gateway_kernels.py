@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 from numba import njit
 
-from sim.market import _book_kernels as K
+from sim.market import _book_kernels as book_kernels
 
 BOOK_KERNELS_DIGEST = "cf0ae8b598733379"
 
@@ -278,7 +278,7 @@ def new_order(
     gateway's must grow first (NEED_ROOM gives the order's id and the most fills it may
     make in place of its id and fills), or NOT_OURS once the book has matched (as
     settle_request)."""
-    if book_meta[K.M_HALTED]:
+    if book_meta[book_kernels.M_HALTED]:
         return REASON_HALTED, 0, 0, 0, 0, 0, 0, 0
     if not band_low <= limit <= band_high:
         return REASON_PRICE_BAND, 0, 0, 0, 0, 0, 0, 0
@@ -291,20 +291,20 @@ def new_order(
         units = qty
         if units > holdings[row, column, H_UNITS] - holdings[row, column, H_LOCKED]:
             return REASON_INSUFFICIENT_UNITS, 0, 0, 0, 0, 0, 0, 0
-    book_meta[K.M_NFILLS] = 0
-    book_meta[K.M_NCANCELS] = 0
-    if not K._has_room(orders, levels, stops, book_meta, fills, cancels, qty, 0):
+    book_meta[book_kernels.M_NFILLS] = 0
+    book_meta[book_kernels.M_NCANCELS] = 0
+    if not book_kernels._has_room(orders, levels, stops, book_meta, fills, cancels, qty, 0):
         return NEED_BOOK_ROOM, 0, 0, 0, 0, 0, 0, 0
     # Room for the most fills the book may make (its bound, set by _has_room).
-    oid, most_fills = book_meta[K.M_NEXT_ID], book_meta[K.M_NEED_FILLS]
+    oid, most_fills = book_meta[book_kernels.M_NEXT_ID], book_meta[book_kernels.M_NEED_FILLS]
     if not _has_room(settlements, ledger_meta, slots, venue_meta, slot_of, trades, REQ_NEW, oid,
                      most_fills):  # fmt: skip
         return NEED_ROOM, oid, 0, 0, 0, most_fills, 0, 0
-    K._new_order(orders, levels, stops, book_meta, fills, cancels, side, otype, book_price, qty,
-                 owner, 0, 0, False)  # fmt: skip
+    book_kernels._new_order(orders, levels, stops, book_meta, fills, cancels, side, otype,
+                            book_price, qty, owner, 0, 0, False)  # fmt: skip
     o = orders[oid]
     status, reason, filled = o.status, o.reason, o.filled
-    n_fills, n_cancels = book_meta[K.M_NFILLS], book_meta[K.M_NCANCELS]
+    n_fills, n_cancels = book_meta[book_kernels.M_NFILLS], book_meta[book_kernels.M_NCANCELS]
     last = _book_request(
         balances, holdings, settlements, ledger_meta, slots, heads, venue_meta, slot_of, rates,
         fills, n_fills, cancels, n_cancels, trades, REQ_NEW, row, account, side, limit, qty,
@@ -325,7 +325,7 @@ def cancel_order(balances, holdings, slots, heads, venue_meta, slot_of, orders, 
     if not slot or slots[slot, O_ACCOUNT] != account:
         return REASON_UNKNOWN_ORDER, 0, 0, 0, 0
     client = slots[slot, O_CLIENT]
-    reason = K._cancel(orders, levels, stops, book_meta, oid)
+    reason = book_kernels._cancel(orders, levels, stops, book_meta, oid)
     filled = orders[oid].filled if reason == 0 else 0
     # Done either way, as settle_request books a request whose order is no longer open.
     _release(balances, holdings, slots, slot, column)
@@ -367,23 +367,25 @@ def modify_order(
         units = max(new_qty - slots[slot, O_UNITS], 0)
         if units > holdings[row, column, H_UNITS] - holdings[row, column, H_LOCKED]:
             return REASON_INSUFFICIENT_UNITS, 0, 0, 0, 0, 0, 0, client
-    book_meta[K.M_NFILLS] = 0
-    book_meta[K.M_NCANCELS] = 0
-    if not K._is_open(orders, book_meta, oid):
+    book_meta[book_kernels.M_NFILLS] = 0
+    book_meta[book_kernels.M_NCANCELS] = 0
+    if not book_kernels._is_open(orders, book_meta, oid):
         return REASON_UNKNOWN_ORDER, 0, 0, 0, 0, 0, 0, client
     o = orders[oid]
-    if not K._has_room(orders, levels, stops, book_meta, fills, cancels,
+    if not book_kernels._has_room(orders, levels, stops, book_meta, fills, cancels,
                        max(qty, o.qty + o.hidden), o.display):  # fmt: skip
         return NEED_BOOK_ROOM, 0, 0, 0, 0, 0, 0, client
-    most_fills = book_meta[K.M_NEED_FILLS]
+    most_fills = book_meta[book_kernels.M_NEED_FILLS]
     if not _has_room(settlements, ledger_meta, slots, venue_meta, slot_of, trades, REQ_MODIFY,
                      oid, most_fills):  # fmt: skip
         return NEED_ROOM, oid, 0, 0, most_fills, 0, 0, client
-    refused = K._modify(orders, levels, stops, book_meta, fills, cancels, oid, qty, price)
+    refused = book_kernels._modify(
+        orders, levels, stops, book_meta, fills, cancels, oid, qty, price
+    )
     if refused:
         return refused, 0, 0, 0, 0, 0, 0, client
     status, reason, filled = o.status, o.reason, o.filled
-    n_fills, n_cancels = book_meta[K.M_NFILLS], book_meta[K.M_NCANCELS]
+    n_fills, n_cancels = book_meta[book_kernels.M_NFILLS], book_meta[book_kernels.M_NCANCELS]
     last = _book_request(
         balances, holdings, settlements, ledger_meta, slots, heads, venue_meta, slot_of, rates,
         fills, n_fills, cancels, n_cancels, trades, REQ_MODIFY, row, account, side, new_limit,
@@ -517,7 +519,7 @@ def new_venue_state(accounts):
 
 def _check_book_kernels() -> None:
     try:
-        source = Path(K.__file__).read_bytes()
+        source = Path(book_kernels.__file__).read_bytes()
     except OSError:  # installed without sources: numba cannot cache from them either
         return
     # Line endings normalised: a checkout with CRLF endings is the same source.

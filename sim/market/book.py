@@ -24,7 +24,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from sim.market import _book_kernels as K
+from sim.market import _book_kernels as book_kernels
 from sim.market._kernel_support import entry_point, grown
 from sim.market.orders import (
     INT64_MAX,
@@ -46,9 +46,11 @@ __all__ = ["BATCH_DTYPE", "FILL_DTYPE", "OUTCOME_DTYPE", "OrderBook", "SelfTrade
 class SelfTradePrevention(IntEnum):
     """What happens when an incoming order meets a resting order of the same owner."""
 
-    CANCEL_NEWEST = K.STP_CANCEL_NEWEST  # the incoming order's remainder is cancelled
-    CANCEL_OLDEST = K.STP_CANCEL_OLDEST  # the resting order is cancelled; matching goes on
-    CANCEL_BOTH = K.STP_CANCEL_BOTH
+    CANCEL_NEWEST = book_kernels.STP_CANCEL_NEWEST  # the incoming order's remainder is cancelled
+    CANCEL_OLDEST = (
+        book_kernels.STP_CANCEL_OLDEST
+    )  # the resting order is cancelled; matching goes on
+    CANCEL_BOTH = book_kernels.STP_CANCEL_BOTH
 
     @classmethod
     def parse(cls, value: object) -> SelfTradePrevention:
@@ -134,11 +136,11 @@ def _entry_points() -> _EntryPoints:
     Dispatch costs more than matching one order. The facade always passes the same types
     (the state arrays, Python ints and a bool), so the one compiled signature always applies.
     """
-    scratch = K.new_state(1, 1, 1, K.STP_CANCEL_NEWEST)
+    scratch = book_kernels.new_state(1, 1, 1, book_kernels.STP_CANCEL_NEWEST)
     calls = (
-        (K.submit_one, (*scratch, 1, 0, 1, 1, 0, 0, 0, False)),
-        (K.cancel_one, (*scratch[:4], 1)),
-        (K.modify_one, (*scratch, 1, -1, -1)),
+        (book_kernels.submit_one, (*scratch, 1, 0, 1, 1, 0, 0, 0, False)),
+        (book_kernels.cancel_one, (*scratch[:4], 1)),
+        (book_kernels.modify_one, (*scratch, 1, -1, -1)),
     )
     return _EntryPoints(*(entry_point(kernel, args) for kernel, args in calls))
 
@@ -193,7 +195,7 @@ class OrderBook:
             if as_int64(value) is None or value <= 0:
                 raise ValueError(f"OrderBook {name} must be a positive integer, got {value!r}")
         self.stp = SelfTradePrevention.parse(stp)
-        state = K.new_state(capacity, tick, lot, int(self.stp))
+        state = book_kernels.new_state(capacity, tick, lot, int(self.stp))
         self._orders, self._levels, self._stops, self._meta, self._fills, self._cancels = state
         self._kernels = _entry_points()
 
@@ -215,13 +217,13 @@ class OrderBook:
         `stop_price` makes it a stop (market) or stop-limit order that waits for the last trade
         price to reach it; `display_qty` makes a limit order an iceberg.
         """
-        codes = self.submit_codes(owner, side, qty, price, tif, post_only, stop_price, display_qty)
+        codes = self.new_order(owner, side, qty, price, tif, post_only, stop_price, display_qty)
         oid, status, reason, filled, n_fills, n_cancels = codes
         if n_fills or n_cancels:
             return self._outcome(oid, status, reason, filled, n_fills, n_cancels)
         return _new_outcome(Outcome, (oid, _STATUSES[status], _REASONS[reason], (), filled, ()))
 
-    def submit_codes(
+    def new_order(
         self,
         owner,
         side,
@@ -238,18 +240,18 @@ class OrderBook:
         order_type = TIF_CODES.get(tif, -1) if isinstance(tif, str) else -1
         if price is None:
             limit = 0
-            if order_type == K.T_LIMIT:
-                order_type = K.T_MARKET
-        elif type(price) is int and 0 < price <= K.MAX_VALUE:
+            if order_type == book_kernels.T_LIMIT:
+                order_type = book_kernels.T_MARKET
+        elif type(price) is int and 0 < price <= book_kernels.MAX_VALUE:
             limit = price
         else:
             limit = _positive_or_bad(price)
-        if not (type(qty) is int and 0 < qty <= K.MAX_VALUE):
+        if not (type(qty) is int and 0 < qty <= book_kernels.MAX_VALUE):
             qty = _positive_or_bad(qty)
         if type(owner) is not int or not -INT64_MAX <= owner <= INT64_MAX:
             owner = as_int64(owner)
             if owner is None:
-                owner = K.BAD_OWNER
+                owner = book_kernels.BAD_OWNER
         display = 0 if display_qty is None else _positive_or_bad(display_qty)
         stop = 0 if stop_price is None else _positive_or_bad(stop_price)
         if type(post_only) is not bool:
@@ -261,14 +263,14 @@ class OrderBook:
                 self._orders, self._levels, self._stops, self._meta, self._fills, self._cancels,
                 side_code, order_type, limit, qty, owner, display, stop, post_only,
             )  # fmt: skip
-            if codes[0] != K.NEED_ROOM:
+            if codes[0] != book_kernels.NEED_ROOM:
                 return codes
             self._grow(1)
 
     def cancel(self, order_id: int) -> Outcome:
         """Cancel an open order (also while halted)."""
         oid = order_id if type(order_id) is int else as_int64(order_id)
-        if oid is None or not -K.MAX_VALUE <= oid <= K.MAX_VALUE:
+        if oid is None or not -book_kernels.MAX_VALUE <= oid <= book_kernels.MAX_VALUE:
             return Outcome(order_id, Status.REJECTED, Reason.UNKNOWN_ORDER)
         reason, filled = self.cancel_codes(oid)
         if reason:
@@ -305,7 +307,7 @@ class OrderBook:
                 self._orders, self._levels, self._stops, self._meta, self._fills, self._cancels,
                 order_id, new_qty, new_price,
             )  # fmt: skip
-            if codes[0] != K.NEED_ROOM:
+            if codes[0] != book_kernels.NEED_ROOM:
                 return codes
             self._grow(0)
 
@@ -319,21 +321,21 @@ class OrderBook:
         out = np.zeros(len(msgs) if outcomes else 0, OUTCOME_DTYPE)
         fills = []
         start = 0
-        self._meta[K.M_NFILLS] = 0
-        self._meta[K.M_NCANCELS] = 0
+        self._meta[book_kernels.M_NFILLS] = 0
+        self._meta[book_kernels.M_NCANCELS] = 0
         while True:
-            start = K.submit_batch(
+            start = book_kernels.submit_batch(
                 self._orders, self._levels, self._stops, self._meta, self._fills, self._cancels,
                 msgs, start, out,
             )  # fmt: skip
             if start == len(msgs):
                 break
             # Out of room: keep what was filled so far, then make room for the rest.
-            fills.append(self._fills[: self._meta[K.M_NFILLS]].copy())
-            self._meta[K.M_NFILLS] = 0
-            self._meta[K.M_NCANCELS] = 0
+            fills.append(self._fills[: self._meta[book_kernels.M_NFILLS]].copy())
+            self._meta[book_kernels.M_NFILLS] = 0
+            self._meta[book_kernels.M_NCANCELS] = 0
             self._grow(len(msgs) - start)
-        fills.append(self._fills[: self._meta[K.M_NFILLS]])
+        fills.append(self._fills[: self._meta[book_kernels.M_NFILLS]])
         rows = np.concatenate(fills) if len(fills) > 1 else fills[0]
         result = rows.view(FILL_DTYPE).reshape(len(rows)).copy()
         return (result, out) if outcomes else result
@@ -341,21 +343,27 @@ class OrderBook:
     def _grow(self, new_orders: int) -> None:
         """Make room for `new_orders` more ids and for the worst case of the next request."""
         meta = self._meta
-        need = meta[K.M_NEXT_ID] + new_orders
-        if need >= K.MAX_ORDERS:
-            raise OverflowError(f"an order book holds at most {K.MAX_ORDERS - 1:,} order ids")
+        need = meta[book_kernels.M_NEXT_ID] + new_orders
+        if need >= book_kernels.MAX_ORDERS:
+            raise OverflowError(
+                f"an order book holds at most {book_kernels.MAX_ORDERS - 1:,} order ids"
+            )
         if need >= len(self._orders):
             self._orders = grown(self._orders, need + 1)
-        need_levels = max(meta[K.M_NLEV], meta[K.M_NLEV + 1]) + 1 + meta[K.M_NSTOPS]
+        need_levels = (
+            max(meta[book_kernels.M_NLEV], meta[book_kernels.M_NLEV + 1])
+            + 1
+            + meta[book_kernels.M_NSTOPS]
+        )
         if need_levels > self._levels.shape[1]:
-            shape = (2, max(need_levels, 2 * self._levels.shape[1]), K.N_LEVEL_FIELDS)
+            shape = (2, max(need_levels, 2 * self._levels.shape[1]), book_kernels.N_LEVEL_FIELDS)
             levels = np.zeros(shape, np.int64)
             levels[:, : self._levels.shape[1]] = self._levels
             self._levels = levels
-        if meta[K.M_NSTOPS] >= len(self._stops):
-            self._stops = grown(self._stops, meta[K.M_NSTOPS] + 1)
-        self._fills = grown(self._fills, meta[K.M_NEED_FILLS])
-        self._cancels = grown(self._cancels, meta[K.M_NEED_CANCELS])
+        if meta[book_kernels.M_NSTOPS] >= len(self._stops):
+            self._stops = grown(self._stops, meta[book_kernels.M_NSTOPS] + 1)
+        self._fills = grown(self._fills, meta[book_kernels.M_NEED_FILLS])
+        self._cancels = grown(self._cancels, meta[book_kernels.M_NEED_CANCELS])
 
     def _outcome(self, oid, status, reason, filled, n_fills, n_cancels) -> Outcome:
         fills = ()
@@ -404,18 +412,18 @@ class OrderBook:
         return self._best(1)
 
     def _best(self, s: int) -> tuple[int, int] | None:
-        n = self._meta[K.M_NLEV + s]
+        n = self._meta[book_kernels.M_NLEV + s]
         if n == 0:
             return None
-        key, qty = self._levels[s, n - 1, : K.L_QTY + 1].tolist()
+        key, qty = self._levels[s, n - 1, : book_kernels.L_QTY + 1].tolist()
         return (key if s == 0 else -key), qty
 
     def top(self) -> tuple[int | None, int, int | None, int]:
         """(bid, bid qty, ask, ask qty) of level 1; None and 0 for an empty side."""
         # `item` reads one element as a Python int: the cheapest way out of an array, and
         # this runs after every request.
-        meta, levels, key, qty = self._meta, self._levels, K.L_KEY, K.L_QTY
-        n_bids, n_asks = meta.item(K.M_NLEV), meta.item(K.M_NLEV + 1)
+        meta, levels, key, qty = self._meta, self._levels, book_kernels.L_KEY, book_kernels.L_QTY
+        n_bids, n_asks = meta.item(book_kernels.M_NLEV), meta.item(book_kernels.M_NLEV + 1)
         bid, bid_qty, ask, ask_qty = None, 0, None, 0
         if n_bids:
             bid, bid_qty = levels.item(0, n_bids - 1, key), levels.item(0, n_bids - 1, qty)
@@ -427,8 +435,10 @@ class OrderBook:
         """(bids, asks): up to n levels a side of (price, visible qty), best first."""
         sides = []
         for s, sign in ((0, 1), (1, -1)):
-            count = self._meta[K.M_NLEV + s]
-            rows = self._levels[s, max(0, count - n) : count, : K.L_QTY + 1][::-1].tolist()
+            count = self._meta[book_kernels.M_NLEV + s]
+            rows = self._levels[s, max(0, count - n) : count, : book_kernels.L_QTY + 1][
+                ::-1
+            ].tolist()
             sides.append([(sign * key, qty) for key, qty in rows])
         return sides[0], sides[1]
 
@@ -439,11 +449,11 @@ class OrderBook:
             raise ValueError(f"side must be 'buy' or 'sell' (or +1/-1), got {side!r}")
         s = 0 if parsed is Side.BUY else 1
         key = price if s == 0 else -price
-        count = self._meta[K.M_NLEV + s]
-        found = np.flatnonzero(self._levels[s, :count, K.L_KEY] == key)
+        count = self._meta[book_kernels.M_NLEV + s]
+        found = np.flatnonzero(self._levels[s, :count, book_kernels.L_KEY] == key)
         ids: list[int] = []
         if len(found):
-            oid = int(self._levels[s, found[0], K.L_HEAD])
+            oid = int(self._levels[s, found[0], book_kernels.L_HEAD])
             while oid:
                 ids.append(oid)
                 oid = int(self._orders["next"][oid])
@@ -452,16 +462,16 @@ class OrderBook:
     @property
     def last_price(self) -> int | None:
         """Price of the last trade, or None before the first."""
-        return int(self._meta[K.M_LAST_PRICE]) or None
+        return int(self._meta[book_kernels.M_LAST_PRICE]) or None
 
     @property
     def next_order_id(self) -> int:
-        return int(self._meta[K.M_NEXT_ID])
+        return int(self._meta[book_kernels.M_NEXT_ID])
 
     def order(self, order_id: int) -> OrderState:
         """The book's record of an order; raises KeyError for an id it never issued."""
         oid = as_int64(order_id)
-        if oid is None or not 0 < oid < self._meta[K.M_NEXT_ID]:
+        if oid is None or not 0 < oid < self._meta[book_kernels.M_NEXT_ID]:
             raise KeyError(f"order id {order_id!r} was never issued by this book")
         o = self._orders[oid]
         side, otype, status, flags = int(o["side"]), int(o["type"]), int(o["status"]), o["flags"]
@@ -477,24 +487,24 @@ class OrderBook:
             status=_STATUSES[status],
             reason=_REASONS[int(o["reason"])],
             stop_price=int(o["stop"]),
-            stop_pending=bool(flags & K.FLAG_STOP_PENDING),
-            post_only=bool(flags & K.FLAG_POST_ONLY),
+            stop_pending=bool(flags & book_kernels.FLAG_STOP_PENDING),
+            post_only=bool(flags & book_kernels.FLAG_POST_ONLY),
         )
 
     def open_orders(self) -> Iterable[int]:
         """Ids of every open order (resting or pending stop), ascending."""
-        statuses = self._orders["status"][1 : self._meta[K.M_NEXT_ID]]
+        statuses = self._orders["status"][1 : self._meta[book_kernels.M_NEXT_ID]]
         return (np.flatnonzero(statuses <= Status.PARTIALLY_FILLED) + 1).tolist()
 
     # --- trading state -------------------------------------------------------------------
 
     @property
     def halted(self) -> bool:
-        return bool(self._meta[K.M_HALTED])
+        return bool(self._meta[book_kernels.M_HALTED])
 
     def halt(self) -> None:
         """Stop trading: new orders and modifications are rejected; cancels still work."""
-        self._meta[K.M_HALTED] = 1
+        self._meta[book_kernels.M_HALTED] = 1
 
     def resume(self) -> None:
-        self._meta[K.M_HALTED] = 0
+        self._meta[book_kernels.M_HALTED] = 0

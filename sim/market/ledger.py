@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from sim.market import _gateway_kernels as G
+from sim.market import _gateway_kernels as gateway_kernels
 from sim.market._kernel_support import grown
 
 # Money and units are int64 in the arrays: deposits and issues stop where their totals, which
@@ -47,41 +47,47 @@ class Account:
     @property
     def cash(self) -> int:
         """Settled cash, paise."""
-        return self._ledger.balances.item(self._row, G.B_CASH)
+        return self._ledger.balances.item(self._row, gateway_kernels.B_CASH)
 
     @property
     def cash_locked(self) -> int:
         """Reserved for open orders or owed to unsettled trades."""
-        return self._ledger.balances.item(self._row, G.B_LOCKED)
+        return self._ledger.balances.item(self._row, gateway_kernels.B_LOCKED)
 
     @property
     def pending_cash(self) -> int:
         """What unsettled trades will bring (positive) or take (negative)."""
-        return self._ledger.balances.item(self._row, G.B_PENDING)
+        return self._ledger.balances.item(self._row, gateway_kernels.B_PENDING)
 
     @property
     def units(self) -> Mapping[str, int]:
-        return _Holdings(self._ledger, self._row, G.H_UNITS)
+        return _Holdings(self._ledger, self._row, gateway_kernels.H_UNITS)
 
     @property
     def units_locked(self) -> Mapping[str, int]:
-        return _Holdings(self._ledger, self._row, G.H_LOCKED)
+        return _Holdings(self._ledger, self._row, gateway_kernels.H_LOCKED)
 
     @property
     def pending_units(self) -> Mapping[str, int]:
-        return _Holdings(self._ledger, self._row, G.H_PENDING)
+        return _Holdings(self._ledger, self._row, gateway_kernels.H_PENDING)
 
     @property
     def free_cash(self) -> int:
         balances, row = self._ledger.balances, self._row
-        return balances.item(row, G.B_CASH) - balances.item(row, G.B_LOCKED)
+        return balances.item(row, gateway_kernels.B_CASH) - balances.item(
+            row, gateway_kernels.B_LOCKED
+        )
 
     def free_units(self, instrument: str) -> int:
-        return self._ledger.holding(self._row, instrument, G.H_UNITS, G.H_LOCKED, -1)
+        return self._ledger.holding(
+            self._row, instrument, gateway_kernels.H_UNITS, gateway_kernels.H_LOCKED, -1
+        )
 
     def position(self, instrument: str) -> int:
         """Units owned once every pending trade has settled."""
-        return self._ledger.holding(self._row, instrument, G.H_UNITS, G.H_PENDING, 1)
+        return self._ledger.holding(
+            self._row, instrument, gateway_kernels.H_UNITS, gateway_kernels.H_PENDING, 1
+        )
 
 
 class _Holdings(Mapping):
@@ -171,9 +177,9 @@ class Ledger:
         self.columns: dict[str, int] = {}  # instrument -> column
         self.balances = np.zeros((16, 3), np.int64)
         self.holdings = np.zeros((16, 1, 3), np.int64)
-        self.settlements = np.zeros((64, G.N_SETTLEMENT_FIELDS), np.int64)
-        self.meta = np.zeros(G.N_LEDGER_META, np.int64)
-        self.meta[G.LM_NEXT_TRADE_ID] = 1
+        self.settlements = np.zeros((64, gateway_kernels.N_SETTLEMENT_FIELDS), np.int64)
+        self.meta = np.zeros(gateway_kernels.N_LEDGER_META, np.int64)
+        self.meta[gateway_kernels.LM_NEXT_TRADE_ID] = 1
         self._external_cash = 0
         self._external_units: dict[str, int] = defaultdict(int)
 
@@ -240,7 +246,7 @@ class Ledger:
         _check_amount("deposit", amount)
         row = self.row(account_id)
         self._check_total("deposit", self._external_cash, amount)
-        self.balances[row, G.B_CASH] += amount
+        self.balances[row, gateway_kernels.B_CASH] += amount
         self._external_cash += amount
         self._note("deposit", None, account_id, amount, None, 0)
 
@@ -252,7 +258,7 @@ class Ledger:
                 f"account {account_id}: withdrawal of {amount} paise exceeds free cash "
                 f"{acct.free_cash}"
             )
-        self.balances[acct._row, G.B_CASH] -= amount
+        self.balances[acct._row, gateway_kernels.B_CASH] -= amount
         self._external_cash -= amount
         self._note("withdrawal", account_id, None, amount, None, 0)
 
@@ -262,7 +268,7 @@ class Ledger:
         row = self.row(account_id)
         self._check_total("unit issue", self._external_units.get(instrument, 0), qty)
         column = self.column(instrument)  # may grow `holdings`
-        self.holdings[row, column, G.H_UNITS] += qty
+        self.holdings[row, column, gateway_kernels.H_UNITS] += qty
         self._external_units[instrument] += qty
         self._note("issue", None, account_id, 0, instrument, qty)
 
@@ -281,12 +287,12 @@ class Ledger:
             raise LedgerError(
                 f"account {target}: delivery of {qty} {instrument} exceeds free units"
             )
-        self.balances[payer._row, G.B_CASH] -= cash
-        self.balances[payee._row, G.B_CASH] += cash
+        self.balances[payer._row, gateway_kernels.B_CASH] -= cash
+        self.balances[payee._row, gateway_kernels.B_CASH] += cash
         if qty:
             column = self.columns[instrument]
-            self.holdings[payee._row, column, G.H_UNITS] -= qty
-            self.holdings[payer._row, column, G.H_UNITS] += qty
+            self.holdings[payee._row, column, gateway_kernels.H_UNITS] -= qty
+            self.holdings[payer._row, column, gateway_kernels.H_UNITS] += qty
         self._note("transfer", source, target, cash, instrument or None, qty)
 
     def _note(self, kind, source, target, cash, instrument, qty) -> None:
@@ -307,14 +313,14 @@ class Ledger:
         acct = self.account(account_id)
         if amount > acct.free_cash:
             raise LedgerError(f"account {account_id}: needs {amount} paise, has {acct.free_cash}")
-        self.balances[acct._row, G.B_LOCKED] += amount
+        self.balances[acct._row, gateway_kernels.B_LOCKED] += amount
 
     def unlock_cash(self, account_id: int, amount: int) -> None:
         _check_amount("cash unlock", amount, allow_zero=True)
         acct = self.account(account_id)
         if amount > acct.cash_locked:
             raise LedgerError(f"account {account_id}: unlocks {amount}, only {acct.cash_locked}")
-        self.balances[acct._row, G.B_LOCKED] -= amount
+        self.balances[acct._row, gateway_kernels.B_LOCKED] -= amount
 
     def lock_units(self, account_id: int, instrument: str, qty: int) -> None:
         _check_amount("unit lock", qty, allow_zero=True)
@@ -324,7 +330,7 @@ class Ledger:
                 f"account {account_id}: needs {qty} {instrument}, has {acct.free_units(instrument)}"
             )
         if qty:
-            self.holdings[acct._row, self.columns[instrument], G.H_LOCKED] += qty
+            self.holdings[acct._row, self.columns[instrument], gateway_kernels.H_LOCKED] += qty
 
     def unlock_units(self, account_id: int, instrument: str, qty: int) -> None:
         _check_amount("unit unlock", qty, allow_zero=True)
@@ -332,7 +338,7 @@ class Ledger:
         if qty > acct.units_locked[instrument]:
             raise LedgerError(f"account {account_id}: unlocks {qty} {instrument}, too many")
         if qty:
-            self.holdings[acct._row, self.columns[instrument], G.H_LOCKED] -= qty
+            self.holdings[acct._row, self.columns[instrument], gateway_kernels.H_LOCKED] -= qty
 
     # --- trades and settlement -----------------------------------------------------------
 
@@ -363,7 +369,7 @@ class Ledger:
             raise LedgerError(f"seller fee {seller_fee} exceeds the notional {notional}")
         rows = self.row(buyer), self.row(seller), self.row(fee_account)
         self.reserve_settlements(1)
-        trade_id = G.book_trade(
+        trade_id = gateway_kernels.book_trade(
             self.balances, self.holdings, self.settlements, self.meta, self.column(instrument),
             rows[0], rows[1], qty, notional, buyer_fee, seller_fee, rows[2], settle_at, now,
         )  # fmt: skip
@@ -372,21 +378,23 @@ class Ledger:
 
     def reserve_settlements(self, n: int) -> None:
         """Make room for `n` more unsettled trades (the gateway books trades into the array)."""
-        need = self.meta.item(G.LM_PENDING) + n
+        need = self.meta.item(gateway_kernels.LM_PENDING) + n
         if need > len(self.settlements):
             self.settlements = grown(self.settlements, max(need, 2 * len(self.settlements)))
 
     def settle_due(self, now: int) -> int:
         """Settle, in booking order, every trade due by `now`. Returns how many settled."""
-        if not self.meta[G.LM_PENDING]:
+        if not self.meta[gateway_kernels.LM_PENDING]:
             return 0
-        return G.settle_due(self.balances, self.holdings, self.settlements, self.meta, now)
+        return gateway_kernels.settle_due(
+            self.balances, self.holdings, self.settlements, self.meta, now
+        )
 
     @property
     def unsettled(self) -> tuple[Settlement, ...]:
         """The trades booked but not settled yet, in booking order."""
         ids, symbols = list(self.rows), list(self.columns)
-        rows = self.settlements[: self.meta[G.LM_PENDING]].tolist()
+        rows = self.settlements[: self.meta[gateway_kernels.LM_PENDING]].tolist()
         return tuple(
             Settlement(*row[:2], symbols[row[2]], ids[row[3]], ids[row[4]], *row[5:9], ids[row[9]])
             for row in rows
@@ -399,10 +407,10 @@ class Ledger:
         problems = []
         n = len(self.rows)
         balances, holdings = self.balances[:n], self.holdings[:n, : len(self.columns)]
-        cash_total = int(balances[:, G.B_CASH].sum())
+        cash_total = int(balances[:, gateway_kernels.B_CASH].sum())
         if cash_total != self._external_cash:
             problems.append(f"cash total {cash_total} != deposits net {self._external_cash}")
-        held = holdings[:, :, G.H_UNITS].sum(axis=0).tolist()
+        held = holdings[:, :, gateway_kernels.H_UNITS].sum(axis=0).tolist()
         column_totals = dict(zip(self.columns, held, strict=True))
         # Both totals over the same instruments: every one listed, issued or held.
         instruments = dict.fromkeys([*self.columns, *self._external_units])
@@ -428,7 +436,7 @@ class Ledger:
             if locked < owed_cash[acct.account_id]:
                 problems.append(f"{who}: locked cash below what unsettled trades owe")
             for instrument, column in self.columns.items():
-                qty, locked = holdings[acct._row, column, : G.H_LOCKED + 1].tolist()
+                qty, locked = holdings[acct._row, column, : gateway_kernels.H_LOCKED + 1].tolist()
                 if qty < 0 or not 0 <= locked <= qty:
                     problems.append(f"{who}: {instrument} units {qty}, locked {locked}")
                 if locked < owed_units[acct.account_id, instrument]:

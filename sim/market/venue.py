@@ -34,7 +34,7 @@ from decimal import Decimal
 
 import numpy as np
 
-from sim.market import _gateway_kernels as G
+from sim.market import _gateway_kernels as gateway_kernels
 from sim.market._kernel_support import entry_point, grown
 from sim.market.book import TIF_CODES, OrderBook
 from sim.market.fees import MICROS, FeeSchedule, Tier, fee
@@ -64,7 +64,7 @@ _REASONS = {int(r): r for r in Reason}
 # NamedTuple's generated __new__ is slow for the hot path; these build the same tuples.
 _new_response = _new_trade = _new_open_order = _new_codes = _new_trade_row = tuple.__new__
 MAX_CLIENT = 2**31 - 1
-_PLAIN_TIFS = frozenset(TIF_CODES)  # the order types G.new_order takes
+_PLAIN_TIFS = frozenset(TIF_CODES)  # the order types gateway_kernels.new_order takes
 _CLIENT_SHIFT = 32  # owner key of client c > 0 in the book: account + c * 2**32
 
 
@@ -174,8 +174,10 @@ class Venue:
         self._tiers: dict[int, Tier | None] = {}
         self._limits: dict[int, RiskLimits] = {}
         # Open orders and fee rates in arrays (`sim.market._gateway_kernels`), by ledger row.
-        self._slots, self._heads, self._venue_meta, self._rates = G.new_venue_state(16)
-        self._trades = np.zeros((64, G.N_TRADE_FIELDS), np.int64)
+        self._slots, self._heads, self._venue_meta, self._rates = gateway_kernels.new_venue_state(
+            16
+        )
+        self._trades = np.zeros((64, gateway_kernels.N_TRADE_FIELDS), np.int64)
         self._max_rate = self._fees.max_rate
         self._fee_row = ledger.row(self.fee_account)
         self._settle = _settle_request()
@@ -253,9 +255,10 @@ class Venue:
         """An `OpenOrder` from a slot's fields."""
         return _new_open_order(
             OpenOrder,
-            (self._symbols[o[G.O_LISTING]], o[G.O_ORDER_ID], o[G.O_ACCOUNT],
-             _INT_SIDES[o[G.O_SIDE]], o[G.O_LIMIT], o[G.O_QTY], o[G.O_CASH], o[G.O_UNITS],
-             o[G.O_CLIENT]),
+            (self._symbols[o[gateway_kernels.O_LISTING]], o[gateway_kernels.O_ORDER_ID],
+             o[gateway_kernels.O_ACCOUNT], _INT_SIDES[o[gateway_kernels.O_SIDE]],
+             o[gateway_kernels.O_LIMIT], o[gateway_kernels.O_QTY], o[gateway_kernels.O_CASH],
+             o[gateway_kernels.O_UNITS], o[gateway_kernels.O_CLIENT]),
         )  # fmt: skip
 
     def _account_slots(self, row: int) -> list[int]:
@@ -265,7 +268,7 @@ class Venue:
         slot = heads.item(row, 0)
         while slot:
             found.append(slot)
-            slot = slots.item(slot, G.O_NEXT)
+            slot = slots.item(slot, gateway_kernels.O_NEXT)
         return found
 
     def reference_price(self, symbol: str) -> int | None:
@@ -428,16 +431,26 @@ class Venue:
             units = qty
             if units > self._free_units(row, listing.column):
                 return _refused(Reason.INSUFFICIENT_UNITS, client=code)
-        codes = listing.book.submit_codes(
+        codes = listing.book.new_order(
             owner, parsed_side, qty, book_price, book_tif, post_only, stop_price, display_qty
         )
-        request = (G.REQ_NEW, row, account, parsed_side, limit, qty, cash, units, code)
+        request = (
+            gateway_kernels.REQ_NEW,
+            row,
+            account,
+            parsed_side,
+            limit,
+            qty,
+            cash,
+            units,
+            code,
+        )
         return self._after_book(listing, request, codes, now, code)
 
     def _plain_order(self, listing, account, side, qty, price, tif, now, owner, client) -> Codes:
         """A limit order without options from an account without limits, its arguments
         checked: the rest of the gateway's checks, the book and the booking in one compiled
-        call (`G.new_order`), refusing as `new_order` would."""
+        call (`gateway_kernels.new_order`), refusing as `new_order` would."""
         low, high = self._band_limits(listing)
         settle_at = self._settle_at(now)
         book, ledger = listing.book, self.ledger
@@ -458,7 +471,7 @@ class Venue:
 
     def _plain_modify(self, listing, account, order_id, qty, price, now) -> Codes | None:
         """A modify from an account without limits on a venue and instrument not halted, its
-        arguments checked, in one compiled call (`G.modify_order`), refusing as
+        arguments checked, in one compiled call (`gateway_kernels.modify_order`), refusing as
         `modify_order` would; None when it is too large for that call's int64 arithmetic."""
         low, high = self._band_limits(listing)
         settle_at = self._settle_at(now)
@@ -474,7 +487,7 @@ class Venue:
             code, status, _, _, n_fills, _, last, client = result
             if not self._retry(code, listing, status, n_fills):  # NEED_ROOM: status is the id
                 break
-        if code == G.TOO_LARGE:
+        if code == gateway_kernels.TOO_LARGE:
             return None
         if code:
             return _refused(code, order_id, client)
@@ -496,11 +509,11 @@ class Venue:
     def _retry(self, code: int, listing: _Listing, order_id: int, most_fills: int) -> bool:
         """Whether a one-call kernel must run again after growing what it lacked (its
         NEED_ROOM answer names the order and the most fills it may make)."""
-        if code == G.NEED_BOOK_ROOM:
+        if code == gateway_kernels.NEED_BOOK_ROOM:
             listing.book.make_room()
-        elif code == G.NEED_ROOM:
+        elif code == gateway_kernels.NEED_ROOM:
             self._make_room(listing, order_id, most_fills)
-        elif code == G.NOT_OURS:
+        elif code == gateway_kernels.NOT_OURS:
             raise _not_ours(self.name, listing.instrument.symbol)
         else:
             return False
@@ -564,7 +577,11 @@ class Venue:
         order = self._open_order(listing, account, order_id)
         if order is None:
             return _refused(Reason.UNKNOWN_ORDER, order_id)
-        row, side, client = order[G.O_ROW], order[G.O_SIDE], order[G.O_CLIENT]
+        row, side, client = (
+            order[gateway_kernels.O_ROW],
+            order[gateway_kernels.O_SIDE],
+            order[gateway_kernels.O_CLIENT],
+        )
         if self.halted:
             return _refused(Reason.VENUE_HALTED, order_id, client)
         if listing.halted_until:
@@ -573,8 +590,8 @@ class Venue:
             return _refused(Reason.BAD_QUANTITY, order_id, client)
         if price is not None and (price := _positive_int(price)) is None:
             return _refused(Reason.BAD_PRICE, order_id, client)
-        new_limit = order[G.O_LIMIT] if price is None else price
-        new_qty = order[G.O_QTY] if qty is None else qty
+        new_limit = order[gateway_kernels.O_LIMIT] if price is None else price
+        new_qty = order[gateway_kernels.O_QTY] if qty is None else qty
         if price is not None and not self._inside_band(listing, price):
             return _refused(Reason.PRICE_BAND, order_id, client)
         limits = self._limits.get(account, self.default_limits)
@@ -588,37 +605,54 @@ class Venue:
         # difference and gives back any excess after.
         cash, units = 0, 0
         if side == Side.BUY:
-            cash = max(self._cash_needed(listing, new_qty, new_limit) - order[G.O_CASH], 0)
+            cash = max(
+                self._cash_needed(listing, new_qty, new_limit) - order[gateway_kernels.O_CASH], 0
+            )
             if cash > self._free_cash(row):
                 return _refused(Reason.INSUFFICIENT_CASH, order_id, client)
         else:
-            units = max(new_qty - order[G.O_UNITS], 0)
+            units = max(new_qty - order[gateway_kernels.O_UNITS], 0)
             if units > self._free_units(row, listing.column):
                 return _refused(Reason.INSUFFICIENT_UNITS, order_id, client)
         codes = listing.book.modify_codes(order_id, qty, price)
         if codes[0]:
             return _refused(codes[0], order_id, client)
         codes = (order_id, *codes[1:])
-        request = (G.REQ_MODIFY, row, account, side, new_limit, new_qty, cash, units, client)
+        request = (
+            gateway_kernels.REQ_MODIFY,
+            row,
+            account,
+            side,
+            new_limit,
+            new_qty,
+            cash,
+            units,
+            client,
+        )
         return self._after_book(listing, request, codes, now, client)
 
     def _open_order(self, listing: _Listing, account: int, order_id) -> list[int] | None:
-        """The slot fields (`G.O_*`) of one of the account's open orders on the listing."""
+        """The slot fields (`gateway_kernels.O_*`) of one of the account's open orders on the
+        listing."""
         slot_of = listing.slot_of
         if type(order_id) is not int or not 0 < order_id < len(slot_of):
             return None
         slot = slot_of.item(order_id)
-        if not slot or self._slots.item(slot, G.O_ACCOUNT) != account:
+        if not slot or self._slots.item(slot, gateway_kernels.O_ACCOUNT) != account:
             return None
         return self._slots[slot].tolist()
 
     def _free_cash(self, row: int) -> int:
         balances = self.ledger.balances
-        return balances.item(row, G.B_CASH) - balances.item(row, G.B_LOCKED)
+        return balances.item(row, gateway_kernels.B_CASH) - balances.item(
+            row, gateway_kernels.B_LOCKED
+        )
 
     def _free_units(self, row: int, column: int) -> int:
         holdings = self.ledger.holdings
-        return holdings.item(row, column, G.H_UNITS) - holdings.item(row, column, G.H_LOCKED)
+        return holdings.item(row, column, gateway_kernels.H_UNITS) - holdings.item(
+            row, column, gateway_kernels.H_LOCKED
+        )
 
     # --- gateway rules -------------------------------------------------------------------
 
@@ -665,20 +699,33 @@ class Venue:
         others = [
             o
             for o in self._slots[self._account_slots(row)].tolist()
-            if not (o[G.O_LISTING] == listing.index and o[G.O_ORDER_ID] == replacing)
+            if not (
+                o[gateway_kernels.O_LISTING] == listing.index
+                and o[gateway_kernels.O_ORDER_ID] == replacing
+            )
         ]
         if limits.max_position is not None:
             # The worst case on the order's side: every open order of that side fills.
-            worst = self.ledger.holding(row, symbol, G.H_UNITS, G.H_PENDING, 1) + side * qty
+            worst = (
+                self.ledger.holding(
+                    row, symbol, gateway_kernels.H_UNITS, gateway_kernels.H_PENDING, 1
+                )
+                + side * qty
+            )
             for o in others:
-                if o[G.O_LISTING] == listing.index and o[G.O_SIDE] == side:
-                    worst += side * o[G.O_QTY]
+                if (
+                    o[gateway_kernels.O_LISTING] == listing.index
+                    and o[gateway_kernels.O_SIDE] == side
+                ):
+                    worst += side * o[gateway_kernels.O_QTY]
             if abs(worst) > limits.max_position:
                 return Reason.POSITION_LIMIT
         if limits.max_open_notional is not None:
             listings = list(self._listings.values())
             open_notional = sum(
-                o[G.O_QTY] * o[G.O_LIMIT] * listings[o[G.O_LISTING]].instrument.tick_value
+                o[gateway_kernels.O_QTY]
+                * o[gateway_kernels.O_LIMIT]
+                * listings[o[gateway_kernels.O_LISTING]].instrument.tick_value
                 for o in others
             )
             notional = qty * limit * listing.instrument.tick_value
@@ -697,8 +744,8 @@ class Venue:
         self, listing: _Listing, request: tuple, codes: tuple, now: int, client: int
     ) -> Codes:
         """Book what the book did (`codes`: order id, status, reason, filled qty, fills,
-        cancels) for the `request` (`G.REQ_*`, row, account, side, limit, qty, cash, units,
-        client): register or update its order, price and book the fills, release what
+        cancels) for the `request` (`gateway_kernels.REQ_*`, row, account, side, limit, qty, cash,
+        units, client): register or update its order, price and book the fills, release what
         finished orders no longer need, and trip the circuit breaker if the last trade went
         too far. `client`: the request's, for the answer."""
         order_id, status, reason, filled, n_fills, n_cancels = codes
@@ -717,7 +764,7 @@ class Venue:
             )  # fmt: skip
             if last >= 0:
                 break
-            if last == G.NOT_OURS:
+            if last == gateway_kernels.NOT_OURS:
                 raise _not_ours(self.name, symbol)
             self._make_room(listing, order_id, n_fills)
         if n_fills:
@@ -762,7 +809,7 @@ class Venue:
     def _make_room(self, listing: _Listing, order_id: int, n_fills: int) -> None:
         """Grow the arrays the settlement kernel writes to, so that one request fits."""
         meta = self._venue_meta
-        if not meta[G.VM_FREE] and meta[G.VM_USED] == len(self._slots):
+        if not meta[gateway_kernels.VM_FREE] and meta[gateway_kernels.VM_USED] == len(self._slots):
             self._slots = grown(self._slots, 2 * len(self._slots))
         if order_id >= len(listing.slot_of):
             listing.slot_of = grown(listing.slot_of, 2 * order_id)
@@ -806,11 +853,12 @@ def _settle_request():
     dispatch (it would cost more than the kernel: the face always passes the same types)."""
     ledger = Ledger()
     ledger.open_account(0)
-    venue_state = G.new_venue_state(1)
+    venue_state = gateway_kernels.new_venue_state(1)
     arrays = (ledger.balances, ledger.holdings, ledger.settlements, ledger.meta, *venue_state[:3],
               np.zeros(1, np.int64), venue_state[3], np.zeros((1, 6), np.int64), 0,
-              np.zeros((1, 3), np.int64), 0, np.zeros((1, G.N_TRADE_FIELDS), np.int64))  # fmt: skip
-    return entry_point(G.settle_request, (*arrays, *([0] * 18)))
+              np.zeros((1, 3), np.int64), 0,
+              np.zeros((1, gateway_kernels.N_TRADE_FIELDS), np.int64))  # fmt: skip
+    return entry_point(gateway_kernels.settle_request, (*arrays, *([0] * 18)))
 
 
 def _not_ours(venue: str, symbol: str) -> RuntimeError:
@@ -822,21 +870,21 @@ def _not_ours(venue: str, symbol: str) -> RuntimeError:
 
 @functools.cache
 def _one_call_kernels():
-    """The compiled entry points of `G.new_order`, `G.modify_order` and `G.cancel_order` (see
-    `_settle_request`)."""
+    """The compiled entry points of the gateway kernels `new_order`, `modify_order` and
+    `cancel_order` (see `_settle_request`)."""
     ledger = Ledger()
     ledger.open_account(0)
-    slots, heads, venue_meta, rates = G.new_venue_state(1)
+    slots, heads, venue_meta, rates = gateway_kernels.new_venue_state(1)
     book = OrderBook()
-    slot_of, trades = np.zeros(1, np.int64), np.zeros((1, G.N_TRADE_FIELDS), np.int64)
+    slot_of, trades = np.zeros(1, np.int64), np.zeros((1, gateway_kernels.N_TRADE_FIELDS), np.int64)
     arrays = (ledger.balances, ledger.holdings, ledger.settlements, ledger.meta, slots, heads,
               venue_meta, slot_of, rates, trades, *book.state)  # fmt: skip
     cancel_arrays = (ledger.balances, ledger.holdings, slots, heads, venue_meta, slot_of,
                      *book.state[:4])  # fmt: skip
     calls = (
-        (G.new_order, (*arrays, *([0] * 18))),
-        (G.modify_order, (*arrays, *([0] * 13))),
-        (G.cancel_order, (*cancel_arrays, 0, 0, 0)),
+        (gateway_kernels.new_order, (*arrays, *([0] * 18))),
+        (gateway_kernels.modify_order, (*arrays, *([0] * 13))),
+        (gateway_kernels.cancel_order, (*cancel_arrays, 0, 0, 0)),
     )
     return tuple(entry_point(kernel, args) for kernel, args in calls)
 

@@ -63,7 +63,13 @@ from sim.scenario.config import (
     read_toml,
 )
 from sim.scenario.registry import agent_kinds
-from sim.scenario.universe import BOND_TERMS, InstrumentSpec, Rating, Universe, generate_universe
+from sim.scenario.universe import (
+    BOND_TERMS,
+    InstrumentSpec,
+    RatingName,
+    Universe,
+    generate_universe,
+)
 
 # Scenario files speak this bond vocabulary, so it stays importable from here.
 from sim.scenario.universe import RATINGS as RATINGS
@@ -78,7 +84,7 @@ class ScenarioError(BondlabError, ValueError):
         super().__init__("\n".join(self.problems))
 
 
-Tier = Literal["bronze", "silver", "gold", "platinum"]
+TierName = Literal["bronze", "silver", "gold", "platinum"]
 Bps = Annotated[Dec, Field(gt=-100, lt=100, decimal_places=2)]
 
 
@@ -113,7 +119,7 @@ class Fees(ConfigModel):
 
     maker_bps: Bps = Field(Decimal(0), ge=0)
     taker_bps: Bps = Field(Decimal(1), ge=0)
-    tiers: dict[Tier, Bps] = Field(
+    tiers: dict[TierName, Bps] = Field(
         default_factory=lambda: {
             "bronze": Decimal(0),
             "silver": Decimal("-0.1"),
@@ -150,7 +156,7 @@ class PriceBandSpec(ConfigModel):
         return self
 
 
-class Latency(ConfigModel):
+class LatencySpec(ConfigModel):
     """``[venues.latency]``: one-way venue latency, a fixed base plus seeded jitter."""
 
     base_us: Float = Field(100.0, ge=0, le=10_000_000)
@@ -166,7 +172,7 @@ class VenueSpec(ConfigModel):
     market_protection_pct: Float = Field(5.0, gt=0, lt=100)
     fees: Fees = Fees()
     price_band: PriceBandSpec | None = None
-    latency: Latency = Latency()
+    latency: LatencySpec = LatencySpec()
 
 
 class MeanRevertingFundamentals(ConfigModel):
@@ -278,7 +284,7 @@ class SpreadShock(_Shock):
 
     kind: Literal["spread"]
     size_bp: Float = Field(ge=-5000, le=5000)
-    ratings: tuple[Rating, ...] | None = Field(None, min_length=1)
+    ratings: tuple[RatingName, ...] | None = Field(None, min_length=1)
 
 
 class FundamentalJumpShock(_Shock):

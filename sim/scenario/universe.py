@@ -15,11 +15,11 @@ from pydantic import Field, model_validator
 
 from sim.scenario.config import ConfigModel, Dec, Float, Int, InvalidField
 
-# The values of sim.pricing.Rating and sim.pricing.CONVENTIONS, written out so that loading a
+# The values of sim.pricing.RatingName and sim.pricing.CONVENTIONS, written out so that loading a
 # scenario does not import the pricing engine (scipy, numba); a test keeps them in step.
-Rating = Literal["AAA", "AA+", "AA", "AA-", "A+", "A", "A-", "BBB+", "BBB", "BBB-", "BIG", "D"]
+RatingName = Literal["AAA", "AA+", "AA", "AA-", "A+", "A", "A-", "BBB+", "BBB", "BBB-", "BIG", "D"]
 DayCount = Literal["30/360", "30E/360", "ACT/ACT-ICMA", "ACT/ACT-ISDA", "ACT/365F", "ACT/ACT-SEBI"]
-RATINGS: tuple[str, ...] = typing.get_args(Rating)
+RATINGS: tuple[str, ...] = typing.get_args(RatingName)
 BOND_TERMS = ("issuer", "sector", "rating", "coupon", "issue", "maturity", "frequency", "day_count")
 
 
@@ -50,7 +50,7 @@ class InstrumentSpec(_Contract):
     reference_price: Dec = Field(gt=0, le=10_000)
     issuer: str | None = Field(None, min_length=1)
     sector: str | None = Field(None, min_length=1)
-    rating: Rating | None = None
+    rating: RatingName | None = None
     coupon: Float | None = Field(None, ge=0, le=0.5)
     issue: date | None = None
     maturity: date | None = None
@@ -77,7 +77,7 @@ class Universe(_Contract):
 
     count: Int = Field(ge=1, le=10_000)
     seed: Int | None = Field(None, ge=0, lt=2**63)
-    ratings: dict[Rating, Annotated[Float, Field(ge=0)]] = Field(
+    ratings: dict[RatingName, Annotated[Float, Field(ge=0)]] = Field(
         default_factory=lambda: {"AAA": 0.2, "AA+": 0.2, "AA": 0.2, "A": 0.2, "BBB": 0.2},
         min_length=1,
     )
