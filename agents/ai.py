@@ -27,7 +27,7 @@ The agent (`AIAgent`, kind "ai") runs the signal under `sim.strategy.guardrails.
 position limit, a VaR limit and a drawdown kill switch around any strategy, whose rules that
 module's docstring sets out; the `max_position`, `var_*`, `min_var_returns` and
 `max_drawdown_rupees` parameters below are its arguments. Each agent of kind "ai" trades the first
-listed (venue, symbol) of the run. """
+listed (venue, symbol) of the run."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ from typing import Literal
 import numpy as np
 from pydantic import Field, model_validator
 
-from agents.common import NS_PER_SECOND, PopulationParams, build_population, listings
+from agents.common import NS_PER_SECOND, PopulationParams, build_population
 from sim.engine.latency import latency_from
 from sim.scenario.registry import AgentKind
 from sim.strategy.api import StrategyParticipant
@@ -249,12 +249,11 @@ class AIAgent(StrategyParticipant):
 
     kind = "ai"
 
-    def __init__(self, sim, params: AIParams, rng: np.random.Generator) -> None:
-        venue, symbol = listings(sim)[0]
-        instrument = sim.instruments[symbol]
-        if params.clip % instrument.lot_size:
+    def __init__(self, market, params: AIParams, rng: np.random.Generator) -> None:
+        venue, symbol = market.listings()[0]
+        if params.clip % market.lot_size(symbol):
             raise ValueError(f"clip {params.clip} is not a multiple of {symbol}'s lot size")
-        open_ns, close_ns = sim.calendar.session(0)
+        open_ns, close_ns = market.session(0)
         self.signal = MicrostructureSignal(venue, symbol, params, int(rng.integers(2**31 - 1)))
         self.guard = Guardrails(
             self.signal,
@@ -269,7 +268,7 @@ class AIAgent(StrategyParticipant):
             min_var_returns=params.min_var_returns,
         )
         latency = latency_from(params.latency_us, params.latency_jitter_us)
-        super().__init__(sim, rng, latency, self.guard, [(venue, symbol)])
+        super().__init__(market, rng, latency, self.guard, [(venue, symbol)])
 
     def report(self) -> dict:
         signal, guard = self.signal, self.guard
@@ -297,8 +296,8 @@ class AIAgent(StrategyParticipant):
         return {"ai": summary}
 
 
-def build(sim, params: AIParams, seeds):
-    return build_population(AIAgent, sim, params, seeds)
+def build(market, params: AIParams, seeds):
+    return build_population(AIAgent, market, params, seeds)
 
 
 KIND = AgentKind("ai", AIParams, build)

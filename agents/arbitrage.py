@@ -12,7 +12,7 @@ Two rules, checked on every quote it receives:
   that bid, in the same size: the smaller of the two quotes' sizes, its order size, the units
   it holds free to sell and the room left under `max_position`.
 - **Fair value.** When a venue's ask plus the taker fee is more than `fv_threshold_ticks`
-  below the published valuation (`Simulation.published_fair_value`: the fair value as of
+  below the published valuation (`MarketAccess.fair_value`: the fair value as of
   the open, re-marked after shocks, as a valuation agency publishes it) it buys there; when
   its bid less the fee is that far above, it sells. It never sees the fundamental itself.
 
@@ -34,11 +34,11 @@ from typing import NamedTuple
 
 from pydantic import Field
 
-from agents.common import PopulationParams, build_population, listings
+from agents.common import PopulationParams, build_population
 from sim.engine.latency import latency_from
 from sim.engine.participant import Participant
+from sim.market.fees import MICROS
 from sim.market.messages import Quote
-from sim.market.venue import MICROS
 from sim.scenario.registry import AgentKind
 
 
@@ -122,10 +122,11 @@ def fair_value_opportunity(
 class Arbitrageur(Participant):
     kind = "arbitrage"
 
-    def __init__(self, sim, params: ArbitrageParams, rng) -> None:
-        super().__init__(sim, rng, latency_from(params.latency_us, params.latency_jitter_us))
+    def __init__(self, market, params: ArbitrageParams, rng) -> None:
+        super().__init__(market, rng, latency_from(params.latency_us, params.latency_jitter_us))
         self.params = params
-        self._taker_rates = {name: v.fees.rate(False, None) for name, v in sim.venues.items()}
+        markets = market.listings()
+        self._taker_rates = {venue: self.taker_fee_rate(venue) for venue, _ in markets}
         self._quotes: dict[str, dict[str, Quote]] = defaultdict(dict)  # symbol -> venue -> quote
         self._last_seen: dict[tuple[str, str], tuple[tuple, bool]] = {}
         # Orders sent but not answered yet: how many per bond (no new ones in a bond until all
@@ -139,11 +140,11 @@ class Arbitrageur(Participant):
         self.taken = {"cross": 0, "fair_value": 0}
         self.edge = {"cross": 0.0, "fair_value": 0.0}  # paise
         self.units_traded = 0
-        for venue, symbol in listings(sim):
+        for venue, symbol in markets:
             self.subscribe(venue, symbol)
 
     def on_start(self) -> None:
-        self.inventory = {s: self.position(s) for s in self.sim.instruments}
+        self.inventory = {s: self.position(s) for s in self.market.symbols()}
 
     # --- deciding ---------------------------------------------------------------------------
 
@@ -156,7 +157,7 @@ class Arbitrageur(Participant):
                 cross_venue_opportunity(self._quotes[symbol], self._taker_rates, p.min_edge_ticks)
             )
         if p.fair_value:
-            fair = self.sim.published_fair_value(symbol)
+            fair = self.market.fair_value(symbol)
             candidates.append(
                 fair_value_opportunity(
                     venue, quote, fair, self._taker_rates[venue], p.fv_threshold_ticks
@@ -183,16 +184,14 @@ class Arbitrageur(Participant):
     def size(self, symbol: str, opportunity: Opportunity) -> int:
         """Units to trade on every order of the opportunity within this agent's limits."""
         qty = min(self.params.max_order_qty, *(o.qty for o in opportunity.orders))
-        value = self.sim.instruments[symbol].tick_value
         for order in opportunity.orders:
             if order.side > 0:
                 room = self.params.max_position - self.position(symbol)
-                unit_cost = self._cash_for(order.venue, order.price * value)
-                affordable = (self.free_cash() - self._cash_committed) // unit_cost
-                qty = min(qty, room, affordable)
+                cash = self.free_cash() - self._cash_committed
+                qty = min(qty, room, self.affordable(order.venue, symbol, order.price, cash))
             else:
-                qty = min(qty, self._free_units(symbol))
-        lot = self.sim.instruments[symbol].lot_size
+                qty = min(qty, self.free_units(symbol))
+        lot = self.market.lot_size(symbol)
         return max(qty, 0) // lot * lot
 
     def take(self, symbol: str, opportunity: Opportunity) -> bool:
@@ -203,23 +202,15 @@ class Arbitrageur(Participant):
         qty = self.size(symbol, opportunity)
         if qty <= 0:
             return False
-        value = self.sim.instruments[symbol].tick_value
         for order in opportunity.orders:
             key = (order.venue, symbol, order.side, qty, order.price)
             self._references[key].append((opportunity.kind, opportunity.reference))
             self._in_flight[symbol] += 1
             if order.side > 0:
-                self._cash_committed += self._cash_for(order.venue, qty * order.price * value)
+                self._cash_committed += self.buy_cost(order.venue, symbol, qty, order.price)
             self.submit(order.venue, symbol, order.side, qty, order.price, tif="IOC")
         self.taken[opportunity.kind] += 1
         return True
-
-    def _free_units(self, symbol: str) -> int:
-        return self.sim.ledger.account(self.account).free_units(symbol)
-
-    def _cash_for(self, venue: str, notional: int) -> int:
-        """At least what the venue locks for a buy of this notional (its largest fee)."""
-        return notional + notional * self.sim.venues[venue].fees.max_rate // MICROS + 1
 
     # --- hearing back -----------------------------------------------------------------------
 
@@ -228,10 +219,10 @@ class Arbitrageur(Participant):
         if action != "new":
             return
         kind, reference = self._references[venue, symbol, side, qty, price].popleft()
-        value = self.sim.instruments[symbol].tick_value
+        value = self.market.tick_value(symbol)
         self._in_flight[symbol] -= 1
         if side > 0:
-            self._cash_committed -= self._cash_for(venue, qty * price * value)
+            self._cash_committed -= self.buy_cost(venue, symbol, qty, price)
         for trade in response.trades:
             self.inventory[symbol] += side * trade.qty
             self.units_traded += trade.qty
@@ -266,8 +257,8 @@ class Arbitrageur(Participant):
         return {"arbitrage": group}
 
 
-def build(sim, params: ArbitrageParams, seeds):
-    return build_population(Arbitrageur, sim, params, seeds)
+def build(market, params: ArbitrageParams, seeds):
+    return build_population(Arbitrageur, market, params, seeds)
 
 
 KIND = AgentKind("arbitrage", ArbitrageParams, build)

@@ -1,9 +1,16 @@
-"""Pieces every agent kind shares: endowment parameters and small pricing helpers."""
+"""Pieces every agent kind shares: endowment parameters, building a population and small
+pricing helpers. Builders are handed the run's `MarketAccess` (`sim.engine.access`), never the
+simulation."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+if TYPE_CHECKING:
+    from sim.engine.access import MarketAccess
 
 NS_PER_SECOND = 10**9
 
@@ -29,26 +36,23 @@ class PopulationParams(BaseModel):
         return self
 
 
-def endow(sim, agent, params: PopulationParams, tier: str | None = None) -> None:
+def endow(market: MarketAccess, agent, params: PopulationParams, tier: str | None = None) -> None:
     """Open the agent's account with the population's cash and units."""
-    units = {symbol: params.units for symbol in sim.instruments} if params.units else {}
-    sim.open_account(agent, cash=round(params.cash_rupees * 100), units=units, tier=tier)
+    units = {symbol: params.units for symbol in market.symbols()} if params.units else {}
+    market.open_account(agent, cash=round(params.cash_rupees * 100), units=units, tier=tier)
 
 
-def build_population(agent_class, sim, params: PopulationParams, seeds, tier: str | None = None):
+def build_population(
+    agent_class, market: MarketAccess, params: PopulationParams, seeds, tier: str | None = None
+):
     """`params.count` agents of `agent_class`, each with a generator of its own and the
     population's endowment."""
     agents = []
     for seed in seeds.spawn(params.count):
-        agent = agent_class(sim, params, np.random.default_rng(seed))
-        endow(sim, agent, params, tier=tier)
+        agent = agent_class(market, params, np.random.default_rng(seed))
+        endow(market, agent, params, tier=tier)
         agents.append(agent)
     return agents
-
-
-def listings(sim) -> list[tuple[str, str]]:
-    """Every (venue, symbol) pair that trades in this run."""
-    return [(name, symbol) for name, venue in sim.venues.items() for symbol in venue.symbols]
 
 
 def round_to_lot(qty: float, lot: int) -> int:
@@ -63,4 +67,4 @@ def observed_price(agent, venue: str, symbol: str, quote=None) -> float:
     if quote.mid is not None:
         return quote.mid
     side = quote.bid if quote.bid is not None else quote.ask
-    return float(side if side is not None else agent.sim.reference_prices[symbol])
+    return float(side if side is not None else agent.market.reference_price(symbol))

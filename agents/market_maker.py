@@ -30,13 +30,7 @@ import math
 
 from pydantic import Field
 
-from agents.common import (
-    NS_PER_SECOND,
-    PopulationParams,
-    build_population,
-    listings,
-    observed_price,
-)
+from agents.common import NS_PER_SECOND, PopulationParams, build_population, observed_price
 from sim.engine.latency import latency_from
 from sim.engine.participant import Participant
 from sim.scenario.registry import AgentKind
@@ -80,10 +74,10 @@ def optimal_spread(gamma: float, sigma2: float, horizon: float, k: float) -> flo
 class MarketMaker(Participant):
     kind = "market_maker"
 
-    def __init__(self, sim, params: MarketMakerParams, rng) -> None:
-        super().__init__(sim, rng, latency_from(params.latency_us, params.latency_jitter_us))
+    def __init__(self, market, params: MarketMakerParams, rng) -> None:
+        super().__init__(market, rng, latency_from(params.latency_us, params.latency_jitter_us))
         self.params = params
-        self._markets = listings(sim)
+        self._markets = market.listings()
         self._last_mid: dict[tuple[str, str], tuple[float, int]] = {}
         self._sigma2 = {m: params.initial_sigma_ticks**2 for m in self._markets}
         self.withdrawn = False
@@ -107,7 +101,7 @@ class MarketMaker(Participant):
         self.wake_in(int(self.params.requote_seconds * NS_PER_SECOND))
 
     def _update_sigma(self, market, mid: float) -> float:
-        now = self.now  # a property through the simulation: read once
+        now = self.now  # a property through the run's clock: read once
         last = self._last_mid.get(market)
         if last is not None and now > last[1]:
             seconds = (now - last[1]) / NS_PER_SECOND
@@ -122,8 +116,8 @@ class MarketMaker(Participant):
         book = self.quote(venue, symbol)
         mid = observed_price(self, venue, symbol, book)
         sigma2 = self._update_sigma((venue, symbol), mid)
-        now, calendar = self.now, self.sim.calendar
-        to_close = (calendar.session(calendar.day_index(now))[1] - now) / NS_PER_SECOND
+        now, market = self.now, self.market
+        to_close = (market.session(market.day_index(now))[1] - now) / NS_PER_SECOND
         horizon = max(min(to_close, p.horizon_seconds), 1.0)
         inventory = (self.position(symbol) - p.units) / p.quote_size
         r = reservation_price(mid, inventory, p.gamma, sigma2, horizon)
@@ -178,7 +172,7 @@ class MarketMaker(Participant):
             self.withdrawn = self.draws.random() < shock.fraction
 
     def on_session_open(self, day: int) -> None:
-        self.withdrawn = self.withdrawn and self.sim.liquidity_withdrawal_level(day) > 0
+        self.withdrawn = self.withdrawn and self.market.liquidity_withdrawal_level(day) > 0
 
     def report(self) -> dict:
         quoted = max(self.checks_met, 1)
@@ -196,8 +190,8 @@ class MarketMaker(Participant):
         }}  # fmt: skip
 
 
-def build(sim, params: MarketMakerParams, seeds):
-    return build_population(MarketMaker, sim, params, seeds, tier=params.tier)
+def build(market, params: MarketMakerParams, seeds):
+    return build_population(MarketMaker, market, params, seeds, tier=params.tier)
 
 
 KIND = AgentKind("market_maker", MarketMakerParams, build)

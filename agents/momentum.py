@@ -5,7 +5,7 @@ Every `interval_seconds` (with exponential jitter) a trader samples the mid; onc
 below, with an IOC order priced at the far side of the quote so it takes liquidity. It never
 sends more than it can cover: a sell at most its units (settled or not: under T+n the venue may
 still refuse a sale of units not yet delivered), a buy at most what its free cash pays for at
-that price, fees included.
+that price by the venue's own rule (`Participant.affordable`: the notional and the largest fee).
 """
 
 from __future__ import annotations
@@ -14,16 +14,9 @@ from collections import deque
 
 from pydantic import Field, model_validator
 
-from agents.common import (
-    NS_PER_SECOND,
-    PopulationParams,
-    build_population,
-    listings,
-    round_to_lot,
-)
+from agents.common import NS_PER_SECOND, PopulationParams, build_population, round_to_lot
 from sim.engine.latency import latency_from
 from sim.engine.participant import Participant
-from sim.market.fees import MICROS
 from sim.scenario.registry import AgentKind
 
 
@@ -44,10 +37,12 @@ class MomentumParams(PopulationParams):
 class MomentumTrader(Participant):
     kind = "momentum"
 
-    def __init__(self, sim, params: MomentumParams, rng) -> None:
-        super().__init__(sim, rng, latency_from(params.latency_us, params.latency_jitter_us))
+    def __init__(self, market, params: MomentumParams, rng) -> None:
+        super().__init__(market, rng, latency_from(params.latency_us, params.latency_jitter_us))
         self.params = params
-        self.venue, self.symbol = listings(sim)[rng.integers(len(listings(sim)))]
+        markets = market.listings()
+        self.venue, self.symbol = markets[rng.integers(len(markets))]
+        self._lot = market.lot_size(self.symbol)
         self._mids: deque[float] = deque(maxlen=params.long_window)
         # The windows' running sums, updated as mids arrive instead of summed at every wake-up.
         # Exact: a mid is a whole number of half ticks, so no sum of them is ever rounded while
@@ -85,14 +80,6 @@ class MomentumTrader(Participant):
         long = self._long_sum / len(self._mids)
         return (short > long) - (short < long)
 
-    def affordable(self, price: int) -> int:
-        """Units whose purchase at `price` (ticks) its free cash covers, fees included."""
-        cost = price * self.sim.instruments[self.symbol].tick_value  # paise a unit
-        rate = self.sim.venues[self.venue].fees.max_rate  # millionths
-        if cost <= 0:
-            return 0
-        return self.free_cash() * MICROS // (cost * (MICROS + max(rate, 0)))
-
     def on_wake(self) -> None:
         quote = self.quote(self.venue, self.symbol)
         mid = quote.mid
@@ -102,19 +89,20 @@ class MomentumTrader(Participant):
         far = quote.ask if side > 0 else quote.bid
         if side and far is not None:
             p = self.params
-            lot = self.sim.instruments[self.symbol].lot_size
+            lot = self._lot
             qty = round_to_lot(self.draws.integers(p.min_qty, p.max_qty + 1), lot)
             if side < 0:
                 qty = min(qty, self.position(self.symbol))
             else:
-                qty = min(qty, self.affordable(far) // lot * lot)
+                cash = self.free_cash()
+                qty = min(qty, self.affordable(self.venue, self.symbol, far, cash) // lot * lot)
             if qty >= lot:
                 self.submit(self.venue, self.symbol, side, qty, far, "IOC")
         self._schedule_next()
 
 
-def build(sim, params: MomentumParams, seeds):
-    return build_population(MomentumTrader, sim, params, seeds)
+def build(market, params: MomentumParams, seeds):
+    return build_population(MomentumTrader, market, params, seeds)
 
 
 KIND = AgentKind("momentum", MomentumParams, build)

@@ -5,10 +5,11 @@ share one `RepoDesk`, the book of open repos. Borrowers appear in agents.parquet
 ``repo_borrower`` and lenders as ``repo_lender``.
 
 A repo is (borrower, lender, symbol, units pledged, cash lent, haircut). It opens with one
-ledger transfer: the lender pays the loan to the borrower and the borrower delivers the
-units into the lender's account, which is the custody account (title transfer, as under a
-GMRA). The loan is the most the collateral supports, ``value x (1 - haircut)``, with value
-= units x mark (`Simulation.mark`, ticks) x the instrument's tick value.
+off-book transfer (the platform's `MarketAccess.transfer`): the lender pays the loan to the
+borrower and the borrower delivers the units into the lender's account, which is the custody
+account (title transfer, as under a GMRA). The loan is the most the collateral supports,
+``value x (1 - haircut)``, with value = units x mark (`MarketAccess.mark`, ticks) x the
+instrument's tick value.
 
 Borrowers lever up: each session open a borrower with fewer than `max_repos` open repos
 pledges its free units of its one bond and spends `invest_fraction` of the cash on more of
@@ -24,7 +25,7 @@ Lenders mark every repo at each session open, before borrowers act:
 
 The haircut is re-applied daily from the bond's current rating (`haircuts` by grade, notches
 pooled: AA+ and AA- are AA) scaled in stress by ``1 + (haircut_multiplier_in_stress - 1) x
-panic`` (`Simulation.panic_level`), capped at `max_haircut`; a defaulted bond gets
+panic`` (`MarketAccess.panic_level`), capped at `max_haircut`; a defaulted bond gets
 `max_haircut`. A borrower meets a call with free cash first (held by the lender as cash
 margin, at par) and then with more units of the bond (at the mark). What it cannot meet the
 lender recovers by selling collateral into the book with market orders, from its custody
@@ -44,7 +45,7 @@ cover, or whose collateral is all sold, closes at the next session open (when th
 have settled): surplus cash and units go back to the borrower, and what the borrower cannot
 pay of a remaining loan is the lender's loss. Repos carry no interest.
 
-Every movement is a `Ledger.transfer` of whole paise and units or a trade on a venue, so
+Every movement is an off-book transfer of whole paise and units or a trade on a venue, so
 cash and units are conserved exactly; a lender's units of a bond always equal the units of
 its open repos in that bond.
 """
@@ -60,7 +61,6 @@ from pydantic import Field, field_validator, model_validator
 from agents.common import NS_PER_SECOND, PopulationParams
 from sim.engine.latency import latency_from
 from sim.engine.participant import Participant
-from sim.market.venue import MICROS
 from sim.scenario.registry import AgentKind
 
 BP = 10_000  # haircuts are held in basis points, so the arithmetic stays in integers
@@ -175,33 +175,26 @@ class Repo:
 class RepoDesk:
     """The population's book of open repos, its haircut schedule and its totals."""
 
-    def __init__(self, sim, params: RepoParams) -> None:
-        self.sim = sim
+    def __init__(self, market, params: RepoParams) -> None:
+        self.market = market
         self.params = params
         self.repos: list[Repo] = []
         self.lenders: list[RepoLender] = []
         self._next_id = 1
         self._next_lender = 0
-        self._spec_ratings = {i.symbol: i.rating for i in sim.scenario.instruments}
         self.totals = defaultdict(int)
 
     def unit_value(self, symbol: str) -> int:
         """Paise one unit is worth at the mark."""
-        return self.sim.mark(symbol) * self.sim.instruments[symbol].tick_value
-
-    def rating(self, symbol: str, day: int) -> str | None:
-        """The bond's rating today: the fundamental's (it migrates) if it has ratings, else
-        the scenario's."""
-        rating_on = getattr(self.sim.fundamental, "rating", None)
-        return rating_on(symbol, day).value if rating_on else self._spec_ratings[symbol]
+        return self.market.mark(symbol) * self.market.tick_value(symbol)
 
     def haircut(self, symbol: str, day: int) -> int:
         """Today's haircut (bp) on `symbol`, in stress included."""
         p = self.params
-        g = grade(self.rating(symbol, day))
+        g = grade(self.market.rating(symbol, day))
         base = p.max_haircut if g == "D" else p.haircuts[g]
         return haircut_bp(
-            base, self.sim.panic_level(day), p.haircut_multiplier_in_stress, p.max_haircut
+            base, self.market.panic_level(day), p.haircut_multiplier_in_stress, p.max_haircut
         )
 
     def open_repo(self, borrower: RepoBorrower, units: int, day: int) -> Repo | None:
@@ -220,7 +213,7 @@ class RepoDesk:
                 break
         else:
             return None
-        self.sim.ledger.transfer(lender.account, borrower.account, loan, symbol, pledged)
+        self.market.transfer(lender, borrower, loan, symbol, pledged)
         repo = Repo(self._next_id, borrower, lender, symbol, pledged, loan, haircut,
                     day + self.params.term_days)  # fmt: skip
         self._next_id += 1
@@ -232,18 +225,18 @@ class RepoDesk:
     def close(self, repo: Repo) -> bool:
         """Settle up and close: net cash one way, remaining units back to the borrower.
         False (try again later) when the lender has not yet the cash to return."""
-        ledger = self.sim.ledger
-        borrower, lender = repo.borrower.account, repo.lender.account
+        transfer = self.market.transfer
+        borrower, lender = repo.borrower, repo.lender
         net = repo.loan - repo.cash_margin
         if net < 0:
-            if -net > repo.lender.free_cash():
+            if -net > lender.free_cash():
                 return False
-            ledger.transfer(lender, borrower, -net)
+            transfer(lender, borrower, -net)
             paid = 0
         else:
-            paid = min(net, repo.borrower.free_cash())
+            paid = min(net, borrower.free_cash())
             self.totals["default_loss_paise"] += net - paid
-        ledger.transfer(borrower, lender, paid, repo.symbol, repo.units)
+        transfer(borrower, lender, paid, repo.symbol, repo.units)
         self.repos.remove(repo)
         self.totals["repos_closed"] += 1
         return True
@@ -276,10 +269,13 @@ _TOTALS = (
 class RepoParticipant(Participant):
     """What borrowers and lenders share: the desk and their reporting."""
 
-    def __init__(self, sim, params: RepoParams, rng, desk: RepoDesk) -> None:
-        super().__init__(sim, rng, latency_from(params.latency_us, params.latency_jitter_us))
+    def __init__(self, market, params: RepoParams, rng, desk: RepoDesk) -> None:
+        super().__init__(market, rng, latency_from(params.latency_us, params.latency_jitter_us))
         self.params = params
         self.desk = desk
+        self._venues_of: dict[str, list[str]] = {}  # symbol -> the venues that list it
+        for venue, symbol in market.listings():
+            self._venues_of.setdefault(symbol, []).append(venue)
         self.margin_calls = 0
         self.forced_sale_units = 0
 
@@ -313,9 +309,9 @@ class RepoParticipant(Participant):
 class RepoBorrower(RepoParticipant):
     kind = "repo_borrower"
 
-    def __init__(self, sim, params: RepoParams, rng, desk: RepoDesk) -> None:
-        super().__init__(sim, params, rng, desk)
-        symbols = list(sim.instruments)
+    def __init__(self, market, params: RepoParams, rng, desk: RepoDesk) -> None:
+        super().__init__(market, params, rng, desk)
+        symbols = market.symbols()
         self.symbol = symbols[self.draws.integers(len(symbols))]
         self.budget = 0  # paise of borrowed cash still to invest
 
@@ -332,15 +328,13 @@ class RepoBorrower(RepoParticipant):
         self.budget += int(repo.loan * self.params.invest_fraction)
 
     def _free_units(self) -> int:
-        return self.sim.ledger.account(self.account).free_units(self.symbol)
+        return self.free_units(self.symbol)
 
     def on_wake(self) -> None:
         """Spend the budget on the bond, through the lowest ask it sees; what the book
         cannot fill now is tried again later."""
         quotes = [
-            (self.quote(name, self.symbol).ask, name)
-            for name, venue in self.sim.venues.items()
-            if self.symbol in venue.symbols
+            (self.quote(name, self.symbol).ask, name) for name in self._venues_of[self.symbol]
         ]
         asks = [(ask, name) for ask, name in quotes if ask is not None]
         if not asks:
@@ -348,10 +342,9 @@ class RepoBorrower(RepoParticipant):
             return
         ask, venue = min(asks)
         price = ask + self.params.buy_slippage_ticks
-        unit_cost = price * self.sim.instruments[self.symbol].tick_value
-        unit_cost += unit_cost * self.sim.venues[venue].fees.max_rate // MICROS + 1
-        lot = self.sim.instruments[self.symbol].lot_size
-        qty = min(self.budget, self.free_cash()) // unit_cost // lot * lot
+        lot = self.market.lot_size(self.symbol)
+        cash = min(self.budget, self.free_cash())
+        qty = self.affordable(venue, self.symbol, price, cash) // lot * lot
         if qty > 0:
             self.submit(venue, self.symbol, 1, qty, price, tif="IOC")
         else:
@@ -369,16 +362,16 @@ class RepoBorrower(RepoParticipant):
         """Meet a margin call of `short` paise with free cash, then free units; returns what
         is left unmet."""
         self.margin_calls += 1
-        ledger, totals = self.sim.ledger, self.desk.totals
+        transfer, totals = self.market.transfer, self.desk.totals
         cash = min(self.free_cash(), short)
         if cash > 0:
-            ledger.transfer(self.account, repo.lender.account, cash)
+            transfer(self, repo.lender, cash)
             repo.cash_margin += cash
             totals["calls_met_cash_paise"] += cash
             short -= cash
         units = min(self._free_units(), -(-short // max(unit_value, 1)))
         if short > 0 and units > 0:
-            ledger.transfer(repo.lender.account, self.account, 0, self.symbol, units)
+            transfer(repo.lender, self, 0, self.symbol, units)
             repo.units += units
             totals["calls_met_units"] += units
             short = max(short - units * unit_value, 0)
@@ -388,8 +381,8 @@ class RepoBorrower(RepoParticipant):
 class RepoLender(RepoParticipant):
     kind = "repo_lender"
 
-    def __init__(self, sim, params: RepoParams, rng, desk: RepoDesk) -> None:
-        super().__init__(sim, params, rng, desk)
+    def __init__(self, market, params: RepoParams, rng, desk: RepoDesk) -> None:
+        super().__init__(market, params, rng, desk)
         self._queue: dict[str, deque[Repo]] = defaultdict(deque)
         self._in_flight: dict[str, Repo] = {}
         self._retry: set[Repo] = set()
@@ -458,7 +451,7 @@ class RepoLender(RepoParticipant):
             repo = queue.popleft()
             if repo not in self.desk.repos:
                 continue
-            lot = self.sim.instruments[symbol].lot_size
+            lot = self.market.lot_size(symbol)
             qty = self.units_to_sell(repo)
             qty = min(-(-qty // lot) * lot, repo.units // lot * lot)
             if qty <= 0:
@@ -475,8 +468,8 @@ class RepoLender(RepoParticipant):
     def _best_bid_venue(self, symbol: str) -> str | None:
         bids = [
             (quote.bid, name)
-            for name, venue in self.sim.venues.items()
-            if symbol in venue.symbols and (quote := self.quote(name, symbol)).bid is not None
+            for name in self._venues_of[symbol]
+            if (quote := self.quote(name, symbol)).bid is not None
         ]
         return max(bids)[1] if bids else None
 
@@ -511,19 +504,19 @@ class RepoLender(RepoParticipant):
         self._pump_all()
 
 
-def build(sim, params: RepoParams, seeds):
+def build(market, params: RepoParams, seeds):
     """Lenders first, so that at each open they mark their repos before borrowers act."""
-    desk = RepoDesk(sim, params)
+    desk = RepoDesk(market, params)
     lender_seeds, borrower_seeds = seeds.spawn(2)
     for seed in lender_seeds.spawn(params.lenders):
-        lender = RepoLender(sim, params, np.random.default_rng(seed), desk)
-        sim.open_account(lender, cash=round(params.lender_cash_rupees * 100))
+        lender = RepoLender(market, params, np.random.default_rng(seed), desk)
+        market.open_account(lender, cash=round(params.lender_cash_rupees * 100))
         desk.lenders.append(lender)
     borrowers = []
     for seed in borrower_seeds.spawn(params.count):
-        borrower = RepoBorrower(sim, params, np.random.default_rng(seed), desk)
+        borrower = RepoBorrower(market, params, np.random.default_rng(seed), desk)
         units = {borrower.symbol: params.units} if params.units else {}
-        sim.open_account(borrower, cash=round(params.cash_rupees * 100), units=units)
+        market.open_account(borrower, cash=round(params.cash_rupees * 100), units=units)
         borrowers.append(borrower)
     return [*desk.lenders, *borrowers]
 

@@ -32,7 +32,6 @@ from pydantic import Field
 from agents.common import (
     NS_PER_SECOND,
     PopulationParams,
-    listings,
     observed_price,
     round_to_lot,
 )
@@ -99,16 +98,16 @@ class RetailCohort(Participant):
 
     kind = "retail"
 
-    def __init__(self, sim, params: RetailParams, rng) -> None:
-        super().__init__(sim, rng, latency_from(params.latency_us, params.latency_jitter_us))
+    def __init__(self, market, params: RetailParams, rng) -> None:
+        super().__init__(market, rng, latency_from(params.latency_us, params.latency_jitter_us))
         self.params = params
         self.panic = 0.0
-        self.symbols = tuple(sim.instruments)
+        self.symbols = market.symbols()
         self._column = {s: k for k, s in enumerate(self.symbols)}
-        self._markets = listings(sim)
-        self._lots = [sim.instruments[s].lot_size for _, s in self._markets]
+        self._markets = market.listings()
+        self._lots = [market.lot_size(s) for _, s in self._markets]
         n = params.count
-        open_ns, close_ns = sim.calendar.session(0)
+        open_ns, close_ns = market.session(0)
         # Mean gap between arrivals of the whole population, seconds of trading time.
         rate = params.arrivals_per_day * n
         self._mean_gap = (close_ns - open_ns) / NS_PER_SECOND / rate if rate else math.inf
@@ -189,15 +188,15 @@ class RetailCohort(Participant):
         request = ("new", venue, symbol, side, qty, price, "GTC")
         if side < 0 and qty > own - self.units_unsettled[i, col]:
             self.refused_units += 1
-            self.sim.record_refusal(self, request, Reason.INSUFFICIENT_UNITS, client=i + 1)
+            self.record_refusal(request, Reason.INSUFFICIENT_UNITS, client=i + 1)
             return
         if side > 0:
             # What the venue will lock (a market buy has no reference price yet: it will be
             # refused, and holds nothing meanwhile).
-            held = self.sim.venues[venue].buy_lock(symbol, qty, price) or 0
+            held = self.buy_cost(venue, symbol, qty, price) or 0
             if self.cash[i] - self.cash_unsettled[i] - self.cash_held[i] < held:
                 self.refused_cash += 1
-                self.sim.record_refusal(self, request, Reason.INSUFFICIENT_CASH, client=i + 1)
+                self.record_refusal(request, Reason.INSUFFICIENT_CASH, client=i + 1)
                 return
             self.cash_held[i] += held
         else:
@@ -335,7 +334,7 @@ class RetailCohort(Participant):
 
     def on_session_open(self, day: int) -> None:
         # Panic fades day by day along the shocks' paths.
-        self.panic = self.sim.panic_level(day)
+        self.panic = self.market.panic_level(day)
 
     # --- state and reporting -------------------------------------------------------------
 
@@ -347,13 +346,10 @@ class RetailCohort(Participant):
     def investor_pnl(self) -> np.ndarray:
         """Each investor's PnL in paise: cash plus units at the mark, less the endowment at the
         reference prices (the same rule as every agent's `pnl` in agents.parquet)."""
-        sim = self.sim
-        marks = np.array(
-            [sim.mark(s) * sim.instruments[s].tick_value for s in self.symbols], np.int64
-        )
+        market = self.market
+        marks = np.array([market.mark(s) * market.tick_value(s) for s in self.symbols], np.int64)
         references = np.array(
-            [sim.reference_prices[s] * sim.instruments[s].tick_value for s in self.symbols],
-            np.int64,
+            [market.reference_price(s) * market.tick_value(s) for s in self.symbols], np.int64
         )
         start = self.initial_cash + self.params.units * int(references.sum())
         return self.cash + self.units @ marks - start
@@ -361,19 +357,18 @@ class RetailCohort(Participant):
     def reconcile(self) -> list[str]:
         """Where the omnibus account and its investors disagree (empty when they agree).
         Fills and answers still on their way make them differ until they arrive."""
-        acct = self.sim.ledger.account(self.account)
         problems = []
         locked = np.zeros_like(self.units_held)  # what the venues lock for each investor's sells
         for _, order in self.open_orders():
             locked[order.client - 1, self._column[order.instrument]] += order.units_locked
         if (locked != self.units_held).any():
             problems.append("what investors offer is not what the venues lock for them")
-        if acct.cash + acct.pending_cash != int(self.cash.sum()):
-            problems.append(f"cash {acct.cash + acct.pending_cash} != investors {self.cash.sum()}")
+        if self.cash_position() != int(self.cash.sum()):
+            problems.append(f"cash {self.cash_position()} != investors {self.cash.sum()}")
         for col, symbol in enumerate(self.symbols):
             held = int(self.units[:, col].sum())
-            if acct.position(symbol) != held:
-                problems.append(f"{symbol}: {acct.position(symbol)} units != investors {held}")
+            if self.position(symbol) != held:
+                problems.append(f"{symbol}: {self.position(symbol)} units != investors {held}")
         if (self.units < 0).any():
             problems.append(f"{int((self.units < 0).any(axis=1).sum())} investors hold < 0 units")
         if (self.units_held > self.units).any() or (self.units_held < 0).any():
@@ -419,14 +414,14 @@ class RetailCohort(Participant):
         }
 
 
-def build(sim, params: RetailParams, seeds):
+def build(market, params: RetailParams, seeds):
     """One cohort holding all `count` investors, its omnibus account endowed with the sum of
     their cash and units."""
     if not params.count:
         return []
-    cohort = RetailCohort(sim, params, np.random.default_rng(seeds))
-    units = {s: params.units * params.count for s in sim.instruments} if params.units else {}
-    sim.open_account(cohort, cash=round(params.cash_rupees * 100) * params.count, units=units)
+    cohort = RetailCohort(market, params, np.random.default_rng(seeds))
+    units = {s: params.units * params.count for s in market.symbols()} if params.units else {}
+    market.open_account(cohort, cash=round(params.cash_rupees * 100) * params.count, units=units)
     return [cohort]
 
 

@@ -14,8 +14,9 @@ the open (when the books have quotes), the cohort:
 2. on a SIP date, deposits the active investors' contributions into the omnibus (money
    entering the system) and moves `buffer_fraction` of that inflow to the pool;
 3. offers every open exit to the pool, which buys at fair value (the published valuation,
-   `Simulation.published_fair_value`) less `haircut_bp` (rounded down to a tick) with an
-   off-book `ledger.transfer` while its free cash lasts; when it cannot take everything,
+   `MarketAccess.fair_value`) less `haircut_bp` (rounded down to a tick) with an off-book
+   transfer (the platform's `MarketAccess.transfer`) while its free cash lasts; when it cannot
+   take everything,
    each bond gets the same share of its exits;
 4. on a SIP date with `recycle`, lets the investors' new cash buy the pool's inventory of their
    bond at fair value (rounded to a tick) before it goes to the book: the recycling;
@@ -154,14 +155,17 @@ class SipCohort(Participant):
 
     kind = "sip"
 
-    def __init__(self, sim, params: SipParams, bonds: tuple[str, ...], pool: SipPool, rng) -> None:
-        super().__init__(sim, rng, latency_from(params.latency_us, params.latency_jitter_us))
+    def __init__(
+        self, market, params: SipParams, bonds: tuple[str, ...], pool: SipPool, rng
+    ) -> None:
+        super().__init__(market, rng, latency_from(params.latency_us, params.latency_jitter_us))
         self.params = params
         self.pool = pool
         self.bonds = bonds
-        self._tick_values = np.array([sim.instruments[s].tick_value for s in bonds], np.int64)
-        self._venues = [[v for v, venue in sim.venues.items() if s in venue.symbols] for s in bonds]
-        self._sip_days = sip_days(sim.calendar.trading_days, params.sip_interval_days)
+        self._tick_values = np.array([market.tick_value(s) for s in bonds], np.int64)
+        listed = market.listings()
+        self._bond_venues = [[v for v, symbol in listed if symbol == s] for s in bonds]
+        self._sip_days = sip_days(market.trading_days(), params.sip_interval_days)
         n = params.investors
         mean_paise = params.monthly_contribution_rupees * 100
         sigma = params.contribution_sigma
@@ -194,12 +198,12 @@ class SipCohort(Participant):
         self.wake_in(int(self.params.trade_after_minutes * 60 * NS_PER_SECOND))
 
     def on_wake(self) -> None:
-        day = self.sim.calendar.day_index(self.now)
+        day = self.market.day_index(self.now)
         if day == self._cycle_day:
             self._buy_round()
             return
         self._cycle_day = day
-        fair = np.array([self.sim.published_fair_value(s) for s in self.bonds])
+        fair = np.array([self.market.fair_value(s) for s in self.bonds])
         self.draw_exits(day, fair)
         sip_date = day in self._sip_days
         if sip_date:
@@ -216,7 +220,7 @@ class SipCohort(Participant):
         the books show at any one time, so it is worked in over the day (and following days)."""
         sent = self.buy()
         interval = int(self.params.buy_interval_minutes * 60 * NS_PER_SECOND)
-        close = self.sim.calendar.session(self._cycle_day)[1]
+        close = self.market.session(self._cycle_day)[1]
         if sent and interval and self.now + interval < close:
             self.wake_in(interval)
 
@@ -224,7 +228,7 @@ class SipCohort(Participant):
         """Active investors ask to exit at the day's hazard; each wants to sell all its units."""
         p = self.params
         chance = exit_probability(
-            p.exit_hazard_per_year, self.sim.panic_level(day), p.stress_multiplier
+            p.exit_hazard_per_year, self.market.panic_level(day), p.stress_multiplier
         )
         # One draw per investor every day keeps the random stream independent of exits so far.
         leaving = np.flatnonzero((self.agent_rng.random(len(self.units)) < chance) & self.active)
@@ -241,9 +245,9 @@ class SipCohort(Participant):
         kept = int(deposit * self.params.buffer_fraction)
         # Both shares are capital from outside, so neither counts as anyone's profit.
         if deposit > kept:
-            self.sim.deposit(self, deposit - kept)
+            self.market.deposit(self, deposit - kept)
         if kept:
-            self.sim.deposit(self.pool, kept)
+            self.market.deposit(self.pool, kept)
         self.contributed += amounts
         self.cash += amounts - allocate(kept, amounts)
         self.pool_capital += kept
@@ -251,7 +255,6 @@ class SipCohort(Participant):
 
     def absorb_exits(self, fair: np.ndarray) -> None:
         """The pool buys open exits at fair value less the haircut, as far as its cash goes."""
-        ledger = self.sim.ledger
         left = self.exits_open
         prices = [pool_price(f, self.params.haircut_bp) for f in fair]
         wanted = [int(left[m].sum()) for m in self._members]
@@ -260,18 +263,15 @@ class SipCohort(Participant):
         )
         if not value:
             return
-        free = ledger.account(self.pool.account).free_cash
-        omnibus = ledger.account(self.account)
+        free = self.pool.free_cash()
         for b, symbol in enumerate(self.bonds):
             # The same share of every bond's exits; Python ints, as products pass 2**63.
             take = wanted[b] if free >= value else wanted[b] * free // value
-            take = min(take, omnibus.free_units(symbol))
+            take = min(take, self.free_units(symbol))
             if not take:
                 continue
             unit_paise = prices[b] * int(self._tick_values[b])
-            ledger.transfer(
-                self.pool.account, self.account, cash=take * unit_paise, instrument=symbol, qty=take
-            )
+            self.market.transfer(self.pool, self, cash=take * unit_paise, symbol=symbol, qty=take)
             idx = self._members[b][left[self._members[b]] > 0]
             parts = allocate(take, left[idx])
             self.exit_absorbed[idx] += parts
@@ -281,9 +281,8 @@ class SipCohort(Participant):
 
     def recycle(self, fair: np.ndarray) -> None:
         """Active investors buy the pool's inventory of their bond at fair value."""
-        pool = self.sim.ledger.account(self.pool.account)
         for b, symbol in enumerate(self.bonds):
-            inventory = pool.free_units(symbol)
+            inventory = self.pool.free_units(symbol)
             if not inventory:
                 continue
             unit_paise = max(round(fair[b]), 1) * int(self._tick_values[b])
@@ -291,9 +290,7 @@ class SipCohort(Participant):
             qty = min(inventory, int(affordable.sum()))
             if not qty:
                 continue
-            self.sim.ledger.transfer(
-                self.account, self.pool.account, cash=qty * unit_paise, instrument=symbol, qty=qty
-            )
+            self.market.transfer(self, self.pool, cash=qty * unit_paise, symbol=symbol, qty=qty)
             parts = allocate(qty, affordable)
             self.units[idx] += parts
             self.cash[idx] -= parts * unit_paise
@@ -302,11 +299,10 @@ class SipCohort(Participant):
 
     def sell_exits(self) -> None:
         """Exits the pool did not take go to the book as IOC sells through the best bid."""
-        omnibus = self.sim.ledger.account(self.account)
         left = self.exits_open
         for b, symbol in enumerate(self.bonds):
             idx = self._members[b][left[self._members[b]] > 0]
-            qty = self._whole_lots(symbol, min(int(left[idx].sum()), omnibus.free_units(symbol)))
+            qty = self._whole_lots(symbol, min(int(left[idx].sum()), self.free_units(symbol)))
             best = self._best(b, side=-1)
             if qty and best is not None:
                 venue, bid = best
@@ -328,13 +324,17 @@ class SipCohort(Participant):
                 continue
             venue, ask = best
             limit = ask + self.params.cross_ticks
-            notional = limit * int(self._tick_values[b])
-            max_fee = -(-notional * self.sim.venues[venue].fees.max_rate // 1_000_000)
-            unit_paise = notional + max_fee  # what the venue locks per unit, at most
+            most = self.affordable(venue, symbol, limit, budget)  # what the omnibus can pay for
+            if not most:
+                continue
+            # That order's lock per unit, rounded up, is at least what any smaller buy at this
+            # limit locks per unit (fees are rounded down on each order's notional): investors
+            # who can each pay for their units at it can together pay for the order.
+            unit_paise = -(-self.buy_cost(venue, symbol, most, limit) // most)
             idx, affordable = self._buyers(b, unit_paise)
-            qty = self._whole_lots(symbol, min(int(affordable.sum()), budget // unit_paise))
+            qty = self._whole_lots(symbol, min(int(affordable.sum()), most))
             if qty:
-                budget -= qty * unit_paise
+                budget -= self.buy_cost(venue, symbol, qty, limit)
                 self._send(venue, symbol, 1, qty, limit, idx, affordable)
                 sent += 1
         return sent
@@ -370,7 +370,7 @@ class SipCohort(Participant):
 
     def _best(self, b: int, side: int) -> tuple[str, int] | None:
         """(venue, price) of the best delayed ask (side +1) or bid (side -1) of bond `b`."""
-        quotes = [(v, self.quote(v, self.bonds[b])) for v in self._venues[b]]
+        quotes = [(v, self.quote(v, self.bonds[b])) for v in self._bond_venues[b]]
         prices = [(v, q.ask if side > 0 else q.bid) for v, q in quotes]
         prices = [(v, p) for v, p in prices if p is not None]
         if not prices:
@@ -385,7 +385,7 @@ class SipCohort(Participant):
         return members[keep], affordable[keep]
 
     def _whole_lots(self, symbol: str, qty: int) -> int:
-        return qty - qty % self.sim.instruments[symbol].lot_size
+        return qty - qty % self.market.lot_size(symbol)
 
     # --- state and reporting -------------------------------------------------------------
 
@@ -402,25 +402,24 @@ class SipCohort(Participant):
     def on_session_close(self, day: int) -> None:
         if not self.pool_capital:
             return
-        pool = self.sim.ledger.account(self.pool.account)
+        pool = self.pool
         inventory = sum(
-            pool.position(s) * max(round(self.sim.published_fair_value(s)), 1) * int(tv)
+            pool.position(s) * max(round(self.market.fair_value(s)), 1) * int(tv)
             for s, tv in zip(self.bonds, self._tick_values, strict=True)
         )
         self._utilisation.append(inventory / self.pool_capital)
-        self._idle.append(pool.free_cash / self.pool_capital)
+        self._idle.append(pool.free_cash() / self.pool_capital)
 
     def reconcile(self) -> list[str]:
         """Where the omnibus account and the investors' attributed cash and units disagree
         (empty when they agree; orders in flight make them differ until their answer)."""
-        acct = self.sim.ledger.account(self.account)
         problems = []
-        if acct.cash + acct.pending_cash != int(self.cash.sum()):
-            problems.append(f"cash {acct.cash + acct.pending_cash} != investors {self.cash.sum()}")
+        if self.cash_position() != int(self.cash.sum()):
+            problems.append(f"cash {self.cash_position()} != investors {self.cash.sum()}")
         for b, symbol in enumerate(self.bonds):
             held = int(self.units[self._members[b]].sum())
-            if acct.position(symbol) != held:
-                problems.append(f"{symbol}: {acct.position(symbol)} units != investors {held}")
+            if self.position(symbol) != held:
+                problems.append(f"{symbol}: {self.position(symbol)} units != investors {held}")
         return problems
 
     def report(self) -> dict:
@@ -435,7 +434,6 @@ class SipCohort(Participant):
         and what recycling paid it. exit_units_requested/absorbed/sold: the rest is still open.
         """
         tick_values = self._tick_values[self.bond]
-        pool = self.sim.ledger.account(self.pool.account)
         out = {
             "investors": len(self.units),
             "active_investors": int(self.active.sum()),
@@ -451,7 +449,7 @@ class SipCohort(Participant):
                 (self.exit_absorbed * self.exit_fair_ticks * tick_values).sum()
             ),
             "pool_capital_paise": self.pool_capital,
-            "pool_cash_paise": pool.cash,
+            "pool_cash_paise": self.pool.cash_position(),  # it never trades: all settled
             "pool_paid_paise": self.pool_paid,
             "recycled_units": self.recycled_units,
             "recycled_paise": self.recycled_paise,
@@ -502,23 +500,24 @@ def _absorption(totals: dict) -> dict:
     }
 
 
-def build(sim, params: SipParams, seeds):
+def build(market, params: SipParams, seeds):
     """One cohort and its pool per `count`, each with its own ledger account."""
-    bonds = params.bonds or tuple(sim.instruments)
-    unknown = [s for s in bonds if s not in sim.instruments]
+    symbols = market.symbols()
+    bonds = params.bonds or symbols
+    unknown = [s for s in bonds if s not in symbols]
     if unknown:
-        raise ValueError(f"bonds: unknown instruments {unknown} (known: {list(sim.instruments)})")
-    open_ns, close_ns = sim.calendar.session(0)
+        raise ValueError(f"bonds: unknown instruments {unknown} (known: {list(symbols)})")
+    open_ns, close_ns = market.session(0)
     if params.trade_after_minutes * 60 * NS_PER_SECOND >= close_ns - open_ns:
         raise ValueError("trade_after_minutes: must be shorter than a session")
     latency = latency_from(params.latency_us, params.latency_jitter_us)
     cohorts = []
     for seed in seeds.spawn(params.count):
         cohort_seed, pool_seed = seed.spawn(2)
-        pool = SipPool(sim, np.random.default_rng(pool_seed), latency)
-        sim.open_account(pool, cash=round(params.cash_rupees * 100))
-        cohort = SipCohort(sim, params, bonds, pool, np.random.default_rng(cohort_seed))
-        sim.open_account(cohort)
+        pool = SipPool(market, np.random.default_rng(pool_seed), latency)
+        market.open_account(pool, cash=round(params.cash_rupees * 100))
+        cohort = SipCohort(market, params, bonds, pool, np.random.default_rng(cohort_seed))
+        market.open_account(cohort)
         cohorts.append(cohort)
     return cohorts
 

@@ -25,13 +25,7 @@ import math
 import numpy as np
 from pydantic import Field
 
-from agents.common import (
-    NS_PER_SECOND,
-    PopulationParams,
-    build_population,
-    listings,
-    round_to_lot,
-)
+from agents.common import NS_PER_SECOND, PopulationParams, build_population, round_to_lot
 from sim.engine.latency import latency_from
 from sim.engine.participant import Participant
 from sim.scenario.registry import AgentKind
@@ -84,11 +78,12 @@ def _gain_constants(kappa: float) -> tuple[float, float]:
 class ValueInvestor(Participant):
     kind = "value"
 
-    def __init__(self, sim, params: ValueParams, rng) -> None:
-        super().__init__(sim, rng, latency_from(params.latency_us, params.latency_jitter_us))
+    def __init__(self, market, params: ValueParams, rng) -> None:
+        super().__init__(market, rng, latency_from(params.latency_us, params.latency_jitter_us))
         self.params = params
-        self._markets = listings(sim)
-        self._lots = [sim.instruments[symbol].lot_size for _, symbol in self._markets]
+        self._markets = market.listings()
+        self._lots = [market.lot_size(symbol) for _, symbol in self._markets]
+        self._references = {symbol: market.reference_price(symbol) for _, symbol in self._markets}
         self._estimates: dict[str, tuple[float, float, int]] = {}  # symbol -> (mean, var, t)
 
     def on_start(self) -> None:
@@ -100,10 +95,9 @@ class ValueInvestor(Participant):
 
     def estimate(self, symbol: str) -> float:
         """Update and return the estimate of the value the fundamental reverts to."""
-        p, sim = self.params, self.sim
-        now = sim.env.now
-        r_bar = sim.reference_prices[symbol]
-        observed = sim.observe_fundamental(symbol, p.observation_noise, self.draws)
+        p, now = self.params, self.now
+        r_bar = self._references[symbol]
+        observed = self.market.observe_fundamental(symbol, p.observation_noise, self.draws)
         estimate = self._estimates.get(symbol)
         mean, var, last = (float(r_bar), p.prior_sd**2, now) if estimate is None else estimate
         # Advance the prior by mean reversion over the elapsed time (and widen it by what the
@@ -183,8 +177,8 @@ class ValueInvestor(Participant):
         return {"mean_estimate": float(np.mean(means)) if means else None}
 
 
-def build(sim, params: ValueParams, seeds):
-    return build_population(ValueInvestor, sim, params, seeds)
+def build(market, params: ValueParams, seeds):
+    return build_population(ValueInvestor, market, params, seeds)
 
 
 KIND = AgentKind("value", ValueParams, build)

@@ -14,6 +14,7 @@ from agents.market_maker import MarketMakerParams, optimal_spread, reservation_p
 from agents.momentum import MomentumParams, MomentumTrader
 from agents.retail import RetailParams
 from agents.value import ValueParams
+from sim.engine.access import MarketAccess
 from sim.engine.kernel import Simulation
 from sim.market.messages import Quote
 from sim.scenario.model import load_scenario
@@ -116,7 +117,7 @@ def test_momentum_running_windows_match_plain_averages(sim, windows, half_ticks)
     adds one trader to the fixture's model; it never runs, so the others are unaffected.)"""
     short_window, long_window = windows  # short windows: mids drop out of both often
     params = MomentumParams(short_window=short_window, long_window=long_window)
-    trader = MomentumTrader(sim, params, np.random.default_rng(0))
+    trader = MomentumTrader(MarketAccess(sim), params, np.random.default_rng(0))
     seen = []
     for h in half_ticks:
         trader.observe(h / 2)

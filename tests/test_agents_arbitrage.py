@@ -16,6 +16,7 @@ from agents.arbitrage import (
     cross_venue_opportunity,
     fair_value_opportunity,
 )
+from sim.engine.access import MarketAccess
 from sim.engine.kernel import Simulation
 from sim.engine.latency import FixedLatency
 from sim.engine.participant import Participant
@@ -106,8 +107,8 @@ class Quoter(Participant):
 
     kind = "quoter"
 
-    def __init__(self, sim, orders) -> None:
-        super().__init__(sim, np.random.default_rng(0), FixedLatency(0))
+    def __init__(self, market, orders) -> None:
+        super().__init__(market, np.random.default_rng(0), FixedLatency(0))
         self.orders = orders
 
     def on_start(self) -> None:
@@ -133,7 +134,7 @@ def two_venue_sim(orders, **arbitrage_params) -> Simulation:
         }
     )
     sim = Simulation(scenario)
-    quoter = Quoter(sim, orders)
+    quoter = Quoter(MarketAccess(sim), orders)
     sim.open_account(quoter, cash=10**10, units={"BOND": 1_000})
     return sim
 
@@ -186,7 +187,7 @@ def test_buys_below_the_fundamental(tmp_path):
 def test_the_faster_arbitrageur_captures_the_cross(tmp_path):
     sim = two_venue_sim([("A", 1, 50, 10_010), ("B", -1, 50, 9_990)], fair_value=False)
     params = ArbitrageParams(units=100, latency_us=5_000, fair_value=False)
-    slow = Arbitrageur(sim, params, np.random.default_rng(1))
+    slow = Arbitrageur(MarketAccess(sim), params, np.random.default_rng(1))
     sim.open_account(slow, cash=10**9, units={"BOND": 100})
     run(sim, tmp_path)
     (fast,) = sim.populations["arbitrage"]

@@ -153,30 +153,18 @@ def test_post_only_maker_never_crosses_the_quote(sim):
 # --- momentum: funding ----------------------------------------------------------------------
 
 
-def test_momentum_buys_only_what_its_cash_covers(sim):
-    trader = sim.populations["momentum"][0]
-    tick_value = sim.instruments["ABM"].tick_value
-    rate = sim.venues["EXCH"].fees.max_rate  # 1 bp taker fee in the small scenario
-    free = trader.free_cash()
-    expected = free * 1_000_000 // (10_000 * tick_value * (1_000_000 + rate))
-    assert trader.affordable(10_000) == expected
-    cost = expected * 10_000 * tick_value
-    assert cost + cost * rate // 1_000_000 <= free
-    more = (expected + 1) * 10_000 * tick_value
-    assert more + more * rate // 1_000_000 > free
-
-
 def test_momentum_sends_no_buy_it_cannot_fund(sim):
     trader = sim.populations["momentum"][0]
-    sent = []
+    sent, asked = [], []
     trader.submit = lambda *args, **kw: sent.append(args)
     for mid in [100, 101, 102, 103, 104, 105]:  # a buy signal
         trader.observe(mid)
     trader.quote = lambda venue, symbol: Quote(0, 10_000, 50, 10_001, 50)
-    trader.affordable = lambda price: 0
+    trader.affordable = lambda *args: asked.append(args) or 0
     trader.on_wake()
     assert sent == []
-    trader.affordable = lambda price: 3
+    assert asked == [("EXCH", "ABM", 10_001, trader.free_cash())]  # the ask, all its free cash
+    trader.affordable = lambda *args: 3
     trader.on_wake()
     assert [(side, qty) for _, _, side, qty, *_ in sent] == [(1, 3)]
 

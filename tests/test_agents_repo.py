@@ -20,6 +20,7 @@ from agents.repo import (
     shortfall,
     units_to_sell,
 )
+from sim.engine.access import MarketAccess
 from sim.engine.kernel import Simulation
 from sim.engine.latency import FixedLatency
 from sim.engine.participant import Participant
@@ -184,8 +185,8 @@ class Bidder(Participant):
 
     kind = "bidder"
 
-    def __init__(self, sim, qty: int, price: int) -> None:
-        super().__init__(sim, np.random.default_rng(0), FixedLatency(0))
+    def __init__(self, market, qty: int, price: int) -> None:
+        super().__init__(market, np.random.default_rng(0), FixedLatency(0))
         self.qty, self.price = qty, price
 
     def on_start(self) -> None:
@@ -196,7 +197,7 @@ def test_unmet_call_forces_a_sale_into_the_book(tmp_path):
     sim, lender, borrower = small_sim()
     r = open_repo(sim, lender, borrower)
     sim.ledger.withdraw(borrower.account, 9_000_000)  # the borrower has nothing left
-    bidder = Bidder(sim, 100, 9_800)
+    bidder = Bidder(MarketAccess(sim), 100, 9_800)
     sim.open_account(bidder, cash=10**9)
     sim.mark = lambda symbol: 9_800
     result = sim.run(out=tmp_path, run_id="forced")
@@ -241,7 +242,7 @@ def test_unpaid_maturity_sells_collateral_and_returns_the_rest(tmp_path):
     sim, lender, borrower = small_sim(days=3, term_days=1, rolls=False, max_repos=0)
     r = open_repo(sim, lender, borrower)
     sim.ledger.withdraw(borrower.account, 9_000_000)
-    bidder = Bidder(sim, 100, 10_000)
+    bidder = Bidder(MarketAccess(sim), 100, 10_000)
     sim.open_account(bidder, cash=10**9)
     result = sim.run(out=tmp_path, run_id="due")
     # Day 1: due and unpaid, so 9,000,000 / 100,000 = 90 units are sold at 100.00, which

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from agents.sip import KIND, SipCohort, allocate, exit_probability, pool_price, sip_days
 from sim.engine.kernel import Simulation
-from sim.market.venue import fee
+from sim.market.ledger import Ledger
+from sim.market.venue import FeeSchedule, Instrument, Venue, fee
 from sim.scenario.model import ScenarioError, load_scenario
 from sim.scenario.registry import agent_kinds, register
 
@@ -198,6 +199,28 @@ def test_run_conserves_and_the_omnibus_reconciles(small_run):
     assert sim.ledger.check().ok and result.metrics["ledger"]["conserved"]
     assert cohort.reconcile() == []
     assert not cohort._in_flight
+
+
+@given(
+    price=st.integers(1, 10**6),
+    most=st.integers(1, 10**5),
+    qty=st.integers(1, 10**5),
+    taker_bps=st.sampled_from(["0", "1", "1.5", "7.25"]),
+)
+def test_an_orders_lock_per_unit_rounded_up_covers_any_smaller_buy(price, most, qty, taker_bps):
+    """What `SipCohort.buy` splits its buys by: the venue's lock on the largest order the
+    omnibus can pay for, per unit and rounded up, is at least what any smaller buy at that
+    limit locks per unit, so investors who each afford their units at it afford the order."""
+    venue = Venue("V", Ledger(), fees=FeeSchedule(0, taker_bps, {}))
+    venue.list_instrument(Instrument("B", "0.01", 1, 1000), 10_000)
+    qty = min(qty, most)
+    unit = -(-venue.buy_lock("B", most, price) // most)
+    assert venue.buy_lock("B", qty, price) <= qty * unit
+
+
+def test_no_investor_pays_more_than_its_cash(small_run):
+    _, _, cohort = small_run
+    assert (cohort.cash >= 0).all() and cohort.units.sum() > 0
 
 
 def test_pool_accounting_is_exact(small_run):

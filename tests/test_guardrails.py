@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 
+from sim.engine.access import MarketAccess
 from sim.engine.kernel import Simulation
 from sim.engine.latency import FixedLatency
 from sim.market.instrument import Instrument
@@ -335,8 +336,9 @@ def test_any_strategy_guarded_in_a_run_is_stopped_by_the_kill_switch(tmp_path):
     guard = Guardrails(RoundTrips(), {"ABM": "EXCH"}, max_position=1000,
                        var_limit_rupees=1e9, max_drawdown_rupees=1.0,
                        var_horizon_seconds=3600, min_var_returns=2)  # fmt: skip
-    agent = StrategyParticipant(sim, np.random.default_rng(0), FixedLatency(10_000), guard,
-                                [("EXCH", "ABM")])  # fmt: skip
+    agent = StrategyParticipant(
+        MarketAccess(sim), np.random.default_rng(0), FixedLatency(10_000), guard, [("EXCH", "ABM")]
+    )
     sim.open_account(agent, cash=10**9, units={"ABM": 500})
     result = sim.run(out=tmp_path / "out")
     assert result.metrics["ledger"]["conserved"]
@@ -366,8 +368,9 @@ def test_guarded_modifies_in_a_run_refused_for_position_and_reduced(tmp_path):
     guard = Guardrails(strategy, {"ABM": "EXCH"}, max_position=10, var_limit_rupees=1e9,
                        max_drawdown_rupees=1e9, var_horizon_seconds=3600,
                        min_var_returns=2)  # fmt: skip
-    agent = StrategyParticipant(sim, np.random.default_rng(0), FixedLatency(10_000), guard,
-                                [("EXCH", "ABM")])  # fmt: skip
+    agent = StrategyParticipant(
+        MarketAccess(sim), np.random.default_rng(0), FixedLatency(10_000), guard, [("EXCH", "ABM")]
+    )
     sim.open_account(agent, cash=10**9, units={"ABM": 500})
     result = sim.run(out=tmp_path / "out")
     assert guard.markets["ABM"].tick_value == 1  # from the context's instrument data

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from sim.engine.access import MarketAccess
 from sim.engine.kernel import Simulation
 from sim.engine.latency import FixedLatency
 from sim.engine.participant import Participant
@@ -44,7 +45,11 @@ def test_a_strategy_runs_through_its_context(tmp_path):
     strategy = BuyTheBid()
     assert isinstance(strategy, Strategy)
     agent = StrategyParticipant(
-        sim, np.random.default_rng(0), FixedLatency(10_000), strategy, [("EXCH", "ABM")]
+        MarketAccess(sim),
+        np.random.default_rng(0),
+        FixedLatency(10_000),
+        strategy,
+        [("EXCH", "ABM")],
     )
     sim.open_account(agent, cash=10**9)
     result = sim.run(out=tmp_path / "out")
@@ -61,8 +66,8 @@ def test_a_strategy_runs_through_its_context(tmp_path):
 class Watcher(Participant):
     kind = "watcher"
 
-    def __init__(self, sim):
-        super().__init__(sim, np.random.default_rng(1), FixedLatency(5_000))
+    def __init__(self, market):
+        super().__init__(market, np.random.default_rng(1), FixedLatency(5_000))
         self.books, self.trades = [], []
 
     def on_start(self):
@@ -78,7 +83,7 @@ class Watcher(Participant):
 
 def test_depth_snapshots_and_trades_arrive_after_latency(tmp_path):
     sim = Simulation(load_scenario(small_scenario(tmp_path)), seed=6)
-    watcher = Watcher(sim)
+    watcher = Watcher(MarketAccess(sim))
     sim.open_account(watcher)
     result = sim.run(out=tmp_path / "out")
     assert len(watcher.trades) == result.trades.height > 0
@@ -92,7 +97,7 @@ def test_depth_snapshots_and_trades_arrive_after_latency(tmp_path):
 
 def test_unknown_channel_is_refused(tmp_path):
     sim = Simulation(load_scenario(small_scenario(tmp_path)), seed=6)
-    watcher = Watcher(sim)
+    watcher = Watcher(MarketAccess(sim))
     with pytest.raises(ValueError, match="unknown market-data channel 'l3'"):
         watcher.subscribe("EXCH", "ABM", "l3")
 
@@ -115,7 +120,11 @@ def test_a_refused_order_is_recorded_and_answered(tmp_path):
     sim = Simulation(load_scenario(small_scenario(tmp_path)), seed=4)
     strategy = RefusesEverything()
     agent = StrategyParticipant(
-        sim, np.random.default_rng(0), FixedLatency(10_000), strategy, [("EXCH", "ABM")]
+        MarketAccess(sim),
+        np.random.default_rng(0),
+        FixedLatency(10_000),
+        strategy,
+        [("EXCH", "ABM")],
     )
     sim.open_account(agent, cash=10**6)
     result = sim.run(out=tmp_path / "out")
@@ -152,7 +161,11 @@ def test_requests_too_late_for_the_close_are_answered_and_on_stop_comes_last(tmp
     sim = Simulation(load_scenario(small_scenario(tmp_path)), seed=4)
     strategy = LastSecond()
     agent = StrategyParticipant(
-        sim, np.random.default_rng(0), FixedLatency(10_000), strategy, [("EXCH", "ABM")]
+        MarketAccess(sim),
+        np.random.default_rng(0),
+        FixedLatency(10_000),
+        strategy,
+        [("EXCH", "ABM")],
     )
     sim.open_account(agent, cash=10**6)
     result = sim.run(out=tmp_path / "out")
@@ -209,7 +222,11 @@ def test_a_strategy_sees_instrument_data_and_modifies_its_orders(tmp_path):
     sim = Simulation(load_scenario(small_scenario(tmp_path)), seed=4)
     strategy = RestAndModify([(20, None), (None, 3), (0, None)])
     agent = StrategyParticipant(
-        sim, np.random.default_rng(0), FixedLatency(10_000), strategy, [("EXCH", "ABM")]
+        MarketAccess(sim),
+        np.random.default_rng(0),
+        FixedLatency(10_000),
+        strategy,
+        [("EXCH", "ABM")],
     )
     sim.open_account(agent, cash=10**9)
     result = sim.run(out=tmp_path / "out")

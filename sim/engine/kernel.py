@@ -25,6 +25,7 @@ import mesa
 import numpy as np
 
 from sim.engine import build
+from sim.engine.access import MarketAccess
 from sim.engine.clock import Clock
 from sim.engine.collector import RunCollection
 from sim.engine.information import Information
@@ -102,7 +103,7 @@ class Simulation:
         ):
             try:
                 kind = kinds[scenario.kind_of(name)]
-                self.populations[name] = list(kind.build(self, params, pop_seed))
+                self.populations[name] = list(kind.build(MarketAccess(self), params, pop_seed))
             except ValueError as error:
                 # A population whose parameters clash with the rest of the scenario (a bond
                 # it does not list, say) is the scenario's error, reported as one line.

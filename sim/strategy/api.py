@@ -132,8 +132,8 @@ class StrategyParticipant(Participant):
 
     kind = "strategy"
 
-    def __init__(self, sim, rng, latency, strategy, markets: list[tuple[str, str]]) -> None:
-        super().__init__(sim, rng, latency)
+    def __init__(self, market, rng, latency, strategy, markets: list[tuple[str, str]]) -> None:
+        super().__init__(market, rng, latency)
         self.strategy = strategy
         self.markets = markets
         self._timer_ns: int | None = None
@@ -145,7 +145,7 @@ class StrategyParticipant(Participant):
 
     def instrument(self, symbol: str) -> Instrument:
         """The listed instrument's static data (raises KeyError for one the run does not list)."""
-        return self.sim.instruments[symbol]
+        return self.market.instrument(symbol)
 
     def set_timer(self, interval_ns: int) -> None:
         """Call the strategy's `on_timer` every `interval_ns` of trading time from now on."""
@@ -160,7 +160,7 @@ class StrategyParticipant(Participant):
         """An order stopped before it left (by a guardrail): it is recorded like any refused
         order, and the strategy hears `on_order` with a REJECTED answer at once."""
         request = ("new", venue, symbol, side, qty, price, tif)
-        self.sim.record_refusal(self, request, reason)
+        self.record_refusal(request, reason)
         self._call("on_order", request, Response(symbol, 0, Status.REJECTED, reason))
 
     def refuse_modify(
@@ -175,7 +175,7 @@ class StrategyParticipant(Participant):
         """A modify stopped before it left (by a guardrail): recorded like any refused
         request, and the strategy hears `on_order` with a REJECTED answer at once."""
         request = ("modify", venue, symbol, order_id, qty, price)
-        self.sim.record_refusal(self, request, reason)
+        self.record_refusal(request, reason)
         self._call("on_order", request, Response(symbol, order_id, Status.REJECTED, reason))
 
     # --- participant hooks, forwarded -----------------------------------------------------

@@ -1,0 +1,191 @@
+"""What agent code may know of a run and ask of it: one narrow door, `MarketAccess`.
+
+The kernel hands each agent kind's `build` a `MarketAccess` instead of the simulation, and every
+`Participant` keeps the one it was built with. It answers what a market participant could know
+or ask of a real market and its platform, and nothing more:
+
+    time       now, session times, trading days, the day index        ns, day indices
+    static     symbols, listings per venue, instruments, tick values, lot sizes, reference prices,
+               ratings                                                 ticks, units, paise
+    value      the published fair value, noisy looks at the fundamental, the mark, shock levels
+    platform   opening accounts and deposits (builders, SIP inflows), and the off-book
+               `transfer` service (the SIP pool, the repo desk), journaled as every transfer is
+
+It never hands out the ledger, a venue, a book, the model or the simulation: what it returns
+are numbers, names, dates and frozen value objects (`Instrument`). Orders, quotes, an agent's
+own account and the venue's rules for its orders (price limits, what a buy locks) are the
+participant's (`sim.engine.participant`): it takes its `Ports` from here once and keeps them
+privately. Agent code names neither this object's slots nor the participant's ports
+(tests/test_agent_contract.py reads the agent library to make sure).
+
+Units: time in integer nanoseconds; prices in integer ticks of the instrument (fair values and
+observations are float ticks); quantities in integer units; money in integer paise.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from datetime import date
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from sim.engine.kernel import Simulation
+    from sim.engine.participant import Participant
+    from sim.market.instrument import Instrument
+
+
+class MarketAccess:
+    """One run as its agents may see it (see the module docstring)."""
+
+    __slots__ = ("_instruments", "_ratings", "_sim", "_venues")
+
+    def __init__(self, sim: Simulation) -> None:
+        self._sim = sim
+        self._venues = sim.venues
+        self._instruments = sim.instruments
+        self._ratings = {spec.symbol: spec.rating for spec in sim.scenario.instruments}
+
+    def __repr__(self) -> str:
+        return f"MarketAccess({self._sim.scenario.name!r})"
+
+    # --- time ----------------------------------------------------------------------------
+
+    def now(self) -> int:
+        """Simulated time now, ns."""
+        return self._sim.now
+
+    def session(self, day: int) -> tuple[int, int]:
+        """(open, close) of trading day `day` (0-based), ns."""
+        return self._sim.calendar.session(day)
+
+    def day_index(self, time_ns: int) -> int:
+        """Index of the trading day whose session contains `time_ns` (or the last before it)."""
+        return self._sim.calendar.day_index(time_ns)
+
+    def trading_days(self) -> tuple[date, ...]:
+        """The run's trading dates, in order (day index i is the i-th)."""
+        return self._sim.calendar.trading_days
+
+    # --- static data ---------------------------------------------------------------------
+
+    def symbols(self) -> tuple[str, ...]:
+        """Every instrument of the run, in the scenario's order."""
+        return tuple(self._instruments)
+
+    def listings(self) -> tuple[tuple[str, str], ...]:
+        """Every (venue, symbol) pair that trades, venues in the scenario's order."""
+        return tuple((name, s) for name, venue in self._venues.items() for s in venue.symbols)
+
+    def instrument(self, symbol: str) -> Instrument:
+        """The instrument's static data (a frozen value): tick size, lot size, unit face value,
+        tick value. KeyError for a symbol the run does not have."""
+        return self._instruments[symbol]
+
+    def tick_value(self, symbol: str) -> int:
+        """Paise one tick of price is worth on one unit."""
+        return self._instruments[symbol].tick_value
+
+    def lot_size(self, symbol: str) -> int:
+        """Units an order must be a whole multiple of."""
+        return self._instruments[symbol].lot_size
+
+    def reference_price(self, symbol: str) -> int:
+        """Where the instrument's market opened, ticks: its price band's first centre and the
+        prior agents start from."""
+        return self._sim.reference_prices[symbol]
+
+    def rating(self, symbol: str, day: int) -> str | None:
+        """The instrument's credit rating on trading day `day` ("AA+", "D", ...): the
+        fundamental's when ratings migrate there, else the scenario's (None if unrated)."""
+        rating_on = getattr(self._sim.fundamental, "rating", None)
+        return rating_on(symbol, day).value if rating_on else self._ratings[symbol]
+
+    # --- value ---------------------------------------------------------------------------
+
+    def fair_value(self, symbol: str) -> float:
+        """The last published valuation, ticks: the fair value as of this session's open, or
+        as re-marked after a shock that moved it since. What the market knows of value."""
+        return self._sim.published_fair_value(symbol)
+
+    def observe_fundamental(self, symbol: str, noise_ticks: float, rng) -> float:
+        """A look at the fundamental value now, ticks, with normal noise of sd `noise_ticks`
+        drawn from `rng` (the observer's own generator)."""
+        return self._sim.observe_fundamental(symbol, noise_ticks, rng)
+
+    def mark(self, symbol: str) -> int:
+        """The price positions are valued at, ticks: the last trade on any venue, else the
+        reference price."""
+        return self._sim.mark(symbol)
+
+    def panic_level(self, day: int) -> float:
+        """Panic intensity (0 to 1) on trading day `day`, from the scenario's panic shocks
+        along their paths (the largest if several)."""
+        return self._sim.panic_level(day)
+
+    def liquidity_withdrawal_level(self, day: int) -> float:
+        """Share of liquidity withdrawn (0 to 1) on trading day `day`, likewise."""
+        return self._sim.liquidity_withdrawal_level(day)
+
+    # --- the platform --------------------------------------------------------------------
+
+    def open_account(
+        self,
+        agent: Participant,
+        cash: int = 0,
+        units: dict[str, int] | None = None,
+        tier: str | None = None,
+    ) -> None:
+        """Give a newly built agent its account: `cash` paise and `units` per symbol as its
+        endowment, admitted to every venue (in a market maker's `tier`, if any)."""
+        self._sim.open_account(agent, cash=cash, units=units, tier=tier)
+
+    def deposit(self, agent: Participant, amount: int) -> None:
+        """`amount` paise entering the system into the agent's account (a SIP contribution):
+        capital, not profit, so the agent's PnL is measured net of it."""
+        self._sim.deposit(agent, amount)
+
+    def transfer(
+        self,
+        source: Participant,
+        target: Participant,
+        cash: int = 0,
+        symbol: str = "",
+        qty: int = 0,
+    ) -> None:
+        """An immediate exchange off the book between two participants: `source` pays `cash`
+        paise to `target`, and `target` delivers `qty` units of `symbol` to `source` (either
+        may be 0). Checked as the ledger checks every transfer (a `LedgerError`, a ValueError,
+        when the payer's free cash or the deliverer's free units fall short) and journaled in
+        transfers.parquet."""
+        self._sim.ledger.transfer(source.account, target.account, cash, symbol, qty)
+
+    def _ports(self) -> Ports:
+        """What a participant acts and reads its own account through (bound once: they are on
+        the path of every order)."""
+        sim = self._sim
+        return Ports(
+            sim.model,
+            functools.partial(getattr, sim, "now"),  # sim.now with no Python frame in between
+            sim.send,
+            sim.wake,
+            sim.subscribe,
+            sim.market_data.delayed_quote,
+            self._venues,
+            sim.ledger.account,
+            sim.record_refusal,
+        )
+
+
+class Ports(NamedTuple):
+    """The run's side of a participant: what `Participant` keeps privately to act with."""
+
+    model: object  # the mesa model the agent registers in
+    now: Callable[[], int]
+    send: Callable  # send(agent, action, venue, symbol, args, options)
+    wake: Callable  # wake(agent, time_ns)
+    subscribe: Callable  # subscribe(agent, venue, symbol, channel)
+    delayed_quote: Callable  # delayed_quote(venue, symbol, as_of_ns) -> Quote
+    venues: dict  # name -> Venue, for the venue's rules on the participant's own orders
+    account: Callable  # account(account_id) -> the ledger's read-only view of it
+    record_refusal: Callable  # record_refusal(agent, request, reason, client)
