@@ -38,11 +38,13 @@ from typing import Literal
 import numpy as np
 from pydantic import Field, model_validator
 
-from agents.common import NS_PER_SECOND, PopulationParams, build_population
+from agents.common import PopulationParams, build_population
 from sim.engine.latency import latency_from
+from sim.errors import ConfigurationError
 from sim.scenario.registry import AgentKind
 from sim.strategy.api import StrategyParticipant
 from sim.strategy.guardrails import Guardrails
+from sim.units import NS_PER_SECOND
 
 
 class AIParams(PopulationParams):
@@ -252,7 +254,7 @@ class AIAgent(StrategyParticipant):
     def __init__(self, market, params: AIParams, rng: np.random.Generator) -> None:
         venue, symbol = market.listings()[0]
         if params.clip % market.lot_size(symbol):
-            raise ValueError(f"clip {params.clip} is not a multiple of {symbol}'s lot size")
+            raise ConfigurationError(f"clip {params.clip} is not a multiple of {symbol}'s lot size")
         open_ns, close_ns = market.session(0)
         self.signal = MicrostructureSignal(venue, symbol, params, int(rng.integers(2**31 - 1)))
         self.guard = Guardrails(

@@ -12,8 +12,6 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 if TYPE_CHECKING:
     from sim.engine.access import MarketAccess
 
-NS_PER_SECOND = 10**9
-
 
 class PopulationParams(BaseModel):
     """Parameters every population has: its size and each member's starting endowment."""

@@ -30,10 +30,11 @@ import math
 
 from pydantic import Field
 
-from agents.common import NS_PER_SECOND, PopulationParams, build_population, observed_price
+from agents.common import PopulationParams, build_population, observed_price
 from sim.engine.latency import latency_from
 from sim.engine.participant import Participant
 from sim.scenario.registry import AgentKind
+from sim.units import NS_PER_SECOND
 
 
 class MarketMakerParams(PopulationParams):

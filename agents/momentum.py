@@ -14,10 +14,11 @@ from collections import deque
 
 from pydantic import Field, model_validator
 
-from agents.common import NS_PER_SECOND, PopulationParams, build_population, round_to_lot
+from agents.common import PopulationParams, build_population, round_to_lot
 from sim.engine.latency import latency_from
 from sim.engine.participant import Participant
 from sim.scenario.registry import AgentKind
+from sim.units import NS_PER_SECOND
 
 
 class MomentumParams(PopulationParams):

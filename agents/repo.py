@@ -58,10 +58,11 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import Field, field_validator, model_validator
 
-from agents.common import NS_PER_SECOND, PopulationParams
+from agents.common import PopulationParams
 from sim.engine.latency import latency_from
 from sim.engine.participant import Participant
 from sim.scenario.registry import AgentKind
+from sim.units import NS_PER_SECOND
 
 BP = 10_000  # haircuts are held in basis points, so the arithmetic stays in integers
 GRADES = ("AAA", "AA", "A", "BBB", "BIG")

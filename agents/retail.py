@@ -29,16 +29,12 @@ import math
 import numpy as np
 from pydantic import Field
 
-from agents.common import (
-    NS_PER_SECOND,
-    PopulationParams,
-    observed_price,
-    round_to_lot,
-)
+from agents.common import PopulationParams, observed_price, round_to_lot
 from sim.engine.latency import latency_from
 from sim.engine.participant import Participant
 from sim.market.orders import Reason, Status
 from sim.scenario.registry import AgentKind
+from sim.units import NS_PER_SECOND
 
 _OPEN = (Status.ACCEPTED, Status.PARTIALLY_FILLED)
 

@@ -46,10 +46,12 @@ import math
 import numpy as np
 from pydantic import Field, field_validator
 
-from agents.common import NS_PER_SECOND, PopulationParams
+from agents.common import PopulationParams
 from sim.engine.latency import latency_from
 from sim.engine.participant import Participant
+from sim.errors import ConfigurationError
 from sim.scenario.registry import AgentKind
+from sim.units import NS_PER_SECOND
 
 TRADING_DAYS_PER_YEAR = 252
 _INT64_MAX = np.iinfo(np.int64).max
@@ -506,10 +508,10 @@ def build(market, params: SipParams, seeds):
     bonds = params.bonds or symbols
     unknown = [s for s in bonds if s not in symbols]
     if unknown:
-        raise ValueError(f"bonds: unknown instruments {unknown} (known: {list(symbols)})")
+        raise ConfigurationError(f"bonds: unknown instruments {unknown} (known: {list(symbols)})")
     open_ns, close_ns = market.session(0)
     if params.trade_after_minutes * 60 * NS_PER_SECOND >= close_ns - open_ns:
-        raise ValueError("trade_after_minutes: must be shorter than a session")
+        raise ConfigurationError("trade_after_minutes: must be shorter than a session")
     latency = latency_from(params.latency_us, params.latency_jitter_us)
     cohorts = []
     for seed in seeds.spawn(params.count):

@@ -25,10 +25,11 @@ import math
 import numpy as np
 from pydantic import Field
 
-from agents.common import NS_PER_SECOND, PopulationParams, build_population, round_to_lot
+from agents.common import PopulationParams, build_population, round_to_lot
 from sim.engine.latency import latency_from
 from sim.engine.participant import Participant
 from sim.scenario.registry import AgentKind
+from sim.units import NS_PER_SECOND
 
 
 class ValueParams(PopulationParams):

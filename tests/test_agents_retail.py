@@ -159,7 +159,7 @@ def test_a_sale_whose_fill_is_on_its_way_does_not_cap_the_next_sell(tmp_path, la
     assert sim.venues["EXCH"].submit(bidder, "ABM", "buy", 100, MID, now=sim.now).ok
     cohort.trade(0)
     while not sim.events["trades"]:
-        sim.env.step()
+        sim.clock.step()
     # The sale has traded, and its fill is on its way: the ledger has taken the 10 units, the
     # cohort still counts them as the investor's, offered. Its other 10 are free at the venue.
     assert cohort.position("ABM") == 10 and cohort.fills_by_investor[0] == 0
@@ -167,7 +167,7 @@ def test_a_sale_whose_fill_is_on_its_way_does_not_cap_the_next_sell(tmp_path, la
     assert sim.ledger.account(cohort.account).free_units("ABM") == 10
     cohort.trade(0)
     assert cohort.units_held[0, 0] == 20 and cohort.orders_by_investor[0] == 2
-    sim.env.run()
+    sim.clock.run()
     assert cohort.units[0, 0] == 0 == cohort.position("ABM") and cohort.rejected == 0
     assert cohort.reconcile() == [] and sim.ledger.check().ok
 
@@ -265,7 +265,7 @@ def test_units_bought_are_sellable_once_settled(tmp_path):
     for _ in range(50):
         cohort.trade(0)
     assert not [o for o in sent if o[1] < 0] and cohort.refused_units > 0
-    sim.env.run(until=settle_at)
+    sim.clock.run(until=settle_at)
     cohort._settle_due()
     assert cohort.units_unsettled[0, 0] == 0
     while not cohort.units_held[0, 0]:
@@ -284,7 +284,7 @@ def test_sale_proceeds_are_spendable_once_settled(tmp_path):
     for _ in range(30):
         cohort.trade(1)
     assert not sent and cohort.refused_cash > 0
-    sim.env.run(until=settle_at)
+    sim.clock.run(until=settle_at)
     cohort._settle_due()
     while not sent:
         cohort.trade(1)

@@ -8,11 +8,15 @@ import weakref
 
 import polars as pl
 import pytest
+from pydantic import BaseModel, ConfigDict
 
 from sim.engine.collector import RunCollection
 from sim.engine.kernel import Simulation, run
+from sim.errors import ConfigurationError
 from sim.market.orders import Status
+from sim.scenario import ScenarioError
 from sim.scenario.model import load_scenario
+from sim.scenario.registry import AgentKind, register, unregister
 from tests.sim_fixtures import small_scenario
 
 DATA_FILES = ("orders", "trades", "quotes", "book", "agents", "fair_values", "instruments")
@@ -131,17 +135,17 @@ def test_the_published_valuation_is_the_opens_and_is_re_marked_after_a_shock(tmp
     sim = Simulation(load_scenario(path), seed=4)
     sim._schedule_sessions(None)
     open_ns, _ = sim.calendar.session(0)
-    sim.env.run(until=open_ns + 20 * 60 * 10**9)  # 09:50, before the shock
+    sim.clock.run(until=open_ns + 20 * 60 * 10**9)  # 09:50, before the shock
     at_open = sim.fundamental.value("ABM", open_ns) / 0.01
     assert sim.published_fair_value("ABM") == pytest.approx(at_open, rel=1e-12)
     # The fundamental has moved since the open; the published mark has not followed it.
     assert sim.fundamental_ticks("ABM") != pytest.approx(at_open, rel=1e-9)
-    sim.env.run(until=open_ns + 31 * 60 * 10**9)  # 10:01, after the shock
+    sim.clock.run(until=open_ns + 31 * 60 * 10**9)  # 10:01, after the shock
     shocked_at = open_ns + 30 * 60 * 10**9
     after = sim.fundamental.value("ABM", shocked_at) / 0.01
     assert sim.published_fair_value("ABM") == pytest.approx(after, rel=1e-12)
     assert after < 0.97 * at_open
-    sim.env.run(until=open_ns + 50 * 60 * 10**9)  # 10:20, after the panic
+    sim.clock.run(until=open_ns + 50 * 60 * 10**9)  # 10:20, after the panic
     rows = sim.recorder.take_frames()["fair_values"]
     assert rows["time"].to_list() == [open_ns, shocked_at]
 
@@ -218,3 +222,36 @@ def test_the_collectors_policy_is_reset_after_a_run(scenario):
     with RunCollection() as collection:
         assert collection.collect_at_close and not gc.isenabled()
     assert not collection.collect_at_close and gc.isenabled()
+
+
+def _failing_kind(error: Exception) -> AgentKind:
+    class Params(BaseModel):
+        model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def build(market, params, seeds):
+        raise error
+
+    return AgentKind("test_failing", Params, build)
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (ConfigurationError("bonds: unknown instruments ['X']"), ScenarioError),
+        (KeyError("a bug in the builder"), KeyError),
+        (ValueError("a bug that happens to be a ValueError"), ValueError),
+    ],
+)
+def test_a_builders_clash_is_the_scenarios_error_and_its_bug_is_a_bug(tmp_path, error, expected):
+    register(_failing_kind(error))
+    try:
+        path = small_scenario(tmp_path)
+        path.write_text(path.read_text() + "\n[test_failing]\n")
+        with pytest.raises(expected) as raised:
+            Simulation(load_scenario(path))
+    finally:
+        unregister("test_failing")
+    if expected is ScenarioError:
+        assert raised.value.problems == (f"{path}: test_failing: {error}",)
+    else:
+        assert raised.value is error

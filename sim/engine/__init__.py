@@ -10,6 +10,7 @@ _EXPORTS = {
     "Simulation": "kernel",
     "run": "kernel",
     "Participant": "participant",
+    "MarketAccess": "access",
     "Clock": "clock",
     "ScalarDraws": "draws",
     "FixedLatency": "latency",

@@ -31,6 +31,7 @@ from sim.engine.collector import RunCollection
 from sim.engine.information import Information
 from sim.engine.market_data import MarketData
 from sim.engine.routing import Router
+from sim.errors import ConfigurationError
 from sim.market.fees import Tier
 from sim.market.ledger import Ledger
 from sim.market.venue import Venue
@@ -104,14 +105,11 @@ class Simulation:
             try:
                 kind = kinds[scenario.kind_of(name)]
                 self.populations[name] = list(kind.build(MarketAccess(self), params, pop_seed))
-            except ValueError as error:
+            except ConfigurationError as error:
                 # A population whose parameters clash with the rest of the scenario (a bond
-                # it does not list, say) is the scenario's error, reported as one line.
+                # it does not list, say) is the scenario's error, reported as one line; any
+                # other exception from a builder is a bug, and keeps its traceback.
                 raise ScenarioError([f"{scenario.source}: {name}: {error}"]) from error
-
-    @property
-    def env(self) -> Clock:
-        return self.clock
 
     # --- accounts ------------------------------------------------------------------------
 

@@ -33,8 +33,11 @@ class AgentKind:
     name : the population table that configures it (``[retail]``), e.g. "retail" or "sip".
     params : the pydantic model of that table (a frozen model with ``extra="forbid"`` keeps
         scenarios immutable and catches misspelt parameters).
-    build : ``build(sim, params, seed_sequence) -> list of mesa agents``, called by the kernel
-        with the population's own `numpy.random.SeedSequence`.
+    build : ``build(market, params, seed_sequence) -> list of participants``, called by the
+        kernel with the run's `sim.engine.access.MarketAccess` and the population's own
+        `numpy.random.SeedSequence`. A clash with the rest of the scenario (a bond no venue
+        lists, say) raises `sim.errors.ConfigurationError`, which the user sees as one line;
+        anything else it raises is a bug.
     """
 
     name: str
