@@ -15,7 +15,7 @@ from sim.analytics.market_quality import kyle_lambda, spread_and_depth
 from sim.analytics.stylized import autocorrelation, minute_mid_return_segments
 from sim.records.recorder import Recorder
 
-LOBSTER = Path(__file__).resolve().parents[2] / "shared" / "data" / "lobster"
+LOBSTER = Path(__file__).resolve().parents[3] / "shared" / "data" / "lobster"
 DAY0 = 1_704_187_800_000_000_000  # 2024-01-02 09:30 as ns (naive wall time)
 MINUTE = 60 * 10**9
 

@@ -18,7 +18,7 @@ from sim.engine.access import MarketAccess
 from sim.engine.kernel import Simulation
 from sim.market.messages import Quote
 from sim.scenario.model import load_scenario
-from tests.sim_fixtures import small_scenario
+from tests.helpers.scenarios import small_scenario
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ for kind in (arbitrage.KIND, repo.KIND):
     if kind.name not in agent_kinds():
         register(kind)
 
-DEMO = Path(__file__).parents[1] / "scenarios" / "repo_arb_demo.toml"
+DEMO = Path(__file__).resolve().parents[2] / "scenarios" / "repo_arb_demo.toml"
 
 RATES = {"A": 100, "B": 150}  # taker fees in millionths: 1 bp and 1.5 bp
 

@@ -11,7 +11,7 @@ import pytest
 
 import sim
 
-SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 SMALLER = {
     "rmsc04.toml": ['calendar.close="10:30"', "retail.count=100", "value.count=10"],
     "baseline.toml": [

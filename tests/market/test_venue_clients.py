@@ -18,7 +18,7 @@ from sim.market.ledger import Ledger
 from sim.market.messages import OpenOrder
 from sim.market.orders import Reason, Side, Status
 from sim.market.venue import MAX_CLIENT, Instrument, Venue
-from tests.reference_book import ReferenceBook
+from tests.helpers.reference_book import ReferenceBook
 
 BOND = "GS2033"
 PAR = 10_000

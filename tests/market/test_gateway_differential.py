@@ -27,7 +27,7 @@ from sim.market.instrument import Instrument
 from sim.market.ledger import Ledger, LedgerError
 from sim.market.orders import INT64_MAX, Side
 from sim.market.venue import PriceBand, RiskLimits, Venue
-from tests.reference_gateway import ReferenceLedger, ReferenceLedgerError, ReferenceVenue
+from tests.helpers.reference_gateway import ReferenceLedger, ReferenceLedgerError, ReferenceVenue
 
 STATEFUL = settings(max_examples=100, stateful_step_count=100, deadline=None)
 

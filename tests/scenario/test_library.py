@@ -12,7 +12,7 @@ import sim
 from sim.cli import app
 from sim.scenario import library
 
-SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 SHIPPED = sorted(file.stem for file in SCENARIOS.glob("*.toml"))
 UNKNOWN = "baselin: no such file or shipped scenario (did you mean baseline? shipped: {})"
 

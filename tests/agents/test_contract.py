@@ -33,7 +33,7 @@ from sim.market.ledger import Account, Ledger, LedgerError
 from sim.market.venue import Venue
 from sim.scenario.model import load_scenario
 from sim.scenario.registry import agent_kinds
-from tests.sim_fixtures import SMALL_SCENARIO
+from tests.helpers.scenarios import SMALL_SCENARIO
 
 SUBJECT = "contract_subject"  # the population of the kind under test
 FORBIDDEN_TYPES = (Simulation, mesa.Model, Ledger, Account, Venue, OrderBook, MarketData, Clock)

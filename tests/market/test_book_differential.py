@@ -13,7 +13,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from sim.market.book import BATCH_DTYPE, OrderBook
 from sim.market.orders import Reason, Status
-from tests.reference_book import ReferenceBook
+from tests.helpers.reference_book import ReferenceBook
 
 STATEFUL = settings(max_examples=60, stateful_step_count=40, deadline=None)
 OWNERS = st.integers(1, 3)

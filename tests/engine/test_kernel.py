@@ -17,7 +17,7 @@ from sim.market.orders import Status
 from sim.scenario import ScenarioError
 from sim.scenario.model import load_scenario
 from sim.scenario.registry import AgentKind, register, unregister
-from tests.sim_fixtures import small_scenario
+from tests.helpers.scenarios import small_scenario
 
 DATA_FILES = ("orders", "trades", "quotes", "book", "agents", "fair_values", "instruments")
 

@@ -16,12 +16,12 @@ from sim.engine.kernel import run
 from sim.market.messages import Quote
 from sim.scenario.model import load_scenario
 from sim.scenario.registry import agent_kinds, register
-from tests.test_guardrails import FakeContext
+from tests.helpers.strategies import FakeContext
 
 if "ai" not in agent_kinds():
     register(KIND)
 
-DEMO = Path(__file__).resolve().parents[1] / "scenarios" / "ai_demo.toml"
+DEMO = Path(__file__).resolve().parents[2] / "scenarios" / "ai_demo.toml"
 
 
 # --- the model ---------------------------------------------------------------------------------

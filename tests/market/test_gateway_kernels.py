@@ -17,7 +17,7 @@ from sim.market.instrument import Instrument
 from sim.market.ledger import MAX_TOTAL, Ledger, LedgerError
 from sim.market.orders import Reason
 from sim.market.venue import Venue
-from tests.reference_gateway import ReferenceLedger, ReferenceVenue
+from tests.helpers.reference_gateway import ReferenceLedger, ReferenceVenue
 
 BOND = Instrument("B1", Decimal("0.01"), 1, 100)
 

@@ -14,7 +14,7 @@ from agents.value import variance_gain
 from sim.engine.kernel import Simulation
 from sim.market.messages import Quote
 from sim.scenario.model import load_scenario
-from tests.sim_fixtures import small_scenario
+from tests.helpers.scenarios import small_scenario
 
 
 @pytest.fixture
@@ -179,7 +179,7 @@ def _rmsc04_segments(seed):
     import sim as bondlab
     from sim.analytics.stylized import minute_mid_return_segments
 
-    path = Path(__file__).resolve().parent.parent / "scenarios" / "rmsc04.toml"
+    path = Path(__file__).resolve().parents[2] / "scenarios" / "rmsc04.toml"
     with tempfile.TemporaryDirectory() as out:
         result = bondlab.run(bondlab.load_scenario(path), seed=seed, out=out)
         return minute_mid_return_segments(result.quotes, "ABM")

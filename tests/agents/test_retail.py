@@ -16,7 +16,7 @@ from sim.engine.kernel import Simulation
 from sim.market.messages import Quote, Trade
 from sim.market.orders import Reason, Side, Status
 from sim.scenario.model import load_scenario
-from tests.sim_fixtures import small_scenario
+from tests.helpers.scenarios import small_scenario
 
 MID = 10_000  # ticks; in the small scenario one tick on one unit is one paisa
 

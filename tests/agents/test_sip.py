@@ -19,7 +19,7 @@ from sim.scenario.registry import agent_kinds, register
 if "sip" not in agent_kinds():
     register(KIND)
 
-DEMO = Path(__file__).resolve().parents[1] / "scenarios" / "sip_demo.toml"
+DEMO = Path(__file__).resolve().parents[2] / "scenarios" / "sip_demo.toml"
 # Two days, a panic on day 1, SIP every day and a pool too small for the exits: day 0 buys,
 # day 1 exits are partly absorbed and recycled and partly sold on the book.
 SMALL = [

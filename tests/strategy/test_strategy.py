@@ -12,7 +12,8 @@ from sim.engine.participant import Participant
 from sim.market.orders import Reason, Status
 from sim.scenario.model import load_scenario
 from sim.strategy.api import Strategy, StrategyParticipant
-from tests.sim_fixtures import small_scenario
+from tests.helpers.scenarios import small_scenario
+from tests.helpers.strategies import RestAndModify
 
 
 class BuyTheBid:
@@ -182,40 +183,6 @@ def test_requests_too_late_for_the_close_are_answered_and_on_stop_comes_last(tmp
         (0, "limit", "rejected", "market_closed"),
         (123, "cancel", "rejected", "market_closed"),
     ]
-
-
-class RestAndModify:
-    """Rest a buy of 5 far under the bid; once the venue has it, send the modifies of `plan`
-    ((qty, ticks to move the price or None) each), one on each answer to the one before."""
-
-    def __init__(self, plan):
-        self.plan = list(plan)
-        self.answers = []
-        self.instrument = None
-        self.order_id = None
-        self.price = None
-
-    def on_start(self, ctx):
-        self.instrument = ctx.instrument("ABM")
-        ctx.set_timer(60 * 10**9)
-
-    def on_timer(self, ctx):
-        quote = ctx.quote("EXCH", "ABM")
-        if self.order_id is None and self.price is None and quote.bid is not None:
-            self.price = quote.bid - 500
-            ctx.submit("EXCH", "ABM", "buy", 5, self.price)
-
-    def on_order(self, ctx, request, response):
-        self.answers.append((request, response))
-        if request[0] == "new":
-            if not response.ok:  # refused (by a guardrail): try again at the next timer
-                self.price = None
-                return
-            self.order_id = response.order_id
-        if self.plan:
-            qty, move = self.plan.pop(0)
-            price = None if move is None else self.price + move
-            ctx.modify("EXCH", "ABM", self.order_id, qty, price)
 
 
 def test_a_strategy_sees_instrument_data_and_modifies_its_orders(tmp_path):

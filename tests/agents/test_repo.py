@@ -31,7 +31,7 @@ for kind in (arbitrage.KIND, repo.KIND):
     if kind.name not in agent_kinds():
         register(kind)
 
-DEMO = Path(__file__).parents[1] / "scenarios" / "repo_arb_demo.toml"
+DEMO = Path(__file__).resolve().parents[2] / "scenarios" / "repo_arb_demo.toml"
 UNIT = 100_000  # paise per unit at 100.00: 10,000 ticks x 10 paise
 
 

@@ -11,66 +11,16 @@ import pytest
 from sim.engine.access import MarketAccess
 from sim.engine.kernel import Simulation
 from sim.engine.latency import FixedLatency
-from sim.market.instrument import Instrument
 from sim.market.messages import OpenOrder, Quote, Response, Trade
 from sim.market.orders import Reason, Side, Status
 from sim.scenario.model import load_scenario
 from sim.strategy.api import StrategyParticipant
 from sim.strategy.guardrails import GuardedContext, Guardrails, value_at_risk
-from tests.sim_fixtures import small_scenario
-from tests.test_strategy import RestAndModify
+from tests.helpers.scenarios import small_scenario
+from tests.helpers.strategies import FakeContext, RestAndModify
 
 SECOND = 10**9
 Z99 = 2.3263478740408408  # the standard normal's 99% quantile
-
-
-class FakeContext:
-    """The Context, driven by hand: ABM's tick is worth one paisa on a unit."""
-
-    def __init__(self, position: int = 1000) -> None:
-        self.now = 0
-        self.book = Quote(0, 9_999, 100, 10_001, 100)
-        self.positions = {"ABM": position}
-        self.orders: list[tuple[str, OpenOrder]] = []
-        self.submitted: list[tuple] = []
-        self.cancelled: list[int] = []
-        self.refusals: list[tuple] = []
-        self.modified: list[tuple] = []
-        self.refused_modifies: list[tuple] = []
-        self.timer: int | None = None
-
-    def submit(self, venue, symbol, side, qty, price=None, tif="GTC", **options):
-        self.submitted.append(("new", venue, symbol, side, qty, price, tif))
-
-    def cancel(self, venue, symbol, order_id):
-        self.cancelled.append(order_id)
-
-    def modify(self, venue, symbol, order_id, qty=None, price=None):
-        self.modified.append(("modify", venue, symbol, order_id, qty, price))
-
-    def refuse(self, venue, symbol, side, qty, price, tif, reason):
-        self.refusals.append((side, qty, reason))
-
-    def refuse_modify(self, venue, symbol, order_id, qty, price, reason):
-        self.refused_modifies.append((order_id, qty, price, reason))
-
-    def quote(self, venue, symbol):
-        return self.book
-
-    def instrument(self, symbol):
-        return Instrument(symbol, "0.01", 1, 100)
-
-    def position(self, symbol):
-        return self.positions[symbol]
-
-    def free_cash(self):
-        return 10**9
-
-    def open_orders(self, venue=None):
-        return list(self.orders)
-
-    def set_timer(self, interval_ns):
-        self.timer = interval_ns
 
 
 def guard_for(ctx, **limits) -> Guardrails:

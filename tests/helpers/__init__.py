@@ -1,0 +1,1 @@
+"""Shared test helpers: small scenarios, frozen reference implementations, fakes."""
