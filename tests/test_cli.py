@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from sim.cli import app
-from sim.market.calendar import TradingCalendar
+from sim.engine.build import trading_calendar
 from sim.scenario.model import ScenarioError
 
 SCENARIO = """\
@@ -108,7 +108,7 @@ def test_console_script_bad_toml(scenario):
     assert out.stderr.count("\n") == 1 and "Traceback" not in out.stderr
 
 
-# --- run, with a stand-in for sim.kernel.run -----------------------------------------------------
+# --- run, with a stand-in for sim.engine.kernel.run ----------------------------------------------
 
 
 class FakeKernel:
@@ -125,7 +125,7 @@ class FakeKernel:
         if self.error is not None:
             raise self.error
         cal = scenario.calendar
-        calendar = TradingCalendar(cal.start, cal.days, cal.open, cal.close, cal.holidays)
+        calendar = trading_calendar(cal)
         if progress is not None:
             for day in range(cal.days):
                 open_ns, close_ns = calendar.session(day)
