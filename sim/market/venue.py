@@ -41,7 +41,7 @@ from sim.market.fees import MICROS, FeeSchedule, Tier, fee
 from sim.market.instrument import Instrument
 from sim.market.ledger import MAX_TOTAL, Ledger
 from sim.market.messages import Codes, OpenOrder, Response, Trade, TradeRow
-from sim.market.orders import INT64_MAX, Reason, Side, Status, as_int64
+from sim.market.orders import INT64_MAX, Reason, Side, Status, as_int64, side_code_of
 from sim.units import NS_PER_DAY, NS_PER_MINUTE
 
 # Instruments and fees are defined in modules of their own; a venue's users get them here too.
@@ -377,8 +377,7 @@ class Venue:
             return _refused(Reason.VENUE_HALTED, client=code)
         if listing.halted_until:
             self._resume_if_due(listing, now)
-        # Plain ints, as agents send them, skip the general parsing.
-        parsed_side = _INT_SIDES.get(side) if type(side) is int else Side.parse(side)
+        parsed_side = _INT_SIDES.get(side_code_of(side))  # None: not a side
         if parsed_side is None:
             return _refused(Reason.BAD_SIDE, client=code)
         qty = _positive_int(qty)
