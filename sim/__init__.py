@@ -20,23 +20,16 @@ dask), are imported only when first used.
 
 __version__ = "0.1.0"
 
-_LAZY = {
-    "load_scenario": ("sim.scenario", "load_scenario"),
-    "Scenario": ("sim.scenario", "Scenario"),
-    "ScenarioError": ("sim.scenario", "ScenarioError"),
-    "run": ("sim.engine", "run"),
-    "Simulation": ("sim.engine", "Simulation"),
-    "Result": ("sim.records", "Result"),
-    "plots": ("sim.presentation.plots", None),
+from sim._lazy import lazy_exports
+
+_EXPORTS = {
+    "load_scenario": "scenario",
+    "Scenario": "scenario",
+    "ScenarioError": "scenario",
+    "run": "engine",
+    "Simulation": "engine",
+    "Result": "records",
+    "plots": "presentation.plots",
 }
-__all__ = ["__version__", *_LAZY]
-
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        import importlib
-
-        module, attribute = _LAZY[name]
-        loaded = importlib.import_module(module)
-        return loaded if attribute is None else getattr(loaded, attribute)
-    raise AttributeError(f"module 'sim' has no attribute {name!r}")
+__all__ = ["__version__", *_EXPORTS]
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, extra_names=("__version__",))

@@ -10,17 +10,20 @@ import importlib
 from collections.abc import Callable, Mapping
 
 
-def lazy_exports(package: str, exports: Mapping[str, str]) -> tuple[Callable, Callable]:
+def lazy_exports(
+    package: str, exports: Mapping[str, str], extra_names: tuple[str, ...] = ()
+) -> tuple[Callable, Callable]:
     """Module-level ``__getattr__`` and ``__dir__`` for `package`: ``exports`` maps each public
-    name to the submodule (relative to `package`) that defines it."""
+    name to the submodule (relative to `package`) that defines it, or that it is (a name that
+    is the submodule's own last part, such as ``"plots": "presentation.plots"``)."""
 
     def __getattr__(name: str):
         if name in exports:
             module = importlib.import_module(f"{package}.{exports[name]}")
-            return getattr(module, name)
+            return module if module.__name__.rpartition(".")[2] == name else getattr(module, name)
         raise AttributeError(f"module {package!r} has no attribute {name!r}")
 
     def __dir__() -> list[str]:
-        return sorted(exports)
+        return sorted({*exports, *extra_names})
 
     return __getattr__, __dir__

@@ -1,9 +1,17 @@
-"""`import sim` stays light, and its top-level names load what they name on first use."""
+"""`import sim` and its packages stay light, and every name they export loads what it names on
+first use."""
 
+import importlib
 import subprocess
 import sys
 
-HEAVY = ("mlflow", "lightgbm", "cvxpy", "fastapi", "dask", "uvicorn", "jupyterlab", "mesa", "numba")
+import pytest
+
+HEAVY = (
+    "mlflow", "lightgbm", "cvxpy", "fastapi", "dask", "uvicorn", "jupyterlab", "mesa", "numba",
+    "polars", "numpy", "pandas", "pydantic",
+)  # fmt: skip
+PACKAGES = ("sim", "sim.market", "sim.engine", "sim.scenario", "sim.strategy", "sim.records")
 
 
 def _modules_after(code: str) -> set[str]:
@@ -16,9 +24,10 @@ def _modules_after(code: str) -> set[str]:
     return set(out.stdout.split())
 
 
-def test_import_sim_pulls_in_no_heavy_package():
-    loaded = _modules_after("import sim")
-    assert not loaded & set(HEAVY), loaded & set(HEAVY)
+@pytest.mark.parametrize("package", PACKAGES)
+def test_importing_a_package_pulls_in_no_heavy_package(package):
+    loaded = _modules_after(f"import {package}")
+    assert not {m.split(".")[0] for m in loaded} & set(HEAVY), package
 
 
 def test_top_level_names_resolve_lazily():
@@ -27,12 +36,16 @@ def test_top_level_names_resolve_lazily():
     assert "mlflow" not in loaded and "lightgbm" not in loaded
 
 
+@pytest.mark.parametrize("package", PACKAGES)
+def test_every_exported_name_resolves(package):
+    module = importlib.import_module(package)
+    assert set(module.__all__) <= set(dir(module))
+    for name in module.__all__:
+        assert getattr(module, name) is not None, f"{package}.{name}"
+
+
 def test_unknown_attribute_is_an_attribute_error():
     import sim
 
-    try:
+    with pytest.raises(AttributeError, match="no_such_thing"):
         sim.no_such_thing  # noqa: B018
-    except AttributeError as error:
-        assert "no_such_thing" in str(error)
-    else:
-        raise AssertionError("expected AttributeError")

@@ -16,7 +16,7 @@ are numbers, names, dates and frozen value objects (`Instrument`). Orders, quote
 own account and the venue's rules for its orders (price limits, what a buy locks) are the
 participant's (`sim.engine.participant`): it takes its `Ports` from here once and keeps them
 privately. Agent code names neither this object's slots nor the participant's ports
-(tests/test_agent_contract.py reads the agent library to make sure).
+(tests/agents/test_contract.py reads the agent library to make sure).
 
 Units: time in integer nanoseconds; prices in integer ticks of the instrument (fair values and
 observations are float ticks); quantities in integer units; money in integer paise.
@@ -111,7 +111,8 @@ class MarketAccess:
     def observe_fundamental(self, symbol: str, noise_ticks: float, rng) -> float:
         """A look at the fundamental value now, ticks, with normal noise of sd `noise_ticks`
         drawn from `rng` (the observer's own generator)."""
-        return self._sim.observe_fundamental(symbol, noise_ticks, rng)
+        sim = self._sim
+        return sim.information.observe_fundamental(symbol, noise_ticks, rng, sim.clock.now)
 
     def mark(self, symbol: str) -> int:
         """The price positions are valued at, ticks: the last trade on any venue, else the
@@ -165,15 +166,15 @@ class MarketAccess:
         the path of every order)."""
         sim = self._sim
         return Ports(
-            sim.model,
-            functools.partial(getattr, sim, "now"),  # sim.now with no Python frame in between
-            sim.send,
-            sim.wake,
-            sim.subscribe,
-            sim.market_data.delayed_quote,
-            self._venues,
-            sim.ledger.account,
-            sim.record_refusal,
+            model=sim.model,
+            now=functools.partial(getattr, sim.clock, "now"),  # the clock's own property
+            send=sim.send,
+            wake=sim.wake,
+            subscribe=sim.subscribe,
+            delayed_quote=sim.market_data.delayed_quote,
+            venues=self._venues,
+            account=sim.ledger.account,
+            record_refusal=sim.record_refusal,
         )
 
 

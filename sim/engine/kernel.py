@@ -33,7 +33,7 @@ from sim.engine.market_data import MarketData
 from sim.engine.routing import Router
 from sim.errors import ConfigurationError
 from sim.market.fees import Tier
-from sim.market.ledger import Ledger
+from sim.market.ledger import Ledger, LedgerError
 from sim.market.venue import Venue
 from sim.records.recorder import Recorder
 from sim.records.summary import RunRecord
@@ -80,15 +80,15 @@ class Simulation:
         tick_sizes = {s: float(i.tick_size) for s, i in self.instruments.items()}
         self.information = Information(self.fundamental, tick_sizes, scenario.shocks, self.recorder)
         self.router = Router(
-            self.clock,
-            self.trading_time,
-            self.calendar.end_ns,
-            self.venues,
-            venue_latency,
-            self.recorder,
-            self.market_data,
-            lambda: self.model.agents,
-            self.events,
+            clock=self.clock,
+            trading_time=self.trading_time,
+            end_ns=self.calendar.end_ns,
+            venues=self.venues,
+            venue_latency=venue_latency,
+            recorder=self.recorder,
+            market_data=self.market_data,
+            agents=lambda: self.model.agents,
+            events=self.events,
         )
         # What agents call most, bound once so that the hot paths pay no extra call.
         self.send = self.router.send
@@ -116,8 +116,13 @@ class Simulation:
     def open_account(
         self, agent, cash: int = 0, units: dict[str, int] | None = None, tier: str | None = None
     ) -> None:
-        """Give an agent its ledger account and endowment, and admit it to every venue."""
-        self.ledger.open_account(agent.account, cash=cash, units=units or {})
+        """Give an agent its ledger account and endowment, and admit it to every venue. Called
+        by agent builders: an endowment the ledger cannot hold (past its bounds) is the
+        scenario's `ConfigurationError`."""
+        try:
+            self.ledger.open_account(agent.account, cash=cash, units=units or {})
+        except LedgerError as error:
+            raise ConfigurationError(f"{agent.kind} endowment: {error}") from error
         for venue in self.venues.values():
             venue.register(agent.account, tier=None if tier is None else Tier(tier))
         self._initial_wealth[agent.account] = cash + sum(
@@ -147,14 +152,6 @@ class Simulation:
         return prices[-1] if prices else self.reference_prices[symbol]
 
     # --- what agents may know of the scenario -------------------------------------------
-
-    def fundamental_ticks(self, symbol: str) -> float:
-        """The fundamental value now, in ticks."""
-        return self.information.fundamental_ticks(symbol, self.clock.now)
-
-    def observe_fundamental(self, symbol: str, noise_ticks: float, rng) -> float:
-        """A noisy observation of the fundamental now, in ticks."""
-        return self.information.observe_fundamental(symbol, noise_ticks, rng, self.clock.now)
 
     def panic_level(self, day: int) -> float:
         """Panic intensity on `day` from the scenario's panic shocks (the largest if several)."""
@@ -268,7 +265,7 @@ class Simulation:
     def run_id(self) -> str:
         return f"{self.scenario.name}-seed{self.seed}-{self.scenario.hash[:8]}"
 
-    def record(self, run_id: str) -> RunRecord:
+    def run_record(self, run_id: str) -> RunRecord:
         """The finished run as plain values, for its summary."""
         population_of = {a.account: name for name, pop in self.populations.items() for a in pop}
         agents = []
@@ -319,7 +316,7 @@ class Simulation:
         from sim.records.store import to_json_ready, write_run
 
         frames = self.recorder.take_frames()
-        record = self.record(run_id)
+        record = self.run_record(run_id)
         agents = summary.agents_frame(record)
         instruments = summary.instruments_frame(record)
         metrics = summary.metrics(record, frames, agents, instruments)

@@ -65,6 +65,7 @@ class Router:
 
     def __init__(
         self,
+        *,
         clock: Clock,
         trading_time: Callable[[int], int | None],
         end_ns: int,
@@ -122,7 +123,9 @@ class Router:
             side, qty, price, tif = args
             codes = venue.new_order(account, symbol, side, qty, price, tif, now=now, **options)
             order_type = _order_type(price, tif, options.get("stop_price"))
-            side_code = side_code_of(side)
+            # +1/-1 as agents send them, without a call; anything else is parsed
+            plain = type(side) is int and (side == 1 or side == -1)
+            side_code = side if plain else side_code_of(side)
         elif action == "cancel":
             codes = venue.cancel_order(account, symbol, args[0], now=now)
             order_type, side_code, qty, price, tif = "cancel", 0, None, None, None
@@ -175,25 +178,27 @@ class Router:
         subscribers = self.subscribers.get((venue.name, symbol, "trades"), ())
         now = self.clock.now
         for row in venue.trade_rows(n):
+            # a TradeRow, unpacked: cheaper than its fields one by one
+            (price, qty, maker_id, taker_id, maker_account, taker_account, aggressor, _,
+             maker_fee, taker_fee, maker_client, taker_client) = row  # fmt: skip
             self.events["trades"] += 1
             self.recorder.trade(
-                now, venue.name, symbol, row.price, row.qty, row.maker_order_id,
-                row.taker_order_id, row.maker_account, row.taker_account, row.aggressor,
-                row.maker_client, row.taker_client,
+                now, venue.name, symbol, price, qty, maker_id, taker_id, maker_account,
+                taker_account, aggressor, maker_client, taker_client,
             )  # fmt: skip
-            maker, taker = agents[row.maker_account], agents[row.taker_account]
+            maker, taker = agents[maker_account], agents[taker_account]
             maker.fills += 1
-            maker.fees_paid += row.maker_fee
+            maker.fees_paid += maker_fee
             taker.fills += 1
-            taker.fees_paid += row.taker_fee
+            taker.fees_paid += taker_fee
             maker_hears = listens(type(maker), "on_fill")
             taker_hears = listens(type(taker), "on_fill")
             if maker_hears or taker_hears or subscribers:
                 trade = venue.trade(symbol, row)
                 if maker_hears:
-                    self.deliver(maker, "on_fill", trade, -row.aggressor)
+                    self.deliver(maker, "on_fill", trade, -aggressor)
                 if taker_hears:
-                    self.deliver(taker, "on_fill", trade, row.aggressor)
+                    self.deliver(taker, "on_fill", trade, aggressor)
                 for agent in subscribers:
                     self.deliver(agent, "on_trade", trade)
 

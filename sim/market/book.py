@@ -236,7 +236,8 @@ class OrderBook:
     ) -> tuple[int, int, int, int, int, int]:
         """`submit` as codes: (order id, status, reason, filled qty, fills, cancels), the
         fills and cancels left in `fills` and `cancels` until the next request."""
-        side_code = side_code_of(side)
+        plain = type(side) is int and (side == 1 or side == -1)  # as agents send it
+        side_code = side if plain else side_code_of(side)
         order_type = TIF_CODES.get(tif, -1) if isinstance(tif, str) else -1
         if price is None:
             limit = 0

@@ -56,8 +56,6 @@ __all__ = [
     "fee",
 ]
 
-# What a request did, as plain values: (order id, status, reason, filled qty, trades, cancels
-# caused, client code); `Venue.answer` makes a `Response` of them.
 _INT_SIDES = {1: Side.BUY, -1: Side.SELL}
 _STATUSES = tuple(Status)
 _REASONS = {int(r): r for r in Reason}
@@ -377,7 +375,8 @@ class Venue:
             return _refused(Reason.VENUE_HALTED, client=code)
         if listing.halted_until:
             self._resume_if_due(listing, now)
-        parsed_side = _INT_SIDES.get(side_code_of(side))  # None: not a side
+        # Plain ints, as agents send them, skip the general parsing (None: not a side).
+        parsed_side = _INT_SIDES.get(side if type(side) is int else side_code_of(side))
         if parsed_side is None:
             return _refused(Reason.BAD_SIDE, client=code)
         qty = _positive_int(qty)

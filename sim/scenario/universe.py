@@ -15,7 +15,7 @@ from pydantic import Field, model_validator
 
 from sim.scenario.config import ConfigModel, Dec, Float, Int, InvalidField
 
-# The values of sim.pricing.RatingName and sim.pricing.CONVENTIONS, written out so that loading a
+# The values of sim.pricing.Rating and sim.pricing.CONVENTIONS, written out so that loading a
 # scenario does not import the pricing engine (scipy, numba); a test keeps them in step.
 RatingName = Literal["AAA", "AA+", "AA", "AA-", "A+", "A", "A-", "BBB+", "BBB", "BBB-", "BIG", "D"]
 DayCount = Literal["30/360", "30E/360", "ACT/ACT-ICMA", "ACT/ACT-ISDA", "ACT/365F", "ACT/ACT-SEBI"]

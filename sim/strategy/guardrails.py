@@ -47,6 +47,7 @@ import math
 from collections import Counter, deque
 from contextlib import contextmanager
 from dataclasses import dataclass
+from numbers import Integral, Real
 from statistics import NormalDist
 from typing import NamedTuple
 
@@ -109,23 +110,19 @@ def _check_arguments(**arguments) -> None:
     problems = []
     for name in ("max_position", "var_window", "min_var_returns"):
         value = arguments[name]
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        if isinstance(value, bool) or not isinstance(value, Integral) or value < 0:
             problems.append(f"{name} must be a non-negative integer (got {value!r})")
     for name in ("var_limit_rupees", "max_drawdown_rupees", "var_horizon_seconds"):
         value = arguments[name]
-        if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        if isinstance(value, bool) or not isinstance(value, Real) or not value > 0:
             problems.append(f"{name} must be a positive number (got {value!r})")
     if arguments["var_method"] not in VAR_METHODS:
         problems.append(
             f"var_method must be one of {VAR_METHODS} (got {arguments['var_method']!r})"
         )
     confidence = arguments["var_confidence"]
-    if (
-        isinstance(confidence, bool)
-        or not isinstance(confidence, float)
-        or not 0.5 < confidence < 1
-    ):
-        problems.append(f"var_confidence must be a float in (0.5, 1) (got {confidence!r})")
+    if isinstance(confidence, bool) or not isinstance(confidence, Real) or not 0.5 < confidence < 1:
+        problems.append(f"var_confidence must be a number in (0.5, 1) (got {confidence!r})")
     if problems:
         raise ValueError("Guardrails: " + "; ".join(problems))
 

@@ -1,5 +1,5 @@
 """The AI agent: walk-forward discipline of its signal and a short real run (its guardrails are
-tested in tests/test_guardrails.py)."""
+tested in tests/strategy/test_guardrails.py)."""
 
 from __future__ import annotations
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import functools
 import inspect
 from pathlib import Path
 
@@ -90,6 +91,10 @@ def reached(value, depth: int = 3, seen: set | None = None) -> list[str]:
         children = list(value)
     elif inspect.ismethod(value):
         children = [value.__self__]
+    elif isinstance(value, functools.partial):
+        children = [value.func, *value.args, *value.keywords.values()]
+    elif inspect.isfunction(value):  # what a closure or lambda holds
+        children = [cell.cell_contents for cell in value.__closure__ or ()]
     elif dataclasses.is_dataclass(value) or hasattr(value, "__dict__"):
         children = list(getattr(value, "__dict__", {}).values())
         children += [

@@ -1,4 +1,5 @@
-"""Repo lending: margin-call arithmetic by hand, calls met and unmet, stress, conservation."""
+"""Repo lending: margin-call arithmetic by hand, calls met and unmet, thresholds to the paisa,
+stress, conservation."""
 
 from __future__ import annotations
 
@@ -92,14 +93,16 @@ def test_params_validation():
 # --- one lender, one borrower, one bond ---------------------------------------------------------
 
 
-def small_doc(days: int = 1, shocks: tuple = (), **repo_params) -> dict:
+def small_doc(
+    days: int = 1, shocks: tuple = (), unit_face_value: int = 1000, **repo_params
+) -> dict:
     return {
         "run": {"name": "repo", "seed": 2},
         "calendar": {"start": date(2024, 1, 2), "days": days, "open": "09:30", "close": "10:30"},
         "instruments": [
             {
                 "symbol": "BOND",
-                "unit_face_value": 1000,
+                "unit_face_value": unit_face_value,
                 "reference_price": "100.00",
                 "rating": "A",
             }
@@ -253,6 +256,116 @@ def test_unpaid_maturity_sells_collateral_and_returns_the_rest(tmp_path):
     metrics = result.metrics["repo"]
     assert metrics["forced_sale_units"] == 90 and metrics["default_loss_paise"] == 0
     assert result.metrics["ledger"]["conserved"]
+
+
+# --- thresholds, to the paisa -------------------------------------------------------------------
+
+HAIRCUTS = {"AAA": 0.02, "AA": 0.05, "A": 0.10, "BBB": 0.20, "BIG": 0.40}
+
+
+def paisa_sim(haircut: float = 0.10, **kwargs):
+    """The bond (rated A) on a face of 100 rupees: a tick of 0.01 is worth one paisa a unit, so
+    one pledged unit marked at M ticks is worth exactly M paise."""
+    return small_sim(unit_face_value=100, haircuts={**HAIRCUTS, "A": haircut}, **kwargs)
+
+
+# By hand, for one unit opened at a mark of M paise at haircut h:
+#   loan     = floor(M x (1 - h))             the most the collateral supports, whole paise
+#   required = ceil(loan / (1 - h))           the collateral value that loan needs
+# A mark of `required` is exactly enough (no call); one paisa less is a call of one paisa.
+THRESHOLDS = [
+    # h, M, loan, required
+    (0.10, 10_000, 9_000, 10_000),  # 9,000 / 0.9 = 10,000 exactly
+    (0.10, 10_002, 9_001, 10_002),  # floor(9,001.8) = 9,001; 9,001 / 0.9 = 10,001.11 -> 10,002
+    (0.15, 10_001, 8_500, 10_000),  # floor(8,500.85) = 8,500; 8,500 / 0.85 = 10,000 exactly
+    (0.20, 10_003, 8_002, 10_003),  # floor(8,002.4) = 8,002; 8,002 / 0.8 = 10,002.5 -> 10,003
+]
+
+
+@pytest.mark.parametrize(("haircut", "mark", "loan", "required"), THRESHOLDS)
+def test_margin_call_fires_one_paisa_short_and_not_before(haircut, mark, loan, required):
+    sim, lender, borrower = paisa_sim(haircut)
+    sim.mark = lambda symbol: mark
+    r = lender.desk.open_repo(borrower, 1, day=0)
+    assert (r.units, r.loan, r.haircut) == (1, loan, round(haircut * 10_000))
+    totals = lender.desk.totals
+    sim.mark = lambda symbol: required  # worth exactly what the loan needs
+    lender.review(r, 0)
+    assert (totals["margin_calls"], lender.margin_calls, r.cash_margin) == (0, 0, 0)
+    sim.mark = lambda symbol: required - 1  # one paisa short
+    cash = borrower.free_cash()
+    lender.review(r, 0)
+    assert (totals["margin_calls"], totals["margin_call_paise"], lender.margin_calls) == (1, 1, 1)
+    assert (r.cash_margin, borrower.free_cash(), r.units) == (1, cash - 1, 1)  # met in cash
+    lender.review(r, 0)  # the paisa posted makes it exactly enough again
+    assert totals["margin_calls"] == 1
+    assert sim.ledger.check().ok
+
+
+def test_one_paisa_call_without_cash_pledges_a_unit():
+    sim, lender, borrower = paisa_sim()
+    sim.mark = lambda symbol: 10_000
+    r = lender.desk.open_repo(borrower, 1, day=0)
+    sim.ledger.withdraw(borrower.account, 9_000)  # spent the loan: no cash left
+    sim.mark = lambda symbol: 9_999
+    lender.review(r, 0)
+    # a call of 1 paisa; ceil(1 / 9,999) = 1 more unit of the 99 free ones is pledged
+    totals = lender.desk.totals
+    assert (totals["margin_call_paise"], totals["calls_met_units"], totals["calls_unmet"]) == (
+        1, 1, 0,
+    )  # fmt: skip
+    assert (r.units, r.cash_margin, borrower.position("BOND")) == (2, 0, 98)
+
+
+@pytest.mark.parametrize(("mark", "sold"), [(10_000, 0), (9_999, 1)])
+def test_unmet_one_paisa_call_forces_a_sale(tmp_path, mark, sold):
+    # The borrower's only unit is pledged and its cash spent: a call it cannot meet. At 99.99 the
+    # call is 1 paisa and curing it needs ceil(0.9 x 1 / (0.1 x 9,999)) = 1 unit sold; at 100.00
+    # nothing is called and nothing sold.
+    sim, lender, borrower = paisa_sim(units=1)
+    sim.mark = lambda symbol: 10_000
+    r = lender.desk.open_repo(borrower, 1, day=0)
+    sim.ledger.withdraw(borrower.account, 9_000)
+    bidder = Bidder(MarketAccess(sim), 1, 9_999)
+    sim.open_account(bidder, cash=10**9)
+    sim.mark = lambda symbol: mark
+    result = sim.run(out=tmp_path, run_id="paisa")
+    metrics = result.metrics["repo"]
+    assert (metrics["margin_call_paise"], metrics["calls_unmet"]) == (sold, sold)
+    assert (metrics["forced_sale_units"], lender.forced_sale_units) == (sold, sold)
+    assert bidder.position("BOND") == sold and r.units == 1 - sold
+    assert result.metrics["ledger"]["conserved"]
+
+
+@pytest.mark.parametrize(("withdrawn", "repaid"), [(0, True), (1, False)])
+def test_maturity_repays_only_with_the_whole_loan_in_cash(withdrawn, repaid):
+    # The borrower holds exactly the 9,000,000-paise loan it was lent; one paisa less and it
+    # cannot repay, so the repo is due and its collateral is to be sold.
+    sim, lender, borrower = small_sim(days=2, term_days=1, rolls=False)
+    r = open_repo(sim, lender, borrower)
+    if withdrawn:
+        sim.ledger.withdraw(borrower.account, withdrawn)
+    assert borrower.free_cash() == 9_000_000 - withdrawn
+    lender.review(r, 1)
+    assert (r not in lender.desk.repos, lender.desk.totals["repos_closed"]) == (repaid, repaid)
+    assert r.due is not repaid
+
+
+def test_forced_sale_is_sized_to_the_exact_cure():
+    # 100 units at 90,000 paise (90.00 on a face of 1,000), a 10% haircut. A loan of 8,109,000
+    # needs 8,109,000 / 0.9 = 9,010,000: a call of 10,000, cured by q units when
+    # 0.1 x 90,000 x q >= 0.9 x 10,000, i.e. exactly q = 1. After it the loan is 8,019,000,
+    # needing 8,910,000 = 99 x 90,000: nothing left to call.
+    assert shortfall(8_109_000, 9_000_000, 1_000) == 10_000
+    assert units_to_sell(10_000, 1_000, 90_000, 100) == 1
+    assert shortfall(8_109_000 - 90_000, 99 * 90_000, 1_000) == 0
+    # One paisa more of loan needs ceil(9,010,001.11) = 9,010,002: a call of 10,002, and
+    # q >= 0.9 x 10,002 / 9,000 = 1.0002, so 2 units; after one sale, ceil(8,910,001.11) =
+    # 8,910,002 is still 2 paise above 8,910,000.
+    assert shortfall(8_109_001, 9_000_000, 1_000) == 10_002
+    assert units_to_sell(10_002, 1_000, 90_000, 100) == 2
+    assert shortfall(8_109_001 - 90_000, 99 * 90_000, 1_000) == 2
+    assert shortfall(8_109_001 - 2 * 90_000, 98 * 90_000, 1_000) == 0
 
 
 # --- a short stressed run -----------------------------------------------------------------------

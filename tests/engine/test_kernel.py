@@ -139,7 +139,7 @@ def test_the_published_valuation_is_the_opens_and_is_re_marked_after_a_shock(tmp
     at_open = sim.fundamental.value("ABM", open_ns) / 0.01
     assert sim.published_fair_value("ABM") == pytest.approx(at_open, rel=1e-12)
     # The fundamental has moved since the open; the published mark has not followed it.
-    assert sim.fundamental_ticks("ABM") != pytest.approx(at_open, rel=1e-9)
+    assert sim.information.fundamental_ticks("ABM", sim.now) != pytest.approx(at_open, rel=1e-9)
     sim.clock.run(until=open_ns + 31 * 60 * 10**9)  # 10:01, after the shock
     shocked_at = open_ns + 30 * 60 * 10**9
     after = sim.fundamental.value("ABM", shocked_at) / 0.01
@@ -255,3 +255,11 @@ def test_a_builders_clash_is_the_scenarios_error_and_its_bug_is_a_bug(tmp_path, 
         assert raised.value.problems == (f"{path}: test_failing: {error}",)
     else:
         assert raised.value is error
+
+
+def test_an_endowment_the_ledger_cannot_hold_is_the_scenarios_error(tmp_path):
+    path = small_scenario(tmp_path)
+    with pytest.raises(ScenarioError) as raised:
+        Simulation(load_scenario(path, ["value.cash_rupees=1e18"]))
+    (problem,) = raised.value.problems
+    assert problem.startswith(f"{path}: value: value endowment: ")

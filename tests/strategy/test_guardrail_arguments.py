@@ -1,5 +1,6 @@
 """Guardrails refuse limits they cannot enforce, naming each bad argument."""
 
+import numpy as np
 import pytest
 
 from sim.strategy.guardrails import Guardrails, value_at_risk
@@ -16,7 +17,7 @@ GOOD = {
     ("bad", "message"),
     [
         ({"var_method": "montecarlo"}, "var_method must be one of ('parametric', 'historical')"),
-        ({"var_confidence": 1.5}, "var_confidence must be a float in (0.5, 1)"),
+        ({"var_confidence": 1.5}, "var_confidence must be a number in (0.5, 1)"),
         ({"max_position": -1}, "max_position must be a non-negative integer"),
         ({"var_window": 2.5}, "var_window must be a non-negative integer"),
         ({"var_limit_rupees": 0}, "var_limit_rupees must be a positive number"),
@@ -27,6 +28,13 @@ def test_a_bad_argument_is_named(bad, message):
     with pytest.raises(ValueError, match="Guardrails: ") as error:
         Guardrails(object(), {"ABM": "EXCH"}, **{**GOOD, **bad})
     assert message in str(error.value)
+
+
+def test_numpy_numbers_are_accepted():
+    # A sweep hands over numpy scalars.
+    arguments = {**GOOD, "max_position": np.int64(100), "var_window": np.int32(50)}
+    guard = Guardrails(object(), {}, **arguments, var_confidence=np.float64(0.95))
+    assert guard.max_position == 100
 
 
 def test_every_bad_argument_is_named_at_once():
