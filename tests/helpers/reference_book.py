@@ -10,7 +10,18 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 
+import numpy as np
+
 MAX_VALUE = 2**53
+# Times in force as the book takes them: the upper- or the lower-case name, nothing else.
+TIFS = {"GTC": "limit", "IOC": "ioc", "FOK": "fok", "gtc": "limit", "ioc": "ioc", "fok": "fok"}
+
+
+def _flag(value) -> bool | None:
+    """A yes/no option: a bool, a NumPy bool, or the int 0 or 1; None for anything else."""
+    if isinstance(value, bool | np.bool_) or (type(value) is int and value in (0, 1)):
+        return bool(value)
+    return None
 
 
 @dataclass
@@ -69,9 +80,12 @@ class ReferenceBook:
         oid = self.next_id
         self.next_id += 1
         self.fills, self.cancels = [], []
-        kind = {"GTC": "limit", "IOC": "ioc", "FOK": "fok"}.get(tif)
+        kind = TIFS.get(tif) if isinstance(tif, str) else None
         if kind == "limit" and price is None:
             kind = "market"
+        post_only = _flag(post_only)
+        if post_only is None:  # neither yes nor no: an inconsistent order type
+            kind, post_only = None, False
         side_code = {"buy": 1, "sell": -1, 1: 1, -1: -1}.get(side, 0)
         order = RefOrder(
             oid,
@@ -145,12 +159,33 @@ class ReferenceBook:
         self._trigger_stops()
         return self._outcome(order)
 
+    def halt(self) -> None:
+        self.halted = True
+
+    def resume(self) -> None:
+        self.halted = False
+
     # --- views ---------------------------------------------------------------------------
 
     def levels(self, side: int) -> list[tuple[int, int]]:
         """(price, visible qty) per level, best first."""
         prices = sorted(self.queues[side], reverse=(side == 1))
         return [(p, sum(self.orders[i].qty for i in self.queues[side][p])) for p in prices]
+
+    def depth(self, n: int = 5) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        """(bids, asks): up to n levels a side, best first."""
+        return self.levels(1)[:n], self.levels(-1)[:n]
+
+    def top(self) -> tuple[int | None, int, int | None, int]:
+        """(bid, bid qty, ask, ask qty); None and 0 for an empty side."""
+        return (*self._best(1), *self._best(-1))
+
+    def _best(self, side: int) -> tuple[int | None, int]:
+        queues = self.queues[side]
+        if not queues:
+            return None, 0
+        price = max(queues) if side == 1 else min(queues)
+        return price, sum(self.orders[i].qty for i in queues[price])
 
     # --- rules ---------------------------------------------------------------------------
 

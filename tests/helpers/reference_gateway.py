@@ -1,34 +1,44 @@
-"""The venue gateway and ledger as they were in pure Python (commit 7fcf501), frozen.
+"""The venue gateway and ledger as they were in pure Python (commit 7fcf501), frozen, on
+their own book and fee arithmetic.
 
-`sim.market.venue` and `sim.market.ledger` as of that commit, in one module with the classes renamed
-(`ReferenceVenue`, `ReferenceLedger`, ...): the reference model of the differential test
-(tests/test_gateway_differential.py), which drives the engine's `Venue` + `Ledger` and these
-with the same requests and demands identical answers and balances. Do not "fix" or speed up
-anything here: its behaviour is the specification. The book, fees, instruments, order types and
-messages are shared with the engine, as they were then. The `PriceBand` and `RiskLimits` a
-`ReferenceVenue` is given may be `sim.market.venue`'s: it only reads their attributes.
+`sim/venue.py` and `sim/ledger.py` as of that commit (now `sim.market.venue` and
+`sim.market.ledger`), in one module with the classes renamed
+(`ReferenceVenue`, `ReferenceLedger`, ...): the reference model of the differential tests
+(tests/market/test_gateway_differential.py, test_gateway_kernels.py), which drive the engine's
+`Venue` + `Ledger` and these with the same requests and demand identical answers and balances.
+Do not "fix" or speed up anything here: its behaviour is the specification.
+
+It shares no logic with the engine, so that a bug there shows as a difference:
+
+- the books are `tests.helpers.reference_book.ReferenceBook`s, not `sim.market.book.OrderBook`s;
+- fees are worked out here from the schedule's basis points (exact fractions, whole paise
+  truncated toward zero), not by `sim.market.fees`;
+- a tick's value in paise is worked out here from the instrument's tick size and face value;
+- sides and integers are parsed here.
+
+From `sim.market` it takes only value types: the `Side`, `Status` and `Reason` enums and the
+`Cancel`, `Trade`, `Response` and `OpenOrder` records its answers are made of (compared with the
+engine's, types included). The `Instrument`, `FeeSchedule`, `PriceBand` and `RiskLimits` it is
+given may be `sim.market`'s: it only reads their attributes.
 """
 
 from __future__ import annotations
 
 import functools
+import operator
 import zlib
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from fractions import Fraction
 from typing import NamedTuple
 
-from sim.market.book import OrderBook
-from sim.market.fees import MICROS, FeeSchedule, Tier, fee
-from sim.market.instrument import Instrument
 from sim.market.messages import OpenOrder, Response, Trade
-from sim.market.orders import INT64_MAX, Outcome, Reason, Side, Status, as_int64
+from sim.market.orders import Cancel, Reason, Side, Status
+from tests.helpers.reference_book import ReferenceBook, RefOutcome
 
 __all__ = [
-    "MICROS",
-    "FeeSchedule",
-    "Instrument",
     "ReferenceAccount",
     "ReferenceConservationReport",
     "ReferenceLedger",
@@ -37,9 +47,119 @@ __all__ = [
     "ReferenceRiskLimits",
     "ReferenceSettlement",
     "ReferenceVenue",
-    "Tier",
-    "fee",
+    "reference_fee",
 ]
+
+INT64_MAX = 2**63 - 1
+
+
+def as_int64(value: object) -> int | None:
+    """A Python int from an int or NumPy integer within +-(2**63 - 1); None for anything else,
+    bools included."""
+    if isinstance(value, bool):
+        return None
+    try:
+        number = operator.index(value)  # ints and NumPy integers only: 1.0 is not one
+    except TypeError:
+        return None
+    return number if -INT64_MAX <= number <= INT64_MAX else None
+
+
+_SIDE_WORDS = {"buy": Side.BUY, "b": Side.BUY, "sell": Side.SELL, "s": Side.SELL}
+
+
+def parse_side(value: object) -> Side | None:
+    """'buy'/'sell'/'b'/'s' in any case and with spaces around, +1/-1 as an int or NumPy integer
+    (not a bool, not a float); None for anything else."""
+    if isinstance(value, str):
+        return _SIDE_WORDS.get(value.strip().lower())
+    number = as_int64(value)
+    return {1: Side.BUY, -1: Side.SELL}.get(number)
+
+
+# --- fees -----------------------------------------------------------------------------------
+
+_TIERS = ("bronze", "silver", "gold", "platinum")
+# A venue given no schedule: makers pay 0 bp, takers 1 bp; the tiers' makers earn rebates.
+_DEFAULT_BPS = {
+    "maker": Fraction(0),
+    "taker": Fraction(1),
+    "bronze": Fraction(0),
+    "silver": Fraction("-0.1"),
+    "gold": Fraction("-0.2"),
+    "platinum": Fraction("-0.3"),
+}
+
+
+def reference_fee(notional: int, bps: Fraction) -> int:
+    """The fee on `notional` paise at `bps` basis points: notional * bps / 10_000, as whole paise
+    truncated toward zero (a rebate, bps < 0, is truncated toward zero too)."""
+    return int(Fraction(notional) * bps / 10_000)  # int() of a Fraction truncates toward zero
+
+
+def _tier_name(tier: object) -> str | None:
+    """A market-maker tier's name ('bronze', ...), from the tier enum or its name; None for
+    no tier."""
+    if tier is None:
+        return None
+    name = getattr(tier, "value", tier)
+    if name not in _TIERS:
+        raise ValueError(f"{tier!r} is not a valid Tier")
+    return name
+
+
+class _FeeRates:
+    """A fee schedule's rates in basis points, as exact fractions, read from its attributes
+    (`maker_bps`, `taker_bps`, `tier_maker_bps`); None stands for the default schedule."""
+
+    def __init__(self, schedule) -> None:
+        if schedule is None:
+            self.bps = dict(_DEFAULT_BPS)
+        else:
+            self.bps = {
+                "maker": Fraction(str(schedule.maker_bps)),
+                "taker": Fraction(str(schedule.taker_bps)),
+            }
+            for tier, bps in schedule.tier_maker_bps.items():
+                self.bps[_tier_name(tier)] = Fraction(str(bps))
+        # The largest fee any side of any trade can pay: what a buy's cash lock must cover.
+        self.max_bps = max(self.bps.values())
+
+    def rate(self, maker: bool, tier: str | None) -> Fraction:
+        """A taker pays the taker rate; a maker its tier's rate if the schedule has one, else
+        the plain maker rate."""
+        if not maker:
+            return self.bps["taker"]
+        return self.bps.get(tier, self.bps["maker"])
+
+
+# --- the book's answers, in the engine's value types -----------------------------------------
+
+
+class _BookOutcome(NamedTuple):
+    order_id: int
+    status: Status
+    reason: Reason
+    fills: tuple  # (maker id, taker id, maker owner, taker owner, price, qty)
+    filled_qty: int
+    cancelled: tuple[Cancel, ...]
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not Status.REJECTED
+
+
+def _answer(out: RefOutcome) -> _BookOutcome:
+    """The reference book's outcome (statuses and reasons spelled as strings) as enums."""
+    return _BookOutcome(
+        out.order_id,
+        Status[out.status.upper()],
+        Reason[out.reason.upper()],
+        tuple(out.fills),
+        out.filled_qty,
+        tuple(Cancel(oid, qty, Reason[why.upper()]) for oid, qty, why in out.cancelled),
+    )
+
 
 # --- the ledger (sim/market/ledger.py) ------------------------------------------------------------
 
@@ -432,10 +552,21 @@ class _OpenOrder:
     client: int = 0
 
 
+def _paise_per_tick(instrument) -> int:
+    """What one tick of price is worth on one unit: a tick is `tick_size` rupees per 100 rupees
+    of face, so on a unit of `unit_face_value` rupees it is tick_size * face / 100 rupees,
+    that is tick_size * face paise."""
+    paise = Decimal(str(instrument.tick_size)) * instrument.unit_face_value
+    if paise != paise.to_integral_value():
+        raise ValueError(f"{instrument.symbol}: a tick is {paise} paise a unit, not whole paise")
+    return int(paise)
+
+
 @dataclass
 class _Listing:
-    instrument: Instrument
-    book: OrderBook
+    instrument: object  # read for its symbol and lot size
+    tick_value: int  # paise per tick per unit
+    book: ReferenceBook
     reference: int | None  # ticks
     halted_until: int = 0
     open: dict[int, _OpenOrder] = field(default_factory=dict)
@@ -452,7 +583,7 @@ class ReferenceVenue:
         self,
         name: str,
         ledger: ReferenceLedger,
-        fees: FeeSchedule | None = None,
+        fees=None,
         limits: ReferenceRiskLimits | None = None,
         price_band: ReferencePriceBand | None = None,
         settlement_lag_days: int = 0,
@@ -469,7 +600,7 @@ class ReferenceVenue:
             )
         self.name = name
         self.ledger = ledger
-        self._fees = fees or FeeSchedule()
+        self._fee_rates = _FeeRates(fees)
         self.default_limits = limits or ReferenceRiskLimits()
         self.price_band = price_band
         self.settlement_lag_days = settlement_lag_days
@@ -483,42 +614,36 @@ class ReferenceVenue:
         self._listings: dict[str, _Listing] = {}
         # The same open orders by account, for the per-account limits and views.
         self._open_by_account: dict[int, dict[tuple[str, int], _OpenOrder]] = {}
-        self._tiers: dict[int, Tier | None] = {}
-        self._rates: dict[int, tuple[int, int]] = {}
+        self._tiers: dict[int, str | None] = {}
+        self._rates: dict[int, tuple[Fraction, Fraction]] = {}  # bps
         self._limits: dict[int, ReferenceRiskLimits] = {}
         self.halted = False
 
     # --- set-up --------------------------------------------------------------------------
 
-    def list_instrument(self, instrument: Instrument, reference_price: int | None = None) -> None:
+    def list_instrument(self, instrument, reference_price: int | None = None) -> None:
         """List a bond; `reference_price` (ticks) anchors its price band until the first trade."""
         if instrument.symbol in self._listings:
             raise ValueError(f"{self.name}: {instrument.symbol} is already listed")
-        book = OrderBook(lot=instrument.lot_size, stp=self.stp)
-        self._listings[instrument.symbol] = _Listing(instrument, book, reference_price)
+        book = ReferenceBook(lot=instrument.lot_size, stp=self.stp)
+        self._listings[instrument.symbol] = _Listing(
+            instrument, _paise_per_tick(instrument), book, reference_price
+        )
 
-    def register(
-        self, account: int, tier: Tier | None = None, limits: ReferenceRiskLimits | None = None
-    ) -> None:
+    def register(self, account: int, tier=None, limits: ReferenceRiskLimits | None = None) -> None:
         """Admit a ledger account to trade here, optionally as a market maker of a tier."""
         self.ledger.account(account)
-        self._tiers[account] = None if tier is None else Tier(tier)
+        self._tiers[account] = tier = _tier_name(tier)
         # (maker, taker) fee rates, looked up for both sides of every fill
-        tier = self._tiers[account]
-        self._rates[account] = (self.fees.rate(True, tier), self.fees.rate(False, tier))
+        rates = self._fee_rates
+        self._rates[account] = (rates.rate(True, tier), rates.rate(False, tier))
         if limits is not None:
             self._limits[account] = limits
 
-    @property
-    def fees(self) -> FeeSchedule:
-        """The venue's fee schedule, fixed when it opens (each account's rates are worked out
-        from it once, when the account is admitted)."""
-        return self._fees
-
-    def instrument(self, symbol: str) -> Instrument:
+    def instrument(self, symbol: str):
         return self._listings[symbol].instrument
 
-    def book(self, symbol: str) -> OrderBook:
+    def book(self, symbol: str) -> ReferenceBook:
         return self._listings[symbol].book
 
     @property
@@ -614,7 +739,7 @@ class ReferenceVenue:
         if listing.halted_until:
             self._resume_if_due(listing, now)
         # Plain ints, as agents send them, skip the general parsing.
-        parsed_side = _INT_SIDES.get(side) if type(side) is int else Side.parse(side)
+        parsed_side = _INT_SIDES.get(side) if type(side) is int else parse_side(side)
         if parsed_side is None:
             return _refused(symbol, Reason.BAD_SIDE, client=code)
         qty = _positive_int(qty)
@@ -654,8 +779,10 @@ class ReferenceVenue:
                 Reason.INSUFFICIENT_CASH if parsed_side is Side.BUY else Reason.INSUFFICIENT_UNITS
             )
             return _refused(symbol, reason, client=code)
-        out = listing.book.submit(
-            owner, parsed_side, qty, book_price, book_tif, post_only, stop_price, display_qty
+        out = _answer(
+            listing.book.submit(
+                owner, parsed_side, qty, book_price, book_tif, post_only, stop_price, display_qty
+            )
         )
         if out.status is not Status.REJECTED:
             order = _OpenOrder(account, parsed_side, limit, qty, cash, units, code)
@@ -674,7 +801,9 @@ class ReferenceVenue:
         order = listing.open.get(order_id) if type(order_id) is int else None
         if order is None or order.account != account:
             return Response(symbol, order_id, Status.REJECTED, Reason.UNKNOWN_ORDER)
-        return self._settle_outcome(listing, listing.book.cancel(order_id), now, order.client)
+        return self._settle_outcome(
+            listing, _answer(listing.book.cancel(order_id)), now, order.client
+        )
 
     def modify(
         self,
@@ -726,7 +855,7 @@ class ReferenceVenue:
                 Reason.INSUFFICIENT_CASH if order.side is Side.BUY else Reason.INSUFFICIENT_UNITS
             )
             return _refused(symbol, reason, order_id, client)
-        out = listing.book.modify(order_id, qty, price)
+        out = _answer(listing.book.modify(order_id, qty, price))
         if not out.ok:
             self._unlock(account, symbol, cash, units)
             return Response(symbol, order_id, out.status, out.reason, client=order.client)
@@ -790,19 +919,19 @@ class ReferenceVenue:
                 return Reason.POSITION_LIMIT
         if limits.max_open_notional is not None:
             open_notional = sum(
-                o.qty * o.limit * self._listings[other_symbol].instrument.tick_value
+                o.qty * o.limit * self._listings[other_symbol].tick_value
                 for (other_symbol, _), o in self._open_by_account.get(account, {}).items()
                 if o is not replacing
             )
-            notional = qty * limit * listing.instrument.tick_value
+            notional = qty * limit * listing.tick_value
             if open_notional + notional > limits.max_open_notional:
                 return Reason.NOTIONAL_LIMIT
         return Reason.NONE
 
     def _cash_needed(self, listing: _Listing, qty: int, limit: int) -> int:
         """Cash that covers `qty` at `limit` or better, plus the largest fee it could pay."""
-        notional = qty * limit * listing.instrument.tick_value
-        return notional + fee(notional, self.fees.max_rate)
+        notional = qty * limit * listing.tick_value
+        return notional + reference_fee(notional, self._fee_rates.max_bps)
 
     def _release_excess(self, listing: _Listing, order: _OpenOrder) -> None:
         """Give back what an open order's locks hold beyond its remaining worst case."""
@@ -825,7 +954,7 @@ class ReferenceVenue:
     # --- after the book ------------------------------------------------------------------
 
     def _settle_outcome(
-        self, listing: _Listing, out: Outcome, now: int, client: int = 0
+        self, listing: _Listing, out: _BookOutcome, now: int, client: int = 0
     ) -> Response:
         """Price and book the fills, release what finished orders no longer need, and trip the
         circuit breaker if the last trade went too far. `client`: the request's, for the answer."""
@@ -843,15 +972,15 @@ class ReferenceVenue:
             finished.add(out.order_id)
         trades = []
         if fills:
-            value = listing.instrument.tick_value
+            value = listing.tick_value
             open_orders, rates, book_trade = listing.open, self._rates, self.ledger.book_trade
             name, fee_account = self.name, self.fee_account
             settle_at = self._settlement_time(now, self.settlement_lag_days)
             for maker_id, taker_id, _, _, price, qty in fills:
                 maker, taker = open_orders[maker_id], open_orders[taker_id]
                 notional = qty * price * value
-                maker_fee = fee(notional, rates[maker.account][0])
-                taker_fee = fee(notional, rates[taker.account][1])
+                maker_fee = reference_fee(notional, rates[maker.account][0])
+                taker_fee = reference_fee(notional, rates[taker.account][1])
                 if maker.side is Side.BUY:
                     buyer, seller, buyer_fee, seller_fee = maker, taker, maker_fee, taker_fee
                 else:

@@ -49,8 +49,8 @@ def _flavour(stp: str, tick: int, lot: int):
             side=SIDES,
             qty=st.one_of(QTYS.map(lambda q: q * lot), st.integers(-2, 13)),
             price=st.one_of(st.none(), PRICES.map(lambda p: p * tick), st.integers(-1, 105)),
-            tif=st.sampled_from(["GTC", "GTC", "GTC", "IOC", "FOK", "DAY"]),
-            post_only=st.booleans(),
+            tif=st.sampled_from(["GTC", "GTC", "GTC", "IOC", "FOK", "DAY", "ioc", "fok", ["GTC"]]),
+            post_only=st.one_of(st.booleans(), st.sampled_from([0, 1, 2, "yes", np.bool_(True)])),
             stop=st.one_of(st.none(), st.none(), st.none(), PRICES.map(lambda p: p * tick)),
             display=st.one_of(st.none(), st.none(), st.integers(0, 4).map(lambda d: d * lot)),
         )

@@ -1,7 +1,9 @@
 """The engine's venue gateway and ledger against their frozen pure-Python selves.
 
 Two worlds with the same set-up, the engine's `Ledger` with two `Venue`s sharing it and
-`tests.reference_gateway`'s copies of both as they were in commit 7fcf501, receive the same
+`tests.helpers.reference_gateway`'s copies of both as they were in commit 7fcf501 (on the simple
+reference book and fee arithmetic of their own, so that a bug in the engine's book or fee code
+shows as a difference), receive the same
 random requests, good and bad: orders, cancels, modifications, halts, new days, settlement,
 deposits, withdrawals and transfers. Every answer must be identical, and after every step so
 must every public balance, open order, pending settlement, conservation report, band, lock

@@ -1,18 +1,20 @@
 """The compiled gateway's own edges: int64 arithmetic that must not overflow, the ledger's
 bound on totals, and arrays that must grow mid-run, against exact Python and the pure-Python
-reference gateway (`tests.reference_gateway`)."""
+reference gateway (`tests.helpers.reference_gateway`), which shares no book or fee code with
+the engine."""
 
 from __future__ import annotations
 
 import re
 from decimal import Decimal
+from fractions import Fraction
 
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from sim.market import _gateway_kernels as gateway_kernels
-from sim.market.fees import MICROS, FeeSchedule, fee
+from sim.market.fees import MICROS, FeeSchedule
 from sim.market.instrument import Instrument
 from sim.market.ledger import MAX_TOTAL, Ledger, LedgerError
 from sim.market.orders import Reason
@@ -22,20 +24,61 @@ from tests.helpers.reference_gateway import ReferenceLedger, ReferenceVenue
 BOND = Instrument("B1", Decimal("0.01"), 1, 100)
 
 
+@pytest.mark.parametrize(
+    ("notional", "rate", "paise"),
+    [
+        (1_000_000, 100, 100),  # 1 bp of 10_000 rupees: exactly 100 paise
+        (1_234_567, 150, 185),  # 185.18505 -> 185
+        (1_234_567, -30, -37),  # -37.03701 -> -37: toward zero, not floor
+        (999_999, -1, 0),  # -0.999999 -> 0
+        (0, 9_999, 0),
+        # Past int64 in notional * rate (2**63 - 1 ~ 9.22e18). 2**62 = 4_611_686_018_427 * 10**6
+        # + 387_904, so the fee is 4_611_686_018_427 * 9_999 = 46_112_248_498_251_573, plus
+        # 387_904 * 9_999 / 10**6 = 3_878.652096 -> 3_878: 46_112_248_498_255_451.
+        (2**62, 9_999, 46_112_248_498_255_451),
+        (2**62, -9_999, -46_112_248_498_255_451),
+        # 2**50 = 1_125_899_906 * 10**6 + 842_624: 1_125_899_906 * 9_999 = 11_257_873_160_094,
+        # plus 842_624 * 9_999 / 10**6 = 8_425.397376 -> 8_425.
+        (2**50, 9_999, 11_257_873_168_519),
+    ],
+)
+def test_the_kernels_fee_by_hand_without_overflow(notional, rate, paise):
+    assert gateway_kernels.fee(notional, rate) == paise
+
+
 @given(st.integers(0, MAX_TOTAL), st.integers(-9_999, 9_999))
-def test_the_kernels_fee_is_the_exact_fee_without_overflow(notional, rate):
-    # notional * rate passes int64 above about 2**49; Python's ints are the exact reference.
-    assert gateway_kernels.fee(notional, rate) == fee(notional, rate)
+def test_the_kernels_fee_is_the_exact_truncated_fraction(notional, rate):
+    # notional * rate passes int64 above about 2**49; an exact fraction, truncated toward zero
+    # by int(), is the reference (not `sim.market.fees.fee`, which the kernel copies).
+    assert gateway_kernels.fee(notional, rate) == int(Fraction(notional * rate, 1_000_000))
+
+
+@pytest.mark.parametrize(
+    ("qty", "limit", "tick_value", "max_rate", "paise"),
+    [
+        # notional 10 * 10_560 * 10 = 1_056_000; 1 bp of it is 105.6 -> 105.
+        (10, 10_560, 10, 100, 1_056_105),
+        # notional 7 * 9_873 * 1 = 69_111; 1.25 bp of it is 8.638875 -> 8.
+        (7, 9_873, 1, 125, 69_119),
+        (3, 10_000, 50, 0, 1_500_000),  # no fee at all: the notional alone
+        # notional 10**9 * 10**6 * 500 = 5 * 10**17 (its product with the rate passes int64);
+        # 99.99 bp of it is 5 * 10**11 * 9_999 = 4_999_500_000_000_000.
+        (10**9, 10**6, 500, 9_999, 504_999_500_000_000_000),
+    ],
+)
+def test_the_kernels_cash_needed_by_hand(qty, limit, tick_value, max_rate, paise):
+    assert gateway_kernels.cash_needed(qty, limit, tick_value, max_rate) == paise
 
 
 @given(st.integers(1, 10**9), st.integers(1, 10**9), st.integers(1, 500), st.integers(0, 9_999))
-def test_the_kernels_cash_needed_is_the_venues(qty, limit, tick_value, max_rate):
+def test_the_kernels_cash_needed_is_the_notional_plus_the_truncated_fee(
+    qty, limit, tick_value, max_rate
+):
     # Only for orders that were covered: what they lock is at most the ledger's bound.
     notional = qty * limit * tick_value
-    assume(notional + fee(notional, max_rate) <= MAX_TOTAL)
-    assert gateway_kernels.cash_needed(qty, limit, tick_value, max_rate) == notional + fee(
-        notional, max_rate
-    )
+    want = notional + int(Fraction(notional * max_rate, 1_000_000))
+    assume(want <= MAX_TOTAL)
+    assert gateway_kernels.cash_needed(qty, limit, tick_value, max_rate) == want
 
 
 def test_deposits_and_issues_stop_at_the_ledgers_bound_and_change_nothing():

@@ -408,6 +408,53 @@ def test_check_catches_units_created_from_nothing(ledger):
     assert report.problems == (f"{BOND}: 11 units held, 10 issued",)
 
 
+def test_check_catches_cash_vanishing(ledger):
+    tamper(ledger, ALICE, cash=-1)  # a paisa leaves without a withdrawal
+    report = ledger.check()
+    assert not report.ok
+    assert (report.cash_total, report.cash_expected) == (999, 1000)
+    assert report.problems == ("cash total 999 != deposits net 1000",)
+
+
+def test_check_catches_units_vanishing(ledger):
+    tamper(ledger, BOB, units=-1)  # a unit leaves without anyone receiving it
+    report = ledger.check()
+    assert not report.ok
+    assert (report.units_total, report.units_expected) == ({BOND: 9}, {BOND: 10})
+    assert report.problems == (f"{BOND}: 9 units held, 10 issued",)
+
+
+def test_check_catches_every_unit_of_an_instrument_vanishing(ledger):
+    tamper(ledger, BOB, units=-10)  # no account holds the bond any more; it was still issued
+    assert ledger.check().problems == (f"{BOND}: 0 units held, 10 issued",)
+
+
+def test_check_catches_a_settlement_that_pays_fees_to_no_account(ledger):
+    """A settlement whose fee row points past the opened accounts: the buyer pays 403, the
+    seller gets 398, and the 5 paise of fees land in a row no account owns."""
+    ledger.open_account(FEES)
+    book(ledger, settle_at=10)
+    ledger.settlements[0, gateway_kernels.S_FEE_ROW] = len(ledger.rows)  # spare capacity
+    assert ledger.settle_due(10) == 1
+    report = ledger.check()
+    assert not report.ok
+    assert (report.cash_total, report.cash_expected) == (995, 1000)
+    assert report.problems == ("cash total 995 != deposits net 1000",)
+
+
+def test_check_catches_a_settlement_that_delivers_to_no_account(ledger):
+    """The buyer's row points past the opened accounts: the seller delivers 4 units and is
+    paid 398, but the units go to, and the 403 paise come from, a row no account owns."""
+    ledger.open_account(FEES)
+    book(ledger, settle_at=10)
+    ledger.settlements[0, gateway_kernels.S_BUYER] = len(ledger.rows)
+    assert ledger.settle_due(10) == 1
+    assert ledger.check().problems == (
+        "cash total 1403 != deposits net 1000",
+        f"{BOND}: 6 units held, 10 issued",
+    )
+
+
 def test_check_catches_negative_cash_even_when_totals_balance(ledger):
     tamper(ledger, ALICE, cash=-1500)
     tamper(ledger, BOB, cash=1500)

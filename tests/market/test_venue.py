@@ -198,9 +198,18 @@ def test_fee_schedule_with_custom_tiers():
     assert fees.max_rate == 200  # a tier's maker fee can be the highest rate
 
 
-def test_fee_schedule_edges_accepted():
-    FeeSchedule(maker_bps="-1", taker_bps="1", tier_maker_bps={})  # rebate equal to the fee
-    FeeSchedule(maker_bps="-99.99", taker_bps="99.99", tier_maker_bps={})
+@pytest.mark.parametrize(
+    ("bps", "rate", "charged"),
+    [("1", 100, 123), ("99.99", 9_999, 12_344)],  # on 1_234_567 paise, truncated
+)
+def test_fee_schedule_edges_accepted(bps, rate, charged):
+    """A maker rebate as large as the taker fee, up to the largest rate there is: the venue
+    collects nothing on such a trade, and never pays out."""
+    fees = FeeSchedule(maker_bps=f"-{bps}", taker_bps=bps, tier_maker_bps={})
+    assert (fees.rate(maker=True, tier=None), fees.rate(maker=False, tier=None)) == (-rate, rate)
+    assert fees.rate(maker=True, tier=Tier.PLATINUM) == -rate  # no tiers: the plain maker fee
+    assert fees.max_rate == rate
+    assert (fee(1_234_567, -rate), fee(1_234_567, rate)) == (-charged, charged)
 
 
 @pytest.mark.parametrize(

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from unittest import mock
 
 import matplotlib
+import matplotlib.dates as mdates
+import matplotlib.pyplot as plt
+import numpy as np
 import polars as pl
 import pytest
 from hypothesis import given, settings
@@ -105,12 +109,43 @@ def test_run_ids_must_be_plain_names(tmp_path, run_id):
         write(tmp_path, run_id=run_id)
 
 
+def changed_hash(file) -> str:
+    """The exact error `Result.load` gives for a file whose bytes no longer match."""
+    return f"^{re.escape(f'{file}: sha256 does not match manifest (file changed or corrupt)')}$"
+
+
 def test_a_changed_file_is_caught(tmp_path):
     path = write(tmp_path)
     data = bytearray((path / "trades.parquet").read_bytes())
     data[len(data) // 2] ^= 0xFF
     (path / "trades.parquet").write_bytes(bytes(data))
-    with pytest.raises(ResultError, match=r"trades\.parquet"):
+    with pytest.raises(ResultError, match=changed_hash(path / "trades.parquet")):
+        Result.load(path)
+
+
+def test_an_edited_metrics_file_that_is_still_valid_json_is_caught(tmp_path):
+    """Only the hash can tell: the edited file parses, and Result would happily serve it."""
+    path = write(tmp_path)
+    file = path / "metrics.json"
+    edited = file.read_text().replace('"a": 1.5', '"a": 2.5')
+    assert json.loads(edited) == {"a": 2.5, "nan": None}
+    file.write_text(edited)
+    with pytest.raises(ResultError, match=changed_hash(file)):
+        Result.load(path)
+
+
+def test_a_parquet_file_rewritten_with_one_changed_row_is_caught(tmp_path):
+    """The rewritten file is valid Parquet with the right schema: only the hash can tell."""
+    path = write(tmp_path)
+    file = path / "trades.parquet"
+    trades = pl.read_parquet(file)
+    changed = trades.with_columns(
+        pl.when(pl.int_range(pl.len()) == 1).then(pl.col("qty") + 1).otherwise(pl.col("qty"))
+    )
+    assert changed["qty"].to_list() == [4, 4] and changed.schema == trades.schema
+    changed.write_parquet(file)
+    assert pl.read_parquet(file).equals(changed)  # readable, one row different
+    with pytest.raises(ResultError, match=changed_hash(file)):
         Result.load(path)
 
 
@@ -127,11 +162,163 @@ def test_a_missing_file_and_bad_json_are_caught(tmp_path):
         Result.load(tmp_path / "no-such-run")
 
 
-def test_plots_return_figures(tmp_path):
-    res = Result.load(write(tmp_path))
-    for plot in (plots.price, plots.spread, plots.depth, plots.pnl_by_kind):
-        figure = plot(res)
-        assert figure.axes and figure.axes[0].has_data()
+# --- plots: what they draw is the data --------------------------------------------------
+
+T0 = 1_704_187_800_000_000_000
+SECOND = 10**9
+# ABM on two venues (a 0.05 tick, so a plot that forgets the tick is off by 20x), and XYZ,
+# which no ABM plot may show. Quotes: (seconds, venue, instrument, bid, ask).
+PLOT_QUOTES = [
+    (0, "EXCH", "ABM", 2_000, 2_004),
+    (1, "ALT", "ABM", 1_999, 2_006),
+    (2, "EXCH", "XYZ", 9_000, 9_100),
+    (3, "EXCH", "ABM", 2_001, 2_004),
+    (4, "EXCH", "ABM", None, 2_005),  # an empty bid side: no mid, no spread
+    (5, "ALT", "ABM", 2_002, 2_003),
+]
+PLOT_TRADES = [
+    (1, "EXCH", "ABM", 2_004, 3),
+    (2, "EXCH", "XYZ", 9_050, 1),
+    (6, "ALT", "ABM", 2_002, 2),
+]
+PLOT_FAIR = [(0, "ABM", 100.1), (0, "XYZ", 90.5), (60, "ABM", 100.15)]
+PLOT_BOOKS = [  # (seconds, venue, instrument, bids, asks): two ABM snapshots on EXCH, one on ALT
+    (0, "EXCH", "ABM", [(2_000, 10), (1_999, 4)], [(2_004, 6)]),
+    (60, "EXCH", "ABM", [(2_001, 20)], [(2_004, 2), (2_005, 8)]),
+    (60, "ALT", "ABM", [(2_002, 3)], [(2_003, 5)]),
+    (60, "EXCH", "XYZ", [(9_000, 999)], [(9_100, 999)]),
+]
+PLOT_AGENTS = pl.DataFrame(
+    {
+        "agent": [1, 2, 3, 4, 5, 6, 7],
+        "kind": ["value", "retail", "retail", "value", "retail", "market_maker", "retail"],
+        "pnl": [12_345, -250, 1_000, -5_000, 400, 99, 650],  # paise
+    }
+)
+
+
+def clock(seconds):
+    return np.array([T0 + s * SECOND for s in seconds], dtype="datetime64[ns]")
+
+
+@pytest.fixture(scope="module")
+def plotted(tmp_path_factory):
+    rec = Recorder()
+    for seconds, venue, symbol, bid, ask in PLOT_QUOTES:
+        rec.quote(T0 + seconds * SECOND, venue, symbol, bid, 0 if bid is None else 5, ask, 5)
+    for k, (seconds, venue, symbol, price, qty) in enumerate(PLOT_TRADES):
+        rec.trade(T0 + seconds * SECOND, venue, symbol, price, qty, k, k + 100, 1, 2, 1)
+    for seconds, symbol, price in PLOT_FAIR:
+        rec.fair_value(T0 + seconds * SECOND, symbol, price, 0.07, 50.0)
+    for seconds, venue, symbol, bids, asks in PLOT_BOOKS:
+        rec.book(T0 + seconds * SECOND, venue, symbol, bids, asks)
+    instruments = pl.DataFrame(
+        {
+            "symbol": ["ABM", "XYZ"],
+            "tick_size": ["0.05", "0.01"],
+            "lot_size": [1, 1],
+            "unit_face_value": [100, 100],
+            "reference_price": [2_000, 9_000],
+        }
+    )
+    path = write_run(
+        tmp_path_factory.mktemp("plots"), "plots", rec.frames(), PLOT_AGENTS, instruments, {}, {}
+    )
+    yield Result.load(path)
+    plt.close("all")
+
+
+def lines(ax) -> dict:
+    return {
+        line.get_label(): line for line in ax.get_lines() if not line.get_label().startswith("_")
+    }
+
+
+def quotes_of(venue):
+    return [
+        (s, bid, ask) for s, v, symbol, bid, ask in PLOT_QUOTES if (v, symbol) == (venue, "ABM")
+    ]
+
+
+def test_the_price_plot_draws_each_venues_mid_the_trades_and_the_fair_value(plotted):
+    ax = plots.price(plotted, "ABM").axes[0]
+    drawn = lines(ax)
+    assert set(drawn) == {"mid EXCH", "mid ALT", "fair value"}
+    for venue in ("EXCH", "ALT"):
+        seconds, bids, asks = zip(*quotes_of(venue), strict=True)
+        mids = [
+            np.nan if b is None else (b + a) / 2 * 0.05 for b, a in zip(bids, asks, strict=True)
+        ]
+        line = drawn[f"mid {venue}"]
+        np.testing.assert_array_equal(line.get_xdata(), clock(seconds))
+        np.testing.assert_allclose(line.get_ydata(), mids, rtol=1e-12)
+        assert line.get_drawstyle() == "steps-post"  # a quote holds until the next one
+    fair = [(s, price) for s, symbol, price in PLOT_FAIR if symbol == "ABM"]
+    np.testing.assert_array_equal(drawn["fair value"].get_xdata(), clock([s for s, _ in fair]))
+    np.testing.assert_array_equal(drawn["fair value"].get_ydata(), [p for _, p in fair])
+    (points,) = ax.collections
+    abm = [(s, price) for s, _, symbol, price, _ in PLOT_TRADES if symbol == "ABM"]
+    np.testing.assert_allclose(
+        points.get_offsets(),
+        [(mdates.date2num(clock([s])[0]), price * 0.05) for s, price in abm],
+        rtol=1e-12,
+    )
+    assert ax.get_title() == "ABM"
+
+
+def test_the_price_plot_of_one_venue_shows_only_that_venue(plotted):
+    ax = plots.price(plotted, "ABM", venue="ALT").axes[0]
+    assert set(lines(ax)) == {"mid ALT", "fair value"}
+    np.testing.assert_allclose(ax.collections[0].get_offsets()[:, 1], [2_002 * 0.05])
+
+
+def test_the_spread_plot_draws_ask_minus_bid_in_ticks_per_venue(plotted):
+    ax = plots.spread(plotted, "ABM").axes[0]
+    drawn = lines(ax)
+    assert set(drawn) == {"EXCH", "ALT"}
+    for venue, line in drawn.items():
+        seconds, bids, asks = zip(*quotes_of(venue), strict=True)
+        spreads = [np.nan if b is None else a - b for b, a in zip(bids, asks, strict=True)]
+        np.testing.assert_array_equal(line.get_xdata(), clock(seconds))
+        np.testing.assert_array_equal(line.get_ydata(), spreads)
+
+
+def test_the_depth_plot_draws_the_mean_quantity_by_level(plotted):
+    """Three ABM snapshots (two on EXCH, one on ALT): each level's bar is its quantity summed
+    over the snapshots, divided by three; bids at negative levels, asks at positive."""
+    ax = plots.depth(plotted, "ABM").axes[0]
+    bars = {round(bar.get_x() + bar.get_width() / 2): bar.get_height() for bar in ax.patches}
+    assert bars == pytest.approx({-1: (10 + 20 + 3) / 3, -2: 4 / 3, 1: (6 + 2 + 5) / 3, 2: 8 / 3})
+    ax = plots.depth(plotted, "ABM", venue="ALT").axes[0]
+    assert {round(b.get_x() + b.get_width() / 2): b.get_height() for b in ax.patches} == {
+        -1: 3,
+        1: 5,
+    }
+
+
+def test_the_pnl_plot_has_one_box_per_kind_of_the_agents_pnl_in_rupees(plotted):
+    figure, ax = plt.subplots()
+    drawn = {}
+
+    def boxplot(data, **kwargs):
+        drawn.update(data=data, labels=kwargs["tick_labels"])
+        drawn["artists"] = original(data, **kwargs)
+        return drawn["artists"]
+
+    original = ax.boxplot
+    with mock.patch.object(ax, "boxplot", side_effect=boxplot):
+        assert plots.pnl_by_kind(plotted, ax=ax) is figure
+    kinds = ["market_maker", "retail", "value"]
+    rupees = {
+        kind: sorted(p / 100 for k, p in PLOT_AGENTS.select("kind", "pnl").iter_rows() if k == kind)
+        for kind in kinds
+    }
+    assert drawn["labels"] == kinds == [t.get_text() for t in ax.get_xticklabels()]
+    assert [sorted(d.tolist()) for d in drawn["data"]] == [rupees[k] for k in kinds]
+    medians = [line.get_ydata()[0] for line in drawn["artists"]["medians"]]
+    assert medians == pytest.approx([float(np.median(rupees[k])) for k in kinds])
+    caps = [line.get_ydata()[0] for line in drawn["artists"]["caps"]]  # low, high per box
+    assert caps == pytest.approx([x for k in kinds for x in (min(rupees[k]), max(rupees[k]))])
 
 
 def test_metrics_json_is_sorted_and_strict(tmp_path):
