@@ -2,6 +2,7 @@
 
 import math
 from datetime import date
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,7 @@ from hypothesis import strategies as st
 from agents.sip import KIND, SipCohort, allocate, exit_probability, pool_price, sip_days
 from sim.engine.kernel import Simulation
 from sim.market.ledger import Ledger
-from sim.market.venue import FeeSchedule, Instrument, Venue, fee
+from sim.market.venue import FeeSchedule, Instrument, Venue
 from sim.scenario.model import ScenarioError, load_scenario
 from sim.scenario.registry import agent_kinds, register
 
@@ -240,12 +241,21 @@ def test_pool_accounting_is_exact(small_run):
 
 def test_investor_cash_follows_from_contributions_and_the_recorded_trades(small_run):
     sim, result, cohort = small_run
+    # From the scenario and the recorded instruments, not from the venue's own fee code.
+    paise_per_tick = {
+        symbol: Fraction(tick) * face
+        for symbol, tick, face in result.instruments.select(
+            "symbol", "tick_size", "unit_face_value"
+        ).iter_rows()
+    }
+    taker_bps = {v.name: Fraction(str(v.fees.taker_bps)) for v in sim.scenario.venues}
     book = 0  # what the cohort's book trades paid (-) and brought (+), fees included
     for row in result.trades.filter(result.trades["taker_agent"] == cohort.account).iter_rows(
         named=True
     ):
-        notional = row["price"] * row["qty"] * sim.instruments[row["instrument"]].tick_value
-        taker_fee = fee(notional, sim.venues[row["venue"]].fees.rate(False, None))
+        # paise per tick and unit = tick size (rupees per 100 face) x face / 100 x 100 paise
+        notional = row["price"] * row["qty"] * paise_per_tick[row["instrument"]]
+        taker_fee = int(Fraction(notional) * taker_bps[row["venue"]] / 10_000)  # truncated
         book += -(notional + taker_fee) if row["aggressor_side"] > 0 else notional - taker_fee
     assert result.trades.filter(result.trades["maker_agent"] == cohort.account).is_empty()
     expected = (

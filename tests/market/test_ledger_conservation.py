@@ -26,9 +26,15 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from sim.market import _gateway_kernels as gateway_kernels
 from sim.market.ledger import Ledger
 from sim.market.orders import Side, Status
-from sim.market.venue import MICROS, FeeSchedule, Instrument, PriceBand, Tier, Venue
+from sim.market.venue import FeeSchedule, Instrument, PriceBand, Tier, Venue
 
 ACCOUNTS = (1, 2, 3, 4)
+DEFAULT_TIER_BPS = {
+    Tier.BRONZE: Decimal(0),
+    Tier.SILVER: Decimal("-0.1"),
+    Tier.GOLD: Decimal("-0.2"),
+    Tier.PLATINUM: Decimal("-0.3"),
+}
 SYMBOLS = ("B1", "B2")
 DAY = 86_400 * 10**9
 
@@ -47,9 +53,15 @@ class TradingMachine(RuleBasedStateMachine):
             self.ledger.open_account(account, cash=cash, units={s: 50 for s in SYMBOLS})
         rebates = {Tier.SILVER: "-0.1", Tier.GOLD: "-0.2", Tier.PLATINUM: "-0.25"}
         maker = max(Decimal(maker), -Decimal(taker))  # a rebate may not exceed the taker fee
-        fees = FeeSchedule(
-            maker_bps=maker, taker_bps=taker, tier_maker_bps=rebates if float(taker) >= 0.25 else {}
-        )
+        v1_rebates = rebates if float(taker) >= 0.25 else {}
+        fees = FeeSchedule(maker_bps=maker, taker_bps=taker, tier_maker_bps=v1_rebates)
+        # What each side pays in bp, written from the set-up (V2 has FeeSchedule's defaults),
+        # not read back from the venue: (maker, taker, makers' bp by tier).
+        self.bps = {
+            "V1": (maker, Decimal(taker), {t: Decimal(b) for t, b in v1_rebates.items()}),
+            "V2": (Decimal(0), Decimal(1), DEFAULT_TIER_BPS),
+        }
+        self.tiers = dict(zip(ACCOUNTS, tiers, strict=True))
         self.venues = [
             Venue(
                 "V1",
@@ -71,12 +83,11 @@ class TradingMachine(RuleBasedStateMachine):
     def record(self, venue, response):
         assert response.status in Status
         for trade in response.trades:
-            maker_tier = venue._tiers[trade.maker_account]
-            maker_rate = venue.fees.rate(True, maker_tier)
-            taker_rate = venue.fees.rate(False, None)
+            maker_bps, taker_bps, tier_bps = self.bps[venue.name]
+            maker_bps = tier_bps.get(self.tiers[trade.maker_account], maker_bps)
             # Fees are whole paise, truncated toward zero (int() of an exact fraction).
-            assert trade.maker_fee == int(Fraction(trade.notional * maker_rate, MICROS))
-            assert trade.taker_fee == int(Fraction(trade.notional * taker_rate, MICROS))
+            assert trade.maker_fee == int(Fraction(trade.notional) * Fraction(maker_bps) / 10_000)
+            assert trade.taker_fee == int(Fraction(trade.notional) * Fraction(taker_bps) / 10_000)
             assert trade.notional == trade.qty * trade.price  # one tick = 1 paisa per unit
             self.fees_collected[venue.name] += trade.maker_fee + trade.taker_fee
 
