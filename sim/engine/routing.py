@@ -134,11 +134,11 @@ class Router:
             codes = venue.modify_order(account, symbol, order_id, qty, price, now=now)
             order_type, side_code, tif = "modify", 0, None
         self._record_order(
-            account, codes.order_id, venue_name, symbol, side_code, order_type, tif, price, qty,
-            _STATUS_NAMES[codes.status], codes.reason, codes.client,
+            now, account, codes.order_id, venue_name, symbol, side_code, order_type, tif, price,
+            qty, _STATUS_NAMES[codes.status], codes.reason, codes.client,
         )  # fmt: skip
         if codes.n_fills:
-            self._record_trades(venue, symbol, codes.n_fills)
+            self._record_trades(venue, symbol, codes.n_fills, now)
         self.publish(venue, symbol)
         if listens(type(agent), "on_response"):  # most do not: no answer is built for them
             request = _new_request(_REQUESTS[action], (action, venue_name, symbol, *args))
@@ -159,24 +159,23 @@ class Router:
             _, venue, symbol, side, qty, price, tif = request
             side_code, order_type = side_code_of(side), _order_type(price, tif, None)
             row = (0, venue, symbol, side_code, order_type, tif, price, qty)
-        self._record_order(agent.account, *row, "rejected", reason, client)
+        self._record_order(self.clock.now, agent.account, *row, "rejected", reason, client)
 
     def _record_order(
-        self, account, order_id, venue, symbol, side_code, order_type, tif, price, qty,
+        self, now, account, order_id, venue, symbol, side_code, order_type, tif, price, qty,
         status: str, reason, client: int,
     ) -> None:  # fmt: skip
         """One row of orders.parquet; values that are not int64 (a bad request's) are null."""
         self.recorder.order(
-            self.clock.now, order_id, account, venue, symbol, side_code, order_type, tif,
+            now, order_id, account, venue, symbol, side_code, order_type, tif,
             _int64_or_none(price), _int64_or_none(qty), status, _REASON_NAMES[reason], client,
         )  # fmt: skip
 
-    def _record_trades(self, venue: Venue, symbol: str, n: int) -> None:
+    def _record_trades(self, venue: Venue, symbol: str, n: int, now: int) -> None:
         """The venue's last request's `n` trades: recorded, counted to both agents, and told
         to those that listen (a `Trade` is built only for them)."""
         agents = self._agents_by_account
         subscribers = self.subscribers.get((venue.name, symbol, "trades"), ())
-        now = self.clock.now
         for row in venue.trade_rows(n):
             # a TradeRow, unpacked: cheaper than its fields one by one
             (price, qty, maker_id, taker_id, maker_account, taker_account, aggressor, _,
