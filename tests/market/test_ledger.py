@@ -511,3 +511,39 @@ def test_the_journal_hears_every_movement_off_the_books():
         ("transfer", 2, 1, 40, "B", 1),
         ("withdrawal", 1, None, 60, None, 0),
     ]
+
+
+# --- the ledger's bounds, at their edges ------------------------------------------------------
+
+
+@pytest.mark.parametrize("account_id", [-(2**63), 0, 2**63 - 1])
+def test_every_int64_is_an_account_id(account_id):
+    assert Ledger().open_account(account_id).account_id == account_id
+
+
+@pytest.mark.parametrize("account_id", [-(2**63) - 1, 2**63, True, 1.0])
+def test_an_id_outside_int64_is_refused(account_id):
+    with pytest.raises(LedgerError, match="an account id must be an int64"):
+        Ledger().open_account(account_id)
+
+
+def test_deposits_stop_at_two_to_the_62_paise_in_all():
+    ledger = Ledger()
+    ledger.open_account(1, cash=2**62 - 5)
+    ledger.open_account(2)
+    ledger.deposit(2, 5)  # exactly 2**62 in all
+    with pytest.raises(LedgerError, match=r"past 4611686018427387904 \(2\*\*62\)"):
+        ledger.deposit(2, 1)
+    with pytest.raises(LedgerError, match=r"past 4611686018427387904"):
+        ledger.open_account(3, cash=1)
+    assert 3 not in ledger.accounts  # a refused opening leaves no account behind
+    assert ledger.check().ok
+
+
+def test_unit_issues_stop_at_two_to_the_62_units_per_instrument():
+    ledger = Ledger()
+    ledger.open_account(1, units={"GS2033": 2**62})
+    ledger.open_account(2, units={"GS2034": 7})  # another instrument has its own total
+    with pytest.raises(LedgerError, match=r"unit issue of 1 would take the ledger's total past"):
+        ledger.issue_units(2, "GS2033", 1)
+    assert ledger.check().ok
