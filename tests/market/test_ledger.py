@@ -547,3 +547,26 @@ def test_unit_issues_stop_at_two_to_the_62_units_per_instrument():
     with pytest.raises(LedgerError, match=r"unit issue of 1 would take the ledger's total past"):
         ledger.issue_units(2, "GS2033", 1)
     assert ledger.check().ok
+
+
+def test_the_arrays_grow_past_their_first_size_and_keep_every_balance():
+    ledger = Ledger()
+    instruments = [f"B{k}" for k in range(5)]  # holdings start with room for one instrument
+    for account in range(100):  # and balances for 16 accounts
+        ledger.open_account(
+            account, cash=1_000 + account, units={s: account + 1 for s in instruments}
+        )
+    for account in range(100):
+        view = ledger.account(account)
+        assert view.cash == 1_000 + account
+        assert [view.position(s) for s in instruments] == [account + 1] * 5
+    assert ledger.check().ok
+
+
+def test_an_opening_refused_for_its_units_leaves_nothing_behind():
+    ledger = Ledger()
+    with pytest.raises(LedgerError, match="unit issue"):
+        ledger.open_account(1, cash=500, units={"GS2033": 10, "GS2034": -1})
+    assert 1 not in ledger.accounts and ledger.check().cash_total == 0
+    ledger.open_account(1, cash=500)  # the id is still free
+    assert ledger.account(1).cash == 500
