@@ -10,7 +10,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-all bench lint lab clean-venv
+.PHONY: run test test-all bench lint lab mutate clean-venv
 
 # Rebuilt when pyproject.toml or setup.py changes, so a new dependency is never missed.
 # Everything: the dev tools and every extra (gate, service, cluster, lab).
@@ -37,6 +37,15 @@ lab: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
+
+# Mutation testing with cosmic-ray, one session per module scoped to its own tests (tests/MUTATION.md).
+# Not part of CI: hours for every module. Sequential, one mutant at a time at the lowest priority,
+# resumable (interrupt and run again); `make mutate MODULE=ledger` for one module (names:
+# `make mutate MUTATE_ARGS=--list`), MUTATE_ARGS=--fresh to start over, --report for the scores.
+MODULE ?=
+MUTATE_ARGS ?=
+mutate: $(STAMP)
+	nice -n 19 $(BIN)/python tests/mutation/run.py $(MUTATE_ARGS) $(MODULE)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
