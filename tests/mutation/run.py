@@ -388,6 +388,7 @@ def summarise(module: Module) -> dict:
         if low is not None:
             estimate = [share * killed / executed, share * low, share * high]
     summary = json.loads(module.summary_file.read_text()) if module.summary_file.exists() else {}
+    summary = {k: summary[k] for k in ("fingerprint", "started") if k in summary}
     summary.update(
         {
             "module": module.name,
