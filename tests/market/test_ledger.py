@@ -6,6 +6,7 @@ ledger must be exactly as it was (a refusal never half-applies).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
@@ -152,6 +153,13 @@ def test_lock_and_unlock_units(ledger):
     assert ledger.check().ok
 
 
+def test_unlock_exactly_the_locked_units(ledger):
+    ledger.lock_units(BOB, BOND, 5)
+    ledger.unlock_units(BOB, BOND, 5)
+    acct = ledger.account(BOB)
+    assert (acct.units_locked[BOND], acct.free_units(BOND)) == (0, 10)
+
+
 # --- trades and settlement at the ledger level ---------------------------------------------
 
 
@@ -205,6 +213,53 @@ def test_book_trade_settles_at_its_time(ledger):
     assert (report.cash_total, report.unsettled_trades) == (1000, 0)
 
 
+def test_trade_ids_count_from_one(ledger):
+    ledger.open_account(FEES)
+    assert book(ledger, settle_at=0).trade_id == 1  # settled at once, numbered all the same
+    assert book(ledger, settle_at=10).trade_id == 2
+    assert [s.trade_id for s in ledger.unsettled] == [2]
+
+
+def test_a_seller_fee_may_take_the_whole_notional(ledger):
+    ledger.open_account(FEES)
+    record = book(ledger, settle_at=0, seller_fee=400)
+    assert record.seller_receives == 0
+    assert (ledger.account(BOB).cash, ledger.account(FEES).cash) == (0, 403)
+    assert ledger.check().ok
+
+
+def test_hundreds_of_unsettled_trades_are_kept_in_booking_order(ledger):
+    ledger.open_account(FEES)
+    ledger.deposit(ALICE, 200 * 403)
+    ledger.issue_units(BOB, BOND, 200 * 4)
+    for k in range(1, 201):  # the settlements array starts with room for 64
+        book(ledger, settle_at=1_000 + k)
+        assert len(ledger.unsettled) == k
+        # Room grows with the trades, not faster: doubling on every trade exhausts memory.
+        assert len(ledger.settlements) <= 4 * max(k, 64)
+    assert [s.trade_id for s in ledger.unsettled] == list(range(1, 201))
+    assert [s.settle_at for s in ledger.unsettled] == list(range(1_001, 1_201))
+    assert ledger.check().ok
+    assert ledger.settle_due(1_100) == 100
+    assert [s.trade_id for s in ledger.unsettled] == list(range(101, 201))
+    assert ledger.settle_due(1_200) == 100
+    alice, bob = ledger.account(ALICE), ledger.account(BOB)
+    assert (alice.cash, alice.cash_locked, alice.units[BOND]) == (1000, 0, 800)
+    assert (bob.cash, bob.units[BOND], bob.units_locked[BOND]) == (200 * 398, 10, 0)
+    assert ledger.account(FEES).cash == 200 * 5
+    assert ledger.check().ok
+
+
+def test_reserve_settlements_makes_room_for_n_more(ledger):
+    ledger.open_account(FEES)
+    ledger.deposit(ALICE, 63 * 403)
+    ledger.issue_units(BOB, BOND, 63 * 4)
+    for _ in range(63):  # one row short of the first size, 64
+        book(ledger, settle_at=10)
+    ledger.reserve_settlements(3)
+    assert len(ledger.settlements) >= 63 + 3
+
+
 def test_book_trade_due_now_settles_at_once(ledger):
     ledger.open_account(FEES)
     book(ledger, settle_at=5, now=5)
@@ -219,6 +274,16 @@ def test_book_trade_due_now_settles_at_once(ledger):
         ({"qty": 0}, "quantity must be a positive whole number of paise/units, got 0"),
         ({"notional": -1}, "notional must be a positive whole number of paise/units, got -1"),
         ({"seller_fee": 401}, "seller fee 401 exceeds the notional 400"),
+        (
+            {"qty": 2**62 + 1},
+            "a trade's quantity of 4611686018427387905 would take the ledger's total past "
+            "4611686018427387904 (2**62)",
+        ),
+        (
+            {"notional": 2**62 + 1},
+            "a trade's notional of 4611686018427387905 would take the ledger's total past "
+            "4611686018427387904 (2**62)",
+        ),
         ({"fee_account": 99}, "no account 99"),
         ({"buyer": 99}, "no account 99"),
     ],
@@ -483,6 +548,47 @@ def test_check_catches_unsettled_trades_not_covered_by_locks(ledger):
     )
 
 
+@pytest.mark.parametrize(
+    ("tampering", "problems"),
+    [
+        ({ALICE: {"cash": -1001}, BOB: {"cash": 1001}}, ["account 1: negative cash -1"]),
+        (
+            {ALICE: {"cash_locked": -1}},
+            [
+                "account 1: locked cash -1 outside [0, 1000]",
+                "account 1: locked cash below what unsettled trades owe",
+            ],
+        ),
+        ({BOB: {"cash_locked": 1}}, ["account 2: locked cash 1 outside [0, 0]"]),
+        ({ALICE: {"units": -1}, BOB: {"units": 1}}, [f"account 1: {BOND} units -1, locked 0"]),
+        (
+            {BOB: {"units_locked": -1}},
+            [
+                f"account 2: {BOND} units 10, locked -1",
+                f"account 2: locked {BOND} below what trades owe",
+            ],
+        ),
+    ],
+)
+def test_check_catches_an_account_one_past_its_bounds(ledger, tampering, problems):
+    for account, deltas in tampering.items():
+        tamper(ledger, account, **deltas)
+    assert list(ledger.check().problems) == problems
+
+
+def test_check_on_an_instrument_listed_but_never_issued(ledger):
+    ledger.column("GS2040")  # as a venue listing it does
+    report = ledger.check()
+    assert report.ok
+    assert report.units_total == report.units_expected == {BOND: 10, "GS2040": 0}
+
+
+def test_the_report_is_frozen(ledger):
+    report = ledger.check()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        report.ok = False
+
+
 def test_report_to_dict(ledger):
     tamper(ledger, ALICE, cash=1)
     d = ledger.check().to_dict()
@@ -521,7 +627,7 @@ def test_every_int64_is_an_account_id(account_id):
     assert Ledger().open_account(account_id).account_id == account_id
 
 
-@pytest.mark.parametrize("account_id", [-(2**63) - 1, 2**63, True, 1.0])
+@pytest.mark.parametrize("account_id", [-(2**63) - 1, 2**63, 2**64, True, 1.0])
 def test_an_id_outside_int64_is_refused(account_id):
     with pytest.raises(LedgerError, match="an account id must be an int64"):
         Ledger().open_account(account_id)
@@ -546,6 +652,40 @@ def test_unit_issues_stop_at_two_to_the_62_units_per_instrument():
     ledger.open_account(2, units={"GS2034": 7})  # another instrument has its own total
     with pytest.raises(LedgerError, match=r"unit issue of 1 would take the ledger's total past"):
         ledger.issue_units(2, "GS2033", 1)
+    assert ledger.check().ok
+
+
+def test_a_first_issue_past_two_to_the_62_units_is_refused(ledger):
+    message = (
+        "unit issue of 4611686018427387905 would take the ledger's total past "
+        "4611686018427387904 (2**62)"
+    )
+    refused(ledger, message, ledger.issue_units, BOB, "GS2040", 2**62 + 1)
+    refused(ledger, message, ledger.open_account, 3, units={"GS2040": 2**62 + 1})
+
+
+def test_a_trade_of_two_to_the_62_units_and_paise_books():
+    ledger = Ledger()
+    alice = ledger.open_account(ALICE, cash=2**62)
+    bob = ledger.open_account(BOB, units={BOND: 2**62})
+    ledger.open_account(FEES)
+    ledger.lock_cash(ALICE, 2**62)
+    ledger.lock_units(BOB, BOND, 2**62)
+    ledger.book_trade(
+        instrument=BOND,
+        buyer=ALICE,
+        seller=BOB,
+        qty=2**62,
+        notional=2**62,
+        buyer_fee=0,
+        seller_fee=0,
+        fee_account=FEES,
+        settle_at=10,
+        now=0,
+    )
+    assert ledger.check().ok
+    assert ledger.settle_due(10) == 1
+    assert (alice.cash, alice.units[BOND], bob.cash, bob.units[BOND]) == (0, 2**62, 2**62, 0)
     assert ledger.check().ok
 
 
