@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import re
+from decimal import Decimal
 from unittest import mock
 
 import matplotlib
@@ -103,7 +106,7 @@ def test_an_existing_run_is_kept_unless_overwritten(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["run-1"]
 
 
-@pytest.mark.parametrize("run_id", ["", ".hidden", "a/b", "../up"])
+@pytest.mark.parametrize("run_id", ["", ".hidden", "a/b", "z/a", "../up"])
 def test_run_ids_must_be_plain_names(tmp_path, run_id):
     with pytest.raises(ValueError, match="run_id must be a plain folder name"):
         write(tmp_path, run_id=run_id)
@@ -160,6 +163,200 @@ def test_a_missing_file_and_bad_json_are_caught(tmp_path):
         Result.load(other)
     with pytest.raises(ResultError):
         Result.load(tmp_path / "no-such-run")
+
+
+def test_a_missing_or_non_object_manifest_is_caught(tmp_path):
+    path = write(tmp_path)
+    manifest = path / "manifest.json"
+    manifest.write_text("[1, 2]")
+    with pytest.raises(ResultError, match=f"^{re.escape(str(manifest))}: expected a JSON object"):
+        Result.load(path)
+    manifest.unlink()
+    with pytest.raises(ResultError, match=f"^{re.escape(str(manifest))}: missing$"):
+        Result.load(path)
+
+
+def edit_manifest(path, edit):
+    """Rewrite a run's manifest.json with `edit` applied to its dict."""
+    file = path / "manifest.json"
+    manifest = json.loads(file.read_text())
+    edit(manifest)
+    file.write_text(json.dumps(manifest))
+    return file
+
+
+@pytest.mark.parametrize("files", [None, ["trades.parquet"]])
+def test_a_manifest_without_a_files_table_is_refused(tmp_path, files):
+    path = write(tmp_path)
+    file = edit_manifest(path, lambda manifest: manifest.update(files=files))
+    message = f"{file}: no 'files' table of sha256 hashes"
+    with pytest.raises(ResultError, match=f"^{re.escape(message)}$"):
+        Result.load(path)
+
+
+@pytest.mark.parametrize("name", ["book.parquet", "metrics.json"])
+def test_a_required_file_dropped_from_the_run_and_its_manifest_is_caught(tmp_path, name):
+    path = write(tmp_path)
+    (path / name).unlink()
+    file = edit_manifest(path, lambda manifest: manifest["files"].pop(name))
+    with pytest.raises(ResultError, match=f"^{re.escape(f'{file}: {name} is not listed')}$"):
+        Result.load(path)
+
+
+@pytest.mark.parametrize("digest", ["0" * 64, "f" * 64])
+def test_a_manifest_digest_that_does_not_match_the_file_is_caught(tmp_path, digest):
+    # Below and above the file's true digest: any difference counts.
+    path = write(tmp_path)
+    edit_manifest(path, lambda manifest: manifest["files"].update({"trades.parquet": digest}))
+    with pytest.raises(ResultError, match=changed_hash(path / "trades.parquet")):
+        Result.load(path)
+
+
+@pytest.mark.parametrize("stray", ["audit.jsonl", "notes.txt"])  # before and after "manifest"
+def test_a_file_the_manifest_does_not_list_is_caught(tmp_path, stray):
+    path = write(tmp_path)
+    (path / stray).write_text("{}\n")
+    message = f"{path / stray}: not listed in the manifest"
+    with pytest.raises(ResultError, match=f"^{re.escape(message)}$"):
+        Result.load(path)
+
+
+def test_a_listed_file_that_is_not_parquet_is_caught_on_load(tmp_path):
+    path = write(tmp_path)
+    file = path / "curve.parquet"
+    file.write_bytes(b"not parquet")
+    digest = hashlib.sha256(b"not parquet").hexdigest()
+    edit_manifest(path, lambda manifest: manifest["files"].update({"curve.parquet": digest}))
+    with pytest.raises(ResultError, match=f"^{re.escape(f'{file}: unreadable parquet')}"):
+        Result.load(path)
+
+
+def test_a_frame_damaged_after_loading_is_caught_when_read(tmp_path):
+    res = Result.load(write(tmp_path))
+    file = res.path / "trades.parquet"
+    file.write_bytes(b"not parquet")
+    with pytest.raises(ResultError, match=f"^{re.escape(f'{file}: unreadable parquet')}"):
+        res.frame("trades")
+
+
+def test_a_run_missing_a_required_frame_is_not_written(tmp_path):
+    partial = {name: frame for name, frame in frames().items() if name != "curve"}
+    with pytest.raises(ValueError, match=r"^frames missing for run run-1: curve$"):
+        write_run(tmp_path, "run-1", partial, AGENTS, INSTRUMENTS, {}, {})
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "name", ["sub/x", "logs/audit.jsonl", "../x", "metrics.json", "manifest.json"]
+)
+def test_extra_file_names_must_be_plain_and_not_the_runs_own(tmp_path, name):
+    with pytest.raises(ValueError, match=f"^bad result file name {re.escape(repr(name))}$"):
+        write(tmp_path, extra_files={name: b"x"})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_run_is_written_into_a_folder_whose_parents_do_not_exist_yet(tmp_path):
+    path = write(tmp_path / "a" / "b")
+    assert path == tmp_path / "a" / "b" / "run-1"
+    assert Result.load(path).trades.height == 2
+
+
+def test_an_overwrite_that_fails_to_move_in_keeps_the_old_run(tmp_path, monkeypatch):
+    path = write(tmp_path)
+    rename, moves_in = os.rename, []
+
+    def fail_the_first_move_in(src, dst):
+        if dst == path and not moves_in:
+            moves_in.append(src)
+            raise OSError("disk full")
+        rename(src, dst)
+
+    monkeypatch.setattr(os, "rename", fail_the_first_move_in)
+    with pytest.raises(OSError, match="disk full"):
+        write(tmp_path, overwrite=True)
+    assert moves_in and [p.name for p in tmp_path.iterdir()] == ["run-1"]
+    assert Result.load(path).trades.height == 2
+
+
+def test_metrics_are_written_as_plain_json(tmp_path):
+    metrics = {
+        "count": np.int64(3),
+        "ratio": np.float64("inf"),
+        "series": np.array([1.5, np.nan]),
+        "pair": (1, -float("inf")),
+        "tick": Decimal("0.05"),
+        7: "key made a string",
+    }
+    path = write_run(tmp_path, "run-1", frames(), AGENTS, INSTRUMENTS, metrics, {})
+    assert json.loads((path / "metrics.json").read_text()) == {
+        "count": 3,
+        "ratio": None,
+        "series": [1.5, None],
+        "pair": [1, None],
+        "tick": "0.05",
+        "7": "key made a string",
+    }
+
+
+AUDIT = b'{"event": "start"}\n{"event": "end"}\n'
+POSITIONS = pl.DataFrame({"agent": [10, 11], "instrument": ["ABM", "ABM"], "qty": [3, -3]})
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory):
+    path = write_run(
+        tmp_path_factory.mktemp("loaded"),
+        "run-1",
+        {**frames(), "positions": POSITIONS},
+        AGENTS,
+        INSTRUMENTS,
+        {"a": 1.5},
+        {"seed": 1},
+        extra_files={"audit.jsonl": AUDIT},
+    )
+    return Result.load(path)
+
+
+def test_a_loaded_run_is_named_by_its_folder(loaded):
+    assert loaded.run_id == "run-1"
+    assert repr(loaded) == f"Result({str(loaded.path)!r})"
+
+
+def test_extra_files_are_written_hashed_and_listed(loaded):
+    assert (loaded.path / "audit.jsonl").read_bytes() == AUDIT
+    assert loaded.manifest["files"]["audit.jsonl"] == hashlib.sha256(AUDIT).hexdigest()
+
+
+def test_extra_frames_are_stored_and_unknown_ones_refused(loaded):
+    assert loaded.frame("positions").equals(POSITIONS)
+    with pytest.raises(KeyError, match=re.escape(f"{loaded.path}: no frame named 'holdings'")):
+        loaded.frame("holdings")
+
+
+def in_memory():
+    tables = {**frames(), "agents": AGENTS, "instruments": INSTRUMENTS}
+    return Result.in_memory(tables, {"a": 1.5}, {"run_id": "mem-1", "seed": 1})
+
+
+def test_an_in_memory_run_missing_a_frame_is_refused():
+    tables = {**frames(), "agents": AGENTS}
+    with pytest.raises(ValueError, match=r"^frames missing for run mem-1: .*instruments"):
+        Result.in_memory(tables, {}, {"run_id": "mem-1"})
+
+
+def test_an_in_memory_run_saves_once_and_loads_back(tmp_path):
+    res = in_memory()
+    assert res.path is None and res.run_id == "mem-1"
+    assert repr(res) == "Result('mem-1', in memory)"
+    saved = res.save(tmp_path / "runs")
+    assert saved.path == tmp_path / "runs" / "mem-1" and saved.run_id == "mem-1"
+    assert saved.metrics == {"a": 1.5} and saved.manifest["seed"] == 1
+    assert saved.trades.equals(res.trades) and saved.quotes.equals(res.quotes)
+    with pytest.raises(ValueError, match=re.escape(f"{saved.path}: this run is already on disk")):
+        saved.save(tmp_path / "elsewhere")
+    with pytest.raises(FileExistsError, match="a run with this id exists"):
+        res.save(tmp_path / "runs")
+    assert res.save(tmp_path / "runs", overwrite=True).path == saved.path
 
 
 # --- plots: what they draw is the data --------------------------------------------------
@@ -396,3 +593,25 @@ def test_a_value_that_does_not_fit_its_column_is_named_and_the_columns_stay_even
             rec.frames()
     assert len(rec) == 3  # nothing lost, nothing doubled
     assert {len(column) for column in rec._tables["quotes"].columns.values()} == {0}
+
+
+def test_an_int_column_keeps_none_apart_from_its_most_negative_values():
+    # None is stored as -(2**63) in the buffer; every other int64 must come back as itself.
+    cash = [-(2**63) + 1, -(2**62), *range(-200, 201)]
+    rec = Recorder()
+    for k, amount in enumerate(cash):
+        rec.transfer(k, "withdrawal", 7, None, amount, None, 0)
+    transfers = rec.frames()["transfers"]
+    assert transfers["cash"].to_list() == cash
+    assert transfers["target"].to_list() == [None] * len(cash)
+    assert transfers["source"].to_list() == [7] * len(cash)
+
+
+def test_orders_and_trades_recorded_without_client_codes_are_for_client_zero():
+    rec = Recorder()
+    rec.order(1, 1, 10, "EXCH", "ABM", 1, "limit", "GTC", 9_998, 5, "accepted", "none")
+    rec.order(2, 2, 11, "EXCH", "ABM", -1, "limit", "GTC", 9_999, 5, "accepted", "none", 42)
+    rec.trade(3, "EXCH", "ABM", 9_998, 5, 1, 3, 10, 11, -1)
+    got = rec.frames()
+    assert got["orders"]["client"].to_list() == [0, 42]
+    assert got["trades"].select("maker_client", "taker_client").row(0) == (0, 0)
