@@ -5,8 +5,9 @@ import json
 import pickle
 import subprocess
 import sys
+import tomllib
 import typing
-from datetime import date, time
+from datetime import UTC, date, time
 from decimal import Decimal
 from importlib.metadata import EntryPoint
 
@@ -14,6 +15,7 @@ import pytest
 from pydantic import BaseModel, ConfigDict, Field
 
 from sim.scenario import registry
+from sim.scenario.config import apply_override
 from sim.scenario.model import (
     DayCount,
     RatingName,
@@ -190,6 +192,138 @@ def test_full_scenario_resolves_everything(tmp_path):
     assert scn.populations["test_crowd"].count == 500
 
 
+# The defaults the models document in their fields and docstrings, written out: a scenario
+# that leaves a field out gets these.
+DEFAULT_TABLES = {
+    "run": {"name": "mini", "seed": 1},
+    "calendar": {
+        "start": "2024-01-02",
+        "days": 5,
+        "open": "09:15",
+        "close": "15:30",
+        "holidays": [],
+    },
+    "instruments": [
+        {
+            "symbol": "NHAI-2030",
+            "reference_price": "101.25",
+            "tick_size": "0.01",
+            "lot_size": 1,
+            "unit_face_value": 1000,
+        }
+    ],
+    "venues": [
+        {
+            "name": "NSE",
+            "listings": ["NHAI-2030"],
+            "settlement_lag_days": 1,  # T+1
+            "market_protection_pct": 5.0,
+            "fees": {
+                "maker_bps": "0",
+                "taker_bps": "1",
+                "tiers": {"bronze": "0", "silver": "-0.1", "gold": "-0.2", "platinum": "-0.3"},
+            },
+            "price_band": {"limit_pct": 10.0, "halt_pct": 5.0, "halt_minutes": 15.0},
+            "latency": {"base_us": 100.0, "jitter_us": 0.0},
+        }
+    ],
+    "fundamentals": {  # r_bar: each instrument's reference price
+        "kind": "mean_reverting",
+        "kappa_per_second": 1.67e-7,
+        "sigma_s": 0.0,
+        "jump_rate_per_day": 0.0,
+        "jump_mean_pct": 0.0,
+        "jump_sd_pct": 1.0,
+        "observation_noise": 0.0,
+    },
+    "recording": {"book_interval_seconds": 60, "book_depth": 5},
+    "shocks": [  # at the open, at full size from the day on; spread and jump: everything
+        {"kind": "rates_parallel", "day": 0, "size_bp": 10.0, "path": [[0.0, 1.0]]},
+        {
+            "kind": "rates_twist",
+            "day": 0,
+            "short_bp": 10.0,
+            "long_bp": -10.0,
+            "short_pivot_years": 2.0,
+            "long_pivot_years": 10.0,
+            "path": [[0.0, 1.0]],
+        },
+        {
+            "kind": "rates_butterfly",
+            "day": 0,
+            "wings_bp": 10.0,
+            "belly_bp": -10.0,
+            "short_pivot_years": 2.0,
+            "belly_years": 5.0,
+            "long_pivot_years": 10.0,
+            "path": [[0.0, 1.0]],
+        },
+        {"kind": "spread", "day": 0, "size_bp": 10.0, "path": [[0.0, 1.0]]},
+        {"kind": "fundamental_jump", "day": 0, "size_pct": -5.0, "path": [[0.0, 1.0]]},
+    ],
+}
+
+BARE_SHOCKS = """\
+[[shocks]]
+kind = "rates_parallel"
+day = 0
+size_bp = 10
+[[shocks]]
+kind = "rates_twist"
+day = 0
+short_bp = 10
+long_bp = -10
+[[shocks]]
+kind = "rates_butterfly"
+day = 0
+wings_bp = 10
+belly_bp = -10
+[[shocks]]
+kind = "spread"
+day = 0
+size_bp = 10
+[[shocks]]
+kind = "fundamental_jump"
+day = 0
+size_pct = -5
+"""
+
+
+def test_left_out_fields_take_the_documented_defaults(tmp_path):
+    text = MINIMAL.replace("seed = 3\n", "") + "[venues.price_band]\n" + BARE_SHOCKS
+    assert load_scenario(write(tmp_path, text)).to_dict() == DEFAULT_TABLES
+
+
+def test_bond_fundamentals_defaults(tmp_path):
+    assert load_scenario(write(tmp_path, FULL)).to_dict()["fundamentals"] == {
+        "kind": "bond",
+        "short_rate": 0.065,
+        "level_kappa": 0.2,
+        "level_vol_bp_per_day": 3.0,
+        "slope": 0.01,
+        "slope_kappa": 0.3,
+        "slope_vol_bp_per_day": 2.0,
+        "spread_vol_bp_per_day": 1.5,
+        "downgrade_prob_per_year": 0.05,
+        "recovery": 0.4,
+    }
+
+
+def test_universe_defaults():
+    assert Universe(count=3).model_dump(mode="json") == {
+        "count": 3,
+        "seed": None,  # run.seed
+        "ratings": {"AAA": 0.2, "AA+": 0.2, "AA": 0.2, "A": 0.2, "BBB": 0.2},
+        "sectors": ["NBFC", "PSU", "Infrastructure", "Manufacturing"],
+        "issuers_per_sector": 2,
+        "coupon_range": [0.07, 0.11],
+        "maturity_years": [2.0, 10.0],
+        "tick_size": "0.01",
+        "lot_size": 1,
+        "unit_face_value": 1000,
+    }
+
+
 def test_scenario_is_immutable(tmp_path):
     scn = load_scenario(write(tmp_path, FULL))
     with pytest.raises(AttributeError):
@@ -245,6 +379,78 @@ def test_universe_seed(tmp_path):
     assert load_scenario(path).instruments != load_scenario(path, ["run.seed=2"]).instruments
 
 
+# Frozen: a seeded universe is part of what a scenario means, so its bonds must not drift. The
+# coupons sit in their ratings' bands of [7%, 11%] (AAA 7-8.2%, AA+ 7.7-8.9%, A 9.1-10.3%, BBB
+# 9.8-11%), each issue date is whole years before its maturity and on or before the start.
+FROZEN_UNIVERSE = [
+    "NBFC2-2032-A BBB 0.1016 2023-06-02 2032-06-02 100.18 30/360",
+    "INFRA2-2028-A BBB 0.1041 2021-01-02 2028-01-02 100.35 30/360",
+    "INFRA1-2034-A AA+ 0.0845 2021-01-02 2034-01-02 99.36 ACT/365F",
+    "PSU2-2027-A AA+ 0.0844 2021-09-02 2027-09-02 100.14 30/360",
+    "PSU2-2026-A AA+ 0.0826 2023-04-02 2026-04-02 99.73 ACT/365F",
+    "MANUF1-2031-A AAA 0.076 2022-02-02 2031-02-02 99.76 ACT/365F",
+    "NBFC1-2027-A A 0.0934 2021-07-02 2027-07-02 99.6 ACT/365F",
+    "PSU2-2026-B AA+ 0.0789 2022-01-02 2026-01-02 99.94 ACT/365F",
+]
+
+
+def test_a_seeded_universe_is_frozen():
+    bonds = generate_universe(Universe(count=8, seed=7), date(2024, 1, 2), run_seed=1)
+    assert [
+        f"{b.symbol} {b.rating} {b.coupon} {b.issue} {b.maturity} {b.reference_price} {b.day_count}"
+        for b in bonds
+    ] == FROZEN_UNIVERSE
+
+
+def test_symbol_letters_go_on_after_z():
+    one_year = Universe(
+        count=28, seed=7, sectors=("PSU",), issuers_per_sector=1, maturity_years=(2.0, 2.0)
+    )
+    bonds = generate_universe(one_year, date(2024, 1, 2), run_seed=1)
+    assert [b.symbol for b in bonds] == [f"PSU1-2026-{c}" for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"] + [
+        "PSU1-2026-AA",
+        "PSU1-2026-AB",
+    ]
+    # issued 1 to 3 whole years before the start, so that the coupon periods are regular
+    assert {b.maturity for b in bonds} == {date(2026, 1, 2)}
+    assert {b.issue for b in bonds} == {date(2023, 1, 2), date(2022, 1, 2), date(2021, 1, 2)}
+
+
+def test_universe_dates_of_a_start_late_in_the_month():
+    # 31 January plus a month has no 31st: generated dates fall on the 28th
+    bonds = generate_universe(Universe(count=20, seed=7), date(2024, 1, 31), run_seed=1)
+    assert {(b.issue.day, b.maturity.day) for b in bonds} == {(28, 28)}
+    assert all(b.issue <= date(2024, 1, 31) < b.maturity for b in bonds)
+
+
+@pytest.mark.parametrize("symbol", ["NBFC2-2032-A", "INFRA2-2028-A", "PSU2-2026-B"])
+def test_a_generated_symbol_clashing_with_a_listed_one_is_refused(tmp_path, symbol):
+    # FULL's universe generates the FROZEN_UNIVERSE bonds first: the first, second and last
+    text = FULL.replace('"NHAI-2030"', f'"{symbol}"')
+    assert one_problem(tmp_path, text) == (
+        f"{tmp_path / 'x.toml'}: universe: generated '{symbol}' clashes with instruments[0]"
+    )
+
+
+def test_coupons_rise_with_credit_risk():
+    # risk is the rank among the ratings drawn from: AAA 0, BBB 1; the coupon is
+    # low + (high - low) * (0.7 * risk + 0.3 * uniform), so AAA 8-8.6% and BBB 9.4-10%
+    two = Universe(count=40, seed=7, ratings={"AAA": 1, "BBB": 1}, coupon_range=(0.08, 0.1))
+    bonds = generate_universe(two, date(2024, 1, 2), run_seed=1)
+    assert {b.rating for b in bonds} == {"AAA", "BBB"}
+    for b in bonds:
+        assert (0.08 <= b.coupon <= 0.086) if b.rating == "AAA" else (0.094 <= b.coupon <= 0.1)
+    one = Universe(count=10, seed=7, ratings={"BBB": 1}, coupon_range=(0.08, 0.1))
+    assert all(0.08 <= b.coupon <= 0.086 for b in generate_universe(one, date(2024, 1, 2), 1))
+
+
+def test_generated_bonds_take_the_universes_contract():
+    universe = Universe(count=10, seed=7, tick_size="0.25", lot_size=10, unit_face_value=100)
+    for b in generate_universe(universe, date(2024, 1, 2), run_seed=1):
+        assert (b.tick_size, b.lot_size, b.unit_face_value) == (Decimal("0.25"), 10, 100)
+        assert b.reference_price % Decimal("0.25") == 0 and 98 < b.reference_price < 102
+
+
 def test_generate_universe_directly():
     minimal = {
         "run": {"name": "u"},
@@ -271,6 +477,11 @@ def test_hash_is_stable_and_follows_values(tmp_path):
     # the same value written differently is the same scenario
     assert load_scenario(path, ["venues.0.fees.taker_bps=1.0"]).hash == first.hash
     assert load_scenario(path, ["instruments.0.tick_size='0.010'"]).hash == first.hash
+
+
+def test_a_scenario_equals_only_scenarios(tmp_path):
+    scn = load_scenario(write(tmp_path, MINIMAL))
+    assert (scn == "x") is False and (scn == scn.hash) is False
 
 
 def test_to_dict_is_json_ready_and_round_trips(tmp_path):
@@ -337,6 +548,35 @@ def test_bad_override_is_named(tmp_path):
 
 
 @pytest.mark.parametrize(
+    ("doc", "override", "path"),
+    [
+        ({"a": {"b": {}}}, "a.b.c=1", ("a", "b", "c")),
+        ({"a": {}}, "a.b.c=1", ("a", "b")),
+        ({}, "a.b.c=1", ("a",)),
+        ({"v": [{"n": 1}]}, "v.0.n=2", ("v", 0, "n")),
+    ],
+)
+def test_an_override_answers_for_its_key_or_the_first_table_it_created(doc, override, path):
+    assert apply_override(doc, override) == path
+    assert doc in ({"a": {"b": {"c": 1}}}, {"v": [{"n": 2}]})
+
+
+def test_problems_in_a_table_an_override_created_are_the_overrides(tmp_path):
+    line = one_problem(tmp_path, MINIMAL, ["universe.seed=4"])
+    assert line == "--set universe.seed=4: universe.count: required"
+
+
+def test_the_last_override_of_a_key_is_blamed(tmp_path):
+    line = one_problem(tmp_path, MINIMAL, ["calendar.days=0", "calendar.days=-1"])
+    assert line == "--set calendar.days=-1: calendar.days: must be >= 1 (got -1)"
+
+
+def test_a_problem_an_override_only_revealed_names_the_file(tmp_path):
+    line = one_problem(tmp_path, FULL, ["calendar.days=4"])
+    assert line == f"{tmp_path / 'x.toml'}: shocks[1].day: must be < calendar.days (4) (got 4)"
+
+
+@pytest.mark.parametrize(
     ("override", "reason"),
     [
         ("test_pool.buffer_fraction", "expected key.path=value"),
@@ -344,6 +584,7 @@ def test_bad_override_is_named(tmp_path):
         ("calendar..days=3", "expected key.path=value"),
         ("venues.x.name=A", "venues is an array: use an index, not 'x'"),
         ("venues.9.name=A", "venues has no index 9 (2 entries)"),
+        ("venues.2.name=A", "venues has no index 2 (2 entries)"),
         ("run.name.first=a", "run.name is a value, not a table"),
     ],
 )
@@ -357,13 +598,38 @@ def test_malformed_overrides(tmp_path, override, reason):
 def test_missing_file_and_directory(tmp_path):
     with pytest.raises(ScenarioError, match=r"nope\.toml: no such file$"):
         load_scenario(tmp_path / "nope.toml")
-    with pytest.raises(ScenarioError, match="is a directory"):
+    with pytest.raises(ScenarioError, match=r"is a directory, not a scenario file$"):
         load_scenario(tmp_path)
 
 
-def test_toml_syntax_error_names_line_and_column(tmp_path):
-    line = one_problem(tmp_path, MINIMAL.replace("days = 5", "days = = 5"))
-    assert line.startswith(f"{tmp_path / 'x.toml'}: line 7, column 8: invalid TOML (")
+def test_unreadable_files(tmp_path):
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(write(tmp_path, MINIMAL) / "y.toml")
+    assert caught.value.problems == (
+        f"{tmp_path / 'x.toml' / 'y.toml'}: cannot read (Not a directory)",
+    )
+    path = tmp_path / "latin.toml"
+    path.write_bytes(b'[run]\nname = "\xe9"\n')
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(path)
+    assert caught.value.problems == (f"{path}: not UTF-8 text (byte 14)",)
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        (
+            MINIMAL.replace("days = 5", "days = = 5"),
+            "line 7, column 8: invalid TOML (invalid value)",
+        ),
+        (
+            MINIMAL + "[recording",  # tomllib gives no line at the end of the document
+            "invalid TOML (expected ']' at the end of a table declaration (at end of document))",
+        ),
+    ],
+)
+def test_toml_syntax_errors_name_the_reason_and_where(tmp_path, text, reason):
+    assert one_problem(tmp_path, text) == f"{tmp_path / 'x.toml'}: {reason}"
 
 
 @pytest.mark.parametrize(
@@ -401,17 +667,145 @@ def test_toml_syntax_error_names_line_and_column(tmp_path):
         ('at = "11:00"', 'at = "16:00"', "shocks[0].at: must be within the session 09:15-15:30"),
         ("halt_pct = 5", "halt_pct = 12", "venues[0].price_band.halt_pct: must be <= limit_pct"),
         ("intensity = 0.5", "intensity = 1.5", "shocks[1].intensity: must be <= 1 (got 1.5)"),
-        ('kind = "panic"', 'kind = "panik"', "shocks[1]: unknown kind 'panik' (expected one of "),
-        ('kind = "bond"', 'kind = "bnd"', "fundamentals: unknown kind 'bnd' (expected one of "),
-        ('kind = "bond"', "short_rat = 0.05", "fundamentals: needs a kind (one of 'mean_rev"),
+        (
+            'kind = "panic"',
+            'kind = "panik"',
+            "shocks[1]: unknown kind 'panik' (expected one of 'rates_parallel', 'rates_twist', "
+            "'rates_butterfly', 'spread', 'fundamental_jump', 'panic', 'liquidity_withdrawal')",
+        ),
+        (
+            'kind = "bond"',
+            'kind = "bnd"',
+            "fundamentals: unknown kind 'bnd' (expected one of 'mean_reverting', 'bond')\n",
+        ),
+        (
+            'kind = "bond"',
+            "short_rat = 0.05",
+            "fundamentals: needs a kind (one of 'mean_reverting', 'bond')\n",
+        ),
         ("size_bp = 100", "size_bps = 100", "shocks[0].size_bps: unknown field (did you mean si"),
         ("path = [[0, 1.0], [5, 0.0]]", "path = [[5, 1.0], [0, 0.0]]", "shocks[0].path: day off"),
-        ('listings = ["NHAI-2030"]', 'listings = ["NHAI-2031"]', "venues[1].listings[0]: unkno"),
+        (
+            'listings = ["NHAI-2030"]',
+            'listings = ["NHAI-2031"]',
+            "venues[1].listings[0]: unknown instrument 'NHAI-2031' (did you mean NHAI-2030?)",
+        ),
+        (
+            'listings = ["NHAI-2030"]',
+            'listings = ["X"]',
+            "venues[1].listings[0]: unknown instrument 'X'\n",  # nothing close
+        ),
+        (
+            "intensity = 0.5",
+            'intensity = 0.5\n[[shocks]]\nkind = "fundamental_jump"\nday = 0\nsize_pct = 5\n'
+            'symbols = ["NHAI-2030", "NHAI-2031"]',
+            "shocks[2].symbols[1]: unknown instrument 'NHAI-2031' (did you mean NHAI-2030?)",
+        ),
+        (
+            "[test_pool]",
+            '[[instruments]]\nsymbol = "NHAI-2030"\nreference_price = 100\n[test_pool]',
+            "instruments[1].symbol: duplicate of instruments[0] ('NHAI-2030')",
+        ),
+        (
+            'open = "09:15"',
+            'open = "24:00"',
+            "calendar.open: must be a time of day \"HH:MM\" (got '24:00')",
+        ),
+        (
+            'close = "15:30"',
+            'close = "23:60"',
+            "calendar.close: must be a time of day \"HH:MM\" (got '23:60')",
+        ),
+        (
+            'open = "09:15"',
+            "open = 09:15:30",  # a TOML local time
+            'calendar.open: must be a time of day "HH:MM" (got datetime.time(9, 15, 30))',
+        ),
+        (
+            'close = "15:30"',
+            'close = "09:15"',
+            "calendar.close: must be after open (09:15) (got 09:15)",
+        ),
+        ("day = 4", "day = 21", "shocks[1].day: must be < calendar.days (20) (got 21)"),
+        (
+            'at = "11:00"',
+            'at = "15:30"',
+            "shocks[0].at: must be within the session 09:15-15:30 (got 15:30)",
+        ),
+        (
+            'at = "11:00"',
+            'at = "09:14"',
+            "shocks[0].at: must be within the session 09:15-15:30 (got 09:14)",
+        ),
+        (
+            "path = [[0, 1.0], [5, 0.0]]",
+            "path = [[0, 1.0], [0, 0.0]]",
+            "shocks[0].path: day offsets must be >= 0 and increasing (got [0.0, 0.0])",
+        ),
+        (
+            "path = [[0, 1.0], [5, 0.0]]",
+            "path = [[-1, 1.0]]",
+            "shocks[0].path: day offsets must be >= 0 and increasing (got [-1.0])",
+        ),
+        (
+            "maturity = 2030-03-15",
+            "maturity = 2024-01-02",
+            "instruments[0].maturity: must be after calendar.start (2024-01-02)\n",
+        ),
+        (
+            "seed = 7",
+            "ratings = { AAA = 0, BBB = 0 }",
+            "universe.ratings: needs a positive weight\n",
+        ),
+        (
+            "seed = 7",
+            'sectors = ["Housing Finance", "Housing"]',
+            "universe.sectors[1]: needs letters or digits that start a symbol prefix of its own "
+            "(got 'Housing', prefix 'HOUSI')",
+        ),
+        (
+            "seed = 7",
+            'sectors = ["NBFC", "--"]',
+            "universe.sectors[1]: needs letters or digits that start a symbol prefix of its own "
+            "(got '--', prefix '')",
+        ),
+        (
+            "seed = 7",
+            "coupon_range = [0.1, 0.09]",
+            "universe.coupon_range: needs low <= high <= 0.5 (got [0.1, 0.09])",
+        ),
+        (
+            "seed = 7",
+            "coupon_range = [0.1, 0.51]",
+            "universe.coupon_range: needs low <= high <= 0.5 (got [0.1, 0.51])",
+        ),
+        (
+            "seed = 7",
+            "maturity_years = [5, 4]",
+            "universe.maturity_years: needs low <= high <= 50 (got [5.0, 4.0])",
+        ),
+        (
+            "seed = 7",
+            "maturity_years = [5, 51]",
+            "universe.maturity_years: needs low <= high <= 50 (got [5.0, 51.0])",
+        ),
         ('name = "BSE"', 'name = "NSE"', "venues[1].name: duplicate venue name 'NSE'"),
         ("count = 12", "count = 0", "universe.count: must be >= 1 (got 0)"),
         ("start = 2024-01-02", "start = 9999-01-04", "calendar.start: must be <= 2200-12-31"),
         ("seed = 7", 'ratings = { AAA = 1, "Z" = 1 }', "universe.ratings.Z: not an allowed key"),
-        ("maker_bps = 0", "tiers = { gold = -2 }", "venues[0].fees.tiers.gold: a rebate of 2 bp"),
+        (
+            "maker_bps = 0",
+            "tiers = { gold = -2 }",
+            "venues[0].fees.tiers.gold: a rebate of 2 bp exceeds taker_bps (1) (got -2)\n",
+        ),
+        ("days = 20", "days = 20.0", "calendar.days: must be a valid integer (got 20.0)"),
+        ("days = 20", "days = true", "calendar.days: must be a valid integer (got True)"),
+        ("days = 20", "days = [20]", "calendar.days: must be a valid integer\n"),
+        (
+            'listings = ["NHAI-2030"]',
+            'listings = "NHAI-2030"',
+            "venues[1].listings: must be an array (got 'NHAI-2030')",
+        ),
         ("[venues.fees]", "fees = 3\n[venues.nope]", "venues[0].fees: must be a table (got 3)"),
         ('issuer = "NHAI"', "", 'instruments[0]: issuer required when fundamentals.kind = "bond"'),
         ("issue = 2020-03-15", "issue = 2024-03-15", "instruments[0].issue: must be on or before"),
@@ -421,8 +815,121 @@ def test_error_names_file_field_and_reason(tmp_path, old, new, expected):
     assert old in FULL
     lines = problems(tmp_path, FULL.replace(old, new, 1))
     assert all(line.startswith(f"{tmp_path / 'x.toml'}: ") for line in lines)
-    assert any(line.startswith(f"{tmp_path / 'x.toml'}: {expected}") for line in lines), lines
+    # a reason ending in "\n" is the whole reason
+    assert any(f"{line}\n".startswith(f"{tmp_path / 'x.toml'}: {expected}") for line in lines), (
+        lines
+    )
     assert len(lines) <= 2  # a misspelt field is also a missing one
+
+
+def test_values_on_the_edges_are_accepted(tmp_path):
+    text = (
+        FULL.replace('open = "09:15"', "open = 09:15:00")  # a TOML local time
+        .replace('close = "15:30"', 'close = "23:59"')
+        .replace('at = "11:00"', 'at = "09:15"')  # at the open
+        .replace("issue = 2020-03-15", "issue = 2024-01-02")  # on the start
+        .replace("maturity = 2030-03-15", "maturity = 2024-01-03")
+        .replace("seed = 7", "seed = 7\ncoupon_range = [0.1, 0.1]\nmaturity_years = [50, 50]")
+    )
+    scn = load_scenario(write(tmp_path, text))
+    assert (scn.calendar.open, scn.calendar.close) == (time(9, 15), time(23, 59))
+    assert scn.shocks[0].at == time(9, 15)
+    listed, *generated = scn.instruments
+    assert (listed.issue, listed.maturity) == (date(2024, 1, 2), date(2024, 1, 3))
+    assert {(b.coupon, b.maturity) for b in generated} == {(0.1, date(2074, 1, 2))}
+
+
+@pytest.mark.parametrize(
+    "value",
+    [time(9, 15, 30), time(9, 15, 0, 1), time(9, 15, tzinfo=UTC), "9:15", "09:15:00"],
+)
+def test_a_time_of_day_is_hours_and_minutes_only(value):
+    data = tomllib.loads(MINIMAL)
+    data["calendar"]["open"] = value
+    with pytest.raises(ScenarioError) as caught:
+        scenario_from_dict(data)
+    assert caught.value.problems == (
+        f'scenario: calendar.open: must be a time of day "HH:MM" (got {value!r})',
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "override", "expected"),
+    [
+        (
+            MINIMAL,
+            "fundamentals.sigma_s=inf",
+            "fundamentals.sigma_s: must be a finite number (got inf)",
+        ),
+        (
+            MINIMAL,
+            "fundamentals.observation_noise=nan",
+            "fundamentals.observation_noise: must be a finite number (got nan)",
+        ),
+        (
+            FULL,
+            "shocks.1.path=[[0, inf]]",
+            "shocks[1].path[0][1]: must be a finite number (got inf)",
+        ),
+        (
+            FULL,
+            "shocks.1.path=[[0, -inf]]",
+            "shocks[1].path[0][1]: must be a finite number (got -inf)",
+        ),
+        (
+            FULL,
+            "shocks.1.path=[[nan, 1]]",
+            "shocks[1].path[0][0]: must be a finite number (got nan)",
+        ),
+        (
+            FULL,
+            "universe.coupon_range=[0.07, nan]",
+            "universe.coupon_range[1]: must be a finite number (got nan)",
+        ),
+        (
+            MINIMAL,
+            "instruments.0.reference_price='nan'",
+            "instruments[0].reference_price: must be a finite number (got 'nan')",
+        ),
+    ],
+)
+def test_inf_and_nan_are_refused(tmp_path, text, override, expected):
+    # an override into MINIMAL's [fundamentals] creates the table, which then needs its kind
+    setup = ["fundamentals.kind=mean_reverting"] if text is MINIMAL else []
+    assert one_problem(tmp_path, text, [*setup, override]) == f"--set {override}: {expected}"
+
+
+class Leg(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    size: int = 1
+
+
+class LegsParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    legs: dict[str, Leg] = Field(default_factory=dict)
+    ladder: list[Leg] = Field(default_factory=list)
+
+
+def test_an_unknown_field_under_a_table_or_array_of_tables_gets_a_hint(tmp_path):
+    # agent kinds from other packages may use dicts and lists of models
+    register(AgentKind("test_legs", LegsParams, lambda sim, params, seed: []))
+    try:
+        lines = problems(
+            tmp_path, MINIMAL + "[test_legs.legs.short]\nsise = 2\n[[test_legs.ladder]]\nsise = 3\n"
+        )
+    finally:
+        unregister("test_legs")
+    assert [line.split(": ", 1)[1] for line in lines] == [
+        "test_legs.legs.short.sise: unknown field (did you mean size?)",
+        "test_legs.ladder[0].sise: unknown field (did you mean size?)",
+    ]
+
+
+def test_an_unknown_field_under_an_optional_table_gets_a_hint(tmp_path):
+    line = one_problem(tmp_path, MINIMAL + "[venues.price_band]\nhalt_minute = 15\n")
+    assert line.endswith(
+        ": venues[0].price_band.halt_minute: unknown field (did you mean halt_minutes?)"
+    )
 
 
 def test_unknown_population_lists_known_kinds(tmp_path):
@@ -469,6 +976,18 @@ def test_naming_the_kind_of_a_kinds_own_table_changes_nothing(tmp_path):
 def test_named_population_errors(tmp_path, table, expected):
     line = one_problem(tmp_path, MINIMAL + table)
     assert line.startswith(f"{tmp_path / 'x.toml'}: {expected}"), line
+
+
+def test_a_population_must_be_a_table(tmp_path):
+    line = one_problem(tmp_path, "test_crowd = 3\n" + MINIMAL)
+    assert line == f"{tmp_path / 'x.toml'}: test_crowd: must be a table (got 3)"
+
+
+def test_an_array_whose_only_entry_fails_is_not_also_called_empty(tmp_path):
+    line = one_problem(tmp_path, MINIMAL.replace('name = "NSE"', 'name = "N S E"'))
+    assert (
+        line == f"{tmp_path / 'x.toml'}: venues[0].name: must match ^[A-Za-z0-9_-]+$ (got 'N S E')"
+    )
 
 
 def test_every_problem_is_reported(tmp_path):
