@@ -75,13 +75,12 @@ def read_lobster_quotes(
 
 
 def _read_csv(file: str | os.PathLike, schema: dict, columns: int | None = None) -> pl.DataFrame:
+    """The file's first `columns` columns (all by default) named and typed by `schema`; a
+    deeper book's other levels are left unread."""
     try:
-        return pl.read_csv(
-            file,
-            has_header=False,
-            columns=list(range(columns)) if columns else None,
-            new_columns=list(schema),
-            schema_overrides=schema,
+        frame = pl.read_csv(
+            file, has_header=False, columns=list(range(columns)) if columns else None
         )
-    except pl.exceptions.PolarsError as exc:
+        return frame.rename(dict(zip(frame.columns, schema, strict=True))).cast(schema)
+    except (pl.exceptions.PolarsError, ValueError) as exc:
         raise ValueError(f"{file}: not a LOBSTER CSV file ({exc})") from exc

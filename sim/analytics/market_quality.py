@@ -100,7 +100,8 @@ def kyle_lambda(quotes: pl.DataFrame, trades: pl.DataFrame, instrument: str, ven
     """
     mids = minute_mids(quotes, instrument, venue)
     flow = (
-        trades.with_columns(minute=pl.col("time") // NS_PER_MINUTE)
+        _pick(trades, instrument, venue)
+        .with_columns(minute=pl.col("time") // NS_PER_MINUTE)
         .group_by("minute")
         .agg(signed_volume=(pl.col("aggressor_side").cast(pl.Int64) * pl.col("qty")).sum())
     )
