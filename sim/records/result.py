@@ -84,6 +84,10 @@ class Result:
             if name not in listed:
                 raise ResultError(f"{path / MANIFEST_FILE}: {name} is not listed")
         for name, digest in sorted(listed.items()):
+            if name in ("", ".", "..") or Path(name).name != name:  # nothing outside is read
+                raise ResultError(
+                    f"{path / MANIFEST_FILE}: {name!r} is not a plain file name in the run folder"
+                )
             file = path / name
             if not file.is_file():
                 raise ResultError(f"{file}: missing")

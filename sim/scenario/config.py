@@ -280,8 +280,8 @@ def _unwrap(target: Any) -> Any:
     while typing.get_origin(target) is Annotated:
         target = typing.get_args(target)[0]
     args = [a for a in typing.get_args(target) if a is not type(None)]
-    if type(None) in typing.get_args(target) and len(args) == 1:
-        return _unwrap(args[0])
+    if type(None) in typing.get_args(target):  # an optional field: the type of a given value
+        return _unwrap(typing.Union[tuple(args)])  # noqa: UP007 -- no `|` over a list
     return target
 
 

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from sim.presentation import plots
 from sim.records import recorder as recorder_module
+from sim.records import result as result_module
 from sim.records import store as store_module
 from sim.records.recorder import Recorder
 from sim.records.result import Result, ResultError
@@ -219,6 +220,26 @@ def test_a_file_the_manifest_does_not_list_is_caught(tmp_path, stray):
     message = f"{path / stray}: not listed in the manifest"
     with pytest.raises(ResultError, match=f"^{re.escape(message)}$"):
         Result.load(path)
+
+
+@pytest.mark.parametrize("name", ["../x", "sub/x", "{tmp}/x", "..", ".", ""])
+def test_a_manifest_entry_that_is_not_a_plain_file_name_is_refused(tmp_path, name):
+    """Even when the file it names exists and matches its digest: nothing outside is read."""
+    path = write(tmp_path)
+    name = name.format(tmp=tmp_path)  # "{tmp}/x": an absolute path next to the run folder
+    target = path / name
+    if target.name == "x":
+        target.parent.mkdir(exist_ok=True)
+        target.write_bytes(b"x")
+    digest = hashlib.sha256(b"x").hexdigest()
+    file = edit_manifest(path, lambda manifest: manifest["files"].update({name: digest}))
+    message = f"{file}: {name!r} is not a plain file name in the run folder"
+    with (
+        mock.patch.object(result_module, "sha256_file", wraps=sha256_file) as hashed,
+        pytest.raises(ResultError, match=f"^{re.escape(message)}$"),
+    ):
+        Result.load(path)
+    assert all(call.args[0].parent == path for call in hashed.call_args_list)
 
 
 def test_a_listed_file_that_is_not_parquet_is_caught_on_load(tmp_path):

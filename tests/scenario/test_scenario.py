@@ -932,6 +932,46 @@ def test_an_unknown_field_under_an_optional_table_gets_a_hint(tmp_path):
     )
 
 
+class Circle(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    kind: typing.Literal["circle"] = "circle"
+    radius: int = 1
+
+
+class Square(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    kind: typing.Literal["square"] = "square"
+    side: int = 1
+
+
+class ShapeParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    shape: Circle | Square | None = Field(None, discriminator="kind")
+
+
+@pytest.mark.parametrize(
+    ("table", "expected"),
+    [
+        (
+            "kind = 'triangle'",
+            "test_shape.shape: unknown kind 'triangle' (expected one of 'circle', 'square')",
+        ),
+        ("radius = 2", "test_shape.shape: needs a kind (one of 'circle', 'square')"),
+        (
+            "kind = 'circle'\nradios = 2",
+            "test_shape.shape.radios: unknown field (did you mean radius?)",
+        ),
+    ],
+)
+def test_an_optional_tagged_union_gets_the_messages_of_a_required_one(tmp_path, table, expected):
+    register(AgentKind("test_shape", ShapeParams, lambda sim, params, seed: []))
+    try:
+        line = one_problem(tmp_path, MINIMAL + f"[test_shape.shape]\n{table}\n")
+    finally:
+        unregister("test_shape")
+    assert line == f"{tmp_path / 'x.toml'}: {expected}"
+
+
 def test_unknown_population_lists_known_kinds(tmp_path):
     line = one_problem(tmp_path, MINIMAL + "[foo]\ncount = 1\n")
     assert line.startswith(f"{tmp_path / 'x.toml'}: foo: no agent kind 'foo' (known: ")
