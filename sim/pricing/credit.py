@@ -260,10 +260,11 @@ def z_spread_from_cashflows(
 
     # The price falls monotonically in z; widen the bracket until it straddles the target.
     lo, hi = -0.05, 0.5
-    for _ in range(7):
+    for attempt in range(7):
+        if attempt:
+            lo, hi = lo * 2, hi * 2
         if error(lo) >= 0 >= error(hi):
             return float(brentq(error, lo, hi, xtol=1e-14, rtol=1e-14, maxiter=500))
-        lo, hi = lo * 2, hi * 2
     raise ValueError(
         f"no Z-spread in [{lo:.3g}, {hi:.3g}] reprices the bond at {dirty_price:.6g} "
         f"(undiscounted cash flows total {amounts.sum():.6g})"

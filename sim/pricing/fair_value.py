@@ -67,11 +67,11 @@ class LiquidityPremiumParams:
 
     def __post_init__(self) -> None:
         for name in ("spread_weight", "depth_bp", "staleness_bp", "cap_bp"):
-            if not getattr(self, name) >= 0:
-                raise ValueError(f"LiquidityPremiumParams.{name} must be >= 0")
+            if not 0 <= getattr(self, name) < math.inf:
+                raise ValueError(f"LiquidityPremiumParams.{name} must be finite and >= 0")
         for name in ("reference_depth_rupees", "staleness_days"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"LiquidityPremiumParams.{name} must be > 0")
+            if not 0 < getattr(self, name) < math.inf:
+                raise ValueError(f"LiquidityPremiumParams.{name} must be finite and > 0")
 
 
 def liquidity_premium_bp(
