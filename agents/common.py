@@ -34,6 +34,16 @@ class PopulationParams(BaseModel):
         return self
 
 
+GRADES = ("AAA", "AA", "A", "BBB", "BIG")  # ratings with their notches pooled
+
+
+def grade(rating: str | None) -> str:
+    """The grade of a rating: notches pooled (AA+ -> AA), unrated counted as BIG."""
+    if rating is None:
+        return "BIG"
+    return rating.rstrip("+-")
+
+
 def endow(market: MarketAccess, agent, params: PopulationParams, tier: str | None = None) -> None:
     """Open the agent's account with the population's cash and units."""
     units = {symbol: params.units for symbol in market.symbols()} if params.units else {}

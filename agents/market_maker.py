@@ -1,36 +1,39 @@
-"""Market makers: Avellaneda–Stoikov quoting with inventory limits, tier obligations and a
-withdrawal rule for stress.
+"""Market makers: Avellaneda–Stoikov quoting around the evaluated price, with inventory limits,
+tier obligations and a withdrawal rule for stress.
 
 Every `requote_seconds` a maker cancels its quotes and posts a bid and an ask around the
 Avellaneda–Stoikov reservation price
 
     r = s - q * gamma * sigma^2 * (T - t)
-    spread = gamma * sigma^2 * (T - t) + (2 / gamma) * ln(1 + gamma / k)
+    spread = max(gamma * sigma^2 * (T - t) + (2 / gamma) * ln(1 + gamma / k), min width)
 
-with s the observed mid (ticks), q its inventory in clips of `quote_size` away from its
-starting holding, sigma^2 the variance of the mid per second (estimated online from the mids
-it sees, each sample capped at `max_sigma_ticks`^2 so that one gap in the book cannot run
-away), T - t the seconds to the end of its horizon (`horizon_seconds`, or the session's close
-if sooner), gamma its risk aversion (per tick) and k the order-arrival decay (per tick). The
-reservation price stays within `max_spread_ticks` of the mid. At the inventory limit
+with s the price it quotes around (ticks): the published fair value (the evaluated price,
+around which bond dealers quote) blended with the observed mid, ``w * fair + (1 - w) * mid``
+with w = `fair_value_weight`, so that order flow moves its quotes without carrying them away
+from value (w = 0: the mid alone). The min width is `min_spread_bp` of the bond's rating grade,
+in bp of s: dealers quote lower-rated bonds wider. q is its inventory in clips of `quote_size`
+away from its starting holding, sigma^2 the variance of the mid per second (estimated online
+from the mids it sees, each sample capped at `max_sigma_ticks`^2 so that one gap in the book
+cannot run away), T - t the seconds to the end of its horizon (`horizon_seconds`, or the
+session's close if sooner), gamma its risk aversion (per tick) and k the order-arrival decay
+(per tick). The reservation price stays within `max_spread_ticks` of s. At the inventory limit
 it only quotes the side that reduces inventory. When the estimated volatility exceeds
 `stress_sigma_ticks` it widens its spread by `stress_widen`, or pulls its quotes if
 `stress_pull`; a `liquidity_withdrawal` shock does the same. With `post_only` its quotes never
-cross the quote it observes (a bid stays below the best ask it sees, an ask above the best bid):
-a skewed reservation price moves its quotes to the touch, not through it. It sees the quote
-one latency late, so a quote may still meet an order that arrived since (the venue's own
-post-only flag is not used). It measures its tier
-obligations at every requote: spread within `max_spread_ticks`, each side at least
-`min_size`, and the share of checks it met (presence).
+cross the quote it observes (a bid stays below the best ask it sees, an ask above the best
+bid): a skewed reservation price moves its quotes to the touch, not through it. It sees the
+quote one latency late, so a quote may still meet an order that arrived since (the venue's own
+post-only flag is not used). It measures its tier obligations at every requote: spread within
+`max_spread_ticks`, each side at least `min_size`, and the share of checks it met (presence).
 """
 
 from __future__ import annotations
 
 import math
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from agents.common import PopulationParams, build_population, observed_price
+from agents.common import GRADES, PopulationParams, build_population, grade, observed_price
 from sim.engine.latency import latency_from
 from sim.engine.participant import Participant
 from sim.scenario.registry import AgentKind
@@ -59,6 +62,28 @@ class MarketMakerParams(PopulationParams):
         description="quotes never cross the quote it observes (one latency late): a bid stays "
         "below the best ask it sees, an ask above the best bid",
     )
+    fair_value_weight: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="weight of the published fair value in the price it quotes around; the "
+        "rest is the observed mid",
+    )
+    min_spread_bp: dict[str, float] = Field(
+        default_factory=lambda: dict.fromkeys(GRADES, 0.0),
+        description="narrowest quoted spread, bid to ask, in bp of price, by rating grade "
+        "(AAA, AA, A, BBB, BIG; unrated bonds count as BIG)",
+    )
+
+    @field_validator("min_spread_bp")
+    @classmethod
+    def _every_grade(cls, widths: dict[str, float]) -> dict[str, float]:
+        if set(widths) != set(GRADES):
+            raise ValueError(f"needs exactly the grades {list(GRADES)}, got {sorted(widths)}")
+        for name, width in widths.items():
+            if not 0 <= width <= 10_000:
+                raise ValueError(f"min_spread_bp of {name} must be in [0, 10000], got {width}")
+        return widths
 
 
 def reservation_price(mid: float, inventory: float, gamma: float, sigma2: float,
@@ -81,6 +106,7 @@ class MarketMaker(Participant):
         self._markets = market.listings()
         self._last_mid: dict[tuple[str, str], tuple[float, int]] = {}
         self._sigma2 = {m: params.initial_sigma_ticks**2 for m in self._markets}
+        self._min_width = dict.fromkeys(market.symbols(), 0.0)  # share of price, by rating
         self.withdrawn = False
         self.checks = 0
         self.checks_met = 0
@@ -118,12 +144,16 @@ class MarketMaker(Participant):
         mid = observed_price(self, venue, symbol, book)
         sigma2 = self._update_sigma((venue, symbol), mid)
         now, market = self.now, self.market
+        w = p.fair_value_weight
+        centre = w * market.fair_value(symbol) + (1 - w) * mid if w else mid
         to_close = (market.session(market.day_index(now))[1] - now) / NS_PER_SECOND
         horizon = max(min(to_close, p.horizon_seconds), 1.0)
         inventory = (self.position(symbol) - p.units) / p.quote_size
-        r = reservation_price(mid, inventory, p.gamma, sigma2, horizon)
-        r = min(max(r, mid - p.max_spread_ticks), mid + p.max_spread_ticks)
-        spread = optimal_spread(p.gamma, sigma2, horizon, p.k)
+        r = reservation_price(centre, inventory, p.gamma, sigma2, horizon)
+        r = min(max(r, centre - p.max_spread_ticks), centre + p.max_spread_ticks)
+        spread = max(
+            optimal_spread(p.gamma, sigma2, horizon, p.k), centre * self._min_width[symbol]
+        )
         stressed = math.sqrt(sigma2) > p.stress_sigma_ticks or self.withdrawn
         if stressed and p.stress_pull:
             return None, None
@@ -174,6 +204,10 @@ class MarketMaker(Participant):
 
     def on_session_open(self, day: int) -> None:
         self.withdrawn = self.withdrawn and self.market.liquidity_withdrawal_level(day) > 0
+        widths = self.params.min_spread_bp
+        for symbol in self._min_width:  # ratings migrate
+            rating = grade(self.market.rating(symbol, day))
+            self._min_width[symbol] = widths.get(rating, widths["BIG"]) / 10_000
 
     def report(self) -> dict:
         quoted = max(self.checks_met, 1)

@@ -8,8 +8,9 @@ A repo is (borrower, lender, symbol, units pledged, cash lent, haircut). It open
 off-book transfer (the platform's `MarketAccess.transfer`): the lender pays the loan to the
 borrower and the borrower delivers the units into the lender's account, which is the custody
 account (title transfer, as under a GMRA). The loan is the most the collateral supports,
-``value x (1 - haircut)``, with value = units x mark (`MarketAccess.mark`, ticks) x the
-instrument's tick value.
+``value x (1 - haircut)``, with value = units x the collateral's unit value: the published
+valuation with accrued interest (`MarketAccess.unit_value`), less how far the best bid on
+the venues is below the fair clean price (`RepoDesk.unit_value`).
 
 Borrowers lever up: each session open a borrower with fewer than `max_repos` open repos
 pledges its free units of its one bond and spends `invest_fraction` of the cash on more of
@@ -27,7 +28,7 @@ The haircut is re-applied daily from the bond's current rating (`haircuts` by gr
 pooled: AA+ and AA- are AA) scaled in stress by ``1 + (haircut_multiplier_in_stress - 1) x
 panic`` (`MarketAccess.panic_level`), capped at `max_haircut`; a defaulted bond gets
 `max_haircut`. A borrower meets a call with free cash first (held by the lender as cash
-margin, at par) and then with more units of the bond (at the mark). What it cannot meet the
+margin, at par) and then with more units of the bond (at its unit value). What it cannot meet the
 lender recovers by selling collateral into the book with market orders, from its custody
 account, one order per bond at a time, retrying every `retry_seconds` while the call is not
 met at the current mark. Selling q units at the unit value P cures a shortfall S when
@@ -35,15 +36,18 @@ met at the current mark. Selling q units at the unit value P cures a shortfall S
     q >= (1 - haircut) x S / (haircut x P)
 
 (the proceeds repay the loan, which needs less collateral by a factor 1 - haircut), so a
-small call can force a large sale. The sales depress the mark, which deepens the call being
-worked and the next day's calls: the fire-sale spiral.
+small call can force a large sale. The sales depress the bids, and with them the
+collateral's value, which deepens the call being worked and the next day's calls: the
+fire-sale spiral.
 
 After `term_days` a repo rolls for another term (`rolls`) or matures: the borrower repays
 the loan less its cash margin and gets its units back. A borrower that cannot repay has its
-collateral sold until the loan is covered. A repo whose loan the margin and sale proceeds
-cover, or whose collateral is all sold, closes at the next session open (when the sales
-have settled): surplus cash and units go back to the borrower, and what the borrower cannot
-pay of a remaining loan is the lender's loss. Repos carry no interest.
+collateral sold until the loan is covered. Coupons on pledged units are paid to the lender,
+the holder of record, which passes each on to the borrower at once as a manufactured payment
+(the borrower keeps the economic coupon, as under the GMRA). A repo whose loan the margin
+and sale proceeds cover, or whose collateral is all sold, closes at the next session open
+(when the sales have settled): surplus cash and units go back to the borrower, and what the
+borrower cannot pay of a remaining loan is the lender's loss. Repos carry no interest.
 
 Every movement is an off-book transfer of whole paise and units or a trade on a venue, so
 cash and units are conserved exactly; a lender's units of a bond always equal the units of
@@ -58,14 +62,13 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import Field, field_validator, model_validator
 
-from agents.common import PopulationParams
+from agents.common import GRADES, PopulationParams, grade
 from sim.engine.latency import latency_from
 from sim.engine.participant import Participant
 from sim.scenario.registry import AgentKind
 from sim.units import NS_PER_SECOND
 
 BP = 10_000  # haircuts are held in basis points, so the arithmetic stays in integers
-GRADES = ("AAA", "AA", "A", "BBB", "BIG")
 
 
 class RepoParams(PopulationParams):
@@ -92,9 +95,9 @@ class RepoParams(PopulationParams):
     def _every_grade(cls, haircuts: dict[str, float]) -> dict[str, float]:
         if set(haircuts) != set(GRADES):
             raise ValueError(f"needs exactly the grades {list(GRADES)}, got {sorted(haircuts)}")
-        for grade, haircut in haircuts.items():
+        for name, haircut in haircuts.items():
             if not 0 <= haircut < 1:
-                raise ValueError(f"haircut of {grade} must be in [0, 1), got {haircut}")
+                raise ValueError(f"haircut of {name} must be in [0, 1), got {haircut}")
         return haircuts
 
     @model_validator(mode="after")
@@ -108,13 +111,6 @@ class RepoParams(PopulationParams):
 
 
 # --- the arithmetic ---------------------------------------------------------------------------
-
-
-def grade(rating: str | None) -> str:
-    """The haircut grade of a rating: notches pooled (AA+ -> AA), unrated counted as BIG."""
-    if rating is None:
-        return "BIG"
-    return rating.rstrip("+-")
 
 
 def haircut_bp(base: float, panic: float, multiplier: float, cap: float) -> int:
@@ -184,10 +180,23 @@ class RepoDesk:
         self._next_id = 1
         self._next_lender = 0
         self.totals = defaultdict(int)
+        self.venues_of: dict[str, list[str]] = {}  # symbol -> the venues that list it
+        for venue, symbol in market.listings():
+            self.venues_of.setdefault(symbol, []).append(venue)
 
-    def unit_value(self, symbol: str) -> int:
-        """Paise one unit is worth at the mark."""
-        return self.market.mark(symbol) * self.market.tick_value(symbol)
+    def unit_value(self, symbol: str, viewer: Participant) -> int:
+        """Paise a unit of collateral is worth to a lender: the published valuation (accrued
+        interest included), less how far the best bid `viewer` sees across the venues is
+        below the fair clean price. Collateral is worth what it could be sold for, so forced
+        sales that push the bids down deepen the calls (the fire-sale spiral)."""
+        market = self.market
+        value = market.unit_value(symbol)
+        bids = [viewer.quote(venue, symbol).bid for venue in self.venues_of[symbol]]
+        best = max((b for b in bids if b is not None), default=None)
+        if best is None:
+            return value
+        below = (market.fair_value(symbol) - best) * market.tick_value(symbol)
+        return value - max(round(below), 0)
 
     def haircut(self, symbol: str, day: int) -> int:
         """Today's haircut (bp) on `symbol`, in stress included."""
@@ -203,9 +212,9 @@ class RepoDesk:
         returns the repo, or None when no lender can lend."""
         symbol = borrower.symbol
         haircut = self.haircut(symbol, day)
-        unit_value = self.unit_value(symbol)
         for i in range(len(self.lenders)):
             lender = self.lenders[(self._next_lender + i) % len(self.lenders)]
+            unit_value = self.unit_value(symbol, lender)
             affordable = lender.lendable() * BP // max((BP - haircut) * unit_value, 1)
             pledged = min(units, affordable)
             loan = max_loan(pledged * unit_value, haircut)
@@ -264,6 +273,7 @@ _TOTALS = (
     "forced_sale_units",
     "forced_sale_paise",
     "default_loss_paise",
+    "manufactured_payments_paise",
 )
 
 
@@ -274,9 +284,6 @@ class RepoParticipant(Participant):
         super().__init__(market, rng, latency_from(params.latency_us, params.latency_jitter_us))
         self.params = params
         self.desk = desk
-        self._venues_of: dict[str, list[str]] = {}  # symbol -> the venues that list it
-        for venue, symbol in market.listings():
-            self._venues_of.setdefault(symbol, []).append(venue)
         self.margin_calls = 0
         self.forced_sale_units = 0
 
@@ -284,11 +291,13 @@ class RepoParticipant(Participant):
         return [r for r in self.desk.repos if self in (r.borrower, r.lender)]
 
     def claim(self) -> int:
-        """Paise its open repos are worth to it at the mark, which the ledger does not see:
-        a lender is owed the loan and owes back the collateral and the cash margin it holds;
-        a borrower the opposite. `pnl` in agents.parquet plus this is the economic P&L."""
+        """Paise its open repos are worth to it, at the collateral's unit value, which the
+        ledger does not see: a lender is owed the loan and owes back the collateral and the
+        cash margin it holds; a borrower the opposite. `pnl` in agents.parquet plus this is
+        the economic P&L."""
         return sum(
-            (1 if r.lender is self else -1) * (r.loan - r.value(self.desk.unit_value(r.symbol)))
+            (1 if r.lender is self else -1)
+            * (r.loan - r.value(self.desk.unit_value(r.symbol, r.lender)))
             for r in self._repos()
         )
 
@@ -335,7 +344,7 @@ class RepoBorrower(RepoParticipant):
         """Spend the budget on the bond, through the lowest ask it sees; what the book
         cannot fill now is tried again later."""
         quotes = [
-            (self.quote(name, self.symbol).ask, name) for name in self._venues_of[self.symbol]
+            (self.quote(name, self.symbol).ask, name) for name in self.desk.venues_of[self.symbol]
         ]
         asks = [(ask, name) for ask, name in quotes if ask is not None]
         if not asks:
@@ -353,7 +362,7 @@ class RepoBorrower(RepoParticipant):
 
     def on_response(self, request: tuple, response) -> None:
         if response.filled_qty < request[4]:
-            spent = sum(t.notional + t.taker_fee for t in response.trades)
+            spent = sum(t.consideration + t.taker_fee for t in response.trades)
             self.budget = max(self.budget - spent, 0)
             self.wake_in(int(self.params.retry_seconds * NS_PER_SECOND))
         else:
@@ -392,6 +401,15 @@ class RepoLender(RepoParticipant):
         """Free cash less what it would owe back on closing its repos."""
         return self.free_cash() - sum(r.owed_back for r in self._repos())
 
+    def on_coupon(self, payment) -> None:
+        """The coupon on pledged units reaches the lender, the holder of record; the borrower
+        keeps the economic coupon, so the lender passes it on as a manufactured payment."""
+        for repo in self._repos():
+            if repo.lender is self and repo.symbol == payment.symbol and repo.units:
+                cash = repo.units * payment.per_unit
+                self.market.pass_on_coupon(self, repo.borrower, cash, payment.symbol)
+                self.desk.totals["manufactured_payments_paise"] += cash
+
     def on_session_open(self, day: int) -> None:
         for repo in [r for r in self._repos() if not r.selling]:
             self.review(repo, day)
@@ -416,7 +434,7 @@ class RepoLender(RepoParticipant):
             self._queue_sale(repo)
             return
         repo.haircut = desk.haircut(repo.symbol, day)
-        unit_value = desk.unit_value(repo.symbol)
+        unit_value = desk.unit_value(repo.symbol, self)
         short = shortfall(repo.loan, repo.value(unit_value), repo.haircut)
         if short > 0:
             self.margin_calls += 1
@@ -429,7 +447,7 @@ class RepoLender(RepoParticipant):
     def units_to_sell(self, repo: Repo) -> int:
         """Collateral to sell now: enough to cover the loan if due, else to cure the call at
         the current mark."""
-        unit_value = self.desk.unit_value(repo.symbol)
+        unit_value = self.desk.unit_value(repo.symbol, self)
         if repo.due:
             owed = repo.loan - repo.cash_margin
             return min(-(-owed // max(unit_value, 1)), repo.units) if owed > 0 else 0
@@ -469,7 +487,7 @@ class RepoLender(RepoParticipant):
     def _best_bid_venue(self, symbol: str) -> str | None:
         bids = [
             (quote.bid, name)
-            for name in self._venues_of[symbol]
+            for name in self.desk.venues_of[symbol]
             if (quote := self.quote(name, symbol)).bid is not None
         ]
         return max(bids)[1] if bids else None
@@ -488,7 +506,7 @@ class RepoLender(RepoParticipant):
         totals = self.desk.totals
         for trade in response.trades:
             repo.units -= trade.qty
-            repo.loan -= trade.notional - trade.taker_fee
+            repo.loan -= trade.consideration - trade.taker_fee
             self.forced_sale_units += trade.qty
             repo.borrower.forced_sale_units += trade.qty
             totals["forced_sale_units"] += trade.qty

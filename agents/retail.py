@@ -115,9 +115,11 @@ class RetailCohort(Participant):
         self.units_held = np.zeros((n, len(self.symbols)), np.int64)  # units working sells offer
         self.cash_unsettled = np.zeros(n, np.int64)  # sale proceeds not settled yet
         self.units_unsettled = np.zeros((n, len(self.symbols)), np.int64)  # purchases, likewise
+        self.units_sold_unsettled = np.zeros((n, len(self.symbols)), np.int64)  # still of record
         # (settle at, investor, column, units, paise) of fills not settled yet, a heap.
         self._settlements: list[tuple[int, int, int, int, int]] = []
         self.initial_cash = cash
+        self._start_values = np.zeros(len(self.symbols), np.int64)  # unit values at the open
         self.orders_by_investor = np.zeros(n, np.int64)
         self.fills_by_investor = np.zeros(n, np.int64)
         self.fees_by_investor = np.zeros(n, np.int64)
@@ -135,8 +137,13 @@ class RetailCohort(Participant):
     # --- arrivals ------------------------------------------------------------------------
 
     def on_start(self) -> None:
+        # Endowments are valued as the run values every account's: at the first valuation.
+        self._start_values = self._unit_values()
         if len(self.cash):
             self._schedule_next()
+
+    def _unit_values(self) -> np.ndarray:
+        return np.array([self.market.unit_value(s) for s in self.symbols], np.int64)
 
     def _schedule_next(self) -> None:
         self.wake_in(int(self.draws.exponential(self._mean_gap) * NS_PER_SECOND))
@@ -204,13 +211,30 @@ class RetailCohort(Participant):
         self.orders_by_investor[i] += 1
         self.submit(venue, symbol, side, qty, price, client=i + 1)
 
-    def _settle_due(self) -> None:
-        """Fills whose settlement time has come become the investors' to use."""
+    def _settle_due(self, before: int | None = None) -> None:
+        """Fills whose settlement time has come (or, with `before`, came before it) become the
+        investors' to use."""
         pending = self._settlements
-        while pending and pending[0][0] <= self.now:
-            _, i, col, units, cash = heapq.heappop(pending)
-            self.units_unsettled[i, col] -= units
+        last = self.now if before is None else before - 1
+        while pending and pending[0][0] <= last:
+            _, i, col, units, cash = heapq.heappop(pending)  # units: + bought, - sold
+            if units > 0:
+                self.units_unsettled[i, col] -= units
+            else:
+                self.units_sold_unsettled[i, col] += units
             self.cash_unsettled[i] -= cash
+
+    def on_coupon(self, payment) -> None:
+        """Each investor gets the coupon on its units of record: those the ledger held for it
+        before the morning's settlements (bought and settled, or sold and not settled yet)."""
+        col = self._column.get(payment.symbol)
+        if col is None:
+            return
+        self._settle_due(before=self.now)  # the ledger settles this morning's after paying
+        of_record = (
+            self.units[:, col] - self.units_unsettled[:, col] + self.units_sold_unsettled[:, col]
+        )
+        self.cash += of_record * payment.per_unit
 
     def _cancel_stale(self, investor: int) -> None:
         horizon = self.now - self._lifetime_ns
@@ -263,12 +287,12 @@ class RetailCohort(Participant):
         qty = trade.qty
         spent = received = 0
         if side > 0:
-            spent = trade.notional + paid_fee
+            spent = trade.consideration + paid_fee
             self.cash[i] -= spent
             self.cash_held[i] -= spent
             self.units[i, col] += qty
         else:
-            received = trade.notional - paid_fee
+            received = trade.consideration - paid_fee
             self.units[i, col] -= qty
             self.units_held[i, col] -= qty
             self.cash[i] += received
@@ -279,8 +303,8 @@ class RetailCohort(Participant):
                 self.units_unsettled[i, col] += qty
             else:
                 self.cash_unsettled[i] += received
-            bought = qty if side > 0 else 0
-            heapq.heappush(self._settlements, (trade.settle_at, i, col, bought, received))
+                self.units_sold_unsettled[i, col] += qty
+            heapq.heappush(self._settlements, (trade.settle_at, i, col, side * qty, received))
         self.fills_by_investor[i] += 1
         self.fees_by_investor[i] += paid_fee
         order_id = trade.taker_order_id if taker else trade.maker_order_id
@@ -340,15 +364,11 @@ class RetailCohort(Participant):
         return len(self._orders) + sum(len(w) for w in self._in_flight.values())
 
     def investor_pnl(self) -> np.ndarray:
-        """Each investor's PnL in paise: cash plus units at the mark, less the endowment at the
-        reference prices (the same rule as every agent's `pnl` in agents.parquet)."""
-        market = self.market
-        marks = np.array([market.mark(s) * market.tick_value(s) for s in self.symbols], np.int64)
-        references = np.array(
-            [market.reference_price(s) * market.tick_value(s) for s in self.symbols], np.int64
-        )
-        start = self.initial_cash + self.params.units * int(references.sum())
-        return self.cash + self.units @ marks - start
+        """Each investor's PnL in paise: cash plus units at the published valuation (accrued
+        interest included), less the endowment at the first valuation (the same rule as
+        every agent's `pnl` in agents.parquet)."""
+        start = self.initial_cash + self.params.units * int(self._start_values.sum())
+        return self.cash + self.units @ self._unit_values() - start
 
     def reconcile(self) -> list[str]:
         """Where the omnibus account and its investors disagree (empty when they agree).

@@ -36,7 +36,11 @@ The pool is a second ledger account, owned by a small `SipPool` participant (kin
 agents.parquet and covers it in the conservation check. It never trades on a venue. Its
 capital is its seed (`cash_rupees`) plus every kept inflow; what it has paid for exits less
 what recycling paid it is the cost of the inventory it still holds, so
-``pool cash + paid for exits - recycled proceeds == capital`` to the paisa.
+``pool cash + paid for exits - recycled proceeds - coupons received == capital`` to the paisa.
+Coupons on the omnibus's units are split over the bond's investors pro rata to their
+attributed units (largest remainder): units bought in the last settlement cycle before a
+record date count as held, so within the cohort a coupon can go to the buyer rather than the
+seller of such units (the omnibus account itself receives exactly what the ledger pays).
 """
 
 from __future__ import annotations
@@ -187,6 +191,7 @@ class SipCohort(Participant):
         self.pool_paid = 0  # paise the pool paid for exits
         self.recycled_units = 0
         self.recycled_paise = 0  # paise investors paid the pool for recycled units
+        self.pool_coupons = 0  # paise of coupons the pool's inventory received
         self.sip_log: list[tuple[int, int, int]] = []  # (day, deposited, kept by the pool)
         self.rejected = 0
         self._in_flight: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
@@ -361,13 +366,13 @@ class SipCohort(Participant):
         if side > 0:
             self.units[idx] += parts
             self.cash[idx] -= allocate(
-                sum(t.notional + t.taker_fee for t in response.trades), parts
+                sum(t.consideration + t.taker_fee for t in response.trades), parts
             )
         else:
             self.units[idx] -= parts
             self.exit_sold[idx] += parts
             self.cash[idx] += allocate(
-                sum(t.notional - t.taker_fee for t in response.trades), parts
+                sum(t.consideration - t.taker_fee for t in response.trades), parts
             )
 
     def _best(self, b: int, side: int) -> tuple[str, int] | None:
@@ -412,6 +417,16 @@ class SipCohort(Participant):
         self._utilisation.append(inventory / self.pool_capital)
         self._idle.append(pool.free_cash() / self.pool_capital)
 
+    def on_coupon(self, payment) -> None:
+        if payment.symbol not in self.bonds:
+            return
+        members = self._members[self.bonds.index(payment.symbol)]
+        for account, _, paise in payment.paid:
+            if account == self.account:
+                self.cash[members] += allocate(paise, self.units[members])
+            elif account == self.pool.account:
+                self.pool_coupons += paise
+
     def reconcile(self) -> list[str]:
         """Where the omnibus account and the investors' attributed cash and units disagree
         (empty when they agree; orders in flight make them differ until their answer)."""
@@ -433,7 +448,8 @@ class SipCohort(Participant):
         free cash over its capital; each the mean over the day's closes once it has capital
         (idle cash passes 1 when haircuts and recycling have earned money). pool_capital_paise:
         seed plus kept inflows; pool_paid_paise, recycled_paise: what the pool paid for exits
-        and what recycling paid it. exit_units_requested/absorbed/sold: the rest is still open.
+        and what recycling paid it; pool_coupons_paise: the coupons its inventory received.
+        exit_units_requested/absorbed/sold: the rest is still open.
         """
         tick_values = self._tick_values[self.bond]
         out = {
@@ -455,6 +471,7 @@ class SipCohort(Participant):
             "pool_paid_paise": self.pool_paid,
             "recycled_units": self.recycled_units,
             "recycled_paise": self.recycled_paise,
+            "pool_coupons_paise": self.pool_coupons,
             "orders_rejected": self.rejected,
             "buffer_utilisation": float(np.mean(self._utilisation)) if self._utilisation else None,
             "idle_cash": float(np.mean(self._idle)) if self._idle else None,

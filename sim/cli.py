@@ -129,7 +129,24 @@ def _print_summary(metrics: dict[str, Any]) -> None:
         rows = [(k, v) for k, v in values.items() if isinstance(v, bool | int | float)]
         for i, (name, value) in enumerate(rows):
             table.add_row(str(group), str(name), _number(value), end_section=i == len(rows) - 1)
-    Console().print(table)
+    console = Console()
+    console.print(table)
+    by_kind = metrics.get("pnl_by_kind")
+    if by_kind:
+        console.print(_pnl_table(by_kind))
+
+
+def _pnl_table(by_kind: dict[str, dict]):
+    """PnL by agent kind with its parts, in rupees (`sim.analytics.attribution`)."""
+    from rich.table import Table
+
+    parts = ("carry", "valuation", "trading", "fees")
+    table = Table("kind", "agents", "pnl", *parts, title="PnL by kind (rupees)")
+    for kind, row in by_kind.items():
+        sums = [row.get(f"pnl_{part}_sum") for part in parts]
+        cells = [_number(v / 100) if v is not None else "" for v in (row["pnl_sum"], *sums)]
+        table.add_row(kind, str(row["count"]), *cells)
+    return table
 
 
 def _number(value: bool | float) -> str:

@@ -29,7 +29,9 @@ __all__ = [
 
 
 def pnl_by_kind(agents: pl.DataFrame) -> dict:
-    """Count, sum, mean and median of the agents' `pnl` column (its own unit) per `kind`."""
+    """Count, sum, mean and median of the agents' `pnl` column (its own unit) per `kind`, and
+    the sums of its parts (the `pnl_*` columns of `sim.analytics.attribution`) where present."""
+    parts = [c for c in agents.columns if c.startswith("pnl_")]
     table = (
         agents.group_by(pl.col("kind").cast(pl.String))
         .agg(
@@ -37,6 +39,7 @@ def pnl_by_kind(agents: pl.DataFrame) -> dict:
             pnl_sum=pl.col("pnl").sum(),
             pnl_mean=pl.col("pnl").mean(),
             pnl_median=pl.col("pnl").median(),
+            **{f"{part}_sum": pl.col(part).sum() for part in parts},
         )
         .sort("kind")
     )

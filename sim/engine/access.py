@@ -115,9 +115,12 @@ class MarketAccess:
         return sim.information.observe_fundamental(symbol, noise_ticks, rng, sim.clock.now)
 
     def mark(self, symbol: str) -> int:
-        """The price positions are valued at, ticks: the last trade on any venue, else the
-        reference price."""
+        """The clean price positions are valued at, ticks: the published fair value."""
         return self._sim.mark(symbol)
+
+    def unit_value(self, symbol: str) -> int:
+        """Paise one unit is worth at the published valuation, accrued interest included."""
+        return self._sim.unit_value(symbol)
 
     def panic_level(self, day: int) -> float:
         """Panic intensity (0 to 1) on trading day `day`, from the scenario's panic shocks
@@ -160,6 +163,14 @@ class MarketAccess:
         when the payer's free cash or the deliverer's free units fall short) and journaled in
         transfers.parquet."""
         self._sim.ledger.transfer(source.account, target.account, cash, symbol, qty)
+
+    def pass_on_coupon(self, source: Participant, target: Participant, cash: int, symbol: str):
+        """`source` pays `target` a coupon it received on `symbol` for it (a manufactured
+        payment: a repo lender to the borrower whose units it holds), journaled as
+        "manufactured_payment": income to the target, not a trade."""
+        self._sim.ledger.transfer(
+            source.account, target.account, cash, symbol, 0, kind="manufactured_payment"
+        )
 
     def _ports(self) -> Ports:
         """What a participant acts and reads its own account through (bound once: they are on

@@ -16,12 +16,18 @@ from sim.records.recorder import Recorder
 class Information:
     """Published valuations, looks at the fundamental and shock levels for one run."""
 
-    def __init__(self, fundamental, tick_sizes: dict[str, float], shocks, recorder: Recorder):
+    def __init__(
+        self, fundamental, tick_sizes: dict[str, float], shocks, recorder: Recorder, accrued
+    ):
+        """`accrued(day)`: each bond's accrued interest per 100 face to the settlement date of
+        the day's trades, published with its fair clean price."""
         self.fundamental = fundamental
+        self.accrued = accrued
         self.tick_sizes = tick_sizes  # floats: a Decimal division per look would be slow
         self.shocks = shocks
         self.recorder = recorder
         self._published: dict[str, float] = {}  # symbol -> fair value in ticks
+        self._valuation: dict[str, tuple[float, float]] = {}  # clean, accrued per 100 face
 
     def fundamental_ticks(self, symbol: str, now: int) -> float:
         """The fundamental value at `now`, in ticks."""
@@ -31,6 +37,10 @@ class Information:
         """The last published valuation, in ticks: the fair value as of this session's open,
         or as re-marked after a shock that moved it since."""
         return self._published[symbol]
+
+    def valuation(self, symbol: str) -> tuple[float, float]:
+        """The last published (fair clean price, accrued interest), per 100 face."""
+        return self._valuation[symbol]
 
     def observe_fundamental(self, symbol: str, noise_ticks: float, rng, now: int) -> float:
         """A noisy observation of the fundamental at `now`, in ticks."""
@@ -52,17 +62,22 @@ class Information:
 
     def publish(self, day: int, now: int, rows: dict[str, tuple]) -> None:
         """Publish (and record) fair values, and the curve they come from."""
+        accrued = self.accrued(day)
         for symbol, fair in rows.items():
+            interest = accrued.get(symbol, 0.0)
             self._published[symbol] = fair[0] / self.tick_sizes[symbol]
-            self.recorder.fair_value(now, symbol, *fair)
+            self._valuation[symbol] = (fair[0], interest)
+            self.recorder.fair_value(now, symbol, *fair, interest)
         for tenor, rate in self.fundamental.curve_rows(day):
             self.recorder.curve(now, tenor, rate)
 
-    def apply_shock(self, shock, day: int, now: int) -> None:
-        """A shock strikes the fundamental; a valuation agency re-marks what it moved."""
+    def apply_shock(self, shock, day: int, now: int) -> list[str]:
+        """A shock strikes the fundamental; a valuation agency re-marks what it moved, which
+        it returns."""
         before = self.fair_value_rows(day, now)
         self.fundamental.apply_shock(shock, now)
         after = self.fair_value_rows(day, now)
         moved = {symbol: row for symbol, row in after.items() if row != before[symbol]}
         if moved:
             self.publish(day, now, moved)
+        return list(moved)

@@ -24,8 +24,10 @@ from pathlib import Path
 import mesa
 import numpy as np
 
+from sim.analytics.attribution import PARTS, attribute
 from sim.engine import build
 from sim.engine.access import MarketAccess
+from sim.engine.cashflows import PayingAgents, unit_paise
 from sim.engine.clock import Clock
 from sim.engine.collector import RunCollection
 from sim.engine.information import Information
@@ -70,15 +72,20 @@ class Simulation:
                 self.venues[spec.name], venue_latency[spec.name] = build.build_venue(
                     spec, self.ledger, self.instruments, self.reference_prices, self.calendar
                 )
+            self.paying_agents = PayingAgents(scenario.instruments, self.calendar, self.ledger)
         except ValueError as error:
             # What validation could not see alone (a bond maturing inside the run, say).
             raise ScenarioError([f"{scenario.source}: {error}"]) from error
         self.events = {"wakeups": 0, "requests": 0, "trades": 0, "quotes": 0, "deliveries": 0}
         self._session = self.calendar.session(0)
-        self._initial_wealth: dict[int, int] = {}
         self._collection: RunCollection | None = None  # while the sessions run
         tick_sizes = {s: float(i.tick_size) for s, i in self.instruments.items()}
-        self.information = Information(self.fundamental, tick_sizes, scenario.shocks, self.recorder)
+        # Valuations are of a trade now: accrued to the settlement date of the slowest venue,
+        # as the bond fundamental prices.
+        self._valuation_lag = max((v.settlement_lag_days for v in scenario.venues), default=0)
+        self.information = Information(
+            self.fundamental, tick_sizes, scenario.shocks, self.recorder, self._valuation_accrued
+        )
         self.router = Router(
             clock=self.clock,
             trading_time=self.trading_time,
@@ -125,10 +132,6 @@ class Simulation:
             raise ConfigurationError(f"{agent.kind} endowment: {error}") from error
         for venue in self.venues.values():
             venue.register(agent.account, tier=None if tier is None else Tier(tier))
-        self._initial_wealth[agent.account] = cash + sum(
-            qty * self.reference_prices[s] * self.instruments[s].tick_value
-            for s, qty in (units or {}).items()
-        )
 
     def _journal(self, kind, source, target, cash, instrument, qty) -> None:
         self.recorder.transfer(self.clock.now, kind, source, target, cash, instrument, qty)
@@ -137,19 +140,23 @@ class Simulation:
         """Money entering the system into an agent's account (a SIP contribution): it is
         invested capital, not profit, so the agent's PnL is measured net of it."""
         self.ledger.deposit(agent.account, amount)
-        self._initial_wealth[agent.account] = self._initial_wealth.get(agent.account, 0) + amount
 
-    def initial_wealth(self, account: int) -> int:
-        """What an account started with (paise, units at reference prices) plus deposits
-        since: its PnL is measured against this."""
-        return self._initial_wealth.get(account, 0)
+    def _valuation_accrued(self, day: int) -> dict[str, float]:
+        """Each bond's accrued interest per 100 face in the valuations published on `day`."""
+        agents = self.paying_agents
+        return agents.accrued_per_100(agents.settle_date(day, self._valuation_lag))
 
     def mark(self, symbol: str) -> int:
-        """The price (ticks) positions are valued at: the last trade on any venue, else the
-        reference price."""
-        prices = [v.book(symbol).last_price for v in self.venues.values() if symbol in v.symbols]
-        prices = [p for p in prices if p]
-        return prices[-1] if prices else self.reference_prices[symbol]
+        """The clean price (ticks) positions are valued at: the published fair value (the
+        evaluated price), to the nearest tick."""
+        return round(self.information.published_fair_value(symbol))
+
+    def unit_value(self, symbol: str) -> int:
+        """Paise one unit is worth at the published valuation: the fair clean price plus the
+        accrued interest, each to the paisa (as `sim.analytics.attribution` values positions)."""
+        clean, accrued = self.information.valuation(symbol)
+        face = self.instruments[symbol].unit_face_value
+        return unit_paise(clean, face) + unit_paise(accrued, face)
 
     # --- what agents may know of the scenario -------------------------------------------
 
@@ -217,12 +224,23 @@ class Simulation:
 
     def _session_open(self, day: int) -> None:
         self._session = self.calendar.session(day)
+        # Coupons go to the holders of record before the morning's trades settle.
+        payments = self.paying_agents.pay_due(day)
         self.ledger.settle_due(self.now)
-        for venue in self.venues.values():
-            venue.new_day()
         self.information.publish(day, self.now, self.information.fair_value_rows(day, self.now))
+        # Price bands are centred on the evaluated prices, which trades cannot ratchet.
+        for name, venue in self.venues.items():
+            settle = self.paying_agents.settle_date(day, venue.settlement_lag_days)
+            references = {s: self.mark(s) for s in venue.symbols}
+            uncovered = venue.new_day(self.paying_agents.accrued(settle), references)
+            if uncovered:
+                agents = {a.account: a for a in self.model.agents}
+                for account, symbol, order_id in uncovered:
+                    self.router.cancel_for(agents[account], name, symbol, order_id)
         if day == 0:
             self.model.agents.do("on_start")
+        for payment in payments:
+            self.model.agents.do("on_coupon", payment)
         self.model.agents.do("on_session_open", day)
 
     def _session_close(self, day: int, progress) -> None:
@@ -240,7 +258,9 @@ class Simulation:
             progress(self.now, self.calendar.start_ns, self.calendar.end_ns)
 
     def _shock(self, shock) -> None:
-        self.information.apply_shock(shock, self.calendar.day_index(self.now), self.now)
+        moved = self.information.apply_shock(shock, self.calendar.day_index(self.now), self.now)
+        for venue in self.venues.values():
+            venue.recentre({s: self.mark(s) for s in moved if s in venue.symbols})
         self.model.agents.do("on_shock", shock)
 
     # --- the run -------------------------------------------------------------------------
@@ -265,25 +285,32 @@ class Simulation:
     def run_id(self) -> str:
         return f"{self.scenario.name}-seed{self.seed}-{self.scenario.hash[:8]}"
 
-    def run_record(self, run_id: str) -> RunRecord:
-        """The finished run as plain values, for its summary."""
+    def run_record(self, run_id: str, frames: dict) -> RunRecord:
+        """The finished run as plain values, for its summary: each agent's PnL at the
+        published valuation, with its parts (`sim.analytics.attribution`)."""
         population_of = {a.account: name for name, pop in self.populations.items() for a in pop}
+        books = attribute(
+            frames["trades"],
+            frames["transfers"],
+            frames["fair_values"],
+            faces={s: i.unit_face_value for s, i in self.instruments.items()},
+            tick_values={s: i.tick_value for s, i in self.instruments.items()},
+            fees={agent.account: agent.fees_paid for agent in self.model.agents},
+        )
         agents = []
         for agent in self.model.agents:
             account = self.ledger.account(agent.account)
-            positions = sum(
-                account.position(s) * self.mark(s) * self.instruments[s].tick_value
-                for s in self.instruments
-            )
-            cash = account.cash + account.pending_cash
+            book = books[agent.account]
             agents.append(
                 {
                     "agent": agent.account,
                     "kind": agent.kind,
                     "population": population_of.get(agent.account, agent.kind),
-                    "cash": cash,
-                    "positions_value": positions,
-                    "pnl": cash + positions - self.initial_wealth(agent.account),
+                    "cash": account.cash + account.pending_cash,
+                    "positions_value": book["positions_value"],
+                    "capital": book["capital"],
+                    "pnl": book["pnl"],
+                    **{f"pnl_{part}": book[part] for part in PARTS},
                     "fees": agent.fees_paid,
                     "orders": agent.orders_sent,
                     "fills": agent.fills,
@@ -316,7 +343,7 @@ class Simulation:
         from sim.records.store import to_json_ready, write_run
 
         frames = self.recorder.take_frames()
-        record = self.run_record(run_id)
+        record = self.run_record(run_id, frames)
         agents = summary.agents_frame(record)
         instruments = summary.instruments_frame(record)
         metrics = summary.metrics(record, frames, agents, instruments)

@@ -144,6 +144,12 @@ class Router:
             request = _new_request(_REQUESTS[action], (action, venue_name, symbol, *args))
             self.deliver(agent, "on_response", request, venue.answer(symbol, codes))
 
+    def cancel_for(self, agent, venue: str, symbol: str, order_id: int) -> None:
+        """The venue cancels an agent's open order on its behalf (its cover fell short of a new
+        session's accrued interest): processed and recorded now, and answered to the agent as
+        its own cancel would be."""
+        self._arrive(agent, "cancel", venue, symbol, (order_id,), {})
+
     def record_refusal(self, agent, request: Request | tuple, reason, client: int = 0) -> None:
         """A request an agent's own controls stopped before it was sent (a guardrail, a
         broker's check of its client): recorded with its reason like any refused request.
@@ -179,11 +185,11 @@ class Router:
         for row in venue.trade_rows(n):
             # a TradeRow, unpacked: cheaper than its fields one by one
             (price, qty, maker_id, taker_id, maker_account, taker_account, aggressor, _,
-             maker_fee, taker_fee, maker_client, taker_client) = row  # fmt: skip
+             maker_fee, taker_fee, maker_client, taker_client, accrued) = row  # fmt: skip
             self.events["trades"] += 1
             self.recorder.trade(
                 now, venue.name, symbol, price, qty, maker_id, taker_id, maker_account,
-                taker_account, aggressor, maker_client, taker_client,
+                taker_account, aggressor, maker_client, taker_client, accrued,
             )  # fmt: skip
             maker, taker = agents[maker_account], agents[taker_account]
             maker.fills += 1

@@ -42,8 +42,8 @@ B_CASH, B_LOCKED, B_PENDING = 0, 1, 2
 H_UNITS, H_LOCKED, H_PENDING = 0, 1, 2
 # settlements[k, S_*]
 S_TRADE_ID, S_AT, S_COLUMN, S_BUYER, S_SELLER, S_QTY = 0, 1, 2, 3, 4, 5
-S_NOTIONAL, S_BUYER_FEE, S_SELLER_FEE, S_FEE_ROW = 6, 7, 8, 9
-N_SETTLEMENT_FIELDS = 10
+S_NOTIONAL, S_BUYER_FEE, S_SELLER_FEE, S_FEE_ROW, S_ACCRUED = 6, 7, 8, 9, 10
+N_SETTLEMENT_FIELDS = 11
 # ledger_meta[LM_*]
 LM_NEXT_TRADE_ID, LM_PENDING = 0, 1
 N_LEDGER_META = 2
@@ -67,7 +67,8 @@ T_AGGRESSOR, T_NOTIONAL, T_MAKER_FEE, T_TAKER_FEE, T_MAKER_CLIENT, T_TAKER_CLIEN
     10,
     11,
 )
-N_TRADE_FIELDS = 12
+T_ACCRUED = 12
+N_TRADE_FIELDS = 13
 
 # what a request did to its order before settling
 REQ_NONE, REQ_NEW, REQ_MODIFY = 0, 1, 2
@@ -95,10 +96,11 @@ def fee(notional, rate):
 
 
 @njit(cache=True, inline="always")
-def cash_needed(qty, limit, tick_value, max_rate):
-    """Cash that covers `qty` at `limit` or better plus the largest fee, as the face's."""
+def cash_needed(qty, limit, tick_value, accrued, max_rate):
+    """Cash that covers `qty` at `limit` or better with `accrued` interest per unit, plus the
+    largest fee (charged on the clean notional), as the face's."""
     notional = qty * limit * tick_value
-    return notional + fee(notional, max_rate)
+    return notional + qty * accrued + fee(notional, max_rate)
 
 
 # --- open orders ---------------------------------------------------------------------------
@@ -154,11 +156,11 @@ def _remove_order(slots, heads, venue_meta, slot_of, slot):
 
 
 @njit(cache=True, inline="always")
-def _settle(balances, holdings, column, buyer, seller, qty, notional, buyer_fee, seller_fee,
-            fee_row):  # fmt: skip
-    """Cash to the seller, units to the buyer and fees to the venue; the pending amounts and
-    the locks they stood in for are released."""
-    pays, receives = notional + buyer_fee, notional - seller_fee
+def _settle(balances, holdings, column, buyer, seller, qty, notional, accrued, buyer_fee,
+            seller_fee, fee_row):  # fmt: skip
+    """Cash (clean notional plus accrued interest) to the seller, units to the buyer and fees
+    to the venue; the pending amounts and the locks they stood in for are released."""
+    pays, receives = notional + accrued + buyer_fee, notional + accrued - seller_fee
     balances[buyer, B_CASH] -= pays
     balances[buyer, B_LOCKED] -= pays
     balances[buyer, B_PENDING] += pays
@@ -174,10 +176,12 @@ def _settle(balances, holdings, column, buyer, seller, qty, notional, buyer_fee,
 
 @njit(cache=True)
 def book_trade(balances, holdings, settlements, ledger_meta, column, buyer, seller, qty, notional,
-               buyer_fee, seller_fee, fee_row, settle_at, now):  # fmt: skip
+               accrued, buyer_fee, seller_fee, fee_row, settle_at, now):  # fmt: skip
     """Book a trade whose cash (buyer) and units (seller) are already locked: it settles at
-    once when `settle_at <= now`, else joins the settlements. Returns its trade id."""
-    pays, receives = notional + buyer_fee, notional - seller_fee
+    once when `settle_at <= now`, else joins the settlements. `notional` is the clean price's
+    and `accrued` the interest the buyer pays the seller on top (paise, the whole trade).
+    Returns its trade id."""
+    pays, receives = notional + accrued + buyer_fee, notional + accrued - seller_fee
     balances[buyer, B_PENDING] -= pays
     holdings[buyer, column, H_PENDING] += qty
     balances[seller, B_PENDING] += receives
@@ -185,8 +189,8 @@ def book_trade(balances, holdings, settlements, ledger_meta, column, buyer, sell
     trade_id = ledger_meta[LM_NEXT_TRADE_ID]
     ledger_meta[LM_NEXT_TRADE_ID] = trade_id + 1
     if settle_at <= now:
-        _settle(balances, holdings, column, buyer, seller, qty, notional, buyer_fee, seller_fee,
-                fee_row)  # fmt: skip
+        _settle(balances, holdings, column, buyer, seller, qty, notional, accrued, buyer_fee,
+                seller_fee, fee_row)  # fmt: skip
     else:
         p = ledger_meta[LM_PENDING]
         ledger_meta[LM_PENDING] = p + 1
@@ -200,6 +204,7 @@ def book_trade(balances, holdings, settlements, ledger_meta, column, buyer, sell
         settlements[p, S_BUYER_FEE] = buyer_fee
         settlements[p, S_SELLER_FEE] = seller_fee
         settlements[p, S_FEE_ROW] = fee_row
+        settlements[p, S_ACCRUED] = accrued
     return trade_id
 
 
@@ -213,8 +218,8 @@ def settle_due(balances, holdings, settlements, ledger_meta, now):
         if settlements[k, S_AT] <= now:
             _settle(balances, holdings, settlements[k, S_COLUMN], settlements[k, S_BUYER],
                     settlements[k, S_SELLER], settlements[k, S_QTY], settlements[k, S_NOTIONAL],
-                    settlements[k, S_BUYER_FEE], settlements[k, S_SELLER_FEE],
-                    settlements[k, S_FEE_ROW])  # fmt: skip
+                    settlements[k, S_ACCRUED], settlements[k, S_BUYER_FEE],
+                    settlements[k, S_SELLER_FEE], settlements[k, S_FEE_ROW])  # fmt: skip
         else:
             if kept != k:
                 settlements[kept] = settlements[k]
@@ -240,7 +245,7 @@ def settle_request(
     slots, heads, venue_meta, slot_of, rates,
     fills, n_fills, cancels, n_cancels, trades,
     request, row, account, side, limit, qty, cash, units, client,
-    oid, status, listing, column, tick_value, max_rate, fee_row, settle_at, now,
+    oid, status, listing, column, tick_value, accrued, max_rate, fee_row, settle_at, now,
 ):  # fmt: skip
     """Book what one trip to a book did: register (REQ_NEW) or update (REQ_MODIFY) the
     request's order with what it locks, price each fill in paise with both sides' fees, book
@@ -255,7 +260,7 @@ def settle_request(
     return _book_request(
         balances, holdings, settlements, ledger_meta, slots, heads, venue_meta, slot_of, rates,
         fills, n_fills, cancels, n_cancels, trades, request, row, account, side, limit, qty,
-        cash, units, client, oid, status, listing, column, tick_value, max_rate, fee_row,
+        cash, units, client, oid, status, listing, column, tick_value, accrued, max_rate, fee_row,
         settle_at, now,
     )  # fmt: skip
 
@@ -266,7 +271,7 @@ def new_order(
     slots, heads, venue_meta, slot_of, rates, trades,
     orders, levels, stops, book_meta, fills, cancels,
     row, account, side, otype, book_price, limit, qty, owner, client, band_low, band_high,
-    listing, column, tick_value, max_rate, fee_row, settle_at, now,
+    listing, column, tick_value, accrued, max_rate, fee_row, settle_at, now,
 ):  # fmt: skip
     """A plain order (limit or protected market: no stop, iceberg or post-only) from an account
     without risk limits, whose side, quantity and prices the face has checked: the gateway's
@@ -284,7 +289,7 @@ def new_order(
         return REASON_PRICE_BAND, 0, 0, 0, 0, 0, 0, 0
     cash, units = 0, 0
     if side == 1:
-        cash = cash_needed(qty, limit, tick_value, max_rate)
+        cash = cash_needed(qty, limit, tick_value, accrued, max_rate)
         if cash > balances[row, B_CASH] - balances[row, B_LOCKED]:
             return REASON_INSUFFICIENT_CASH, 0, 0, 0, 0, 0, 0, 0
     else:
@@ -308,7 +313,7 @@ def new_order(
     last = _book_request(
         balances, holdings, settlements, ledger_meta, slots, heads, venue_meta, slot_of, rates,
         fills, n_fills, cancels, n_cancels, trades, REQ_NEW, row, account, side, limit, qty,
-        cash, units, client, oid, status, listing, column, tick_value, max_rate, fee_row,
+        cash, units, client, oid, status, listing, column, tick_value, accrued, max_rate, fee_row,
         settle_at, now,
     )  # fmt: skip
     code = NOT_OURS if last == NOT_OURS else 0
@@ -339,7 +344,7 @@ def modify_order(
     slots, heads, venue_meta, slot_of, rates, trades,
     orders, levels, stops, book_meta, fills, cancels,
     account, oid, qty, price, band_low, band_high,
-    listing, column, tick_value, max_rate, fee_row, settle_at, now,
+    listing, column, tick_value, accrued, max_rate, fee_row, settle_at, now,
 ):  # fmt: skip
     """`Venue.modify` of order `oid` (0 < oid < len(slot_of)) in one call, for an account
     without risk limits on a venue and instrument not halted, `qty` and `price` positive or -1
@@ -356,11 +361,14 @@ def modify_order(
     new_qty = slots[slot, O_QTY] if qty < 0 else qty
     if price >= 0 and not band_low <= price <= band_high:
         return REASON_PRICE_BAND, 0, 0, 0, 0, 0, 0, client
-    if new_limit > MAX_TOTAL // tick_value or new_qty > MAX_TOTAL // (new_limit * tick_value):
+    if new_limit > MAX_TOTAL // tick_value or new_qty > MAX_TOTAL // (
+        new_limit * tick_value + accrued
+    ):
         return TOO_LARGE, 0, 0, 0, 0, 0, 0, client
     cash, units = 0, 0
     if side == 1:
-        cash = max(cash_needed(new_qty, new_limit, tick_value, max_rate) - slots[slot, O_CASH], 0)
+        needed = cash_needed(new_qty, new_limit, tick_value, accrued, max_rate)
+        cash = max(needed - slots[slot, O_CASH], 0)
         if cash > balances[row, B_CASH] - balances[row, B_LOCKED]:
             return REASON_INSUFFICIENT_CASH, 0, 0, 0, 0, 0, 0, client
     else:
@@ -389,7 +397,7 @@ def modify_order(
     last = _book_request(
         balances, holdings, settlements, ledger_meta, slots, heads, venue_meta, slot_of, rates,
         fills, n_fills, cancels, n_cancels, trades, REQ_MODIFY, row, account, side, new_limit,
-        new_qty, cash, units, client, oid, status, listing, column, tick_value, max_rate,
+        new_qty, cash, units, client, oid, status, listing, column, tick_value, accrued, max_rate,
         fee_row, settle_at, now,
     )  # fmt: skip
     code = NOT_OURS if last == NOT_OURS else 0
@@ -416,7 +424,7 @@ def _book_request(
     slots, heads, venue_meta, slot_of, rates,
     fills, n_fills, cancels, n_cancels, trades,
     request, row, account, side, limit, qty, cash, units, client,
-    oid, status, listing, column, tick_value, max_rate, fee_row, settle_at, now,
+    oid, status, listing, column, tick_value, accrued, max_rate, fee_row, settle_at, now,
 ):  # fmt: skip
     """`settle_request` once its arrays have room."""
     for k in range(n_fills):
@@ -445,6 +453,7 @@ def _book_request(
         maker, taker = slot_of[maker_id], slot_of[taker_id]
         maker_row, taker_row = slots[maker, O_ROW], slots[taker, O_ROW]
         notional = fill_qty * price * tick_value
+        interest = fill_qty * accrued
         maker_fee = fee(notional, rates[maker_row, 0])
         taker_fee = fee(notional, rates[taker_row, 1])
         if slots[maker, O_SIDE] == 1:
@@ -452,13 +461,13 @@ def _book_request(
         else:
             buyer, seller, buyer_fee, seller_fee = taker, maker, taker_fee, maker_fee
         # What the fill consumes of each side's locks moves on to the trade's settlement.
-        slots[buyer, O_CASH] -= notional + buyer_fee
+        slots[buyer, O_CASH] -= notional + interest + buyer_fee
         slots[seller, O_UNITS] -= fill_qty
         slots[maker, O_QTY] -= fill_qty
         slots[taker, O_QTY] -= fill_qty
         book_trade(balances, holdings, settlements, ledger_meta, column, slots[buyer, O_ROW],
-                   slots[seller, O_ROW], fill_qty, notional, buyer_fee, seller_fee, fee_row,
-                   settle_at, now)  # fmt: skip
+                   slots[seller, O_ROW], fill_qty, notional, interest, buyer_fee, seller_fee,
+                   fee_row, settle_at, now)  # fmt: skip
         trades[k, T_PRICE] = price
         trades[k, T_QTY] = fill_qty
         trades[k, T_MAKER_ORDER] = maker_id
@@ -471,6 +480,7 @@ def _book_request(
         trades[k, T_TAKER_FEE] = taker_fee
         trades[k, T_MAKER_CLIENT] = slots[maker, O_CLIENT]
         trades[k, T_TAKER_CLIENT] = slots[taker, O_CLIENT]
+        trades[k, T_ACCRUED] = interest
         last_price = price
     # Orders that are done: cancelled as a side effect, the request's own order if it is no
     # longer open, and any order whose whole quantity has now traded.
@@ -495,7 +505,7 @@ def _book_request(
         if slot:  # still open: give back what its locks hold beyond its remaining worst case
             if slots[slot, O_SIDE] == 1:
                 needed = cash_needed(slots[slot, O_QTY], slots[slot, O_LIMIT], tick_value,
-                                     max_rate)  # fmt: skip
+                                     accrued, max_rate)  # fmt: skip
                 excess = slots[slot, O_CASH] - needed
                 if excess > 0:
                     balances[row, B_LOCKED] -= excess

@@ -128,14 +128,15 @@ class Settlement(NamedTuple):
     buyer_fee: int  # paise, negative for a rebate
     seller_fee: int
     fee_account: int
+    accrued: int = 0  # paise of interest the buyer pays the seller on top of the notional
 
     @property
     def buyer_pays(self) -> int:
-        return self.notional + self.buyer_fee
+        return self.notional + self.accrued + self.buyer_fee
 
     @property
     def seller_receives(self) -> int:
-        return self.notional - self.seller_fee
+        return self.notional + self.accrued - self.seller_fee
 
 
 @dataclass(frozen=True)
@@ -273,11 +274,17 @@ class Ledger:
         self._note("issue", None, account_id, 0, instrument, qty)
 
     def transfer(
-        self, source: int, target: int, cash: int = 0, instrument: str = "", qty: int = 0
+        self,
+        source: int,
+        target: int,
+        cash: int = 0,
+        instrument: str = "",
+        qty: int = 0,
+        kind: str = "transfer",
     ) -> None:
         """An immediate bilateral exchange off the book (e.g. a buffer buying an early exit):
         `source` pays `cash` to `target`, and `target` delivers `qty` of `instrument` to
-        `source`."""
+        `source`. Journaled as `kind`."""
         _check_amount("transfer cash", cash, allow_zero=True)
         _check_amount("transfer units", qty, allow_zero=True)
         payer, payee = self.account(source), self.account(target)
@@ -293,7 +300,45 @@ class Ledger:
             column = self.columns[instrument]
             self.holdings[payee._row, column, gateway_kernels.H_UNITS] -= qty
             self.holdings[payer._row, column, gateway_kernels.H_UNITS] += qty
-        self._note("transfer", source, target, cash, instrument or None, qty)
+        self._note(kind, source, target, cash, instrument or None, qty)
+
+    # --- payments to holders of record ---------------------------------------------------
+
+    def holders(self, instrument: str, exclude: int | None = None) -> list[tuple[int, int]]:
+        """(account, settled units) of every account holding `instrument`, in opening order:
+        the holders of record (units bought but not settled are not theirs yet; units sold but
+        not settled still are)."""
+        column = self.columns.get(instrument)
+        if column is None:
+            return []
+        units = self.holdings[: len(self.rows), column, gateway_kernels.H_UNITS]
+        ids = list(self.rows)
+        return [
+            (ids[row], int(units[row]))
+            for row in np.flatnonzero(units).tolist()
+            if ids[row] != exclude
+        ]
+
+    def pay_holders(self, payer: int, instrument: str, per_unit: int, kind: str) -> list:
+        """`payer` pays every other holder of record of `instrument` `per_unit` paise per
+        settled unit (a coupon): one journal entry of `kind` per holder, naming the instrument
+        (no units move). Returns the (account, units, paise) paid. The payer must have the free
+        cash for all of it."""
+        _check_amount(f"{kind} per unit", per_unit, allow_zero=True)
+        paid = [(a, q, q * per_unit) for a, q in self.holders(instrument, exclude=payer)]
+        total = sum(cash for _, _, cash in paid)
+        source = self.account(payer)
+        if total > source.free_cash:
+            raise LedgerError(
+                f"account {payer}: {kind} of {total} paise on {instrument} exceeds its free cash "
+                f"{source.free_cash}"
+            )
+        balances = self.balances
+        for account, _, cash in paid:
+            balances[source._row, gateway_kernels.B_CASH] -= cash
+            balances[self.rows[account], gateway_kernels.B_CASH] += cash
+            self._note(kind, payer, account, cash, instrument, 0)
+        return paid
 
     def _note(self, kind, source, target, cash, instrument, qty) -> None:
         if self.journal is not None:
@@ -355,15 +400,18 @@ class Ledger:
         fee_account: int,
         settle_at: int,
         now: int,
+        accrued: int = 0,
     ) -> Settlement:
-        """Record a trade whose cash (buyer) and units (seller) are already locked.
+        """Record a trade whose cash (buyer) and units (seller) are already locked: `notional`
+        at the clean price plus `accrued` interest (paise), which the buyer pays the seller.
 
         The locks stay until settlement; with `settle_at <= now` it settles at once. (The
         venues book their trades in their compiled gateway, the same way.)
         """
         _check_amount("quantity", qty)
         _check_amount("notional", notional)
-        for what, amount in (("quantity", qty), ("notional", notional)):
+        _check_amount("accrued interest", accrued, allow_zero=True)
+        for what, amount in (("quantity", qty), ("notional", notional + accrued)):
             self._check_total(f"a trade's {what}", 0, amount)
         if notional < seller_fee:
             raise LedgerError(f"seller fee {seller_fee} exceeds the notional {notional}")
@@ -371,10 +419,11 @@ class Ledger:
         self.reserve_settlements(1)
         trade_id = gateway_kernels.book_trade(
             self.balances, self.holdings, self.settlements, self.meta, self.column(instrument),
-            rows[0], rows[1], qty, notional, buyer_fee, seller_fee, rows[2], settle_at, now,
+            rows[0], rows[1], qty, notional, accrued, buyer_fee, seller_fee, rows[2], settle_at,
+            now,
         )  # fmt: skip
         return Settlement(trade_id, settle_at, instrument, buyer, seller, qty, notional,
-                          buyer_fee, seller_fee, fee_account)  # fmt: skip
+                          buyer_fee, seller_fee, fee_account, accrued)  # fmt: skip
 
     def reserve_settlements(self, n: int) -> None:
         """Make room for `n` more unsettled trades (the gateway books trades into the array)."""
@@ -396,7 +445,9 @@ class Ledger:
         ids, symbols = list(self.rows), list(self.columns)
         rows = self.settlements[: self.meta[gateway_kernels.LM_PENDING]].tolist()
         return tuple(
-            Settlement(*row[:2], symbols[row[2]], ids[row[3]], ids[row[4]], *row[5:9], ids[row[9]])
+            Settlement(
+                *row[:2], symbols[row[2]], ids[row[3]], ids[row[4]], *row[5:9], ids[row[9]], row[10]
+            )
             for row in rows
         )
 

@@ -27,7 +27,8 @@ class Codes(NamedTuple):
 
 class TradeRow(NamedTuple):
     """One of a request's trades as the compiled gateway wrote it (`Venue.trade_rows`): ticks,
-    units, ids, accounts, the aggressor's side (+1 buy, -1 sell), paise and client codes."""
+    units, ids, accounts, the aggressor's side (+1 buy, -1 sell), paise, client codes and the
+    accrued interest (paise)."""
 
     price: int
     qty: int
@@ -41,10 +42,11 @@ class TradeRow(NamedTuple):
     taker_fee: int
     maker_client: int
     taker_client: int
+    accrued: int  # paise of interest on top of the notional, the whole trade
 
 
 class Trade(NamedTuple):
-    """One execution, priced and charged."""
+    """One execution, priced and charged: at a clean price, settled with accrued interest."""
 
     time: int
     venue: str
@@ -62,6 +64,12 @@ class Trade(NamedTuple):
     settle_at: int
     maker_client: int = 0
     taker_client: int = 0
+    accrued: int = 0  # paise of interest the buyer pays the seller on top of the notional
+
+    @property
+    def consideration(self) -> int:
+        """Paise the buyer pays and the seller receives before fees: notional plus accrued."""
+        return self.notional + self.accrued
 
 
 class Response(NamedTuple):

@@ -21,6 +21,10 @@ client codes): each order may carry a `client` code, self-trade prevention appli
 (account, client), and the ledger books everything to the account. Client 0 is the account
 itself, so an account that never sends a code behaves as if codes did not exist.
 
+Bonds trade at a clean price. The buyer pays the seller the accrued interest to the settlement
+date on top: a whole number of paise per unit, the same for every trade of a session (the
+simulator sets it at each open with `new_day`). Fees are charged on the clean notional.
+
 What the venue answers with (trades, responses, open-order snapshots) is in `sim.market.messages`.
 """
 
@@ -29,6 +33,7 @@ from __future__ import annotations
 import functools
 import operator
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -69,8 +74,10 @@ _CLIENT_SHIFT = 32  # owner key of client c > 0 in the book: account + c * 2**32
 @dataclass(frozen=True)
 class PriceBand:
     """Orders priced more than `limit_pct` from the reference price are rejected; a trade
-    more than `halt_pct` away halts the instrument for `halt_ns`, after which trading resumes
-    around the halting price."""
+    more than `halt_pct` away halts the instrument for `halt_ns`. The reference is the
+    evaluated price the venue is given (`Venue.new_day`, `Venue.recentre`), which trades
+    cannot move; without one, the last trade price of the previous session, and after a halt
+    the halting price."""
 
     limit_pct: float = 10.0
     halt_pct: float = 5.0
@@ -105,6 +112,8 @@ class _Listing:
     state, and `slot_of[order_id]`, the slot of each of its open orders (0: not open)."""
 
     __slots__ = (
+        "accrued",
+        "anchored",
         "book",
         "column",
         "halted_until",
@@ -123,6 +132,8 @@ class _Listing:
         self.index = index
         self.column = column  # in the ledger's holdings
         self.tick_value = instrument.tick_value  # paise per tick per unit
+        self.accrued = 0  # paise of interest per unit a trade now settles with
+        self.anchored = False  # the reference is an evaluated price, not a trade
         self.slot_of = np.zeros(1024, np.int64)
 
 
@@ -299,10 +310,69 @@ class Venue:
     def resume(self) -> None:
         self.halted = False
 
-    def new_day(self) -> None:
-        """Start a session: each instrument's reference becomes its last trade price."""
-        for listing in self._listings.values():
+    def new_day(
+        self,
+        accrued: Mapping[str, int] | None = None,
+        references: Mapping[str, int] | None = None,
+    ) -> list[tuple[int, str, int]]:
+        """Start a session. `references` (ticks, by instrument) centre the price bands on an
+        evaluated price, which trades cannot move; an instrument without one takes its last
+        trade price. `accrued` gives the interest per unit (paise) the buyer pays the seller on
+        top of the clean price in the session's trades (by instrument; 0 for those not named).
+
+        Resting buys lock the new accrued interest too, from their accounts' free cash.
+        Returns the (account, symbol, order id) of those whose account cannot cover it: the
+        caller cancels them (on the owner's behalf, so that the owner hears of it)."""
+        accrued = accrued or {}
+        interest = {symbol: accrued.get(symbol, 0) for symbol in self._listings}
+        for symbol, paise in interest.items():
+            if type(paise) is not int or not 0 <= paise <= MAX_TOTAL:
+                raise ValueError(f"{self.name}: {symbol}: accrued interest {paise!r} paise")
+        for symbol, listing in self._listings.items():
             listing.reference = listing.book.last_price or listing.reference
+            listing.anchored = False
+            listing.accrued = interest[symbol]
+        self.recentre(references or {})
+        return self._cover_resting_buys()
+
+    def _cover_resting_buys(self) -> list[tuple[int, str, int]]:
+        """Top up what each resting buy locks to its worst case at the session's accrued
+        interest; the (account, symbol, order id) of those whose account's free cash falls
+        short."""
+        short = []
+        slots, balances = self._slots, self.ledger.balances
+        for listing in self._listings.values():
+            open_ids = np.flatnonzero(listing.slot_of[: listing.book.next_order_id])
+            for slot in listing.slot_of[open_ids].tolist():
+                o = slots[slot].tolist()
+                if o[gateway_kernels.O_SIDE] != 1:
+                    continue
+                needed = self._cash_needed(
+                    listing, o[gateway_kernels.O_QTY], o[gateway_kernels.O_LIMIT]
+                )
+                extra = needed - o[gateway_kernels.O_CASH]
+                if extra <= 0:
+                    continue
+                row = o[gateway_kernels.O_ROW]
+                if extra <= self._free_cash(row):
+                    balances[row, gateway_kernels.B_LOCKED] += extra
+                    slots[slot, gateway_kernels.O_CASH] += extra
+                else:
+                    symbol = listing.instrument.symbol
+                    short.append(
+                        (o[gateway_kernels.O_ACCOUNT], symbol, o[gateway_kernels.O_ORDER_ID])
+                    )
+        return short
+
+    def recentre(self, references: Mapping[str, int]) -> None:
+        """Centre the named instruments' price bands on evaluated prices (ticks), as at the
+        open and again when a shock re-marks them."""
+        for symbol, price in references.items():
+            if type(price) is not int or price <= 0:
+                raise ValueError(f"{self.name}: {symbol}: reference price {price!r} ticks")
+            listing = self._listings[symbol]
+            listing.reference = price
+            listing.anchored = True
 
     # --- requests ------------------------------------------------------------------------
 
@@ -394,7 +464,7 @@ class Venue:
             and isinstance(tif, str)
             and tif in _PLAIN_TIFS
             # int64 in the kernel: no ledger balance reaches 2**62, and fees are under 1%
-            and qty * price * listing.tick_value <= MAX_TOTAL
+            and qty * (price * listing.tick_value + listing.accrued) <= MAX_TOTAL
         ):
             limits = self._limits.get(account, self.default_limits)
             if limits.max_position is None and limits.max_open_notional is None:
@@ -458,7 +528,8 @@ class Venue:
                 self._slots, self._heads, self._venue_meta, listing.slot_of, self._rates,
                 self._trades, *book.state, ledger.rows[account], account, side,
                 TIF_CODES[tif], price, price, qty, owner, client, low, high, listing.index,
-                listing.column, listing.tick_value, self._max_rate, self._fee_row, settle_at, now,
+                listing.column, listing.tick_value, listing.accrued, self._max_rate, self._fee_row,
+                settle_at, now,
             )  # fmt: skip
             code, order_id, _, _, _, n_fills, _, last = result
             if not self._retry(code, listing, order_id, n_fills):
@@ -480,7 +551,8 @@ class Venue:
                 self._slots, self._heads, self._venue_meta, listing.slot_of, self._rates,
                 self._trades, *book.state, account, order_id, -1 if qty is None else qty,
                 -1 if price is None else price, low, high, listing.index, listing.column,
-                listing.tick_value, self._max_rate, self._fee_row, settle_at, now,
+                listing.tick_value, listing.accrued, self._max_rate, self._fee_row, settle_at,
+                now,
             )  # fmt: skip
             code, status, _, _, n_fills, _, last, client = result
             if not self._retry(code, listing, status, n_fills):  # NEED_ROOM: status is the id
@@ -732,9 +804,10 @@ class Venue:
         return Reason.NONE
 
     def _cash_needed(self, listing: _Listing, qty: int, limit: int) -> int:
-        """Cash that covers `qty` at `limit` or better, plus the largest fee it could pay."""
+        """Cash that covers `qty` at `limit` or better with the session's accrued interest,
+        plus the largest fee it could pay (fees are charged on the clean notional)."""
         notional = qty * limit * listing.instrument.tick_value
-        return notional + fee(notional, self._max_rate)
+        return notional + qty * listing.accrued + fee(notional, self._max_rate)
 
     # --- after the book ------------------------------------------------------------------
 
@@ -758,7 +831,8 @@ class Venue:
                 self._slots, self._heads, self._venue_meta, listing.slot_of, self._rates,
                 book.fills, n_fills, book.cancels, n_cancels, self._trades,
                 *request, order_id, status, listing.index, listing.column,
-                listing.tick_value, self._max_rate, self._fee_row, settle_at, now,
+                listing.tick_value, listing.accrued, self._max_rate, self._fee_row, settle_at,
+                now,
             )  # fmt: skip
             if last >= 0:
                 break
@@ -795,13 +869,13 @@ class Venue:
     def trade(self, symbol: str, row: TradeRow) -> Trade:
         """One of the last request's trades (a row of `trade_rows`) on `symbol`."""
         (price, qty, maker_id, taker_id, maker, taker, aggressor, notional, maker_fee, taker_fee,
-         maker_client, taker_client) = row  # fmt: skip
+         maker_client, taker_client, accrued) = row  # fmt: skip
         now, settle_at = self._traded_at
         return _new_trade(
             Trade,
             (now, self.name, symbol, price, qty, maker_id, taker_id, maker, taker,
              _INT_SIDES[aggressor], notional, maker_fee, taker_fee, settle_at, maker_client,
-             taker_client),
+             taker_client, accrued),
         )  # fmt: skip
 
     def _make_room(self, listing: _Listing, order_id: int, n_fills: int) -> None:
@@ -825,7 +899,8 @@ class Venue:
         if not low <= last <= high:
             listing.book.halt()
             listing.halted_until = now + self.price_band.halt_ns
-            listing.reference = last
+            if not listing.anchored:
+                listing.reference = last
 
 
 @functools.lru_cache(maxsize=4096)  # a few centres a day; Decimal arithmetic is slow
@@ -856,7 +931,7 @@ def _settle_request():
               np.zeros(1, np.int64), venue_state[3], np.zeros((1, 6), np.int64), 0,
               np.zeros((1, 3), np.int64), 0,
               np.zeros((1, gateway_kernels.N_TRADE_FIELDS), np.int64))  # fmt: skip
-    return entry_point(gateway_kernels.settle_request, (*arrays, *([0] * 18)))
+    return entry_point(gateway_kernels.settle_request, (*arrays, *([0] * 19)))
 
 
 def _not_ours(venue: str, symbol: str) -> RuntimeError:
@@ -880,8 +955,8 @@ def _one_call_kernels():
     cancel_arrays = (ledger.balances, ledger.holdings, slots, heads, venue_meta, slot_of,
                      *book.state[:4])  # fmt: skip
     calls = (
-        (gateway_kernels.new_order, (*arrays, *([0] * 18))),
-        (gateway_kernels.modify_order, (*arrays, *([0] * 13))),
+        (gateway_kernels.new_order, (*arrays, *([0] * 19))),
+        (gateway_kernels.modify_order, (*arrays, *([0] * 14))),
         (gateway_kernels.cancel_order, (*cancel_arrays, 0, 0, 0)),
     )
     return tuple(entry_point(kernel, args) for kernel, args in calls)

@@ -22,7 +22,8 @@ Frames returned by :meth:`Recorder.frames` (column: dtype):
     time: Int64, venue: Categorical, instrument: Categorical, price: Int64, qty: Int64,
     maker_order_id: Int64, taker_order_id: Int64, maker_agent: Int64, taker_agent: Int64,
     aggressor_side: Int8 (+1 buyer-initiated, -1 seller-initiated), maker_client: Int32,
-    taker_client: Int32
+    taker_client: Int32, accrued: Int64 (paise of accrued interest the buyer paid the seller on
+    top of the clean price, the whole trade)
 ``quotes`` (L1 on every change)
     time: Int64, venue: Categorical, instrument: Categorical, bid: Int64, bid_qty: Int64,
     ask: Int64, ask_qty: Int64 (bid/ask and their sizes null when that side is empty)
@@ -31,12 +32,15 @@ Frames returned by :meth:`Recorder.frames` (column: dtype):
     level: Int32 (1 = best), price: Int64, qty: Int64
 ``fair_values``
     time: Int64, instrument: Categorical, fair_clean_price: Float64 (per 100 face),
-    fair_yield: Float64, spread_bp: Float64
+    fair_yield: Float64, spread_bp: Float64, accrued: Float64 (per 100 face, to the settlement
+    date of a trade at that time: clean plus accrued is the evaluated dirty price)
 ``curve``
     time: Int64, tenor_years: Float64, zero_rate: Float64
 ``transfers`` (the ledger's movements off the books: money and units entering the system,
 leaving it, or changing hands bilaterally, e.g. a SIP pool buying an exit or a repo opening)
-    time: Int64, kind: Categorical ("deposit", "withdrawal", "issue", "transfer"),
+    time: Int64, kind: Categorical ("deposit", "withdrawal", "issue", "transfer", "coupon": a
+    paying agent paying a holder of record, "manufactured_payment": a coupon passed on to the
+    owner of units held for it, e.g. by a repo lender; no units move in either),
     source: Int64 (null when from outside), target: Int64 (null when leaving), cash: Int64
     (paise), instrument: Categorical (null when no units move), qty: Int64 (units)
 """
@@ -85,6 +89,7 @@ _SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         "aggressor_side": pl.Int8,
         "maker_client": pl.Int32,
         "taker_client": pl.Int32,
+        "accrued": pl.Int64,
     },
     "quotes": {
         "time": pl.Int64,
@@ -110,6 +115,7 @@ _SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         "fair_clean_price": pl.Float64,
         "fair_yield": pl.Float64,
         "spread_bp": pl.Float64,
+        "accrued": pl.Float64,
     },
     "curve": {"time": pl.Int64, "tenor_years": pl.Float64, "zero_rate": pl.Float64},
     "transfers": {
@@ -263,11 +269,12 @@ class Recorder:
         aggressor_side: int,
         maker_client: int = 0,
         taker_client: int = 0,
+        accrued: int = 0,
     ) -> None:
         """One execution between a resting (maker) and an incoming (taker) order."""
         self._trades(
             (time, venue, instrument, price, qty, maker_order_id, taker_order_id, maker_agent,
-             taker_agent, aggressor_side, maker_client, taker_client)
+             taker_agent, aggressor_side, maker_client, taker_client, accrued)
         )  # fmt: skip
 
     def quote(
@@ -304,9 +311,11 @@ class Recorder:
         fair_clean_price: float | None,
         fair_yield: float | None,
         spread_bp: float | None,
+        accrued: float = 0.0,
     ) -> None:
-        """The pricing engine's fair clean price (per 100 face), yield and credit spread."""
-        self._fair_values((time, instrument, fair_clean_price, fair_yield, spread_bp))
+        """The pricing engine's fair clean price (per 100 face), yield and credit spread, and
+        the accrued interest (per 100 face) to the settlement date of a trade at `time`."""
+        self._fair_values((time, instrument, fair_clean_price, fair_yield, spread_bp, accrued))
 
     def curve(self, time: int, tenor_years: float, zero_rate: float | None) -> None:
         """One point of the zero curve in force at `time`."""

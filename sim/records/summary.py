@@ -49,7 +49,10 @@ def agents_frame(run: RunRecord) -> pl.DataFrame:
 
 def instruments_frame(run: RunRecord) -> pl.DataFrame:
     """Each instrument's tick size, lot, unit face value and reference price (ticks): what
-    turns the frames' integer ticks and units into prices and money."""
+    turns the frames' integer ticks and units into prices and money; and its terms as the
+    scenario gives them (issuer, sector, rating at the start, coupon, dates, frequency, day
+    count; null where it gives none)."""
+    terms = {spec.symbol: spec for spec in run.scenario.instruments}
     return pl.DataFrame(
         [
             {
@@ -58,10 +61,25 @@ def instruments_frame(run: RunRecord) -> pl.DataFrame:
                 "lot_size": i.lot_size,
                 "unit_face_value": i.unit_face_value,
                 "reference_price": run.reference_prices[s],
+                **{field: getattr(terms.get(s), field, None) for field in TERMS},
             }
             for s, i in run.instruments.items()
-        ]
+        ],
+        schema_overrides=TERM_TYPES,
     )
+
+
+TERM_TYPES = {
+    "issuer": pl.String,
+    "sector": pl.String,
+    "rating": pl.String,
+    "coupon": pl.Float64,
+    "issue": pl.Date,
+    "maturity": pl.Date,
+    "frequency": pl.Int8,
+    "day_count": pl.String,
+}
+TERMS = tuple(TERM_TYPES)
 
 
 def metrics(run: RunRecord, frames: dict, agents: pl.DataFrame, instruments: pl.DataFrame) -> dict:

@@ -321,7 +321,7 @@ class Guardrails:
 
     def on_fill(self, ctx, fill, side: int) -> None:
         taker = side == int(fill.aggressor_side)
-        self._cash -= side * fill.notional + (fill.taker_fee if taker else fill.maker_fee)
+        self._cash -= side * fill.consideration + (fill.taker_fee if taker else fill.maker_fee)
         self._units[fill.instrument] += side * fill.qty
         self._check_drawdown(ctx)
         self._forward("on_fill", ctx, fill, side)

@@ -59,11 +59,13 @@ PUBLIC = {
     "fair_value",
     "observe_fundamental",
     "mark",
+    "unit_value",
     "panic_level",
     "liquidity_withdrawal_level",
     "open_account",
     "deposit",
     "transfer",
+    "pass_on_coupon",
 }
 
 
@@ -203,6 +205,7 @@ def test_nothing_the_access_answers_is_the_runs_insides(fresh, tmp_path):
         "open_account": (Participant(access, np.random.default_rng(0), FixedLatency(0)),),
         "deposit": (a, 100),
         "transfer": (a, b, 100),
+        "pass_on_coupon": (a, b, 100, "ABM"),
     }
     answers = {name: getattr(access, name)(*args) for name, args in services.items()}
     sim.run(out=tmp_path / "out")  # ...and what agents read, once valuations are published
@@ -221,6 +224,7 @@ def test_nothing_the_access_answers_is_the_runs_insides(fresh, tmp_path):
         "fair_value": ("ABM",),
         "observe_fundamental": ("ABM", 1.0, np.random.default_rng(0)),
         "mark": ("ABM",),
+        "unit_value": ("ABM",),
         "panic_level": (1,),
         "liquidity_withdrawal_level": (1,),
     }

@@ -12,9 +12,9 @@ import pytest
 from pydantic import ValidationError
 
 from agents import arbitrage, repo
+from agents.common import grade
 from agents.repo import (
     RepoParams,
-    grade,
     haircut_bp,
     max_loan,
     required_value,
@@ -134,8 +134,18 @@ def small_sim(**kwargs):
     return sim, lender, borrower
 
 
+def value_at(sim, ticks: int) -> None:
+    """Pin the bond's published valuation at `ticks` (it has no coupon terms, so no accrued
+    interest): a unit of collateral is then worth `ticks` times the tick value, or the best bid
+    where that is lower."""
+    tick_value = sim.instruments["BOND"].tick_value
+    sim.unit_value = lambda symbol: ticks * tick_value
+    sim.published_fair_value = lambda symbol: float(ticks)
+
+
 def open_repo(sim, lender, borrower):
     """A repo of the borrower's 100 units at 100.00 and 10%: a loan of 90,000 rupees."""
+    value_at(sim, 10_000)
     return lender.desk.open_repo(borrower, 100, day=0)
 
 
@@ -153,7 +163,7 @@ def test_no_margin_call_when_the_mark_holds():
     sim, lender, borrower = small_sim()
     r = open_repo(sim, lender, borrower)
     lender.review(r, 0)
-    sim.mark = lambda symbol: 10_200  # up: still no call
+    value_at(sim, 10_200)  # up: still no call
     lender.review(r, 0)
     assert lender.desk.totals["margin_calls"] == 0 and r.cash_margin == 0
 
@@ -161,7 +171,7 @@ def test_no_margin_call_when_the_mark_holds():
 def test_call_met_with_cash():
     sim, lender, borrower = small_sim()
     r = open_repo(sim, lender, borrower)
-    sim.mark = lambda symbol: 9_800
+    value_at(sim, 9_800)
     lender.review(r, 0)
     totals = lender.desk.totals
     assert (totals["margin_calls"], totals["margin_call_paise"]) == (1, 200_000)
@@ -175,7 +185,7 @@ def test_call_met_with_units_when_cash_runs_out():
     r = open_repo(sim, lender, borrower)
     sim.ledger.withdraw(borrower.account, 9_000_000 - 50_000)  # spent: 50,000 paise left
     sim.ledger.issue_units(borrower.account, "BOND", 10)
-    sim.mark = lambda symbol: 9_800
+    value_at(sim, 9_800)
     lender.review(r, 0)
     # 50,000 in cash, then ceil(150,000 / 98,000) = 2 units for the rest.
     assert (r.cash_margin, r.units) == (50_000, 102)
@@ -202,7 +212,7 @@ def test_unmet_call_forces_a_sale_into_the_book(tmp_path):
     sim.ledger.withdraw(borrower.account, 9_000_000)  # the borrower has nothing left
     bidder = Bidder(MarketAccess(sim), 100, 9_800)
     sim.open_account(bidder, cash=10**9)
-    sim.mark = lambda symbol: 9_800
+    value_at(sim, 9_800)
     result = sim.run(out=tmp_path, run_id="forced")
     # The hand computation above: 19 units sold at 98.00 cure the 200,000-paise call.
     assert lender.forced_sale_units == 19 and bidder.position("BOND") == 19
@@ -285,14 +295,14 @@ THRESHOLDS = [
 @pytest.mark.parametrize(("haircut", "mark", "loan", "required"), THRESHOLDS)
 def test_margin_call_fires_one_paisa_short_and_not_before(haircut, mark, loan, required):
     sim, lender, borrower = paisa_sim(haircut)
-    sim.mark = lambda symbol: mark
+    value_at(sim, mark)
     r = lender.desk.open_repo(borrower, 1, day=0)
     assert (r.units, r.loan, r.haircut) == (1, loan, round(haircut * 10_000))
     totals = lender.desk.totals
-    sim.mark = lambda symbol: required  # worth exactly what the loan needs
+    value_at(sim, required)  # worth exactly what the loan needs
     lender.review(r, 0)
     assert (totals["margin_calls"], lender.margin_calls, r.cash_margin) == (0, 0, 0)
-    sim.mark = lambda symbol: required - 1  # one paisa short
+    value_at(sim, required - 1)  # one paisa short
     cash = borrower.free_cash()
     lender.review(r, 0)
     assert (totals["margin_calls"], totals["margin_call_paise"], lender.margin_calls) == (1, 1, 1)
@@ -304,10 +314,10 @@ def test_margin_call_fires_one_paisa_short_and_not_before(haircut, mark, loan, r
 
 def test_one_paisa_call_without_cash_pledges_a_unit():
     sim, lender, borrower = paisa_sim()
-    sim.mark = lambda symbol: 10_000
+    value_at(sim, 10_000)
     r = lender.desk.open_repo(borrower, 1, day=0)
     sim.ledger.withdraw(borrower.account, 9_000)  # spent the loan: no cash left
-    sim.mark = lambda symbol: 9_999
+    value_at(sim, 9_999)
     lender.review(r, 0)
     # a call of 1 paisa; ceil(1 / 9,999) = 1 more unit of the 99 free ones is pledged
     totals = lender.desk.totals
@@ -323,12 +333,12 @@ def test_unmet_one_paisa_call_forces_a_sale(tmp_path, mark, sold):
     # call is 1 paisa and curing it needs ceil(0.9 x 1 / (0.1 x 9,999)) = 1 unit sold; at 100.00
     # nothing is called and nothing sold.
     sim, lender, borrower = paisa_sim(units=1)
-    sim.mark = lambda symbol: 10_000
+    value_at(sim, 10_000)
     r = lender.desk.open_repo(borrower, 1, day=0)
     sim.ledger.withdraw(borrower.account, 9_000)
     bidder = Bidder(MarketAccess(sim), 1, 9_999)
     sim.open_account(bidder, cash=10**9)
-    sim.mark = lambda symbol: mark
+    value_at(sim, mark)
     result = sim.run(out=tmp_path, run_id="paisa")
     metrics = result.metrics["repo"]
     assert (metrics["margin_call_paise"], metrics["calls_unmet"]) == (sold, sold)

@@ -256,14 +256,23 @@ def test_investor_cash_follows_from_contributions_and_the_recorded_trades(small_
         # paise per tick and unit = tick size (rupees per 100 face) x face / 100 x 100 paise
         notional = row["price"] * row["qty"] * paise_per_tick[row["instrument"]]
         taker_fee = int(Fraction(notional) * taker_bps[row["venue"]] / 10_000)  # truncated
-        book += -(notional + taker_fee) if row["aggressor_side"] > 0 else notional - taker_fee
+        # The buyer pays the seller the accrued interest on top of the clean price.
+        consideration = notional + row["accrued"]
+        book += (
+            -(consideration + taker_fee) if row["aggressor_side"] > 0 else consideration - taker_fee
+        )
     assert result.trades.filter(result.trades["maker_agent"] == cohort.account).is_empty()
+    transfers = result.frame("transfers")
+    coupons = transfers.filter(
+        (transfers["kind"] == "coupon") & (transfers["target"] == cohort.account)
+    )["cash"].sum()
     expected = (
         int(cohort.contributed.sum())
         - cohort.pool_capital
         + cohort.pool_paid
         - cohort.recycled_paise
         + book
+        + coupons
     )
     assert int(cohort.cash.sum()) == expected
 

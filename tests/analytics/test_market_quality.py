@@ -90,7 +90,7 @@ def tiny_run() -> tuple[RunRecord, dict]:
     )  # fmt: skip
     run = RunRecord(
         run_id="tiny",
-        scenario=None,
+        scenario=SimpleNamespace(instruments=()),  # no terms: null columns
         seed=0,
         trading_days=1,
         venues=2,
@@ -244,7 +244,7 @@ def test_the_trades_frame_names_each_field():
     rec.trade(
         time=DAY0, venue="NSE", instrument="GS30", price=10_005, qty=3, maker_order_id=11,
         taker_order_id=12, maker_agent=101, taker_agent=202, aggressor_side=-1, maker_client=7,
-        taker_client=8,
+        taker_client=8, accrued=2_191,
     )  # fmt: skip
     trades = rec.frames()["trades"]
     assert trades.cast({"venue": str, "instrument": str}).row(0, named=True) == {
@@ -260,6 +260,7 @@ def test_the_trades_frame_names_each_field():
         "aggressor_side": -1,
         "maker_client": 7,
         "taker_client": 8,
+        "accrued": 2_191,
     }
 
 
@@ -318,12 +319,12 @@ def test_recorded_trades_name_the_resting_order_as_the_maker():
         {
             "price": 10_005, "qty": 3, "maker_order_id": 1, "taker_order_id": 2,
             "maker_agent": 101, "taker_agent": 202, "aggressor_side": 1, "maker_client": 7,
-            "taker_client": 8,
+            "taker_client": 8, "accrued": 0,
         },
         {
             "price": 9_990, "qty": 4, "maker_order_id": 3, "taker_order_id": 4,
             "maker_agent": 303, "taker_agent": 202, "aggressor_side": -1, "maker_client": 0,
-            "taker_client": 8,
+            "taker_client": 8, "accrued": 0,
         },
     ]  # fmt: skip
     assert trades["time"].to_list() == [DAY0 + SECOND, DAY0 + 3 * SECOND]
