@@ -152,12 +152,12 @@ class MicrostructureSignal:
         self._model = None
         self._start_units = 0
         self._hits = 0
-        self._scored = 0
+        self.scored = 0  # predictions whose label matured, both moves non-zero
 
     @property
     def hit_rate(self) -> float | None:
         """Sign hit rate of the predictions whose label has matured (both moves non-zero)."""
-        return self._hits / self._scored if self._scored else None
+        return self._hits / self.scored if self.scored else None
 
     def on_start(self, ctx) -> None:
         self._start_units = ctx.position(self.symbol)
@@ -205,7 +205,7 @@ class MicrostructureSignal:
             return
         predicted, realised = self._predicted[then], self.mids[step] - self.mids[then]
         if np.isfinite(predicted) and np.isfinite(realised) and predicted and realised:
-            self._scored += 1
+            self.scored += 1
             self._hits += (predicted > 0) == (realised > 0)
 
     def _trade(self, ctx, quote, prediction: float) -> None:
@@ -242,8 +242,9 @@ class MicrostructureSignal:
 # --- the agent kind ---------------------------------------------------------------------------
 
 
-_SUMMED = ("models_trained", "predictions", "signal_orders", "refused_position", "refused_var",
-           "refused_kill_switch", "kill_switch_tripped")  # fmt: skip
+_SUMMED = ("models_trained", "predictions", "predictions_scored", "signal_orders",
+           "refused_position", "refused_var", "refused_kill_switch",
+           "kill_switch_tripped")  # fmt: skip
 
 
 class AIAgent(StrategyParticipant):
@@ -278,6 +279,7 @@ class AIAgent(StrategyParticipant):
             "models_trained": len(signal.windows),
             "last_train_rows": signal.windows[-1].rows if signal.windows else 0,
             "predictions": len(signal.predictions),
+            "predictions_scored": signal.scored,
             "hit_rate": signal.hit_rate,
             "signal_orders": signal.orders,
             "refused_position": guard.refused["position"],
