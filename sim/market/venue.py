@@ -328,11 +328,12 @@ class Venue:
         for symbol, paise in interest.items():
             if type(paise) is not int or not 0 <= paise <= MAX_TOTAL:
                 raise ValueError(f"{self.name}: {symbol}: accrued interest {paise!r} paise")
+        references = self._checked_references(references or {})
         for symbol, listing in self._listings.items():
             listing.reference = listing.book.last_price or listing.reference
             listing.anchored = False
             listing.accrued = interest[symbol]
-        self.recentre(references or {})
+        self.recentre(references)
         return self._cover_resting_buys()
 
     def _cover_resting_buys(self) -> list[tuple[int, str, int]]:
@@ -367,12 +368,20 @@ class Venue:
     def recentre(self, references: Mapping[str, int]) -> None:
         """Centre the named instruments' price bands on evaluated prices (ticks), as at the
         open and again when a shock re-marks them."""
-        for symbol, price in references.items():
-            if type(price) is not int or price <= 0:
-                raise ValueError(f"{self.name}: {symbol}: reference price {price!r} ticks")
+        for symbol, price in self._checked_references(references).items():
             listing = self._listings[symbol]
             listing.reference = price
             listing.anchored = True
+
+    def _checked_references(self, references: Mapping[str, int]) -> Mapping[str, int]:
+        """`references`, each a listed symbol's positive price in ticks (all checked before
+        anything changes)."""
+        for symbol, price in references.items():
+            if symbol not in self._listings:
+                raise ValueError(f"{self.name}: {symbol}: not listed here")
+            if type(price) is not int or price <= 0:
+                raise ValueError(f"{self.name}: {symbol}: reference price {price!r} ticks")
+        return references
 
     # --- requests ------------------------------------------------------------------------
 

@@ -16,6 +16,13 @@ It shares no logic with the engine, so that a bug there shows as a difference:
 - a tick's value in paise is worked out here from the instrument's tick size and face value;
 - sides and integers are parsed here.
 
+One addition since that commit, written here on its own: accrued interest. Bonds trade at a
+clean price and the buyer pays the seller `qty * accrued` paise on top, at the per-unit rate
+`new_day` set for the session; fees stay on the clean notional, and a buy's cash lock covers
+the interest too. A buy still resting when a session with more interest opens is topped up to
+its new worst case from its account's free cash, and `new_day` returns those the account
+cannot cover, for the caller to cancel.
+
 From `sim.market` it takes only value types: the `Side`, `Status` and `Reason` enums and the
 `Cancel`, `Trade`, `Response` and `OpenOrder` records its answers are made of (compared with the
 engine's, types included). The `Instrument`, `FeeSchedule`, `PriceBand` and `RiskLimits` it is
@@ -207,14 +214,15 @@ class ReferenceSettlement(NamedTuple):
     buyer_fee: int  # paise, negative for a rebate
     seller_fee: int
     fee_account: int
+    accrued: int = 0  # paise of interest, the whole trade's, on top of the notional
 
     @property
     def buyer_pays(self) -> int:
-        return self.notional + self.buyer_fee
+        return self.notional + self.accrued + self.buyer_fee
 
     @property
     def seller_receives(self) -> int:
-        return self.notional - self.seller_fee
+        return self.notional + self.accrued - self.seller_fee
 
 
 @dataclass(frozen=True)
@@ -380,24 +388,27 @@ class ReferenceLedger:
         fee_account: int,
         settle_at: int,
         now: int,
+        accrued: int = 0,
     ) -> ReferenceSettlement:
-        """Record a trade whose cash (buyer) and units (seller) are already locked.
+        """Record a trade whose cash (buyer) and units (seller) are already locked: the buyer
+        pays the seller `accrued` paise of interest on top of the (clean) `notional`.
 
         The locks stay until settlement; with `settle_at <= now` it settles at once.
         """
         _check_amount("quantity", qty)
         _check_amount("notional", notional)
+        _check_amount("accrued interest", accrued, allow_zero=True)
         if notional < seller_fee:
             raise ReferenceLedgerError(f"seller fee {seller_fee} exceeds the notional {notional}")
         record = _new_settlement(
             ReferenceSettlement,
             (self._next_trade_id, settle_at, instrument, buyer, seller, qty, notional,
-             buyer_fee, seller_fee, fee_account),
+             buyer_fee, seller_fee, fee_account, accrued),
         )  # fmt: skip
         self._next_trade_id += 1
         buy, sell = self.account(buyer), self.account(seller)
         self.account(fee_account)
-        pays, receives = notional + buyer_fee, notional - seller_fee
+        pays, receives = notional + accrued + buyer_fee, notional + accrued - seller_fee
         buy.pending_cash -= pays
         buy.pending_units[instrument] += qty
         sell.pending_cash += receives
@@ -421,8 +432,9 @@ class ReferenceLedger:
     def _settle(self, s: ReferenceSettlement) -> None:
         """Cash to the seller, units to the buyer and fees to the venue: the pending amounts
         and the locks they stood in for are released."""
-        _, _, instrument, buyer, seller, qty, notional, buyer_fee, seller_fee, fee_account = s
-        pays, receives = notional + buyer_fee, notional - seller_fee
+        (_, _, instrument, buyer, seller, qty, notional, buyer_fee, seller_fee, fee_account,
+         accrued) = s  # fmt: skip
+        pays, receives = notional + accrued + buyer_fee, notional + accrued - seller_fee
         buy, sell = self.accounts[buyer], self.accounts[seller]
         buy.cash -= pays
         buy.cash_locked -= pays
@@ -570,6 +582,7 @@ class _Listing:
     reference: int | None  # ticks
     halted_until: int = 0
     open: dict[int, _OpenOrder] = field(default_factory=dict)
+    accrued: int = 0  # paise of interest per unit that the session's trades settle with
 
 
 class ReferenceVenue:
@@ -702,10 +715,39 @@ class ReferenceVenue:
     def resume(self) -> None:
         self.halted = False
 
-    def new_day(self) -> None:
-        """Start a session: each instrument's reference becomes its last trade price."""
-        for listing in self._listings.values():
+    def new_day(self, accrued: dict[str, int] | None = None) -> list[tuple[int, str, int]]:
+        """Start a session: each instrument's reference becomes its last trade price, and its
+        trades settle with `accrued[symbol]` paise of interest per unit (0 if not named).
+
+        Each resting buy (instrument by instrument in listing order, then by order id) then
+        locks what it needs at the new interest, from its account's free cash. Returns
+        (account, symbol, order id) for each one whose account has too little, which is left
+        as it was: the caller cancels it."""
+        accrued = accrued or {}
+        for symbol in self._listings:
+            interest = accrued.get(symbol, 0)
+            # Python ints up to the ledger's bound on totals (2**62), bools and NumPy excluded
+            if type(interest) is not int or not 0 <= interest <= 2**62:
+                raise ValueError(f"{self.name}: {symbol}: accrued interest {interest!r} paise")
+        for symbol, listing in self._listings.items():
             listing.reference = listing.book.last_price or listing.reference
+            listing.accrued = accrued.get(symbol, 0)
+        uncovered = []
+        for symbol, listing in self._listings.items():
+            for order_id in sorted(listing.open):
+                order = listing.open[order_id]
+                if order.side is not Side.BUY:
+                    continue
+                more = self._cash_needed(listing, order.qty, order.limit) - order.cash_locked
+                if more <= 0:  # less interest than before: it keeps what it holds
+                    continue
+                try:
+                    self.ledger.lock_cash(order.account, more)
+                except ReferenceLedgerError:
+                    uncovered.append((order.account, symbol, order_id))
+                    continue
+                order.cash_locked += more
+        return uncovered
 
     # --- requests ------------------------------------------------------------------------
 
@@ -929,9 +971,10 @@ class ReferenceVenue:
         return Reason.NONE
 
     def _cash_needed(self, listing: _Listing, qty: int, limit: int) -> int:
-        """Cash that covers `qty` at `limit` or better, plus the largest fee it could pay."""
+        """Cash that covers `qty` at `limit` or better and the session's accrued interest on
+        them, plus the largest fee it could pay (on the clean notional)."""
         notional = qty * limit * listing.tick_value
-        return notional + reference_fee(notional, self._fee_rates.max_bps)
+        return notional + qty * listing.accrued + reference_fee(notional, self._fee_rates.max_bps)
 
     def _release_excess(self, listing: _Listing, order: _OpenOrder) -> None:
         """Give back what an open order's locks hold beyond its remaining worst case."""
@@ -978,15 +1021,24 @@ class ReferenceVenue:
             settle_at = self._settlement_time(now, self.settlement_lag_days)
             for maker_id, taker_id, _, _, price, qty in fills:
                 maker, taker = open_orders[maker_id], open_orders[taker_id]
-                notional = qty * price * value
+                notional = qty * price * value  # at the clean price: what fees are charged on
+                accrued = qty * listing.accrued
                 maker_fee = reference_fee(notional, rates[maker.account][0])
                 taker_fee = reference_fee(notional, rates[taker.account][1])
                 if maker.side is Side.BUY:
                     buyer, seller, buyer_fee, seller_fee = maker, taker, maker_fee, taker_fee
                 else:
                     buyer, seller, buyer_fee, seller_fee = taker, maker, taker_fee, maker_fee
+                # A buy's lock covers its fills (`new_day` tops it up when the accrued interest
+                # rises under it): should it not, stop there, not let its cash go negative.
+                pays = notional + accrued + buyer_fee
+                if pays > buyer.cash_locked:
+                    raise AssertionError(
+                        f"{name}: {symbol}: order {maker_id if buyer is maker else taker_id} "
+                        f"locks {buyer.cash_locked} paise, its fill costs {pays}"
+                    )
                 # What the fill consumes of each side's locks moves on to the trade's settlement.
-                buyer.cash_locked -= notional + buyer_fee
+                buyer.cash_locked -= pays
                 seller.units_locked -= qty
                 maker.qty -= qty
                 taker.qty -= qty
@@ -1000,6 +1052,7 @@ class ReferenceVenue:
                     seller=seller.account,
                     qty=qty,
                     notional=notional,
+                    accrued=accrued,
                     buyer_fee=buyer_fee,
                     seller_fee=seller_fee,
                     fee_account=fee_account,
@@ -1009,7 +1062,7 @@ class ReferenceVenue:
                 trade = (
                     now, name, symbol, price, qty, maker_id, taker_id, maker.account,
                     taker.account, taker.side, notional, maker_fee, taker_fee, settle_at,
-                    maker.client, taker.client,
+                    maker.client, taker.client, accrued,
                 )  # fmt: skip
                 trades.append(_new_trade(Trade, trade))
         for order_id in finished:

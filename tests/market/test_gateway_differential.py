@@ -3,13 +3,14 @@
 Two worlds with the same set-up, the engine's `Ledger` with two `Venue`s sharing it and
 `tests.helpers.reference_gateway`'s copies of both as they were in commit 7fcf501 (on the simple
 reference book and fee arithmetic of their own, so that a bug in the engine's book or fee code
-shows as a difference), receive the same
-random requests, good and bad: orders, cancels, modifications, halts, new days, settlement,
-deposits, withdrawals and transfers. Every answer must be identical, and after every step so
-must every public balance, open order, pending settlement, conservation report, band, lock
-quote and book top. Types count too (1, True and np.int64(1) are not the same answer): the
-gateway and the ledger refuse amounts and ids that are not Python ints, so a NumPy integer
-leaking out of the engine would break its callers.
+shows as a difference) with accrued interest added, receive the same
+random requests, good and bad: orders, cancels, modifications, halts, new days (each with its
+session's accrued interest, and the cancellation of the resting buys it leaves uncovered, as
+the simulation cancels them), settlement, deposits, withdrawals and transfers. Every answer must
+be identical, and after every step so must every public balance, open order, pending
+settlement, conservation report, band, lock quote and book top. Types count too (1, True and
+np.int64(1) are not the same answer): the gateway and the ledger refuse amounts and ids that
+are not Python ints, so a NumPy integer leaking out of the engine would break its callers.
 
 Only the public API is read, so the engine's internals are free to change.
 """
@@ -26,8 +27,8 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from sim.market.fees import FeeSchedule, Tier
 from sim.market.instrument import Instrument
-from sim.market.ledger import Ledger, LedgerError
-from sim.market.orders import INT64_MAX, Side
+from sim.market.ledger import MAX_TOTAL, Ledger, LedgerError
+from sim.market.orders import INT64_MAX, Side, Status
 from sim.market.venue import PriceBand, RiskLimits, Venue
 from tests.helpers.reference_gateway import ReferenceLedger, ReferenceLedgerError, ReferenceVenue
 
@@ -75,6 +76,7 @@ class VenueSetup:
     references: dict
     tiers: dict
     account_limits: dict
+    accrued: dict  # the first session's, by instrument
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,15 @@ class Setup:
     units: dict
     venues: tuple[VenueSetup, ...]
 
+
+# A session's accrued interest per unit (paise): none, a realistic amount (B1's unit is worth
+# about 10_000 paise, B2's 100_000), and amounts no purse here covers, up to the ledger's bound.
+ACCRUED = _weighted(
+    (3, st.just(0)),
+    (4, st.integers(1, 3_000)),
+    (1, st.integers(3_000, 200_000)),
+    (1, st.sampled_from([10**9, 2**40, MAX_TOTAL // 3, MAX_TOTAL])),
+)
 
 BPS = ("0", "0.1", "0.25", "0.5", "1", "2.5", "7.37", "30")
 
@@ -147,6 +158,7 @@ def venue_setups(draw, name: str) -> VenueSetup:
             for a in ACCOUNTS
         },
         account_limits={a: draw(_weighted((3, st.none()), (1, RISK_LIMITS))) for a in ACCOUNTS},
+        accrued={s: draw(ACCRUED, label=f"{s} accrued") for s in SYMBOLS},
     )
 
 
@@ -204,6 +216,7 @@ class World:
                 venue.list_instrument(instrument, v.references[instrument.symbol])
             for a in ACCOUNTS:
                 venue.register(a, tier=v.tiers[a], limits=v.account_limits[a])
+            assert venue.new_day(v.accrued) == []  # no buy rests yet
             self.venues.append(venue)
         self.fee_accounts = tuple(venue.fee_account for venue in self.venues)
 
@@ -339,6 +352,7 @@ OPERATIONS = {
     "settle_due": 2,
     "jump": 1,
     "session": 1,
+    "new_day": 1,
     "deposit": 1,
     "withdraw": 1,
     "transfer": 1,
@@ -359,11 +373,12 @@ class GatewayComparison(RuleBasedStateMachine):
 
     # --- helpers ---------------------------------------------------------------------------
 
-    def on_venues(self, v: int, method: str, *args, **kwargs) -> None:
+    def on_venues(self, v: int, method: str, *args, **kwargs):
         """The same request to venue `v` of both worlds; the answers must be identical."""
         got = getattr(self.engine.venues[v], method)(*args, **kwargs)
         want = getattr(self.ref.venues[v], method)(*args, **kwargs)
         assert_same(got, want)
+        return got
 
     def on_ledgers(self, method: str, *args) -> None:
         """The same ledger operation in both worlds: both refuse it, or both give the same."""
@@ -531,12 +546,43 @@ class GatewayComparison(RuleBasedStateMachine):
     # --- the venues' days ------------------------------------------------------------------
 
     def session(self, data):
-        """A venue-wide halt, its end, or a new day (references move to the last trades)."""
-        v = data.draw(VENUE_INDEX, label="venue")
+        """A venue-wide halt, its end, or a new day."""
         what = data.draw(st.sampled_from(["halt", "resume", "resume", "new day", "new day"]))
+        if what == "new day":
+            self.new_day(data)
+            return
+        v = data.draw(VENUE_INDEX, label="venue")
         for world in (self.engine, self.ref):
-            venue = world.venues[v]
-            {"halt": venue.halt, "resume": venue.resume, "new day": venue.new_day}[what]()
+            getattr(world.venues[v], what)()
+
+    def new_day(self, data):
+        """A new day on one venue: references move to the last trades, and trades settle with
+        the new session's accrued interest, which resting buys must lock too. Those whose
+        accounts cannot cover it come back, and the simulation cancels them on their owners'
+        behalf at once."""
+        v = data.draw(VENUE_INDEX, label="venue")
+        args = (self.new_accrued(data),)
+        if args == (None,) and data.draw(st.booleans(), label="no argument?"):
+            args = ()
+        uncovered = self.engine.venues[v].new_day(*args)
+        assert_same(uncovered, self.ref.venues[v].new_day(*args))
+        self.same_world()  # the top-ups, before the cancels hide what was locked for the rest
+        for account, symbol, order_id in uncovered:
+            response = self.on_venues(v, "cancel", account, symbol, order_id, now=self.now)
+            assert response.status is Status.CANCELLED
+
+    def new_accrued(self, data) -> dict | None:
+        """Accrued interest for a new session: None (0 for every instrument), or some
+        instruments' (the others 0), sometimes with one the venue does not list."""
+        if not data.draw(_weighted((1, st.just(False)), (4, st.just(True))), label="accrued?"):
+            return None
+        accrued = {}
+        for s in SYMBOLS:
+            if data.draw(st.booleans(), label=f"{s} named?"):
+                accrued[s] = data.draw(ACCRUED, label=f"{s} accrued")
+        if data.draw(_weighted((5, st.just(False)), (1, st.just(True))), label="unlisted?"):
+            accrued["ZZ"] = data.draw(ACCRUED, label="ZZ accrued")
+        return accrued
 
     # --- the ledger ------------------------------------------------------------------------
 

@@ -54,31 +54,42 @@ def test_the_kernels_fee_is_the_exact_truncated_fraction(notional, rate):
 
 
 @pytest.mark.parametrize(
-    ("qty", "limit", "tick_value", "max_rate", "paise"),
+    ("qty", "limit", "tick_value", "accrued", "max_rate", "paise"),
     [
         # notional 10 * 10_560 * 10 = 1_056_000; 1 bp of it is 105.6 -> 105.
-        (10, 10_560, 10, 100, 1_056_105),
+        (10, 10_560, 10, 0, 100, 1_056_105),
         # notional 7 * 9_873 * 1 = 69_111; 1.25 bp of it is 8.638875 -> 8.
-        (7, 9_873, 1, 125, 69_119),
-        (3, 10_000, 50, 0, 1_500_000),  # no fee at all: the notional alone
+        (7, 9_873, 1, 0, 125, 69_119),
+        (3, 10_000, 50, 0, 0, 1_500_000),  # no fee at all: the notional alone
         # notional 10**9 * 10**6 * 500 = 5 * 10**17 (its product with the rate passes int64);
         # 99.99 bp of it is 5 * 10**11 * 9_999 = 4_999_500_000_000_000.
-        (10**9, 10**6, 500, 9_999, 504_999_500_000_000_000),
+        (10**9, 10**6, 500, 0, 9_999, 504_999_500_000_000_000),
+        # 10 * 1_234 = 12_340 of accrued interest on top; the fee stays 105, on the clean
+        # notional (on the dirty 1_068_340 it would be 106).
+        (10, 10_560, 10, 1_234, 100, 1_068_445),
+        # 10**9 * 10**8 = 10**17 of interest on top of 504_999_500_000_000_000.
+        (10**9, 10**6, 500, 10**8, 9_999, 604_999_500_000_000_000),
     ],
 )
-def test_the_kernels_cash_needed_by_hand(qty, limit, tick_value, max_rate, paise):
-    assert gateway_kernels.cash_needed(qty, limit, tick_value, max_rate) == paise
+def test_the_kernels_cash_needed_by_hand(qty, limit, tick_value, accrued, max_rate, paise):
+    assert gateway_kernels.cash_needed(qty, limit, tick_value, accrued, max_rate) == paise
 
 
-@given(st.integers(1, 10**9), st.integers(1, 10**9), st.integers(1, 500), st.integers(0, 9_999))
-def test_the_kernels_cash_needed_is_the_notional_plus_the_truncated_fee(
-    qty, limit, tick_value, max_rate
+@given(
+    st.integers(1, 10**9),
+    st.integers(1, 10**9),
+    st.integers(1, 500),
+    st.integers(0, 10**9),
+    st.integers(0, 9_999),
+)
+def test_the_kernels_cash_needed_is_the_notional_and_interest_plus_the_truncated_fee(
+    qty, limit, tick_value, accrued, max_rate
 ):
     # Only for orders that were covered: what they lock is at most the ledger's bound.
     notional = qty * limit * tick_value
-    want = notional + int(Fraction(notional * max_rate, 1_000_000))
+    want = notional + qty * accrued + int(Fraction(notional * max_rate, 1_000_000))
     assume(want <= MAX_TOTAL)
-    assert gateway_kernels.cash_needed(qty, limit, tick_value, max_rate) == want
+    assert gateway_kernels.cash_needed(qty, limit, tick_value, accrued, max_rate) == want
 
 
 def test_deposits_and_issues_stop_at_the_ledgers_bound_and_change_nothing():
@@ -112,6 +123,7 @@ def _world(ledger_cls, venue_cls):
     venue.list_instrument(BOND, 10_000)
     for account in (1, 2, 3):
         venue.register(account)
+    venue.new_day({"B1": 37})  # paise of accrued interest per unit
     return ledger, venue
 
 
@@ -213,6 +225,25 @@ def test_an_order_or_modify_too_large_for_int64_arithmetic_is_refused_as_before(
         assert not ours.ok
 
 
+def test_an_order_or_modify_too_large_for_int64_only_with_its_interest_is_refused_as_before():
+    # 4 units at 9_500 ticks of 1 paisa are 38_000 paise, but with 2**61 paise of interest a
+    # unit they would lock more than int64 holds: the one-call paths must leave them to the
+    # exact Python checks, which find the buyer short of cash.
+    engine, reference = _world(Ledger, Venue), _world(ReferenceLedger, ReferenceVenue)
+    for _, venue in (engine, reference):
+        assert venue.submit(1, "B1", 1, 1, 9_500).ok  # locked with 37 paise of interest
+        venue.new_day({"B1": 2**61})
+    ours = engine[1].submit(2, "B1", 1, 4, 9_500)
+    assert ours == reference[1].submit(2, "B1", 1, 4, 9_500)
+    assert ours.reason is Reason.INSUFFICIENT_CASH
+    for price in (None, 9_600):
+        ours = engine[1].modify(1, "B1", 1, qty=4, price=price)
+        assert ours == reference[1].modify(1, "B1", 1, qty=4, price=price)
+        assert ours.reason is Reason.INSUFFICIENT_CASH
+    assert sorted(engine[1].open_orders()) == sorted(reference[1].open_orders())
+    assert engine[0].check().ok
+
+
 def test_an_order_that_skipped_the_gateway_cannot_trade_on_its_book():
     ledger, venue = _world(Ledger, Venue)
     venue.book("B1").submit(77, -1, 5, 10_000)  # straight into the book: no account behind it
@@ -247,6 +278,7 @@ def test_a_modify_that_sweeps_more_fills_than_the_arrays_hold_matches_the_refere
         venue.list_instrument(BOND, 10_000)
         for account in (1, 2):
             venue.register(account)
+        venue.new_day({"B1": 3})
         for i in range(300):
             venue.submit(1, "B1", -1, 1, 10_100 + i % 7)
         buy = venue.submit(2, "B1", 1, 300, 9_000)

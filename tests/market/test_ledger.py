@@ -164,8 +164,9 @@ def test_unlock_exactly_the_locked_units(ledger):
 
 
 def book(ledger: Ledger, settle_at: int, now: int = 0, **overrides):
-    """Alice buys 4 units from Bob for 400 paise, fees 3 (Alice) and 2 (Bob)."""
-    ledger.lock_cash(ALICE, 403)
+    """Alice buys 4 units from Bob for 400 paise (plus any `accrued` interest), fees 3 (Alice)
+    and 2 (Bob)."""
+    ledger.lock_cash(ALICE, 403 + overrides.get("accrued", 0))
     ledger.lock_units(BOB, BOND, 4)
     trade = dict(
         instrument=BOND,
@@ -268,6 +269,38 @@ def test_book_trade_due_now_settles_at_once(ledger):
     assert ledger.check().ok
 
 
+def test_book_trade_settles_accrued_interest_to_the_seller(ledger):
+    ledger.open_account(FEES)
+    record = book(ledger, settle_at=5, now=5, accrued=120)
+    # Alice pays 400 + 120 + 3 = 523, Bob receives 400 + 120 - 2 = 518, the fees are 5: the
+    # 1000 paise are all still there.
+    assert (record.accrued, record.buyer_pays, record.seller_receives) == (120, 523, 518)
+    assert ledger.unsettled == ()
+    alice, bob = ledger.account(ALICE), ledger.account(BOB)
+    assert (alice.cash, alice.cash_locked, alice.pending_cash, alice.units[BOND]) == (477, 0, 0, 4)
+    assert (bob.cash, bob.pending_cash, bob.units[BOND]) == (518, 0, 6)
+    assert ledger.account(FEES).cash == 5
+    report = ledger.check()
+    assert report.ok
+    assert (report.cash_total, report.cash_expected) == (1000, 1000)
+
+
+def test_an_unsettled_trades_settlement_reports_its_accrued_interest(ledger):
+    ledger.open_account(FEES)
+    record = book(ledger, settle_at=10, accrued=120)
+    (pending,) = ledger.unsettled
+    assert pending == record
+    assert (pending.notional, pending.accrued) == (400, 120)
+    assert (pending.buyer_pays, pending.seller_receives) == (523, 518)
+    alice, bob = ledger.account(ALICE), ledger.account(BOB)
+    assert (alice.cash, alice.cash_locked, alice.pending_cash) == (1000, 523, -523)
+    assert bob.pending_cash == 518
+    assert ledger.check().ok  # Alice's lock covers all she owes, the interest included
+    assert ledger.settle_due(10) == 1
+    assert (alice.cash, alice.cash_locked, bob.cash, ledger.account(FEES).cash) == (477, 0, 518, 5)
+    assert ledger.check().ok
+
+
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
@@ -283,6 +316,14 @@ def test_book_trade_due_now_settles_at_once(ledger):
             {"notional": 2**62 + 1},
             "a trade's notional of 4611686018427387905 would take the ledger's total past "
             "4611686018427387904 (2**62)",
+        ),
+        (
+            {"accrued": -1},
+            "accrued interest must be a non-negative whole number of paise/units, got -1",
+        ),
+        (
+            {"accrued": 1.0},
+            "accrued interest must be a non-negative whole number of paise/units, got 1.0",
         ),
         ({"fee_account": 99}, "no account 99"),
         ({"buyer": 99}, "no account 99"),
@@ -587,6 +628,13 @@ def test_the_report_is_frozen(ledger):
     report = ledger.check()
     with pytest.raises(dataclasses.FrozenInstanceError):
         report.ok = False
+
+
+def test_check_catches_unsettled_accrued_interest_not_covered_by_locks(ledger):
+    ledger.open_account(FEES)
+    book(ledger, settle_at=10, accrued=120)  # Alice owes 400 + 120 + 3 = 523, all locked
+    tamper(ledger, ALICE, cash_locked=-1)
+    assert ledger.check().problems == ("account 1: locked cash below what unsettled trades owe",)
 
 
 def test_report_to_dict(ledger):

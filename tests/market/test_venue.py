@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
+import numpy as np
 import pytest
 
 from sim.market.ledger import Ledger
@@ -1008,3 +1009,285 @@ def test_price_limits_are_the_published_band():
     assert banded.price_limits(BOND) == (9_000, 11_000)
     _, plain = market()
     assert plain.price_limits(BOND) is None
+
+
+# --- accrued interest ---------------------------------------------------------------------
+
+# An account with risk limits goes through the gateway's Python checks, one without through
+# its compiled one-call path: both must count the accrued interest.
+BOTH_PATHS = pytest.mark.parametrize(
+    "limits", [None, RiskLimits(max_position=10**6)], ids=["compiled", "python"]
+)
+
+
+@BOTH_PATHS
+def test_a_trade_at_a_clean_price_settles_with_the_accrued_interest_on_top(limits):
+    ledger, venue = market(fees=FeeSchedule(maker_bps="0.5", taker_bps="1.5"))
+    for account in (BUYER, SELLER):
+        venue.register(account, limits=limits)
+    venue.new_day({BOND: 4_321})  # paise of interest per unit
+    venue.submit(SELLER, BOND, "sell", 7, 10_123)  # maker
+    (trade,) = venue.submit(BUYER, BOND, "buy", 7, 10_123).trades  # taker
+    # Clean notional 7 * 10_123 * 10 = 708_610, accrued 7 * 4_321 = 30_247. Fees are on the
+    # clean notional: maker 708_610 * 50 / 1e6 = 35.43 -> 35, taker 106.29 -> 106 (on the
+    # dirty 738_857 they would be 36 and 110). The buyer pays 708_610 + 30_247 + 106 =
+    # 738_963, the seller receives 708_610 + 30_247 - 35 = 738_822, the venue keeps 141.
+    assert (trade.price, trade.notional, trade.accrued) == (10_123, 708_610, 30_247)
+    assert (trade.maker_fee, trade.taker_fee) == (35, 106)
+    assert balances(ledger, BUYER) == {"cash": RICH - 738_963, "cash_locked": 0, "units": 7,
+                                       "units_locked": 0}  # fmt: skip
+    assert balances(ledger, SELLER) == {"cash": 738_822, "cash_locked": 0, "units": 993,
+                                        "units_locked": 0}  # fmt: skip
+    assert ledger.account(venue.fee_account).cash == 141
+    assert ledger.check().ok
+
+
+@BOTH_PATHS
+def test_a_buy_without_the_cash_for_its_accrued_interest_is_refused(limits):
+    # cost(10, PAR) = 1_000_000 + 100 covers the clean notional and the fee; 10 units at 3
+    # paise of interest each need 30 more, and the buyer has 29.
+    ledger, venue = market(cash=cost(10, PAR) + 29)
+    venue.register(BUYER, limits=limits)
+    venue.new_day({BOND: 3})
+    assert venue.buy_lock(BOND, 10, PAR) == 1_000_130
+    assert_refused(venue.submit(BUYER, BOND, "buy", 10, PAR), Reason.INSUFFICIENT_CASH)
+    assert ledger.account(BUYER).cash_locked == 0
+    ledger.deposit(BUYER, 1)
+    assert venue.submit(BUYER, BOND, "buy", 10, PAR).ok
+    assert ledger.account(BUYER).cash_locked == 1_000_130
+
+
+@BOTH_PATHS
+def test_a_modify_that_raises_the_quantity_locks_its_accrued_interest_too(limits):
+    # 250 paise of interest a unit. 10 at 9_900: 990_000 + 2_500 + 99 = 992_599; 15:
+    # 1_485_000 + 3_750 + 148 (148.5 -> 148) = 1_488_898, a paisa more than the buyer has.
+    ledger, venue = market(cash=1_488_897)
+    venue.register(BUYER, limits=limits)
+    venue.new_day({BOND: 250})
+    oid = venue.submit(BUYER, BOND, "buy", 10, 9_900).order_id
+    assert ledger.account(BUYER).cash_locked == 992_599
+    response = venue.modify(BUYER, BOND, oid, qty=15)
+    assert (response.status, response.reason) == (Status.REJECTED, Reason.INSUFFICIENT_CASH)
+    assert ledger.account(BUYER).cash_locked == 992_599
+    ledger.deposit(BUYER, 1)
+    assert venue.modify(BUYER, BOND, oid, qty=15).ok
+    assert ledger.account(BUYER).cash_locked == 1_488_898
+    assert venue.open_orders(BUYER)[0].cash_locked == 1_488_898
+    assert venue.modify(BUYER, BOND, oid, qty=4).ok  # 396_000 + 1_000 + 39 (39.6 -> 39)
+    assert ledger.account(BUYER).cash_locked == 397_039
+
+
+def test_an_unsettled_trade_carries_its_accrued_interest_to_settlement():
+    ledger, venue = market(settlement_lag_days=1)
+    venue.new_day({BOND: 600})
+    venue.submit(SELLER, BOND, "sell", 5, PAR)
+    (trade,) = venue.submit(BUYER, BOND, "buy", 5, PAR, now=0).trades
+    # 500_000 clean and 5 * 600 = 3_000 of interest: the buyer (taker, 1 bp) pays 503_050,
+    # the seller receives 503_000.
+    assert trade.accrued == 3_000
+    (settlement,) = ledger.unsettled
+    assert settlement[1:] == (NS_PER_DAY, BOND, BUYER, SELLER, 5, 500_000, 50, 0,
+                              venue.fee_account, 3_000)  # fmt: skip
+    assert (settlement.buyer_pays, settlement.seller_receives) == (503_050, 503_000)
+    buyer, seller = ledger.account(BUYER), ledger.account(SELLER)
+    assert (buyer.cash, buyer.cash_locked, buyer.pending_cash) == (RICH, 503_050, -503_050)
+    assert seller.pending_cash == 503_000
+    assert ledger.check().ok
+    # It settles with the interest of the day it traded, not of the day it settles.
+    venue.new_day({BOND: 9_999})
+    assert ledger.settle_due(NS_PER_DAY) == 1
+    assert (buyer.cash, buyer.cash_locked, buyer.pending_cash) == (RICH - 503_050, 0, 0)
+    assert (seller.cash, seller.pending_cash) == (503_000, 0)
+    assert ledger.account(venue.fee_account).cash == 50
+    assert ledger.check().ok
+
+
+@pytest.mark.parametrize("accrued", [-1, 1.5, "10", None, True, np.int64(5), 2**62 + 1])
+def test_new_day_refuses_accrued_interest_that_is_not_whole_paise(accrued):
+    _, venue = market(name="BSE")
+    venue.list_instrument(Instrument("GS2040"), PAR)
+    message = f"BSE: GS2040: accrued interest {accrued!r} paise"
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        venue.new_day({BOND: 5, "GS2040": accrued})
+
+
+@pytest.mark.parametrize("args", [(), (None,), ({},), ({"GS2040": 5},)])
+def test_new_day_without_accrued_interest_resets_it_to_zero(args):
+    ledger, venue = market()
+    venue.new_day({BOND: 700})
+    assert venue.buy_lock(BOND, 10, PAR) == cost(10, PAR) + 7_000
+    venue.new_day(*args)
+    assert venue.buy_lock(BOND, 10, PAR) == cost(10, PAR)
+    venue.submit(SELLER, BOND, "sell", 10, PAR)
+    (trade,) = venue.submit(BUYER, BOND, "buy", 10, PAR).trades
+    assert trade.accrued == 0
+    assert ledger.account(BUYER).cash == RICH - cost(10, PAR)
+    assert ledger.account(SELLER).cash == 1_000_000
+
+
+# --- a resting buy into a session with more accrued interest ------------------------------
+
+
+@pytest.mark.parametrize("spare", [0, 4_999])
+def test_a_resting_buy_the_buyer_cannot_cover_for_more_accrued_interest_is_returned(spare):
+    # The buy locks cost(10, PAR) = 1_000_000 + 100 with no interest. With 500 paise a unit it
+    # needs 10 * 500 = 5_000 more, and the buyer has `spare` free: a paisa short at most.
+    ledger, venue = market(cash=cost(10, PAR) + spare)
+    oid = venue.submit(BUYER, BOND, "buy", 10, PAR).order_id
+    assert venue.new_day({BOND: 500}) == [(BUYER, BOND, oid)]
+    # Nothing more is locked, not even the part the buyer could pay.
+    assert ledger.account(BUYER).cash_locked == 1_000_100
+    assert venue.open_orders(BUYER)[0].cash_locked == 1_000_100
+    # The caller cancels it, as the simulation does on the owner's behalf.
+    assert venue.cancel(BUYER, BOND, oid).status is Status.CANCELLED
+    assert venue.open_orders() == []
+    assert balances(ledger, BUYER) == {"cash": 1_000_100 + spare, "cash_locked": 0, "units": 0,
+                                       "units_locked": 0}  # fmt: skip
+    response = venue.submit(SELLER, BOND, "sell", 10, PAR)
+    assert (response.status, response.trades) == (Status.ACCEPTED, ())
+    assert ledger.account(BUYER).cash == 1_000_100 + spare
+    assert ledger.check().ok
+
+
+@BOTH_PATHS
+def test_a_resting_buy_is_topped_up_for_more_accrued_interest_from_free_cash(limits):
+    # Exactly the 10 * 500 = 5_000 paise of interest the buy will need, beyond its lock.
+    ledger, venue = market(cash=cost(10, PAR) + 5_000, settlement_lag_days=1)
+    for account in (BUYER, SELLER):
+        venue.register(account, limits=limits)
+    oid = venue.submit(BUYER, BOND, "buy", 10, PAR).order_id
+    assert ledger.account(BUYER).cash_locked == 1_000_100
+    assert venue.new_day({BOND: 500}) == []
+    assert ledger.account(BUYER).cash_locked == 1_005_100  # 1_000_000 + 5_000 + 100
+    assert ledger.account(BUYER).free_cash == 0
+    (order,) = venue.open_orders(BUYER)
+    assert (order.order_id, order.qty, order.cash_locked) == (oid, 10, 1_005_100)
+    # The seller takes it: the buyer (maker, 0 bp) pays 1_000_000 + 5_000, its lock's last
+    # 100 paise (the fee it did not pay) go back; the seller (taker, 1 bp) receives
+    # 1_005_000 - 100.
+    (trade,) = venue.submit(SELLER, BOND, "sell", 10, PAR, now=7).trades
+    assert (trade.notional, trade.accrued, trade.maker_fee, trade.taker_fee) == (
+        1_000_000, 5_000, 0, 100,
+    )  # fmt: skip
+    buyer = ledger.account(BUYER)
+    assert (buyer.cash, buyer.cash_locked, buyer.pending_cash) == (1_005_100, 1_005_000,
+                                                                    -1_005_000)  # fmt: skip
+    assert ledger.check().ok
+    assert ledger.settle_due(7 + NS_PER_DAY) == 1
+    assert balances(ledger, BUYER) == {"cash": 100, "cash_locked": 0, "units": 10,
+                                       "units_locked": 0}  # fmt: skip
+    assert ledger.account(SELLER).cash == 1_004_900
+    assert ledger.account(venue.fee_account).cash == 100
+    assert ledger.check().ok
+
+
+@pytest.mark.parametrize("buyer_takes", [True, False], ids=["taker", "maker"])
+def test_a_partly_filled_resting_buy_is_topped_up_for_its_remaining_quantity(buyer_takes):
+    ledger, venue = market()
+    if buyer_takes:  # 4 fill at once at the taker's 1 bp: 400_000 + 40 of the lock spent
+        venue.submit(SELLER, BOND, "sell", 4, PAR)
+        oid = venue.submit(BUYER, BOND, "buy", 10, PAR).order_id
+        held = 1_000_100 - 400_040
+    else:  # 4 fill later at the maker's 0 bp: 400_000 spent, 40 of fee allowance left over
+        oid = venue.submit(BUYER, BOND, "buy", 10, PAR).order_id
+        venue.submit(SELLER, BOND, "sell", 4, PAR)
+        held = 1_000_100 - 400_000
+    (order,) = venue.open_orders(BUYER)
+    assert (order.order_id, order.qty, order.cash_locked) == (oid, 6, held)
+    assert venue.new_day({BOND: 500}) == []
+    # The 6 left need 600_000 + 6 * 500 + 60 = 603_060: 3_000 more from the taker, 2_960
+    # from the maker (not 10 * 500 = 5_000 for the order's first quantity).
+    (order,) = venue.open_orders(BUYER)
+    assert (order.qty, order.cash_locked) == (6, 603_060)
+    assert order.cash_locked - held == (3_000 if buyer_takes else 2_960)
+    assert ledger.account(BUYER).cash_locked == 603_060
+    (trade,) = venue.submit(SELLER, BOND, "sell", 6, PAR).trades
+    assert (trade.qty, trade.accrued) == (6, 3_000)
+    assert ledger.account(BUYER).cash_locked == 0
+    spent = 400_040 if buyer_takes else 400_000
+    assert ledger.account(BUYER).cash == RICH - spent - 603_000
+    assert ledger.check().ok
+
+
+def test_new_day_never_touches_a_resting_sell():
+    # SELLER has units and no cash, OTHER both: were their sells covered like buys, SELLER's
+    # would come back uncovered and OTHER's would lock cash.
+    ledger, venue = market()
+    venue.submit(SELLER, BOND, "sell", 10, PAR + 5)
+    venue.submit(OTHER, BOND, "sell", 5, PAR + 7)
+    before, orders = everything(ledger), venue.open_orders()
+    assert [(o.side, o.cash_locked, o.units_locked) for o in orders] == [
+        (Side.SELL, 0, 10), (Side.SELL, 0, 5),
+    ]  # fmt: skip
+    assert venue.new_day({BOND: 700}) == []
+    assert venue.open_orders() == orders
+    assert everything(ledger) == before
+
+
+def test_resting_buys_are_covered_listing_by_listing_then_by_order_id():
+    # 100 paise of interest a unit on both bonds: GS2040's buy of 10 needs 1_000 more, BOND's
+    # first buy 1_000 and its second (5 units) 500, and the buyer has 1_000 free. They are
+    # visited in listing order (BOND was listed first; GS2040's buy was sent first) and by
+    # order id (the second buy, at a better price, is ahead of the first in the book).
+    locked = cost(10, PAR) + cost(10, PAR) + cost(5, PAR + 1)  # 2 * 1_000_100 + 500_100
+    ledger, venue = market(cash=locked + 1_000)
+    venue.list_instrument(Instrument("GS2040"), PAR)
+    later = venue.submit(BUYER, "GS2040", "buy", 10, PAR).order_id
+    first = venue.submit(BUYER, BOND, "buy", 10, PAR).order_id
+    second = venue.submit(BUYER, BOND, "buy", 5, PAR + 1).order_id
+    assert ledger.account(BUYER).free_cash == 1_000
+    assert venue.new_day({BOND: 100, "GS2040": 100}) == [
+        (BUYER, BOND, second),
+        (BUYER, "GS2040", later),
+    ]
+    locks = {(o.instrument, o.order_id): o.cash_locked for o in venue.open_orders(BUYER)}
+    assert locks == {
+        ("GS2040", later): 1_000_100,
+        (BOND, first): 1_000_100 + 1_000,
+        (BOND, second): 500_100,
+    }
+    assert ledger.account(BUYER).free_cash == 0
+    assert ledger.check().ok
+
+
+@pytest.mark.parametrize(
+    ("accrued", "references", "message"),
+    [
+        (
+            {BOND: 500, "GS2040": -1},
+            {BOND: 9_900, "GS2040": 9_990},
+            "GS2040: accrued interest -1 paise",
+        ),
+        pytest.param(
+            {BOND: 500, "GS2040": 300},
+            {BOND: 9_900, "GS2040": 0},
+            "GS2040: reference price 0 ticks",
+            id="bad reference",
+        ),
+        pytest.param(
+            {BOND: 500, "GS2040": 300},
+            {BOND: 9_900, "GS2050": 9_990},
+            "GS2050: not listed here",
+            id="unlisted reference",
+        ),
+    ],
+)
+def test_a_refused_new_day_changes_nothing(accrued, references, message):
+    ledger, venue = market()
+    venue.list_instrument(Instrument("GS2040"), PAR)
+    ledger.issue_units(SELLER, "GS2040", 100)
+    venue.new_day({BOND: 100, "GS2040": 200}, references={BOND: 9_950})
+    # Trades away from the references, which a new session without references would take.
+    for symbol, price in ((BOND, 10_010), ("GS2040", 10_020)):
+        venue.submit(SELLER, symbol, "sell", 1, price)
+        assert venue.submit(OTHER, symbol, "buy", 1, price).trades
+    venue.submit(BUYER, BOND, "buy", 10, PAR)  # would need 10 * 400 = 4_000 more at 500
+    state = (everything(ledger), venue.open_orders())
+    quotes = [(venue.reference_price(s), venue.buy_lock(s, 10, PAR)) for s in (BOND, "GS2040")]
+    assert quotes == [(9_950, cost(10, PAR) + 1_000), (10_000, cost(10, PAR) + 2_000)]
+    with pytest.raises(ValueError, match=f"^NSE: {message}$"):
+        venue.new_day(accrued, references=references)
+    assert [(venue.reference_price(s), venue.buy_lock(s, 10, PAR)) for s in (BOND, "GS2040")] == (
+        quotes
+    )
+    assert (everything(ledger), venue.open_orders()) == state
