@@ -9,7 +9,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sim.pricing import CONVENTIONS, add_months, coupon_periods, is_month_end, year_fraction
+from sim.pricing import (
+    CONVENTIONS,
+    add_months,
+    check_convention,
+    coupon_periods,
+    is_month_end,
+    year_fraction,
+)
 
 dates = st.dates(min_value=date(1990, 1, 1), max_value=date(2070, 12, 31))
 
@@ -26,8 +33,12 @@ def test_names_are_the_documented_ones():
 
 
 def test_unknown_name_lists_the_valid_ones():
-    with pytest.raises(ValueError, match=r"unknown day count 'ACT/360'; valid names: 30/360, "):
+    valid = "30/360, 30E/360, ACT/ACT-ICMA, ACT/ACT-ISDA, ACT/365F, ACT/ACT-SEBI"
+    with pytest.raises(ValueError, match=rf"^unknown day count 'ACT/360'; valid names: {valid}$"):
         year_fraction("ACT/360", date(2024, 1, 1), date(2024, 2, 1))
+    with pytest.raises(ValueError, match=r"unknown day count 'act/365f'"):
+        check_convention("act/365f")
+    assert [check_convention(name) for name in CONVENTIONS] == list(CONVENTIONS)
 
 
 def test_end_before_start_is_refused():
@@ -36,12 +47,41 @@ def test_end_before_start_is_refused():
 
 
 def test_icma_needs_a_reference_period_that_holds_the_dates():
-    with pytest.raises(ValueError, match="ACT/ACT-ICMA needs the reference coupon period"):
-        year_fraction("ACT/ACT-ICMA", date(2024, 1, 1), date(2024, 2, 1))
+    for ref_start, ref_end in [(None, None), (date(2024, 1, 1), None), (None, date(2024, 7, 1))]:
+        with pytest.raises(ValueError, match="ACT/ACT-ICMA needs the reference coupon period"):
+            year_fraction("ACT/ACT-ICMA", date(2024, 1, 1), date(2024, 2, 1), ref_start, ref_end)
     with pytest.raises(ValueError, match=r"is not inside the reference period"):
         year_fraction(
             "ACT/ACT-ICMA", date(2024, 1, 1), date(2024, 8, 1), date(2024, 1, 1), date(2024, 7, 1)
         )
+    with pytest.raises(ValueError, match=r"is not inside the reference period"):
+        year_fraction(
+            "ACT/ACT-ICMA", date(2023, 12, 1), date(2024, 2, 1), date(2024, 1, 1), date(2024, 7, 1)
+        )
+
+
+def test_icma_refuses_a_reference_period_shorter_than_half_a_month():
+    # its months, round(12 * days / 365), would be 0: 15 days is 0.49 of a month, 16 days 0.53
+    with pytest.raises(
+        ValueError,
+        match=r"ACT/ACT-ICMA: reference period \[2024-01-01, 2024-01-16\] is too short",
+    ):
+        year_fraction(
+            "ACT/ACT-ICMA", date(2024, 1, 1), date(2024, 1, 5), date(2024, 1, 1), date(2024, 1, 16)
+        )
+    day = date(2024, 2, 29)
+    with pytest.raises(ValueError, match="is too short"):
+        year_fraction("ACT/ACT-ICMA", day, day, day, day)
+    got = year_fraction(
+        "ACT/ACT-ICMA", date(2024, 1, 1), date(2024, 1, 5), date(2024, 1, 1), date(2024, 1, 17)
+    )
+    assert got == pytest.approx(1 / 12 * 4 / 16, abs=1e-15)
+
+
+@pytest.mark.parametrize("convention", CONVENTIONS)
+def test_a_day_to_itself_is_exactly_zero(convention):
+    day = date(2024, 2, 29)
+    assert year_fraction(convention, day, day, date(2023, 8, 31), date(2024, 2, 29)) == 0.0
 
 
 @pytest.mark.parametrize(
@@ -50,6 +90,9 @@ def test_icma_needs_a_reference_period_that_holds_the_dates():
         ("30/360", date(2023, 1, 31), date(2023, 2, 28), 28),
         ("30/360", date(2023, 1, 30), date(2023, 3, 31), 60),
         ("30/360", date(2023, 1, 29), date(2023, 3, 31), 62),  # d2 = 31 kept: d1 < 30
+        ("30/360", date(2023, 3, 31), date(2023, 5, 31), 60),  # d1 = 31 -> 30, so d2 -> 30
+        ("30/360", date(2023, 3, 31), date(2023, 4, 30), 30),
+        ("30E/360", date(2023, 1, 31), date(2023, 2, 28), 28),
         ("30E/360", date(2023, 1, 29), date(2023, 3, 31), 61),
         ("30/360", date(2023, 2, 28), date(2023, 8, 31), 183),
         ("30E/360", date(2023, 2, 28), date(2023, 8, 31), 182),
@@ -80,6 +123,8 @@ def test_act_365f_counts_29_february_as_a_day():
         (date(2024, 2, 28), date(2024, 3, 1), 2 / 366),
         (date(2023, 8, 31), date(2024, 2, 29), 123 / 365 + 59 / 366),
         (date(2020, 3, 1), date(2024, 3, 1), 306 / 366 + 3 + 60 / 366),
+        (date(2024, 1, 1), date(2025, 1, 1), 1.0),
+        (date(2023, 12, 31), date(2025, 1, 1), 1 / 365 + 1),
     ],
 )
 def test_act_act_isda_by_hand(start, end, expected):
@@ -113,6 +158,20 @@ def test_act_act_isda_by_hand(start, end, expected):
 def test_act_act_icma_by_hand(start, end, ref_start, ref_end, expected):
     got = year_fraction("ACT/ACT-ICMA", start, end, ref_start, ref_end)
     assert got == pytest.approx(expected, abs=1e-15)
+
+
+@pytest.mark.parametrize(
+    ("ref_days", "months"),
+    [(45, 1), (46, 2), (76, 2), (77, 3), (136, 4), (137, 5), (198, 7), (350, 12), (366, 12)],
+)
+def test_icma_reference_period_is_its_days_in_months_rounded(ref_days, months):
+    # 76 days are 12 * 76 / 365 = 2.499 months, so 2; 137 days are 4.504, so 5
+    ref_start = date(2023, 1, 1)
+    ref_end = ref_start + timedelta(days=ref_days)
+    whole = year_fraction("ACT/ACT-ICMA", ref_start, ref_end, ref_start, ref_end)
+    assert whole == pytest.approx(months / 12, abs=1e-15)
+    part = year_fraction("ACT/ACT-ICMA", date(2023, 1, 11), ref_end, ref_start, ref_end)
+    assert part == pytest.approx(months / 12 * (ref_days - 10) / ref_days, abs=1e-15)
 
 
 @pytest.mark.parametrize(
