@@ -205,10 +205,10 @@ def test_first_occurrences_wraps_around_the_end_of_its_table():
     assert first.tolist() == list(range(8))
 
 
-def test_first_occurrences_numbers_tens_of_thousands_of_object_addresses():
+def test_first_occurrences_numbers_fifty_thousand_object_addresses():
     # real addresses: aligned and sharing their high bits; unless the hash spreads them over
     # the table, every key probes past all the others (quadratic: minutes without the JIT)
-    keys = [id(o) for o in [object() for _ in range(20_000)]]
+    keys = [id(o) for o in [object() for _ in range(50_000)]]
     codes = np.empty(2 * len(keys), dtype=np.int64)
     first = _kernels.first_occurrences(np.array(keys + keys[::-1], dtype=np.uint64), codes)
     numbers = list(range(len(keys)))
