@@ -229,6 +229,9 @@ def test_portfolio_methods_match_the_functions():
 def test_empty_portfolio():
     assert price_many([], np.empty(0), SETTLE).shape == (0,)
     assert yield_many((), np.empty(0), SETTLE).shape == (0,)
+    prepared = BondPortfolio([]).prepare(SETTLE)
+    assert prepared.offsets.tolist() == [0]
+    assert prepared.times.size == prepared.amounts.size == prepared.accrued.size == 0
 
 
 def test_bad_inputs_are_reported():
