@@ -136,6 +136,7 @@ class Arbitrageur(Participant):
         self._cash_committed = 0
         self._references: dict[tuple, deque] = defaultdict(deque)
         self.inventory: dict[str, int] = {}
+        self._matured: set[str] = set()  # bonds that no longer trade
         self.seen = {"cross": 0, "fair_value": 0}
         self.taken = {"cross": 0, "fair_value": 0}
         self.edge = {"cross": 0.0, "fair_value": 0.0}  # paise
@@ -148,7 +149,17 @@ class Arbitrageur(Participant):
 
     # --- deciding ---------------------------------------------------------------------------
 
+    def on_session_open(self, day: int) -> None:
+        self._matured = {s for s in self.market.symbols() if not self.market.trades_on(s, day)}
+
+    def on_payment(self, payment) -> None:
+        if payment.kind == "redemption":
+            redeemed = sum(q for account, q, _ in payment.paid if account == self.account)
+            self.inventory[payment.symbol] -= redeemed
+
     def on_quote(self, venue: str, symbol: str, quote: Quote) -> None:
+        if symbol in self._matured:
+            return  # its book emptied as its listing ended
         self._quotes[symbol][venue] = quote
         p = self.params
         candidates = []

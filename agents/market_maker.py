@@ -204,6 +204,7 @@ class MarketMaker(Participant):
 
     def on_session_open(self, day: int) -> None:
         self.withdrawn = self.withdrawn and self.market.liquidity_withdrawal_level(day) > 0
+        self._markets = self.market.listings(day)  # matured bonds no longer trade
         widths = self.params.min_spread_bp
         for symbol in self._min_width:  # ratings migrate
             rating = grade(self.market.rating(symbol, day))

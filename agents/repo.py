@@ -44,7 +44,9 @@ After `term_days` a repo rolls for another term (`rolls`) or matures: the borrow
 the loan less its cash margin and gets its units back. A borrower that cannot repay has its
 collateral sold until the loan is covered. Coupons on pledged units are paid to the lender,
 the holder of record, which passes each on to the borrower at once as a manufactured payment
-(the borrower keeps the economic coupon, as under the GMRA). A repo whose loan the margin
+(the borrower keeps the economic coupon, as under the GMRA). Collateral that stops trading
+ahead of its maturity is left alone (no calls, no sales) until it is redeemed; the lender
+holds the redemption as cash margin, and the repo closes at once. A repo whose loan the margin
 and sale proceeds cover, or whose collateral is all sold, closes at the next session open
 (when the sales have settled): surplus cash and units go back to the borrower, and what the
 borrower cannot pay of a remaining loan is the lender's loss. Repos carry no interest.
@@ -274,6 +276,7 @@ _TOTALS = (
     "forced_sale_paise",
     "default_loss_paise",
     "manufactured_payments_paise",
+    "collateral_redeemed_paise",
 )
 
 
@@ -326,6 +329,9 @@ class RepoBorrower(RepoParticipant):
         self.budget = 0  # paise of borrowed cash still to invest
 
     def on_session_open(self, day: int) -> None:
+        if not self.market.trades_on(self.symbol, day):
+            self.budget = 0  # its bond matures: nothing to buy or pledge
+            return
         open_repos = sum(r.borrower is self for r in self.desk.repos)
         units = self._free_units()
         if open_repos >= self.params.max_repos or units <= 0:
@@ -343,6 +349,8 @@ class RepoBorrower(RepoParticipant):
     def on_wake(self) -> None:
         """Spend the budget on the bond, through the lowest ask it sees; what the book
         cannot fill now is tried again later."""
+        if not self.market.trades_on(self.symbol, self.market.day_index(self.now)):
+            return  # its bond matures: its listings ended
         quotes = [
             (self.quote(name, self.symbol).ask, name) for name in self.desk.venues_of[self.symbol]
         ]
@@ -401,12 +409,21 @@ class RepoLender(RepoParticipant):
         """Free cash less what it would owe back on closing its repos."""
         return self.free_cash() - sum(r.owed_back for r in self._repos())
 
-    def on_coupon(self, payment) -> None:
+    def on_payment(self, payment) -> None:
         """The coupon on pledged units reaches the lender, the holder of record; the borrower
-        keeps the economic coupon, so the lender passes it on as a manufactured payment."""
+        keeps the economic coupon, so the lender passes it on as a manufactured payment. A
+        redemption turns the collateral into cash the lender holds as margin: the repo closes
+        at once, the loan repaid from it and the rest returned."""
         for repo in self._repos():
-            if repo.lender is self and repo.symbol == payment.symbol and repo.units:
-                cash = repo.units * payment.per_unit
+            if repo.lender is not self or repo.symbol != payment.symbol or not repo.units:
+                continue
+            cash = repo.units * payment.per_unit
+            if payment.kind == "redemption":
+                repo.cash_margin += cash
+                repo.units = 0
+                self.desk.totals["collateral_redeemed_paise"] += cash
+                self.desk.close(repo)
+            else:
                 self.market.pass_on_coupon(self, repo.borrower, cash, payment.symbol)
                 self.desk.totals["manufactured_payments_paise"] += cash
 
@@ -421,6 +438,8 @@ class RepoLender(RepoParticipant):
         if repo.loan <= repo.cash_margin or repo.units == 0:
             desk.close(repo)
             return
+        if not self.market.trades_on(repo.symbol, day):
+            return  # no mark and no market until the redemption closes it
         if day >= repo.maturity_day:
             if self.params.rolls:
                 repo.maturity_day = day + self.params.term_days

@@ -165,6 +165,8 @@ class RetailCohort(Participant):
     def trade(self, investor: int | None = None) -> None:
         """One arrival of `investor` (drawn at random when None): choose and send an order."""
         p, rng = self.params, self.draws
+        if not self._markets:
+            return  # every bond has matured
         i = rng.integers(len(self.cash)) if investor is None else investor
         m = rng.integers(len(self._markets))
         venue, symbol = self._markets[m]
@@ -224,9 +226,10 @@ class RetailCohort(Participant):
                 self.units_sold_unsettled[i, col] += units
             self.cash_unsettled[i] -= cash
 
-    def on_coupon(self, payment) -> None:
-        """Each investor gets the coupon on its units of record: those the ledger held for it
-        before the morning's settlements (bought and settled, or sold and not settled yet)."""
+    def on_payment(self, payment) -> None:
+        """Each investor gets the coupon or redemption on its units of record: those the ledger
+        held for it before the morning's settlements (bought and settled, or sold and not
+        settled yet). Redeemed units leave it."""
         col = self._column.get(payment.symbol)
         if col is None:
             return
@@ -235,6 +238,8 @@ class RetailCohort(Participant):
             self.units[:, col] - self.units_unsettled[:, col] + self.units_sold_unsettled[:, col]
         )
         self.cash += of_record * payment.per_unit
+        if payment.kind == "redemption":
+            self.units[:, col] -= of_record
 
     def _cancel_stale(self, investor: int) -> None:
         horizon = self.now - self._lifetime_ns
@@ -355,6 +360,8 @@ class RetailCohort(Participant):
     def on_session_open(self, day: int) -> None:
         # Panic fades day by day along the shocks' paths.
         self.panic = self.market.panic_level(day)
+        self._markets = self.market.listings(day)  # matured bonds no longer trade
+        self._lots = [self.market.lot_size(s) for _, s in self._markets]
 
     # --- state and reporting -------------------------------------------------------------
 

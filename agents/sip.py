@@ -183,6 +183,7 @@ class SipCohort(Participant):
         self.cash = np.zeros(n, np.int64)  # paise attributed, settled or not
         self.contributed = np.zeros(n, np.int64)
         self.exit_day = np.full(n, -1, np.int32)  # -1: still investing
+        self.matured = np.zeros(n, bool)  # their bond was redeemed: their plan ended with it
         self.exit_requested = np.zeros(n, np.int64)  # units held when asking to exit
         self.exit_fair_ticks = np.zeros(n, np.int64)  # fair value when asking, for values
         self.exit_absorbed = np.zeros(n, np.int64)  # units the pool bought
@@ -192,6 +193,7 @@ class SipCohort(Participant):
         self.recycled_units = 0
         self.recycled_paise = 0  # paise investors paid the pool for recycled units
         self.pool_coupons = 0  # paise of coupons the pool's inventory received
+        self.pool_redemptions = 0  # paise its inventory was redeemed for at maturity
         self.sip_log: list[tuple[int, int, int]] = []  # (day, deposited, kept by the pool)
         self.rejected = 0
         self._in_flight: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
@@ -398,8 +400,9 @@ class SipCohort(Participant):
 
     @property
     def active(self) -> np.ndarray:
-        """Investors still investing (they have not asked to exit)."""
-        return self.exit_day < 0
+        """Investors still investing (they have not asked to exit, and their bond has not
+        matured)."""
+        return (self.exit_day < 0) & ~self.matured
 
     @property
     def exits_open(self) -> np.ndarray:
@@ -417,15 +420,25 @@ class SipCohort(Participant):
         self._utilisation.append(inventory / self.pool_capital)
         self._idle.append(pool.free_cash() / self.pool_capital)
 
-    def on_coupon(self, payment) -> None:
+    def on_payment(self, payment) -> None:
+        """Coupons and redemptions go to the investors in proportion to their units, and to
+        the pool for its inventory. A plan whose bond is redeemed ends with it: its investors
+        keep the cash and stop contributing, and the exits they had open are settled by it."""
         if payment.symbol not in self.bonds:
             return
         members = self._members[self.bonds.index(payment.symbol)]
+        redeemed = payment.kind == "redemption"
         for account, _, paise in payment.paid:
             if account == self.account:
                 self.cash[members] += allocate(paise, self.units[members])
+            elif account == self.pool.account and redeemed:
+                self.pool_redemptions += paise
             elif account == self.pool.account:
                 self.pool_coupons += paise
+        if redeemed:
+            self.exit_requested[members] -= self.exits_open[members]
+            self.units[members] = 0
+            self.matured[members] = True
 
     def reconcile(self) -> list[str]:
         """Where the omnibus account and the investors' attributed cash and units disagree
@@ -448,7 +461,8 @@ class SipCohort(Participant):
         free cash over its capital; each the mean over the day's closes once it has capital
         (idle cash passes 1 when haircuts and recycling have earned money). pool_capital_paise:
         seed plus kept inflows; pool_paid_paise, recycled_paise: what the pool paid for exits
-        and what recycling paid it; pool_coupons_paise: the coupons its inventory received.
+        and what recycling paid it; pool_coupons_paise, pool_redemptions_paise: the coupons its
+        inventory received, and what it was redeemed for.
         exit_units_requested/absorbed/sold: the rest is still open.
         """
         tick_values = self._tick_values[self.bond]
@@ -472,6 +486,7 @@ class SipCohort(Participant):
             "recycled_units": self.recycled_units,
             "recycled_paise": self.recycled_paise,
             "pool_coupons_paise": self.pool_coupons,
+            "pool_redemptions_paise": self.pool_redemptions,
             "orders_rejected": self.rejected,
             "buffer_utilisation": float(np.mean(self._utilisation)) if self._utilisation else None,
             "idle_cash": float(np.mean(self._idle)) if self._idle else None,

@@ -90,6 +90,10 @@ class ValueInvestor(Participant):
     def on_start(self) -> None:
         self._schedule_next()
 
+    def on_session_open(self, day: int) -> None:
+        self._markets = self.market.listings(day)  # matured bonds no longer trade
+        self._lots = [self.market.lot_size(symbol) for _, symbol in self._markets]
+
     def _schedule_next(self) -> None:
         gap = self.draws.exponential(self.params.arrival_interval_seconds)
         self.wake_in(int(gap * NS_PER_SECOND))
@@ -139,6 +143,8 @@ class ValueInvestor(Participant):
     def decide(self) -> tuple[str, str, int, int, int] | None:
         """(venue, symbol, side, qty, price) of the order to have working now, or None."""
         p = self.params
+        if not self._markets:
+            return None  # every bond has matured
         market = self.draws.integers(len(self._markets))
         venue, symbol = self._markets[market]
         value = self.estimate(symbol)

@@ -68,8 +68,9 @@ def movements(
         for account, sign in ((buyer, 1), (seller, -1))
     ]
     moves = transfers.with_columns(pl.col("instrument").cast(pl.String))
-    exchanges = moves.filter(pl.col("kind") == "transfer")
-    # A transfer: the source pays `cash` to the target, the target delivers `qty` to the source.
+    exchanges = moves.filter(pl.col("kind").is_in(["transfer", "redemption"]))
+    # A transfer: the source pays `cash` to the target, the target delivers `qty` to the source
+    # (a redemption too: the paying agent pays, the holder delivers).
     for account, sign in (("source", 1), ("target", -1)):
         sides.append(
             exchanges.select(

@@ -5,8 +5,8 @@ The kernel hands each agent kind's `build` a `MarketAccess` instead of the simul
 or ask of a real market and its platform, and nothing more:
 
     time       now, session times, trading days, the day index        ns, day indices
-    static     symbols, listings per venue, instruments, tick values, lot sizes, reference prices,
-               ratings                                                 ticks, units, paise
+    static     symbols, listings per venue (and whether they still trade), instruments, tick
+               values, lot sizes, reference prices, ratings           ticks, units, paise
     value      the published fair value, noisy looks at the fundamental, the mark, shock levels
     platform   opening accounts and deposits (builders, SIP inflows), and the off-book
                `transfer` service (the SIP pool, the repo desk), journaled as every transfer is
@@ -73,9 +73,21 @@ class MarketAccess:
         """Every instrument of the run, in the scenario's order."""
         return tuple(self._instruments)
 
-    def listings(self) -> tuple[tuple[str, str], ...]:
-        """Every (venue, symbol) pair that trades, venues in the scenario's order."""
-        return tuple((name, s) for name, venue in self._venues.items() for s in venue.symbols)
+    def listings(self, day: int | None = None) -> tuple[tuple[str, str], ...]:
+        """Every (venue, symbol) pair that trades (on trading day `day`, if given), venues in
+        the scenario's order."""
+        trades_on = self._sim.paying_agents.trades_on
+        return tuple(
+            (name, s)
+            for name, venue in self._venues.items()
+            for s in venue.symbols
+            if day is None or trades_on(s, day)
+        )
+
+    def trades_on(self, symbol: str, day: int) -> bool:
+        """Whether `symbol` still trades on trading day `day`: a bond stops trading once its
+        trades would settle on or after its maturity, and is then redeemed."""
+        return self._sim.paying_agents.trades_on(symbol, day)
 
     def instrument(self, symbol: str) -> Instrument:
         """The instrument's static data (a frozen value): tick size, lot size, unit face value,

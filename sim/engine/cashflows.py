@@ -1,5 +1,5 @@
-"""Bond cash flows in a run: the accrued interest trades settle with, and the coupons issuers pay
-to the holders of record.
+"""Bond cash flows in a run: the accrued interest trades settle with, the coupons issuers pay
+to the holders of record, and the redemption of the principal at maturity.
 
 The conventions, those of India's exchange-traded corporate bonds where the simulator can
 follow them:
@@ -24,8 +24,14 @@ follow them:
   pays every holder of record, one ``coupon`` entry per holder in the ledger's journal
   (`transfers.parquet`). The ledger's conservation check covers both.
 
-Bonds that mature inside a run are refused when the run is built (their fair value ends at
-maturity); redemption is not modelled yet.
+- **Maturity.** A bond trades while a trade could still settle before its maturity date, on
+  the slowest venue: from the first session whose trades would settle on or after it, its
+  listings end (`Venue.delist`: open orders cancelled on their owners' behalf, new ones
+  refused), as an exchange stops trading a bond ahead of its redemption. At the first open on
+  or after the maturity date the paying agent redeems every settled unit at par plus the
+  final coupon: the holder delivers the units to the paying agent and receives the cash, one
+  ``redemption`` entry per holder. A bond that could not trade on the run's first day is
+  refused when the run is built.
 """
 
 from __future__ import annotations
@@ -43,10 +49,11 @@ from sim.pricing import Bond
 class Payment:
     """One payment of one bond to its holders of record."""
 
-    kind: str  # "coupon"
+    kind: str  # "coupon", or "redemption" (the principal and the final coupon)
     symbol: str
     pay_date: date  # the scheduled date; paid at the first open on or after it
     per_unit: int  # paise per unit held
+    per_100: float  # rupees per 100 face: the coupon, plus 100 in a redemption
     payer: int  # the issuer's paying-agent account
     paid: tuple[tuple[int, int, int], ...]  # (account, units of record, paise)
 
@@ -63,9 +70,13 @@ class PayingAgents:
     coupons due each trading day. Instruments without the bond fields (issue, maturity,
     coupon, frequency, day count) accrue nothing and pay nothing."""
 
-    def __init__(self, specs, calendar: TradingCalendar, ledger: Ledger) -> None:
+    def __init__(
+        self, specs, calendar: TradingCalendar, ledger: Ledger, settlement_lag_days: int
+    ) -> None:
+        """`settlement_lag_days`: the slowest venue's, which decides a bond's last trading day."""
         self.calendar = calendar
         self.ledger = ledger
+        self.lag = settlement_lag_days
         self._bonds: dict[str, _Listed] = {}
         issuers: dict[int, str] = {}
         for spec in specs:
@@ -83,33 +94,61 @@ class PayingAgents:
             self._bonds[spec.symbol] = _Listed(bond, spec.unit_face_value, payer)
         for payer in issuers:
             ledger.open_account(payer)
+        settles = [self.settle_date(d, self.lag) for d in range(len(calendar.trading_days))]
+        self._last_day: dict[str, int] = {}  # of the bonds whose last trading day is in the run
+        for symbol, listed in self._bonds.items():
+            trading = [d for d, settle in enumerate(settles) if settle < listed.bond.maturity]
+            if not trading:
+                raise ValueError(
+                    f"bond {symbol!r} matures on {listed.bond.maturity}: a trade on the first "
+                    f"day would settle on {settles[0]}, too late"
+                )
+            if len(trading) < len(settles):
+                self._last_day[symbol] = trading[-1]
         self._due = self._schedule()
         self._accrued: dict[date, dict[str, int]] = {}
 
-    def _schedule(self) -> dict[int, list[tuple[str, date, int]]]:
-        """(symbol, coupon date, paise per unit) of every coupon paid in the run, by the trading
-        day that pays it (the first on or after the coupon date)."""
+    def _schedule(self) -> dict[int, list[tuple[str, str, date, float]]]:
+        """(kind, symbol, pay date, amount per 100 face) of every coupon and redemption paid in the
+        run, by the trading day that pays it (the first on or after the pay date)."""
         days = self.calendar.trading_days
         first, last = days[0], days[-1]
-        due: dict[int, list[tuple[str, date, int]]] = {}
+        due: dict[int, list[tuple[str, str, date, float]]] = {}
         for symbol, listed in self._bonds.items():
             bond = listed.bond
             # A coupon dated on or before the first trading day was paid before the run: the
             # bonds start ex-coupon, as the first valuation prices them.
             for pay_date, amount in zip(*bond.cashflows(max(first, bond.issue)), strict=True):
-                if pay_date > last or pay_date >= bond.maturity:
+                if pay_date > last:
                     continue
+                kind = "redemption" if pay_date >= bond.maturity else "coupon"
                 day = next(d for d, day in enumerate(days) if day >= pay_date)
-                per_unit = unit_paise(amount, listed.face_rupees)
-                due.setdefault(day, []).append((symbol, pay_date, per_unit))
+                due.setdefault(day, []).append((kind, symbol, pay_date, float(amount)))
         return due
+
+    def last_trading_day(self, symbol: str) -> int | None:
+        """The last trading day (index) of a bond that stops trading in the run: the last
+        whose trades settle before its maturity. None for one that trades to the end."""
+        return self._last_day.get(symbol)
+
+    def trades_on(self, symbol: str, day: int) -> bool:
+        """Whether `symbol` still trades on trading day `day`."""
+        last = self._last_day.get(symbol)
+        return last is None or day <= last
+
+    def ending(self, day: int) -> list[str]:
+        """The bonds whose listings end at trading day `day`'s open (they traded the day
+        before for the last time)."""
+        return [symbol for symbol, last in self._last_day.items() if last == day - 1]
 
     def accrued_per_100(self, settle: date) -> dict[str, float]:
         """Accrued interest per 100 face of each bond for trades settling on `settle`."""
         found = self._accrued.get(settle)
         if found is None:
             found = self._accrued[settle] = {
-                symbol: listed.bond.accrued(settle) for symbol, listed in self._bonds.items()
+                symbol: listed.bond.accrued(settle)
+                for symbol, listed in self._bonds.items()
+                if settle < listed.bond.maturity
             }
         return found
 
@@ -126,15 +165,20 @@ class PayingAgents:
         return cal.to_datetime(cal.settlement_time(cal.session(day)[0], lag_days)).date()
 
     def pay_due(self, day: int) -> list[Payment]:
-        """Pay the coupons due at trading day `day`'s open to the holders of record."""
+        """Pay the coupons and redemptions due at trading day `day`'s open to the holders of
+        record."""
         payments = []
-        for symbol, pay_date, per_unit in self._due.get(day, ()):
+        for kind, symbol, pay_date, per_100 in self._due.get(day, ()):
             payer = self._bonds[symbol].payer
+            per_unit = unit_paise(per_100, self._bonds[symbol].face_rupees)
             owed = per_unit * sum(q for _, q in self.ledger.holders(symbol, exclude=payer))
             if owed:
                 self.ledger.deposit(payer, owed)  # the issuer funds its paying agent
-            paid = self.ledger.pay_holders(payer, symbol, per_unit, "coupon")
-            payments.append(Payment("coupon", symbol, pay_date, per_unit, payer, tuple(paid)))
+            if kind == "redemption":
+                paid = self.ledger.redeem(payer, symbol, per_unit)
+            else:
+                paid = self.ledger.pay_holders(payer, symbol, per_unit, "coupon")
+            payments.append(Payment(kind, symbol, pay_date, per_unit, per_100, payer, tuple(paid)))
         return payments
 
 

@@ -17,12 +17,20 @@ class Information:
     """Published valuations, looks at the fundamental and shock levels for one run."""
 
     def __init__(
-        self, fundamental, tick_sizes: dict[str, float], shocks, recorder: Recorder, accrued
+        self,
+        fundamental,
+        tick_sizes: dict[str, float],
+        shocks,
+        recorder: Recorder,
+        accrued,
+        trades_on,
     ):
         """`accrued(day)`: each bond's accrued interest per 100 face to the settlement date of
-        the day's trades, published with its fair clean price."""
+        the day's trades, published with its fair clean price. `trades_on(symbol, day)`:
+        whether the instrument still trades that day (a matured bond has no fair value)."""
         self.fundamental = fundamental
         self.accrued = accrued
+        self.trades_on = trades_on
         self.tick_sizes = tick_sizes  # floats: a Decimal division per look would be slow
         self.shocks = shocks
         self.recorder = recorder
@@ -58,7 +66,12 @@ class Information:
         return max(levels, default=0.0)
 
     def fair_value_rows(self, day: int, now: int) -> dict[str, tuple]:
-        return {s: self.fundamental.fair_value_row(s, day, now) for s in self.tick_sizes}
+        """(fair clean, fair yield, spread bp) of every instrument that trades on `day`."""
+        return {
+            s: self.fundamental.fair_value_row(s, day, now)
+            for s in self.tick_sizes
+            if self.trades_on(s, day)
+        }
 
     def publish(self, day: int, now: int, rows: dict[str, tuple]) -> None:
         """Publish (and record) fair values, and the curve they come from."""
@@ -70,6 +83,14 @@ class Information:
             self.recorder.fair_value(now, symbol, *fair, interest)
         for tenor, rate in self.fundamental.curve_rows(day):
             self.recorder.curve(now, tenor, rate)
+
+    def publish_redemption(self, now: int, symbol: str, final_coupon: float) -> None:
+        """The last valuation of a bond its issuer redeemed now: par, plus the final coupon
+        (per 100 face) as its accrued interest, exactly what each unit was paid; no yield or
+        spread."""
+        self._published[symbol] = 100.0 / self.tick_sizes[symbol]
+        self._valuation[symbol] = (100.0, final_coupon)
+        self.recorder.fair_value(now, symbol, 100.0, None, None, final_coupon)
 
     def apply_shock(self, shock, day: int, now: int) -> list[str]:
         """A shock strikes the fundamental; a valuation agency re-marks what it moved, which

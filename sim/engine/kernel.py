@@ -72,7 +72,12 @@ class Simulation:
                 self.venues[spec.name], venue_latency[spec.name] = build.build_venue(
                     spec, self.ledger, self.instruments, self.reference_prices, self.calendar
                 )
-            self.paying_agents = PayingAgents(scenario.instruments, self.calendar, self.ledger)
+            self.paying_agents = PayingAgents(
+                scenario.instruments,
+                self.calendar,
+                self.ledger,
+                max((v.settlement_lag_days for v in scenario.venues), default=0),
+            )
         except ValueError as error:
             # What validation could not see alone (a bond maturing inside the run, say).
             raise ScenarioError([f"{scenario.source}: {error}"]) from error
@@ -82,9 +87,13 @@ class Simulation:
         tick_sizes = {s: float(i.tick_size) for s, i in self.instruments.items()}
         # Valuations are of a trade now: accrued to the settlement date of the slowest venue,
         # as the bond fundamental prices.
-        self._valuation_lag = max((v.settlement_lag_days for v in scenario.venues), default=0)
         self.information = Information(
-            self.fundamental, tick_sizes, scenario.shocks, self.recorder, self._valuation_accrued
+            self.fundamental,
+            tick_sizes,
+            scenario.shocks,
+            self.recorder,
+            self._valuation_accrued,
+            self.paying_agents.trades_on,
         )
         self.router = Router(
             clock=self.clock,
@@ -144,7 +153,7 @@ class Simulation:
     def _valuation_accrued(self, day: int) -> dict[str, float]:
         """Each bond's accrued interest per 100 face in the valuations published on `day`."""
         agents = self.paying_agents
-        return agents.accrued_per_100(agents.settle_date(day, self._valuation_lag))
+        return agents.accrued_per_100(agents.settle_date(day, agents.lag))
 
     def mark(self, symbol: str) -> int:
         """The clean price (ticks) positions are valued at: the published fair value (the
@@ -224,24 +233,40 @@ class Simulation:
 
     def _session_open(self, day: int) -> None:
         self._session = self.calendar.session(day)
-        # Coupons go to the holders of record before the morning's trades settle.
-        payments = self.paying_agents.pay_due(day)
+        paying_agents = self.paying_agents
+        # Bonds whose trades would now settle on or after maturity stop trading, and their open
+        # orders are cancelled, before anything is redeemed.
+        for symbol in paying_agents.ending(day):
+            for name, venue in self.venues.items():
+                if symbol in venue.symbols:
+                    self._cancel_for_owners(name, venue.delist(symbol))
+        # Coupons and redemptions go to the holders of record before the morning's trades
+        # settle; a redeemed bond's last valuation is what its units were paid.
+        payments = paying_agents.pay_due(day)
+        for payment in payments:
+            if payment.kind == "redemption":
+                self.information.publish_redemption(
+                    self.now, payment.symbol, payment.per_100 - 100.0
+                )
         self.ledger.settle_due(self.now)
         self.information.publish(day, self.now, self.information.fair_value_rows(day, self.now))
         # Price bands are centred on the evaluated prices, which trades cannot ratchet.
         for name, venue in self.venues.items():
-            settle = self.paying_agents.settle_date(day, venue.settlement_lag_days)
-            references = {s: self.mark(s) for s in venue.symbols}
-            uncovered = venue.new_day(self.paying_agents.accrued(settle), references)
-            if uncovered:
-                agents = {a.account: a for a in self.model.agents}
-                for account, symbol, order_id in uncovered:
-                    self.router.cancel_for(agents[account], name, symbol, order_id)
+            settle = paying_agents.settle_date(day, venue.settlement_lag_days)
+            references = {s: self.mark(s) for s in venue.symbols if paying_agents.trades_on(s, day)}
+            self._cancel_for_owners(name, venue.new_day(paying_agents.accrued(settle), references))
         if day == 0:
             self.model.agents.do("on_start")
         for payment in payments:
-            self.model.agents.do("on_coupon", payment)
+            self.model.agents.do("on_payment", payment)
         self.model.agents.do("on_session_open", day)
+
+    def _cancel_for_owners(self, venue: str, orders: list[tuple[int, str, int]]) -> None:
+        """The venue cancels these (account, symbol, order id) on their owners' behalf."""
+        if orders:
+            agents = {a.account: a for a in self.model.agents}
+            for account, symbol, order_id in orders:
+                self.router.cancel_for(agents[account], venue, symbol, order_id)
 
     def _session_close(self, day: int, progress) -> None:
         self.model.agents.do("on_session_close", day)

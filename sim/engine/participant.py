@@ -232,9 +232,10 @@ class Participant(mesa.Agent):
     def on_trade(self, trade: Trade) -> None:
         """A trade in a subscribed book (anyone's)."""
 
-    def on_coupon(self, payment) -> None:
-        """A bond paid a coupon to its holders of record (a `sim.engine.cashflows.Payment`);
-        what this account received is in its cash already."""
+    def on_payment(self, payment) -> None:
+        """A bond paid its holders of record a coupon, or redeemed their units (a
+        `sim.engine.cashflows.Payment` of kind "coupon" or "redemption"); what this account
+        received is in its cash already, and redeemed units have left it."""
 
     def on_shock(self, shock) -> None:
         """A scenario shock started (panic, liquidity withdrawal, rates, ...)."""

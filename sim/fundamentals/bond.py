@@ -97,6 +97,8 @@ class BondFundamental:
     rating per bond; a bond's fair value is `sim.pricing.fair_value_of` at the day's settle date
     (T+``settlement_lag_days`` from the day's open) off that curve, with its rating's spread
     from the spread table plus the credit factor plus active `SpreadShock`\\ s (floored at 0 bp).
+    A bond has no value from the first day whose settle date is on or after its maturity (it no
+    longer trades; the run redeems it).
     ``value`` is the fair clean price, piecewise constant: the day's value all day (and through
     the night after), changing only when a shock arrives. A curve or spread shock acts from its
     time on, on its day's value and on later days along its path (in trading days from the
@@ -140,10 +142,10 @@ class BondFundamental:
                     f"bond {symbol!r} is issued on {bond.issue}, after the first settle date "
                     f"{self._settle[0]}"
                 )
-            if bond.maturity <= self._settle[-1]:
+            if bond.maturity <= self._settle[0]:
                 raise ValueError(
-                    f"bond {symbol!r} matures on {bond.maturity}, on or before the last settle "
-                    f"date {self._settle[-1]}"
+                    f"bond {symbol!r} matures on {bond.maturity}, on or before the first settle "
+                    f"date {self._settle[0]}"
                 )
             self._bonds[symbol] = bond
             ratings.append(rating)
@@ -224,7 +226,13 @@ class BondFundamental:
 
     def _row(self, state: _Day, symbol: str) -> tuple[float, float, float]:
         self._check_symbol(symbol)
-        return state.rows[symbol]
+        row = state.rows.get(symbol)
+        if row is None:
+            raise ValueError(
+                f"bond {symbol!r} matures on {self._bonds[symbol].maturity}: a trade would "
+                "settle on or after it, so it has no fair value"
+            )
+        return row
 
     def _check_symbol(self, symbol: str) -> None:
         if symbol not in self._bonds:
@@ -269,6 +277,8 @@ class BondFundamental:
         settle, table = self._settle[day], p.spread_table
         rows = {}
         for (symbol, bond), rating in zip(self._bonds.items(), self._ratings[day], strict=True):
+            if bond.maturity <= settle:
+                continue  # no longer traded: the last day's value stands until redemption
             extra = self._credit[day] + sum(
                 s.size_bp * path_fraction(s.path, day - start)
                 for start, s in active

@@ -340,6 +340,30 @@ class Ledger:
             self._note(kind, payer, account, cash, instrument, 0)
         return paid
 
+    def redeem(self, payer: int, instrument: str, per_unit: int) -> list:
+        """`payer` redeems every other holder's settled units of `instrument` at `per_unit`
+        paise each (the principal and the final coupon at maturity): the units go to the payer
+        and the cash to the holder, one journal entry of kind "redemption" per holder (the
+        target delivers the units, as in a transfer). Returns the (account, units, paise) paid.
+        The payer must have the free cash for all of it, and the units must all be free."""
+        _check_amount("redemption per unit", per_unit, allow_zero=True)
+        paid = [(a, q, q * per_unit) for a, q in self.holders(instrument, exclude=payer)]
+        source = self.account(payer)
+        total = sum(cash for _, _, cash in paid)
+        if total > source.free_cash:
+            raise LedgerError(
+                f"account {payer}: redemption of {total} paise on {instrument} exceeds its free "
+                f"cash {source.free_cash}"
+            )
+        for account, units, _ in paid:
+            if units > self.account(account).free_units(instrument):
+                raise LedgerError(
+                    f"account {account}: {units} {instrument} to redeem, but some are locked"
+                )
+        for account, units, cash in paid:
+            self.transfer(payer, account, cash, instrument, units, kind="redemption")
+        return paid
+
     def _note(self, kind, source, target, cash, instrument, qty) -> None:
         if self.journal is not None:
             self.journal(kind, source, target, cash, instrument, qty)

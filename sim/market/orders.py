@@ -115,6 +115,7 @@ class Reason(IntEnum):
     VENUE_HALTED = 27
     NO_REFERENCE_PRICE = 28
     BAD_CLIENT = 29
+    DELISTED = 33  # the instrument's listing ended: it matured
     # a strategy's own guardrails, before the order left it
     GUARDRAIL_POSITION = 30
     GUARDRAIL_VAR = 31
@@ -156,6 +157,7 @@ _REASON_MESSAGES = {
     Reason.NO_REFERENCE_PRICE: "no reference price yet to protect a market order against",
     Reason.BAD_CLIENT: "client code must be an integer in 0..2**31-1, and an account that "
     "uses codes other than 0 must have an id in 0..2**32-1",
+    Reason.DELISTED: "the instrument is no longer listed: it has matured",
     Reason.GUARDRAIL_POSITION: "the strategy's position guardrail refused the order",
     Reason.GUARDRAIL_VAR: "the strategy's value-at-risk guardrail refused the order",
     Reason.KILL_SWITCH: "the strategy's drawdown kill switch has tripped",

@@ -116,6 +116,7 @@ class _Listing:
         "anchored",
         "book",
         "column",
+        "delisted",
         "halted_until",
         "index",
         "instrument",
@@ -134,6 +135,7 @@ class _Listing:
         self.tick_value = instrument.tick_value  # paise per tick per unit
         self.accrued = 0  # paise of interest per unit a trade now settles with
         self.anchored = False  # the reference is an evaluated price, not a trade
+        self.delisted = False  # matured: orders refused, cancels still taken
         self.slot_of = np.zeros(1024, np.int64)
 
 
@@ -373,6 +375,18 @@ class Venue:
             listing.reference = price
             listing.anchored = True
 
+    def delist(self, symbol: str) -> list[tuple[int, str, int]]:
+        """End an instrument's listing (it matured): from now on new orders and modifications
+        are refused (`Reason.DELISTED`) and cancels still taken. Returns the (account, symbol,
+        order id) of its open orders: the caller cancels them on their owners' behalf, so that
+        the owners hear of it."""
+        listing = self._listings.get(symbol)
+        if listing is None:
+            raise ValueError(f"{self.name}: {symbol}: not listed here")
+        listing.delisted = True
+        orders = self.open_orders()
+        return [(o.account, symbol, o.order_id) for o in orders if o.instrument == symbol]
+
     def _checked_references(self, references: Mapping[str, int]) -> Mapping[str, int]:
         """`references`, each a listed symbol's positive price in ticks (all checked before
         anything changes)."""
@@ -445,6 +459,8 @@ class Venue:
         code = client if type(client) is int and 0 <= client <= MAX_CLIENT else _client(client)
         if listing is None:
             return _refused(Reason.UNKNOWN_INSTRUMENT, client=code or 0)
+        if listing.delisted:
+            return _refused(Reason.DELISTED, client=code or 0)
         if account not in self._tiers:
             return _refused(Reason.UNKNOWN_ACCOUNT, client=code or 0)
         owner = _owner_key(account, code)
@@ -637,6 +653,8 @@ class Venue:
         listing = self._listings.get(symbol) if isinstance(symbol, str) else None
         if listing is None:
             return _refused(Reason.UNKNOWN_INSTRUMENT)
+        if listing.delisted:
+            return _refused(Reason.DELISTED, order_id)
         account = _int64_account(account)
         if account is None:
             return _refused(Reason.UNKNOWN_ORDER, order_id)

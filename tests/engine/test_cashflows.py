@@ -1,5 +1,6 @@
 """Bond cash flows in a run: accrued interest on every trade, coupons to the holders of record,
-manufactured payments on repo collateral, and the cohorts' investors credited.
+manufactured payments on repo collateral, a bond that stops trading and is redeemed at maturity,
+and the cohorts' investors credited.
 
 The reference figures are worked by hand from the bonds' terms (ACT/365F, semi-annual), and
 the holders of record are rebuilt from the run's own records (endowments, off-book transfers
@@ -17,7 +18,9 @@ from sim.engine.kernel import Simulation
 from sim.scenario import load_scenario
 
 # Monday 8 to Monday 15 January 2024: six trading days. Bond A pays on Wednesday the 10th (day
-# 2); bond B's coupon date is Saturday the 13th, paid at Monday's open (day 5).
+# 2); bond B's coupon date is Saturday the 13th, paid at Monday's open (day 5). Bond C matures on
+# Thursday the 11th: T+1, its last trades are on Tuesday the 9th (day 1, settling on the 10th),
+# it does not trade on day 2, and it is redeemed at Thursday's open (day 3).
 SCENARIO = """
 [run]
 name = "coupons"
@@ -49,6 +52,18 @@ rating = "A"
 coupon = 0.09
 issue = 2022-07-13
 maturity = 2027-01-13
+frequency = 2
+day_count = "ACT/365F"
+reference_price = "100.00"
+
+[[instruments]]
+symbol = "C-2024"
+issuer = "Issuer C"
+sector = "Manufacturing"
+rating = "AA"
+coupon = 0.075
+issue = 2019-01-11
+maturity = 2024-01-11
 frequency = 2
 day_count = "ACT/365F"
 reference_price = "100.00"
@@ -102,24 +117,27 @@ term_days = 10
 """
 
 FACE_PAISE = 100_000  # a unit is 1,000 rupees of face
+RATE = {"A-2028": 0.08, "B-2027": 0.09, "C-2024": 0.075}
 # Coupons per unit: 100 face x rate x 184/365 days (Jul-Jan) per 100, in paise of a unit.
-COUPON = {
-    "A-2028": round(FACE_PAISE * 0.08 * 184 / 365),
-    "B-2027": round(FACE_PAISE * 0.09 * 184 / 365),
-}
-LAST_COUPON_BEFORE_RUN = {"A-2028": date(2023, 7, 10), "B-2027": date(2023, 7, 13)}
-COUPON_DATE = {"A-2028": date(2024, 1, 10), "B-2027": date(2024, 1, 13)}
+COUPON = {symbol: round(FACE_PAISE * RATE[symbol] * 184 / 365) for symbol in RATE}
+LAST_COUPON_BEFORE_RUN = {
+    "A-2028": date(2023, 7, 10), "B-2027": date(2023, 7, 13), "C-2024": date(2023, 7, 11)
+}  # fmt: skip
+COUPON_DATE = {
+    "A-2028": date(2024, 1, 10), "B-2027": date(2024, 1, 13), "C-2024": date(2024, 1, 11)
+}  # fmt: skip
 PAY_DAY = {"A-2028": 2, "B-2027": 5}
+MATURING, LAST_TRADING_DAY, REDEMPTION_DAY = "C-2024", 1, 3
 
 
 def accrued_per_unit(symbol: str, settle: date) -> int:
-    rate = 0.08 if symbol == "A-2028" else 0.09
     last = COUPON_DATE[symbol] if settle >= COUPON_DATE[symbol] else LAST_COUPON_BEFORE_RUN[symbol]
-    return round(FACE_PAISE * rate * (settle - last).days / 365)
+    return round(FACE_PAISE * RATE[symbol] * (settle - last).days / 365)
 
 
 def test_the_hand_worked_coupons():
-    assert COUPON == {"A-2028": 4033, "B-2027": 4537}  # 40.33 and 45.37 rupees a unit
+    # 40.33, 45.37 and 37.81 rupees a unit
+    assert COUPON == {"A-2028": 4033, "B-2027": 4537, "C-2024": 3781}
 
 
 @pytest.fixture(scope="module")
@@ -235,7 +253,7 @@ def test_every_agents_pnl_is_its_parts_and_its_balances(run):
 
 def test_the_pnl_identity(run):
     """All agents' PnL is the change in the evaluated value of the units they hold, plus the
-    coupons paid to them, less the fees the venues kept."""
+    coupons and redemptions paid to them, less the fees the venues kept."""
     simulation, result = run
     fair = result.frame("fair_values").with_columns(pl.col("instrument").cast(str)).sort("time")
     value = {}  # paise a unit: clean plus accrued, each to the paisa, first and last
@@ -245,16 +263,92 @@ def test_the_pnl_identity(run):
             round(r["fair_clean_price"] * 1000) + round(r["accrued"] * 1000) for r in ends
         ]
     transfers = result.frame("transfers").with_columns(pl.col("instrument").cast(str))
-    issued = (
-        transfers.filter(pl.col("kind") == "issue").group_by("instrument").agg(pl.col("qty").sum())
-    )
+
+    def units(kind: str) -> dict[str, int]:
+        moved = transfers.filter(pl.col("kind") == kind).group_by("instrument")
+        return dict(moved.agg(pl.col("qty").sum()).iter_rows())
+
+    issued, redeemed = units("issue"), units("redemption")
+    assert redeemed == {MATURING: issued[MATURING]}
     revaluation = sum(
-        units * (value[symbol][1] - value[symbol][0]) for symbol, units in issued.iter_rows()
+        (issued[symbol] - redeemed.get(symbol, 0)) * value[symbol][1]
+        - issued[symbol] * value[symbol][0]
+        for symbol in issued
     )
-    coupons = transfers.filter(pl.col("kind") == "coupon")["cash"].sum()
+    paid = transfers.filter(pl.col("kind").is_in(["coupon", "redemption"]))["cash"].sum()
     ledger = simulation.ledger
     kept = sum(ledger.account(v.fee_account).cash for v in simulation.venues.values()) + sum(
         s.buyer_fee + s.seller_fee
         for s in ledger.unsettled  # the last day's, T+1
     )
-    assert result.frame("agents")["pnl"].sum() == revaluation + coupons - kept
+    assert result.frame("agents")["pnl"].sum() == revaluation + paid - kept
+
+
+def day_of(simulation, frame: pl.DataFrame) -> list[int]:
+    return [simulation.calendar.day_index(t) for t in frame["time"].to_list()]
+
+
+def test_a_maturing_bond_trades_while_its_trades_settle_before_maturity(run):
+    simulation, result = run
+    ending = simulation.calendar.session(LAST_TRADING_DAY + 1)[0]
+    trades = result.frame("trades").filter(pl.col("instrument").cast(str) == MATURING)
+    assert set(day_of(simulation, trades)) == {0, LAST_TRADING_DAY}
+    # At the next open its open orders are cancelled on their owners' behalf, and nobody
+    # sends another: the agents know it no longer trades.
+    later = result.frame("orders").filter(
+        (pl.col("instrument").cast(str) == MATURING) & (pl.col("time") >= ending)
+    )
+    assert len(later) > 0
+    assert set(later["time"]) == {ending}
+    assert set(later["status"].cast(str)) == {"cancelled"}
+    assert all(order.instrument != MATURING for _, order in open_orders(simulation))
+
+
+def open_orders(simulation):
+    return [(name, o) for name, venue in simulation.venues.items() for o in venue.open_orders()]
+
+
+def test_the_maturing_bond_is_redeemed_at_par_and_its_final_coupon(run):
+    simulation, result = run
+    pay_ns = simulation.calendar.session(REDEMPTION_DAY)[0]
+    transfers = result.frame("transfers").with_columns(pl.col("instrument").cast(str))
+    redemptions = transfers.filter(pl.col("kind") == "redemption")
+    assert set(redemptions["time"]) == {pay_ns}
+    assert set(redemptions["instrument"]) == {MATURING}
+    record = holders_of_record(result, simulation, MATURING, REDEMPTION_DAY)
+    # Each holder delivers its units and is paid 1,000 rupees of face and the final coupon.
+    assert dict(zip(redemptions["target"], redemptions["qty"], strict=True)) == record
+    assert (redemptions["cash"] == redemptions["qty"] * (FACE_PAISE + COUPON[MATURING])).all()
+    (payer,) = set(redemptions["source"])
+    funding = transfers.filter((pl.col("kind") == "deposit") & (pl.col("target") == payer))
+    assert funding["cash"].to_list() == [redemptions["cash"].sum()]
+    # The paying agent holds every unit; the last valuation is what a unit was paid.
+    issued = transfers.filter((pl.col("kind") == "issue") & (pl.col("instrument") == MATURING))
+    assert simulation.ledger.holders(MATURING) == [(payer, issued["qty"].sum())]
+    fair = result.frame("fair_values").filter(pl.col("instrument").cast(str) == MATURING)
+    assert day_of(simulation, fair) == [0, 1, REDEMPTION_DAY]
+    last = fair.row(-1, named=True)
+    assert (last["fair_clean_price"], last["fair_yield"], last["spread_bp"]) == (100.0, None, None)
+    assert round(last["accrued"] * 1000) == COUPON[MATURING]
+
+
+def test_repos_on_redeemed_collateral_close_with_the_proceeds(run):
+    simulation, result = run
+    lenders = {a.account for a in simulation.populations["repo"] if a.kind == "repo_lender"}
+    redeemed = result.frame("transfers").filter(
+        (pl.col("kind") == "redemption") & pl.col("target").is_in(lenders)
+    )
+    assert len(redeemed) > 0  # some borrower pledged the maturing bond
+    assert result.metrics["repo"]["collateral_redeemed_paise"] == redeemed["cash"].sum()
+    desk = simulation.populations["repo"][0].desk
+    assert all(repo.symbol != MATURING for repo in desk.repos)
+
+
+def test_sip_plans_in_the_redeemed_bond_end_with_it(run):
+    simulation, _ = run
+    (cohort,) = simulation.populations["sip"][:1]
+    members = cohort.bond == cohort.bonds.index(MATURING)
+    assert members.any()
+    assert not cohort.active[members].any()
+    assert (cohort.units[members] == 0).all() and (cohort.exits_open[members] == 0).all()
+    assert cohort.active[~members].any()

@@ -255,9 +255,9 @@ def test_bond_values_are_deterministic_whatever_the_query_order():
     [
         ({"X": (bond(5), "D")}, STILL, "rated D"),
         (
-            {"X": (Bond(date(2020, 1, 1), date(2026, 1, 8), 0.07, 2, "ACT/365F"), "AA")},
+            {"X": (Bond(date(2020, 1, 1), date(2026, 1, 6), 0.07, 2, "ACT/365F"), "AA")},
             STILL,
-            "matures on 2026-01-08",
+            "matures on 2026-01-06, on or before the first settle date 2026-01-06",
         ),
         (
             {"X": (Bond(date(2026, 1, 7), date(2030, 1, 7), 0.07, 2, "ACT/365F"), "AA")},
@@ -271,6 +271,17 @@ def test_bond_values_are_deterministic_whatever_the_query_order():
 def test_bad_bond_inputs_are_refused(entries, params, message):
     with pytest.raises(ValueError, match=message):
         BondFundamental(entries, CAL, params, np.random.default_rng(0))
+
+
+def test_a_bond_is_valued_while_its_trades_settle_before_maturity():
+    # T+1 from Monday 5 January: Thursday the 8th's trades settle on Monday the 12th (the 9th
+    # is a holiday), after a maturity on Saturday the 10th.
+    short = Bond(date(2021, 1, 10), date(2026, 1, 10), 0.07, 2, "ACT/365F")
+    fundamental = BondFundamental({"S": (short, "AA")}, CAL, STILL, np.random.default_rng(0))
+    values = [fundamental.fair_clean("S", d) for d in range(3)]
+    assert all(99 < v < 101 for v in values)  # a week from par, at about the curve's short end
+    with pytest.raises(ValueError, match="'S' matures on 2026-01-10: a trade would settle on"):
+        fundamental.fair_clean("S", 3)
 
 
 @pytest.mark.parametrize(

@@ -125,6 +125,55 @@ def test_transfer_cash_against_units(ledger):
     assert report.units_total == {BOND: 10}
 
 
+def journaled(ledger: Ledger) -> list[tuple]:
+    entries = []
+    ledger.journal = lambda *entry: entries.append(entry)
+    return entries
+
+
+def test_pay_holders_pays_each_holder_of_settled_units(ledger):
+    payer = -99
+    ledger.open_account(payer, cash=10_000)
+    ledger.transfer(ALICE, BOB, cash=0, instrument=BOND, qty=3)  # Alice 3 units, Bob 7
+    entries = journaled(ledger)
+    assert ledger.pay_holders(payer, BOND, 250, "coupon") == [(ALICE, 3, 750), (BOB, 7, 1750)]
+    assert [ledger.account(a).cash for a in (ALICE, BOB, payer)] == [1750, 1750, 7500]
+    assert entries == [
+        ("coupon", payer, ALICE, 750, BOND, 0),
+        ("coupon", payer, BOB, 1750, BOND, 0),
+    ]
+    message = f"account {payer}: coupon of 10000 paise on {BOND} exceeds its free cash 7500"
+    refused(ledger, message, ledger.pay_holders, payer, BOND, 1000, "coupon")
+    assert ledger.check().ok
+
+
+def test_redeem_takes_every_holders_units_for_cash(ledger):
+    payer = -99
+    ledger.open_account(payer, cash=103_781 * 10)
+    ledger.transfer(ALICE, BOB, cash=0, instrument=BOND, qty=3)
+    entries = journaled(ledger)
+    assert ledger.redeem(payer, BOND, 103_781) == [(ALICE, 3, 311_343), (BOB, 7, 726_467)]
+    assert ledger.holders(BOND) == [(payer, 10)]
+    assert [ledger.account(a).cash for a in (ALICE, BOB, payer)] == [312_343, 726_467, 0]
+    assert entries == [
+        ("redemption", payer, ALICE, 311_343, BOND, 3),
+        ("redemption", payer, BOB, 726_467, BOND, 7),
+    ]
+    report = ledger.check()
+    assert report.ok and report.units_total == {BOND: 10}
+
+
+def test_redeem_refuses_a_short_payer_or_locked_units(ledger):
+    payer = -99
+    ledger.open_account(payer, cash=999)
+    message = f"account {payer}: redemption of 1000 paise on {BOND} exceeds its free cash 999"
+    refused(ledger, message, ledger.redeem, payer, BOND, 100)
+    ledger.deposit(payer, 1)
+    ledger.lock_units(BOB, BOND, 1)
+    refused(ledger, f"account {BOB}: 10 {BOND} to redeem, but some are locked",
+            ledger.redeem, payer, BOND, 100)  # fmt: skip
+
+
 def test_transfer_cash_only_and_units_only(ledger):
     ledger.transfer(ALICE, BOB, cash=1000)
     ledger.transfer(ALICE, BOB, instrument=BOND, qty=10)

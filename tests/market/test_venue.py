@@ -340,6 +340,28 @@ def test_venue_halt_refuses_orders_but_not_cancels():
     assert venue.submit(BUYER, BOND, "buy", 1, PAR).status is Status.ACCEPTED
 
 
+def test_a_delisted_bond_refuses_orders_and_names_its_open_ones_for_cancelling():
+    ledger, venue = market()
+    other = Instrument("GS2040")
+    venue.list_instrument(other, PAR)
+    ledger.issue_units(SELLER, "GS2040", 10)
+    bid = venue.submit(BUYER, BOND, "buy", 2, PAR - 1)
+    ask = venue.submit(SELLER, BOND, "sell", 3, PAR + 1)
+    elsewhere = venue.submit(SELLER, "GS2040", "sell", 1, PAR)
+    assert venue.delist(BOND) == [(BUYER, BOND, bid.order_id), (SELLER, BOND, ask.order_id)]
+    assert_refused(venue.submit(OTHER, BOND, "buy", 1, PAR + 1), Reason.DELISTED)
+    modified = venue.modify(BUYER, BOND, bid.order_id, qty=1)
+    assert (modified.status, modified.reason) == (Status.REJECTED, Reason.DELISTED)
+    for account, order_id in ((BUYER, bid.order_id), (SELLER, ask.order_id)):
+        assert venue.cancel(account, BOND, order_id).status is Status.CANCELLED
+    assert balances(ledger, BUYER)["cash_locked"] == balances(ledger, SELLER)["units_locked"] == 0
+    # The other bond trades on.
+    assert venue.submit(BUYER, "GS2040", "buy", 1, PAR).status is Status.FILLED
+    assert elsewhere.order_id not in {o.order_id for o in venue.open_orders(SELLER)}
+    with pytest.raises(ValueError, match="NSE: GS2099: not listed here"):
+        venue.delist("GS2099")
+
+
 @pytest.mark.parametrize("side", ["hold", "", 0, 2, True, None, 1.0, -1.0, [1]])
 def test_bad_side(side):
     ledger, venue = market()

@@ -233,7 +233,7 @@ def test_metrics_groups_are_there_with_finite_numbers(shipped):
             ['sip.bonds=["NOPE"]'],
             r"baseline\.toml: sip: bonds: unknown instruments \['NOPE'\]",
         ),
-        (["calendar.days=1500"], r"baseline\.toml: bond '.*' matures on .*, on or before the last"),
+        (["universe.ratings={D=1}"], r"baseline\.toml: bond '.*' is rated D: a defaulted bond"),
     ],
 )
 def test_what_only_the_run_can_check_is_a_scenario_error(overrides, message):
