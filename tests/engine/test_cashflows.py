@@ -15,7 +15,7 @@ import polars as pl
 import pytest
 
 from sim.engine.kernel import Simulation
-from sim.scenario import load_scenario
+from sim.scenario import library, load_scenario
 
 # Monday 8 to Monday 15 January 2024: six trading days. Bond A pays on Wednesday the 10th (day
 # 2); bond B's coupon date is Saturday the 13th, paid at Monday's open (day 5). Bond C matures on
@@ -352,3 +352,30 @@ def test_sip_plans_in_the_redeemed_bond_end_with_it(run):
     assert not cohort.active[members].any()
     assert (cohort.units[members] == 0).all() and (cohort.exits_open[members] == 0).all()
     assert cohort.active[~members].any()
+
+
+def test_every_agent_kind_lives_through_maturities():
+    """The shipped baseline, small, over bonds maturing in the run: every kind of agent stops
+    trading them (nothing is refused as delisted), every unit is redeemed, and the books
+    still balance."""
+    overrides = [
+        "universe.maturity_years=[0.25, 0.25]", "universe.count=4", "calendar.days=66",
+        'calendar.close="10:15"', "retail.count=60", "sip.investors=200", "repo.count=4",
+    ]  # fmt: skip
+    simulation = Simulation(load_scenario(library.locate("baseline"), overrides), seed=1)
+    result = simulation.run(out=None)
+    last_day = simulation.paying_agents.last_trading_day
+    matured = {s for s in simulation.instruments if last_day(s) is not None}
+    assert len(matured) >= 2
+    transfers = result.transfers.with_columns(pl.col("instrument").cast(str))
+    for symbol in matured:
+        moved = transfers.filter(pl.col("instrument") == symbol)
+        issued = moved.filter(pl.col("kind") == "issue")["qty"].sum()
+        assert moved.filter(pl.col("kind") == "redemption")["qty"].sum() == issued
+    assert "delisted" not in set(result.orders["reason"].cast(str))
+    assert result.metrics["ledger"]["conserved"] is True
+    kinds = {agent.kind for agent in simulation.model.agents}
+    assert kinds >= {"retail", "value", "momentum", "market_maker", "arbitrage", "sip",
+                     "repo_lender", "repo_borrower", "ai"}  # fmt: skip
+    for population in ("retail", "sip"):
+        assert simulation.populations[population][0].reconcile() == []
