@@ -87,7 +87,7 @@ def run_command(
     except (BondlabError, OSError) as exc:  # the user's to fix: scenario, output folder
         _fail([str(exc)])
     if not quiet:
-        _print_summary(result.metrics)
+        _print_summary(result.metrics, loaded.recording.marks)
     typer.echo(str(result.path))
 
 
@@ -117,7 +117,7 @@ def _progress(scenario: Scenario, quiet: bool) -> Iterator[Callable[[int, int, i
         yield progress
 
 
-def _print_summary(metrics: dict[str, Any]) -> None:
+def _print_summary(metrics: dict[str, Any], marks: str) -> None:
     """Each top-level group's scalar metrics as a table (nested groups are left to notebooks)."""
     from rich.console import Console
     from rich.table import Table
@@ -133,15 +133,16 @@ def _print_summary(metrics: dict[str, Any]) -> None:
     console.print(table)
     by_kind = metrics.get("pnl_by_kind")
     if by_kind:
-        console.print(_pnl_table(by_kind))
+        console.print(_pnl_table(by_kind, marks))
 
 
-def _pnl_table(by_kind: dict[str, dict]):
+def _pnl_table(by_kind: dict[str, dict], marks: str):
     """PnL by agent kind with its parts, in rupees (`sim.analytics.attribution`)."""
     from rich.table import Table
 
     parts = ("carry", "valuation", "trading", "fees")
-    table = Table("kind", "agents", "pnl", *parts, title="PnL by kind (rupees)")
+    basis = "marked to mid" if marks == "mid" else "at evaluated prices"
+    table = Table("kind", "agents", "pnl", *parts, title=f"PnL by kind (rupees, {basis})")
     for kind, row in by_kind.items():
         sums = [row.get(f"pnl_{part}_sum") for part in parts]
         cells = [_number(v / 100) if v is not None else "" for v in (row["pnl_sum"], *sums)]

@@ -21,6 +21,11 @@ at each trade or off-book transfer:
 
 Summing ``q dM``-style terms by parts is what makes the split exact: the three position terms
 and the cash of every event add up to ``q1 (M1 + A1) - q0 (M0 + A0)`` plus the cash flows.
+
+Marked to mid instead (`mid_marks`, a scenario's ``recording.marks = "mid"``), ``M`` is the
+most recent of the published fair clean price and the mid of a book snapshot (the mean over
+the venues quoting both sides): the books' mids through the day, the evaluated price at each
+open until the first snapshot, and the redemption value at maturity.
 """
 
 from __future__ import annotations
@@ -43,6 +48,48 @@ def marks(fair_values: pl.DataFrame, faces: Mapping[str, int]) -> pl.DataFrame:
         (pl.col("fair_clean_price") * face).round().cast(pl.Int64).alias("clean"),
         (pl.col("accrued").fill_null(0.0) * face).round().cast(pl.Int64).alias("accrued"),
     ).sort("instrument", "time", maintain_order=True)
+
+
+def mid_marks(
+    fair_values: pl.DataFrame,
+    book: pl.DataFrame,
+    faces: Mapping[str, int],
+    tick_sizes: Mapping[str, float],
+) -> pl.DataFrame:
+    """`marks`, with a row for every book snapshot (`book`, L2 rows) where some venue quoted
+    both sides: the clean price at the mean of those venues' mids, the accrued interest of the
+    publication in force."""
+    published = marks(fair_values, faces)
+    top = book.filter(pl.col("level") == 1).with_columns(pl.col("instrument").cast(pl.String))
+    quoted = top.group_by("time", "venue", "instrument").agg(
+        pl.col("price").filter(pl.col("side") == 1).first().alias("bid"),
+        pl.col("price").filter(pl.col("side") == -1).first().alias("ask"),
+    )
+    per_100 = pl.col("instrument").replace_strict(tick_sizes, return_dtype=pl.Float64)
+    face = pl.col("instrument").replace_strict(faces, return_dtype=pl.Float64)
+    mids = (
+        quoted.drop_nulls(["bid", "ask"])
+        .group_by("time", "instrument")
+        .agg(((pl.col("bid") + pl.col("ask")) / 2).mean().alias("mid"))
+        .select(
+            "time",
+            "instrument",
+            (pl.col("mid") * per_100 * face).round().cast(pl.Int64).alias("clean"),
+        )
+        .sort("time")
+        .join_asof(
+            published.select("time", "instrument", "accrued").sort("time"),
+            on="time",
+            by="instrument",
+            strategy="backward",
+            check_sortedness=False,
+        )
+        .drop_nulls("accrued")  # a snapshot before the first valuation
+    )
+    # Publications first at equal times: a snapshot taken then shows the book after it.
+    return pl.concat([published, mids.select(published.columns)]).sort(
+        "instrument", "time", maintain_order=True
+    )
 
 
 def movements(
@@ -120,14 +167,13 @@ def capital(transfers: pl.DataFrame) -> tuple[dict[int, int], dict[tuple[int, st
 def attribute(
     trades: pl.DataFrame,
     transfers: pl.DataFrame,
-    fair_values: pl.DataFrame,
-    faces: Mapping[str, int],
+    valued: pl.DataFrame,
     tick_values: Mapping[str, int],
     fees: Mapping[int, int],
 ) -> dict[int, dict[str, int]]:
-    """Capital, positions at the last valuation, PnL and its parts (paise) of every account
-    in `fees` (the fees each paid): {account: {"capital", "positions_value", "pnl", *PARTS}}."""
-    valued = marks(fair_values, faces)
+    """Capital, positions at the last mark, PnL and its parts (paise) of every account in
+    `fees` (the fees each paid): {account: {"capital", "positions_value", "pnl", *PARTS}}.
+    `valued`: the marks (`marks` or `mid_marks`)."""
     first = valued.group_by("instrument").first()
     last = valued.group_by("instrument").last()
     start = {i: (m, a) for i, m, a in first.select("instrument", "clean", "accrued").iter_rows()}

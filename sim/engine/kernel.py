@@ -24,7 +24,7 @@ from pathlib import Path
 import mesa
 import numpy as np
 
-from sim.analytics.attribution import PARTS, attribute
+from sim.analytics.attribution import PARTS, attribute, marks, mid_marks
 from sim.engine import build
 from sim.engine.access import MarketAccess
 from sim.engine.cashflows import PayingAgents, unit_paise
@@ -312,13 +312,19 @@ class Simulation:
 
     def run_record(self, run_id: str, frames: dict) -> RunRecord:
         """The finished run as plain values, for its summary: each agent's PnL at the
-        published valuation, with its parts (`sim.analytics.attribution`)."""
+        scenario's marks (the published valuation, or the books' mids), with its parts
+        (`sim.analytics.attribution`)."""
         population_of = {a.account: name for name, pop in self.populations.items() for a in pop}
+        faces = {s: i.unit_face_value for s, i in self.instruments.items()}
+        if self.scenario.recording.marks == "mid":
+            tick_sizes = {s: float(i.tick_size) for s, i in self.instruments.items()}
+            valued = mid_marks(frames["fair_values"], frames["book"], faces, tick_sizes)
+        else:
+            valued = marks(frames["fair_values"], faces)
         books = attribute(
             frames["trades"],
             frames["transfers"],
-            frames["fair_values"],
-            faces={s: i.unit_face_value for s, i in self.instruments.items()},
+            valued,
             tick_values={s: i.tick_value for s, i in self.instruments.items()},
             fees={agent.account: agent.fees_paid for agent in self.model.agents},
         )

@@ -209,10 +209,13 @@ Fundamentals = Annotated[MeanRevertingFundamentals | BondFundamentals, Field(dis
 
 
 class Recording(ConfigModel):
-    """``[recording]``: L2 book snapshots every ``book_interval_seconds``, ``book_depth`` deep."""
+    """``[recording]``: L2 book snapshots every ``book_interval_seconds``, ``book_depth`` deep;
+    positions in agents.parquet marked at the published fair value (``marks = "fair_value"``)
+    or at the books' mids (``"mid"``: `sim.analytics.attribution.mid_marks`)."""
 
     book_interval_seconds: Int = Field(60, ge=1, le=86_400)
     book_depth: Int = Field(5, ge=1, le=100)
+    marks: Literal["fair_value", "mid"] = "fair_value"
 
 
 class _Shock(ConfigModel):

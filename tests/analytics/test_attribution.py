@@ -1,4 +1,4 @@
-"""PnL at evaluated prices and its parts: carry, valuation, trading and fees.
+"""PnL at evaluated prices (or marked to mid) and its parts: carry, valuation, trading and fees.
 
 Hand-worked figures on a tiny record, and a property against a plain replay of random events
 (cash and units kept in dicts, every position valued at the last marks): whatever happens, the
@@ -11,7 +11,7 @@ from collections import defaultdict
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.analytics.attribution import PARTS, attribute
+from sim.analytics.attribution import PARTS, attribute, marks, mid_marks
 from sim.records.recorder import Recorder
 
 BOND = "GS2030"
@@ -24,7 +24,8 @@ def frames(events):
     """The record of `events`: ("mark", t, clean, accrued) per 100 face, ("issue", t, account,
     units), ("deposit", t, account, paise), ("trade", t, buyer, seller, price ticks, units,
     accrued paise), ("transfer", t, source, target, paise, units), ("coupon", t, payer,
-    holder, paise)."""
+    holder, paise), ("redemption", t, payer, holder, paise, units), ("book", t, venue, bid,
+    ask) with either price None for an empty side."""
     rec = Recorder()
     order = 0
     for event in events:
@@ -47,12 +48,23 @@ def frames(events):
         elif kind == "coupon":
             payer, holder, cash = rest
             rec.transfer(t, "coupon", payer, holder, cash, BOND, 0)
+        elif kind == "redemption":
+            payer, holder, cash, qty = rest
+            rec.transfer(t, "redemption", payer, holder, cash, BOND, qty)
+        elif kind == "book":
+            venue, bid, ask = rest
+            rec.book(t, venue, BOND, [(bid, 5)] if bid else [], [(ask, 5)] if ask else [])
     return rec.frames()
 
 
-def attributed(events, fees):
+def attributed(events, fees, to_mid=False):
     f = frames(events)
-    return attribute(f["trades"], f["transfers"], f["fair_values"], FACE, TICK, fees)
+    valued = (
+        mid_marks(f["fair_values"], f["book"], FACE, {BOND: 0.01})
+        if to_mid
+        else marks(f["fair_values"], FACE)
+    )
+    return attribute(f["trades"], f["transfers"], valued, TICK, fees)
 
 
 TRADE_BETWEEN_MARKS = [
@@ -104,6 +116,57 @@ def test_a_coupon_is_carry_as_the_accrued_interest_falls_back():
     got = attributed(events, fees={SELLER: 0})[SELLER]
     # 39 rupees accrued at the start, 40 paid, 1 accrued since: 2 rupees a unit of carry.
     assert (got["carry"], got["valuation"], got["trading"], got["pnl"]) == (2_000, 0, 0, 2_000)
+
+
+def test_a_redemption_is_carry_and_valuation_not_trading():
+    events = [
+        ("mark", 0, 99.50, 3.00),
+        ("issue", 0, SELLER, 10),
+        # At maturity: par and the final coupon of 37.80 rupees a unit, the last valuation.
+        ("mark", 5, 100.00, 3.78),
+        ("redemption", 5, AGENT, SELLER, 10 * 103_780, 10),
+    ]
+    got = attributed(events, fees={SELLER: 0})[SELLER]
+    assert got["positions_value"] == 0
+    assert (got["carry"], got["valuation"], got["trading"]) == (10 * 780, 10 * 500, 0)
+    assert got["pnl"] == 10 * 103_780 - 10 * 102_500
+
+
+def test_marked_to_mid_the_last_quoted_mid_values_what_is_held():
+    events = [
+        *TRADE_BETWEEN_MARKS,
+        # NSE's mid is 100.70; BSE quotes one side and does not count.
+        ("book", 11, "NSE", 10_060, 10_080),
+        ("book", 11, "BSE", 10_065, None),
+        ("book", 12, "NSE", 10_060, None),  # one side only: no mid, the last one stands
+    ]
+    got = attributed(events, fees={SELLER: 0, BUYER: 40}, to_mid=True)[SELLER]
+    # As at evaluated prices until the mark at 9; then the mid, 100,700 a unit, with the
+    # 1,100 accrued of that mark: the 6 units it kept gained 700 each from the start.
+    assert got["positions_value"] == 6 * (100_700 + 1_100)
+    assert (got["carry"], got["valuation"], got["trading"]) == (6 * 100, 6 * 700, 4 * 500)
+    at_fair = attributed(events, fees={SELLER: 0, BUYER: 40})[SELLER]
+    assert at_fair["valuation"] == 6 * 1_000
+
+
+def test_mid_marks_interleave_publications_and_snapshots():
+    f = frames(
+        [
+            ("book", 1, "NSE", 9_990, 10_010),  # before the first valuation: no accrued yet
+            ("mark", 2, 100.00, 1.00),
+            ("book", 3, "NSE", 10_000, 10_020),
+            ("book", 3, "BSE", 10_010, 10_030),
+            ("mark", 5, 100.50, 1.20),
+            ("book", 5, "NSE", 10_050, 10_070),
+        ]
+    )
+    got = mid_marks(f["fair_values"], f["book"], FACE, {BOND: 0.01})
+    assert got.rows() == [
+        (2, BOND, 100_000, 1_000),
+        (3, BOND, 100_150, 1_000),  # the mean of 100.10 and 100.20
+        (5, BOND, 100_500, 1_200),  # the publication first, then the snapshot at the same time
+        (5, BOND, 100_600, 1_200),
+    ]
 
 
 def test_an_off_book_transfer_at_a_discount_is_trading():

@@ -379,3 +379,39 @@ def test_every_agent_kind_lives_through_maturities():
                      "repo_lender", "repo_borrower", "ai"}  # fmt: skip
     for population in ("retail", "sip"):
         assert simulation.populations[population][0].reconcile() == []
+
+
+def test_marked_to_mid_positions_are_worth_the_last_quoted_mids(tmp_path):
+    """With `recording.marks = "mid"`, what each agent holds at the end is valued at the last
+    book snapshot's mid (over the venues quoting both sides) plus the accrued interest last
+    published; the parts still add up to the PnL."""
+    path = tmp_path / "coupons.toml"
+    path.write_text(SCENARIO)
+    simulation = Simulation(load_scenario(path, ['recording.marks="mid"']))
+    result = simulation.run(out=None)
+    top = result.book.filter(pl.col("level") == 1).with_columns(pl.col("instrument").cast(str))
+    quoted = top.pivot("side", index=["time", "venue", "instrument"], values="price").drop_nulls()
+    last = quoted.filter(pl.col("time") == pl.col("time").max().over("instrument"))
+    mids = last.group_by("instrument").agg(((pl.col("1") + pl.col("-1")) / 2).mean())
+    accrued = (
+        result.fair_values.with_columns(pl.col("instrument").cast(str))
+        .group_by("instrument")
+        .agg(pl.col("accrued").sort_by("time").last())
+    )
+    unit = {  # paise: the mid (ticks of 0.01 per 100 face, 1,000 rupees a unit), the accrued
+        symbol: round(mid * 10) + round(a * 1000)
+        for (symbol, mid), (_, a) in zip(
+            mids.sort("instrument").iter_rows(), accrued.sort("instrument").iter_rows(), strict=True
+        )
+    }
+    agents = result.agents
+    for agent in simulation.model.agents:
+        held = simulation.ledger.account(agent.account)
+        expected = sum(
+            (held.units.get(s, 0) + held.pending_units.get(s, 0)) * unit.get(s, 0)
+            for s in ("A-2028", "B-2027")
+        )
+        row = agents.filter(pl.col("agent") == agent.account).row(0, named=True)
+        assert row["positions_value"] == expected
+        parts = sum(row[f"pnl_{part}"] for part in ("carry", "valuation", "trading", "fees"))
+        assert parts == row["pnl"] == row["cash"] + row["positions_value"] - row["capital"]

@@ -236,7 +236,7 @@ DEFAULT_TABLES = {
         "jump_sd_pct": 1.0,
         "observation_noise": 0.0,
     },
-    "recording": {"book_interval_seconds": 60, "book_depth": 5},
+    "recording": {"book_interval_seconds": 60, "book_depth": 5, "marks": "fair_value"},
     "shocks": [  # at the open, at full size from the day on; spread and jump: everything
         {"kind": "rates_parallel", "day": 0, "size_bp": 10.0, "path": [[0.0, 1.0]]},
         {
