@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from benchmarks.order_flow import random_flow
+from sim.market import _book_kernels as book_kernels
 from sim.market.book import BATCH_DTYPE, FILL_DTYPE, OUTCOME_DTYPE, OrderBook, SelfTradePrevention
 from sim.market.orders import Cancel, Fill, OrderType, Outcome, Reason, Side, Status
 
@@ -84,7 +85,7 @@ def test_limit_order_rests_when_not_marketable():
         100,
         5,
     )
-    assert state.is_open
+    assert state.is_open and not state.post_only and not state.stop_pending
 
 
 def test_limit_buy_trades_at_resting_price_so_the_taker_gets_the_improvement():
@@ -725,7 +726,7 @@ def test_an_owner_that_is_not_an_int64_is_rejected(owner):
     assert book.best_bid() is None
 
 
-@pytest.mark.parametrize("side", [1.0, -1.0, 2, 0, "up"])
+@pytest.mark.parametrize("side", [1.0, -1.0, 2, 0, "up", 2**63, 2**80])
 def test_only_integer_or_named_sides_are_sides(side):
     out = OrderBook().submit(1, side, 5, 100)
     assert (out.status, out.reason) == (Status.REJECTED, Reason.BAD_SIDE)
@@ -1046,6 +1047,16 @@ def test_submit_many_equals_one_at_a_time_with_stops_icebergs_and_all_types(seed
     assert batch_book.open_orders() == book.open_orders()
     statuses = {row[1] for row in got[1]}
     assert statuses == {int(s) for s in Status}
+
+
+def test_the_book_refuses_to_grow_past_its_order_id_limit():
+    # Ids link queues as int32; two billion orders are out of reach, so start just below.
+    book = OrderBook()
+    book.state[3][book_kernels.M_NEXT_ID] = book_kernels.MAX_ORDERS - 1
+    with pytest.raises(OverflowError, match="holds at most 2,147,483,646 order ids"):
+        book.submit(1, BUY, 5, 100)
+    with pytest.raises(OverflowError, match="holds at most 2,147,483,646 order ids"):
+        book.make_room()
 
 
 def test_submit_many_grows_from_tiny_capacity():

@@ -7,8 +7,9 @@ from datetime import date
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
+from scipy.optimize import brentq
 
 from sim.pricing.bond import Bond
 from sim.pricing.curve_shocks import (
@@ -24,10 +25,12 @@ from sim.pricing.curves import (
     ZeroCurve,
     bootstrap_par_curve,
     cashflow_times,
+    dirty_price_on_curve,
     fit_nss,
     fit_nss_to_bonds,
     nss_zero_rate,
     par_bond_price,
+    price_cashflows,
 )
 
 rates = st.floats(-0.01, 0.20)
@@ -72,7 +75,14 @@ def test_vectorised_calls_keep_shape():
     assert SAMPLE_CURVE.zero_rate(t).shape == (2, 2)
     assert SAMPLE_CURVE.discount(t).shape == (2, 2)
     assert SAMPLE_CURVE.par_yield(t).shape == (2, 2)
-    assert isinstance(SAMPLE_CURVE.discount(3.0), float)
+    # A scalar in, a plain float out (not a numpy scalar).
+    for value in (
+        SAMPLE_CURVE.zero_rate(3.0),
+        SAMPLE_CURVE.discount(3.0),
+        SAMPLE_CURVE.forward(1.0, 3.0),
+        SAMPLE_CURVE.par_yield(3.0),
+    ):
+        assert type(value) is float
 
 
 @given(st.floats(0.0, 29.0), st.floats(0.01, 20.0))
@@ -95,6 +105,8 @@ def test_curve_is_immutable_and_hashable():
         SAMPLE_CURVE.rates = (0.1,)  # type: ignore[misc]
     same = ZeroCurve(list(SAMPLE_CURVE.tenors), np.array(SAMPLE_CURVE.rates))
     assert same == SAMPLE_CURVE and hash(same) == hash(SAMPLE_CURVE)
+    cubic = ZeroCurve(SAMPLE_CURVE.tenors, SAMPLE_CURVE.rates, "monotone_cubic")
+    assert cubic == ZeroCurve(same.tenors, same.rates, "monotone_cubic") != SAMPLE_CURVE
 
 
 @pytest.mark.parametrize(
@@ -102,7 +114,7 @@ def test_curve_is_immutable_and_hashable():
     [
         ((1, 3, 2), (0.05, 0.05, 0.05), "linear", "strictly increasing"),
         ((1, 2, 2), (0.05, 0.05, 0.05), "linear", "strictly increasing"),
-        ((-1, 2), (0.05, 0.05), "linear", "non-negative"),
+        ((-1, 2), (0.05, 0.05), "linear", r"non-negative, got \[-1.0\]"),
         ((1, 2), (0.05,), "linear", "differ in length: 2 tenors, 1 rates"),
         ((), (), "linear", "at least one tenor"),
         ((1, 2), (0.05, float("nan")), "linear", "finite"),
@@ -121,6 +133,31 @@ def test_bad_curve_queries_are_refused():
         SAMPLE_CURVE.par_yield(0.0)
     with pytest.raises(ValueError, match="frequency must be 1, 2, 4 or 12"):
         SAMPLE_CURVE.par_yield(5.0, 3)
+
+
+def test_par_yield_treats_a_maturity_within_rounding_of_the_grid_as_on_it():
+    assert SAMPLE_CURVE.par_yield(2.0 + 1e-10) == pytest.approx(
+        SAMPLE_CURVE.par_yield(2.0), abs=1e-9
+    )  # not an extra coupon paid 1e-10 years from now
+
+
+def test_bond_prices_off_a_flat_curve_in_closed_form():
+    assert par_bond_price(ZeroCurve.flat(0.0), 2.0, 0.06) == pytest.approx(112.0)  # 4 x 3 + 100
+    assert par_bond_price(ZeroCurve.flat(0.05), 1.0, 0.10, frequency=1) == pytest.approx(
+        110 * math.exp(-0.05), rel=1e-14
+    )
+    flows = np.array([0.5, 1.0]), np.array([3.0, 103.0])
+    expected = 3 * math.exp(-0.025) + 103 * math.exp(-0.05)
+    assert price_cashflows(ZeroCurve.flat(0.05), *flows) == pytest.approx(expected, rel=1e-14)
+    # A 1% continuous spread on top of the 5% curve discounts at 6%.
+    expected = 3 * math.exp(-0.03) + 103 * math.exp(-0.06)
+    assert price_cashflows(ZeroCurve.flat(0.05), *flows, spread=0.01) == pytest.approx(
+        expected, rel=1e-14
+    )
+    bond = Bond(date(2025, 1, 1), date(2026, 1, 1), 0.06, 1, "ACT/365F")  # 365 days: t = 1
+    assert dirty_price_on_curve(
+        ZeroCurve.flat(0.05), bond, date(2025, 1, 1), spread=0.01
+    ) == pytest.approx(106 * math.exp(-0.06), rel=1e-14)
 
 
 def test_cashflow_times_are_act_365f_from_settle():
@@ -150,15 +187,23 @@ def test_bootstrap_reprices_every_par_bond(interpolation, frequency):
 
 
 @given(st.floats(0.0, 0.15), st.sampled_from([1, 2, 4]))
+@example(0.6, 1)  # a crisis-level rate: the zero rate, ln(1.6), is 13% below the par yield
 def test_bootstrap_of_flat_par_yields_is_flat_at_the_continuous_rate(y, frequency):
     curve = bootstrap_par_curve((1, 2, 5, 10), (y,) * 4, frequency)
     expected = frequency * math.log1p(y / frequency)
     np.testing.assert_allclose(curve.rates, expected, atol=1e-12)
 
 
+def test_bootstrap_and_par_yield_share_their_default_frequency():
+    curve = bootstrap_par_curve(PAR_TENORS, PAR_YIELDS)
+    np.testing.assert_allclose(curve.par_yield(np.array(PAR_TENORS)), PAR_YIELDS, atol=1e-13)
+
+
 def test_bootstrap_refuses_bad_input():
     with pytest.raises(ValueError, match="differ in length: 2 tenors, 1 par yields"):
         bootstrap_par_curve((1, 2), (0.07,))
+    with pytest.raises(ValueError, match="differ in length: 1 tenors, 2 par yields"):
+        bootstrap_par_curve((1,), (0.07, 0.07))
     with pytest.raises(ValueError, match="strictly increasing"):
         bootstrap_par_curve((2, 1), (0.07, 0.07))
     with pytest.raises(ValueError, match="must be positive"):
@@ -180,6 +225,8 @@ def test_nss_limits():
     assert nss_zero_rate(1e6, TRUE_NSS) == pytest.approx(TRUE_NSS.beta0, abs=1e-6)
     with pytest.raises(ValueError, match="tau1 and tau2 must be positive"):
         nss_zero_rate(1.0, dataclasses.replace(TRUE_NSS, tau2=0.0))
+    with pytest.raises(ValueError, match="tau1 and tau2 must be positive"):
+        nss_zero_rate(1.0, dataclasses.replace(TRUE_NSS, tau1=-1.0))
 
 
 def test_nss_fit_recovers_parameters_from_zero_rates():
@@ -191,19 +238,49 @@ def test_nss_fit_recovers_parameters_from_zero_rates():
     )
 
 
+def test_nss_fit_recovers_a_curve_with_long_rates_below_5_percent():
+    low = NSSParams(beta0=0.03, beta1=-0.01, beta2=0.01, beta3=-0.005, tau1=1.0, tau2=6.0)
+    fit = fit_nss(NSS_GRID, nss_zero_rate(NSS_GRID, low))
+    np.testing.assert_allclose(fit.params.as_array(), low.as_array(), atol=1e-7)
+
+
+NSS_SETTLE = date(2025, 3, 14)
+NSS_BONDS = [
+    Bond(date(2024, 1, 15), date(2025 + years, 1, 15), 0.06 + 0.002 * years, 2, "ACT/365F")
+    for years in (1, 2, 3, 4, 5, 6, 7, 9, 11, 14, 18, 24, 30)
+]
+
+
+def _continuous_yield(times, amounts, dirty):
+    return brentq(lambda y: float(np.dot(amounts, np.exp(-y * times))) - dirty, -0.5, 2.0)
+
+
 def test_nss_fit_recovers_parameters_from_bond_prices():
-    settle = date(2025, 3, 14)
-    bonds = [
-        Bond(date(2024, 1, 15), date(2025 + years, 1, 15), 0.06 + 0.002 * years, 2, "ACT/365F")
-        for years in (1, 2, 3, 4, 5, 6, 7, 9, 11, 14, 18, 24, 30)
-    ]
     clean = []
-    for bond in bonds:
-        t, cf = cashflow_times(bond, settle)
+    for bond in NSS_BONDS:
+        t, cf = cashflow_times(bond, NSS_SETTLE)
         dirty = float(np.dot(cf, np.exp(-nss_zero_rate(t, TRUE_NSS) * t)))
-        clean.append(dirty - bond.accrued(settle))
-    fit = fit_nss_to_bonds(bonds, settle, clean)
+        clean.append(dirty - bond.accrued(NSS_SETTLE))
+    fit = fit_nss_to_bonds(NSS_BONDS, NSS_SETTLE, clean)
     np.testing.assert_allclose(fit.params.as_array(), TRUE_NSS.as_array(), atol=1e-6)
+
+
+def test_nss_fit_to_bonds_reports_its_rmse_in_yield_units():
+    # Yields 1 bp above and below the curve in turn, which no NSS curve can follow.
+    flows = [cashflow_times(bond, NSS_SETTLE) for bond in NSS_BONDS]
+    observed, clean = [], []
+    for i, (bond, (t, cf)) in enumerate(zip(NSS_BONDS, flows, strict=True)):
+        dirty = float(np.dot(cf, np.exp(-(nss_zero_rate(t, TRUE_NSS) + (-1) ** i * 1e-4) * t)))
+        observed.append(_continuous_yield(t, cf, dirty))
+        clean.append(dirty - bond.accrued(NSS_SETTLE))
+    fit = fit_nss_to_bonds(NSS_BONDS, NSS_SETTLE, clean)
+    fitted = [
+        _continuous_yield(t, cf, float(np.dot(cf, np.exp(-nss_zero_rate(t, fit.params) * t))))
+        for t, cf in flows
+    ]
+    rms_miss = math.sqrt(np.mean((np.array(fitted) - np.array(observed)) ** 2))
+    assert 0.5e-4 < rms_miss < 1e-4
+    assert fit.rmse == pytest.approx(rms_miss, rel=0.03)
 
 
 def test_nss_fit_refuses_bad_input():
@@ -213,6 +290,8 @@ def test_nss_fit_refuses_bad_input():
         fit_nss((1, 2, 3), (0.07, 0.07))
     with pytest.raises(ValueError, match="at least 6 bonds"):
         fit_nss_to_bonds([], date(2025, 1, 1), [])
+    with pytest.raises(ValueError, match=r"at least 6 bonds \(6 parameters\), got 5"):
+        fit_nss_to_bonds(NSS_BONDS[:5], NSS_SETTLE, [100.0] * 5)
 
 
 # --- curve shocks ------------------------------------------------------------------------
@@ -244,6 +323,13 @@ def test_twist_is_exact_on_a_linear_curve(t):
     assert move == pytest.approx(expected / 1e4, abs=1e-14)
 
 
+def test_twist_pivots_default_to_2_and_10_years():
+    twist = TwistShock(short_bp=150.0, long_bp=40.0)
+    np.testing.assert_allclose(
+        twist.shift_bp(np.array([1, 2, 6, 10, 30]), day=0), [150, 150, 95, 40, 40]
+    )
+
+
 def test_butterfly_moves_wings_and_belly():
     fly = ButterflyShock(wings_bp=20.0, belly_bp=-30.0)
     np.testing.assert_allclose(
@@ -265,6 +351,12 @@ def test_shocks_follow_their_path_and_compose_by_summing():
         moved = combo.apply(SAMPLE_CURVE, day).zero_rate(grid) - SAMPLE_CURVE.zero_rate(grid)
         np.testing.assert_allclose(moved, expected / 1e4, atol=1e-14)
     assert a.apply(SAMPLE_CURVE, 0) == SAMPLE_CURVE  # no move before the ramp starts
+
+
+def test_default_path_is_a_step_to_full_size_on_day_0():
+    shock = ParallelShock(25.0)
+    assert shock.to_dict() == {"kind": "parallel", "size_bp": 25.0, "path": [[0.0, 1.0]]}
+    assert shock == shock_from_dict({"kind": "parallel", "size_bp": 25, "path": [[0, 1.0]]})
 
 
 def test_shocks_round_trip_through_toml_tables():
