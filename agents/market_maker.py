@@ -12,9 +12,9 @@ around which bond dealers quote) blended with the observed mid, ``w * fair + (1 
 with w = `fair_value_weight`, so that order flow moves its quotes without carrying them away
 from value (w = 0: the mid alone). The min width is `min_spread_bp` of the bond's rating grade,
 in bp of s: dealers quote lower-rated bonds wider. q is its inventory in clips of `quote_size`
-away from its starting holding, sigma^2 the variance of the mid per second (estimated online
-from the mids it sees, each sample capped at `max_sigma_ticks`^2 so that one gap in the book
-cannot run away), T - t the seconds to the end of its horizon (`horizon_seconds`, or the
+away from its starting holding, sigma^2 the variance per second of s, the price its inventory
+is valued at (estimated online at each requote, each sample capped at `max_sigma_ticks`^2 so that
+one gap in the book cannot run away; with w > 0 a thin book's jumping mid moves it little), T - t the seconds to the end of its horizon (`horizon_seconds`, or the
 session's close if sooner), gamma its risk aversion (per tick) and k the order-arrival decay
 (per tick). The reservation price stays within `max_spread_ticks` of s. At the inventory limit
 it only quotes the side that reduces inventory. When the estimated volatility exceeds
@@ -142,10 +142,12 @@ class MarketMaker(Participant):
         p = self.params
         book = self.quote(venue, symbol)
         mid = observed_price(self, venue, symbol, book)
-        sigma2 = self._update_sigma((venue, symbol), mid)
         now, market = self.now, self.market
         w = p.fair_value_weight
         centre = w * market.fair_value(symbol) + (1 - w) * mid if w else mid
+        # The risk of holding inventory is the risk of the price it is valued at, the centre:
+        # a thin book's jumping mid is not what an inventory marked at value would lose.
+        sigma2 = self._update_sigma((venue, symbol), centre)
         to_close = (market.session(market.day_index(now))[1] - now) / NS_PER_SECOND
         horizon = max(min(to_close, p.horizon_seconds), 1.0)
         inventory = (self.position(symbol) - p.units) / p.quote_size

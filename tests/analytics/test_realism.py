@@ -10,6 +10,7 @@ import pytest
 
 import sim
 from sim.analytics import realism
+from sim.engine.kernel import Simulation
 from sim.scenario import library
 
 REDUCED = ["calendar.days=5", 'calendar.close="12:15"', "universe.count=10", "retail.count=200"]
@@ -25,10 +26,11 @@ def result(request):
 def test_trades_stay_near_the_evaluated_price(result):
     gaps = realism.fair_value_gaps(result)
     assert len(gaps) > 1_000
-    # Full runs: median 28 bp, 99th percentile 71 bp (the target is 20 and 200).
-    assert gaps.median() <= 45
-    assert gaps.quantile(0.99) <= 200
-    assert gaps.max() <= BAND_BP
+    # Reduced runs: median about 7 bp, 99th percentile 29-36, largest 45-47 (the targets: 20,
+    # 200 and the band).
+    assert gaps.median() <= 15
+    assert gaps.quantile(0.99) <= 100
+    assert gaps.max() <= BAND_BP / 5
 
 
 def test_quoted_spreads_are_a_bond_markets_and_widen_down_the_ratings(result):
@@ -38,7 +40,7 @@ def test_quoted_spreads_are_a_bond_markets_and_widen_down_the_ratings(result):
 
 
 def test_venues_agree_and_arbitrage_earns_little(result):
-    assert realism.cross_venue_gaps(result).median() <= 6  # ticks; full runs 4.5, target 2
+    assert realism.cross_venue_gaps(result).median() <= 4  # ticks; reduced runs 2.5-3, target 2
     assert realism.arbitrage_edge(result) <= 20  # bp of the value traded
 
 
@@ -47,3 +49,20 @@ def test_retail_investors_pay_to_trade(result):
     # Against the evaluated price before fees, most investors who trade lose.
     traded = retail.filter(pl.col("fills") > 0)
     assert traded.select((pl.col("trading_pnl") < 0).mean()).item() > 0.5
+
+
+@pytest.mark.parametrize("makers", [1, 4])
+def test_momentum_does_not_carry_rmsc04_away_from_its_fundamental(makers):
+    """The population grid's worst corner: 24 momentum traders against 10 value investors.
+    Makers that followed the mid alone let this day end 16% (one maker) and 82% (four) away
+    from the fundamental; the worst corner now ends about 2% away."""
+    overrides = ["value.count=10", "retail.count=100", "momentum.count=24"]
+    scenario = sim.load_scenario(
+        library.locate("rmsc04"), [*overrides, f"market_maker.count={makers}"]
+    )
+    simulation = Simulation(scenario)
+    trades = simulation.run(out=None).trades
+    assert len(trades) > 300
+    value = [simulation.fundamental.value("ABM", t) for t in trades["time"]]
+    gaps = (trades["price"] / 100 / pl.Series(value) - 1).abs()
+    assert gaps[-1] <= 0.05 and gaps.max() <= 0.05
