@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 if TYPE_CHECKING:
     from sim.engine.access import MarketAccess
@@ -42,6 +42,62 @@ def grade(rating: str | None) -> str:
     if rating is None:
         return "BIG"
     return rating.rstrip("+-")
+
+
+def grade_table(values: dict[str, float], name: str, upper: float) -> dict[str, float]:
+    """Check a table with one value in [0, `upper`] for each of the grades."""
+    if set(values) != set(GRADES):
+        raise ValueError(f"needs exactly the grades {list(GRADES)}, got {sorted(values)}")
+    for key, value in values.items():
+        if not 0 <= value <= upper:
+            raise ValueError(f"{name} of {key} must be in [0, {upper:g}], got {value}")
+    return values
+
+
+class GradeChoiceParams(PopulationParams):
+    """A population that picks a bond at random for each order, favouring some grades."""
+
+    grade_weights: dict[str, float] = Field(
+        default_factory=lambda: dict.fromkeys(GRADES, 1.0),
+        description="relative chance of picking a bond of each rating grade (AAA, AA, A, BBB, "
+        "BIG; unrated bonds count as BIG)",
+    )
+
+    @field_validator("grade_weights")
+    @classmethod
+    def _every_grade(cls, weights: dict[str, float]) -> dict[str, float]:
+        grade_table(weights, "grade_weights", 1_000_000)
+        if not any(weights.values()):
+            raise ValueError("grade_weights needs a positive weight")
+        return weights
+
+
+class MarketPicker:
+    """Draws which of its markets an agent trades next, each with the weight of its bond's
+    rating grade that day (`grade_weights`: investors favour some grades). Equal weights draw
+    as ``rng.integers`` does, so populations left at their defaults keep their random
+    streams."""
+
+    def __init__(self, grade_weights: dict[str, float]) -> None:
+        self.grade_weights = grade_weights
+        self.uniform = len(set(grade_weights.values())) == 1
+        self.markets: tuple[tuple[str, str], ...] = ()
+        self._cumulative = np.zeros(0)
+
+    def refresh(self, market: MarketAccess, markets: tuple[tuple[str, str], ...], day: int):
+        """The markets to pick from on trading day `day` (ratings migrate)."""
+        self.markets = markets
+        if not self.uniform:
+            weights = [self.grade_weights[grade(market.rating(s, day))] for _, s in markets]
+            self._cumulative = np.cumsum(weights)
+
+    def pick(self, rng: np.random.Generator) -> int | None:
+        """The index of the next market, or None when none may be picked."""
+        if self.uniform:
+            return int(rng.integers(len(self.markets))) if self.markets else None
+        if not self.markets or self._cumulative[-1] <= 0:
+            return None
+        return int(np.searchsorted(self._cumulative, rng.random() * self._cumulative[-1], "right"))
 
 
 def endow(market: MarketAccess, agent, params: PopulationParams, tier: str | None = None) -> None:

@@ -13,9 +13,10 @@ with w = `fair_value_weight`, so that order flow moves its quotes without carryi
 from value (w = 0: the mid alone). The min width is `min_spread_bp` of the bond's rating grade,
 in bp of s: dealers quote lower-rated bonds wider. q is its inventory in clips of `quote_size`
 away from its starting holding, sigma^2 the variance per second of s, the price its inventory
-is valued at (estimated online at each requote, each sample capped at `max_sigma_ticks`^2 so that
-one gap in the book cannot run away; with w > 0 a thin book's jumping mid moves it little), T - t the seconds to the end of its horizon (`horizon_seconds`, or the
-session's close if sooner), gamma its risk aversion (per tick) and k the order-arrival decay
+is valued at (estimated online at each requote, each sample capped at `max_sigma_ticks`^2 so
+that one gap in the book cannot run away; with w > 0 a thin book's jumping mid moves it little),
+T - t the seconds to the end of its horizon (`horizon_seconds`, or the session's close if
+sooner), gamma its risk aversion (per tick) and k the order-arrival decay
 (per tick). The reservation price stays within `max_spread_ticks` of s. At the inventory limit
 it only quotes the side that reduces inventory. When the estimated volatility exceeds
 `stress_sigma_ticks` it widens its spread by `stress_widen`, or pulls its quotes if
@@ -33,7 +34,14 @@ import math
 
 from pydantic import Field, field_validator
 
-from agents.common import GRADES, PopulationParams, build_population, grade, observed_price
+from agents.common import (
+    GRADES,
+    PopulationParams,
+    build_population,
+    grade,
+    grade_table,
+    observed_price,
+)
 from sim.engine.latency import latency_from
 from sim.engine.participant import Participant
 from sim.scenario.registry import AgentKind
@@ -78,12 +86,7 @@ class MarketMakerParams(PopulationParams):
     @field_validator("min_spread_bp")
     @classmethod
     def _every_grade(cls, widths: dict[str, float]) -> dict[str, float]:
-        if set(widths) != set(GRADES):
-            raise ValueError(f"needs exactly the grades {list(GRADES)}, got {sorted(widths)}")
-        for name, width in widths.items():
-            if not 0 <= width <= 10_000:
-                raise ValueError(f"min_spread_bp of {name} must be in [0, 10000], got {width}")
-        return widths
+        return grade_table(widths, "min_spread_bp", 10_000)
 
 
 def reservation_price(mid: float, inventory: float, gamma: float, sigma2: float,

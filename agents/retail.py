@@ -29,7 +29,7 @@ import math
 import numpy as np
 from pydantic import Field
 
-from agents.common import PopulationParams, observed_price, round_to_lot
+from agents.common import GradeChoiceParams, MarketPicker, observed_price, round_to_lot
 from sim.engine.latency import latency_from
 from sim.engine.participant import Participant
 from sim.market.orders import Reason, Status
@@ -39,7 +39,7 @@ from sim.units import NS_PER_SECOND
 _OPEN = (Status.ACCEPTED, Status.PARTIALLY_FILLED)
 
 
-class RetailParams(PopulationParams):
+class RetailParams(GradeChoiceParams):
     """``[retail]``: a population of retail investors; cash and units are each investor's."""
 
     count: int = Field(
@@ -100,8 +100,9 @@ class RetailCohort(Participant):
         self.panic = 0.0
         self.symbols = market.symbols()
         self._column = {s: k for k, s in enumerate(self.symbols)}
-        self._markets = market.listings()
-        self._lots = [market.lot_size(s) for _, s in self._markets]
+        self._picker = MarketPicker(params.grade_weights)
+        self._picker.refresh(market, market.listings(), 0)
+        self._lots = [market.lot_size(s) for _, s in self._picker.markets]
         n = params.count
         open_ns, close_ns = market.session(0)
         # Mean gap between arrivals of the whole population, seconds of trading time.
@@ -165,11 +166,13 @@ class RetailCohort(Participant):
     def trade(self, investor: int | None = None) -> None:
         """One arrival of `investor` (drawn at random when None): choose and send an order."""
         p, rng = self.params, self.draws
-        if not self._markets:
+        if not self._picker.markets:
             return  # every bond has matured
         i = rng.integers(len(self.cash)) if investor is None else investor
-        m = rng.integers(len(self._markets))
-        venue, symbol = self._markets[m]
+        m = self._picker.pick(rng)
+        if m is None:
+            return  # no bond of a grade it buys is left
+        venue, symbol = self._picker.markets[m]
         lot, col = self._lots[m], self._column[symbol]
         side = -1 if rng.random() < self.sell_probability() else 1
         qty = round_to_lot(rng.integers(p.min_qty, p.max_qty + 1), lot)
@@ -360,8 +363,9 @@ class RetailCohort(Participant):
     def on_session_open(self, day: int) -> None:
         # Panic fades day by day along the shocks' paths.
         self.panic = self.market.panic_level(day)
-        self._markets = self.market.listings(day)  # matured bonds no longer trade
-        self._lots = [self.market.lot_size(s) for _, s in self._markets]
+        # Matured bonds no longer trade, and ratings migrate.
+        self._picker.refresh(self.market, self.market.listings(day), day)
+        self._lots = [self.market.lot_size(s) for _, s in self._picker.markets]
 
     # --- state and reporting -------------------------------------------------------------
 

@@ -25,14 +25,14 @@ import math
 import numpy as np
 from pydantic import Field
 
-from agents.common import PopulationParams, build_population, round_to_lot
+from agents.common import GradeChoiceParams, MarketPicker, build_population, round_to_lot
 from sim.engine.latency import latency_from
 from sim.engine.participant import Participant
 from sim.scenario.registry import AgentKind
 from sim.units import NS_PER_SECOND
 
 
-class ValueParams(PopulationParams):
+class ValueParams(GradeChoiceParams):
     arrival_interval_seconds: float = Field(175.0, gt=0, description="mean gap between arrivals")
     observation_noise: float = Field(10.0, ge=0, description="sd of observations, in ticks")
     kappa_per_second: float = Field(1.67e-6, ge=0, lt=1, description="assumed mean reversion")
@@ -82,17 +82,19 @@ class ValueInvestor(Participant):
     def __init__(self, market, params: ValueParams, rng) -> None:
         super().__init__(market, rng, latency_from(params.latency_us, params.latency_jitter_us))
         self.params = params
-        self._markets = market.listings()
-        self._lots = [market.lot_size(symbol) for _, symbol in self._markets]
-        self._references = {symbol: market.reference_price(symbol) for _, symbol in self._markets}
+        self._picker = MarketPicker(params.grade_weights)
+        self._picker.refresh(market, market.listings(), 0)
+        self._lots = [market.lot_size(symbol) for _, symbol in self._picker.markets]
+        self._references = {s: market.reference_price(s) for _, s in self._picker.markets}
         self._estimates: dict[str, tuple[float, float, int]] = {}  # symbol -> (mean, var, t)
 
     def on_start(self) -> None:
         self._schedule_next()
 
     def on_session_open(self, day: int) -> None:
-        self._markets = self.market.listings(day)  # matured bonds no longer trade
-        self._lots = [self.market.lot_size(symbol) for _, symbol in self._markets]
+        # Matured bonds no longer trade, and ratings migrate.
+        self._picker.refresh(self.market, self.market.listings(day), day)
+        self._lots = [self.market.lot_size(symbol) for _, symbol in self._picker.markets]
 
     def _schedule_next(self) -> None:
         gap = self.draws.exponential(self.params.arrival_interval_seconds)
@@ -143,10 +145,10 @@ class ValueInvestor(Participant):
     def decide(self) -> tuple[str, str, int, int, int] | None:
         """(venue, symbol, side, qty, price) of the order to have working now, or None."""
         p = self.params
-        if not self._markets:
-            return None  # every bond has matured
-        market = self.draws.integers(len(self._markets))
-        venue, symbol = self._markets[market]
+        market = self._picker.pick(self.draws)
+        if market is None:
+            return None  # every bond it would buy has matured
+        venue, symbol = self._picker.markets[market]
         value = self.estimate(symbol)
         quote = self.quote(venue, symbol)
         lot = self._lots[market]

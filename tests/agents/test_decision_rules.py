@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from agents.common import GRADES, MarketPicker
 from agents.market_maker import MarketMakerParams, optimal_spread, reservation_price
 from agents.momentum import MomentumParams, MomentumTrader
 from agents.retail import RetailParams
@@ -201,3 +202,54 @@ def test_order_sizes_must_run_from_min_to_max(params):
     with pytest.raises(ValidationError, match=r"min_qty \(9\) must not exceed max_qty \(3\)"):
         params(min_qty=9, max_qty=3)
     assert params(min_qty=3, max_qty=3).max_qty == 3  # one size is a range too
+
+
+class _Ratings:
+    """The one thing `MarketPicker.refresh` asks of the market: each bond's rating."""
+
+    def __init__(self, ratings: dict[str, str | None]) -> None:
+        self.ratings = ratings
+
+    def rating(self, symbol: str, day: int) -> str | None:
+        return self.ratings[symbol]
+
+
+def test_equal_grade_weights_draw_as_the_generator_does():
+    markets = (("NSE", "A1"), ("NSE", "B1"), ("BSE", "A1"))
+    picker = MarketPicker(dict.fromkeys(GRADES, 0.5))
+    picker.refresh(_Ratings({}), markets, 0)  # ratings never asked: nothing to weigh
+    rng, same = np.random.default_rng(3), np.random.default_rng(3)
+    assert [picker.pick(rng) for _ in range(50)] == [int(same.integers(3)) for _ in range(50)]
+
+
+def test_markets_are_picked_in_proportion_to_their_grades_weights():
+    weights = {"AAA": 1.0, "AA": 0.5, "A": 0.25, "BBB": 0.0, "BIG": 0.25}
+    ratings = {"T": "AAA", "D": "AA+", "S": "A-", "J": "BBB", "U": None}
+    markets = tuple(("NSE", s) for s in ratings)
+    picker = MarketPicker(weights)
+    picker.refresh(_Ratings(ratings), markets, 0)
+    rng = np.random.default_rng(0)
+    counts = np.bincount([picker.pick(rng) for _ in range(40_000)], minlength=5)
+    # 1 : 0.5 : 0.25 : 0 : 0.25 (unrated counts as BIG) of 2.0, each within 4 sd
+    assert counts.tolist() == pytest.approx([20_000, 10_000, 5_000, 0, 5_000], abs=400)
+    picker.refresh(_Ratings({"J": "BBB"}), (("NSE", "J"),), 1)
+    assert picker.pick(rng) is None  # only a grade it never buys is left
+    picker.refresh(_Ratings({}), (), 2)
+    assert picker.pick(rng) is None
+
+
+@pytest.mark.parametrize(
+    ("weights", "message"),
+    [
+        ({"AAA": 1.0}, "needs exactly the grades"),
+        (
+            {**dict.fromkeys(GRADES, 1.0), "AA": -0.1},
+            r"grade_weights of AA must be in \[0, 1e\+06\]",
+        ),
+        (dict.fromkeys(GRADES, 0.0), "grade_weights needs a positive weight"),
+    ],
+)
+def test_grade_weights_are_checked(weights, message):
+    for params in (RetailParams, ValueParams):
+        with pytest.raises(ValidationError, match=message):
+            params(grade_weights=weights)

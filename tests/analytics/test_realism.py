@@ -66,3 +66,8 @@ def test_momentum_does_not_carry_rmsc04_away_from_its_fundamental(makers):
     value = [simulation.fundamental.value("ABM", t) for t in trades["time"]]
     gaps = (trades["price"] / 100 / pl.Series(value) - 1).abs()
     assert gaps[-1] <= 0.05 and gaps.max() <= 0.05
+
+
+def test_liquidity_follows_credit_quality(result):
+    trades = realism.trades_by_grade(result)  # trades per bond
+    assert trades["AAA"] > trades["AA"] > trades["A"] > trades["BBB"]
