@@ -14,12 +14,13 @@ the open (when the books have quotes), the cohort:
 2. on a SIP date, deposits the active investors' contributions into the omnibus (money
    entering the system) and moves `buffer_fraction` of that inflow to the pool;
 3. offers every open exit to the pool, which buys at fair value (the published valuation,
-   `MarketAccess.fair_value`) less `haircut_bp` (rounded down to a tick) with an off-book
-   transfer (the platform's `MarketAccess.transfer`) while its free cash lasts; when it cannot
-   take everything,
-   each bond gets the same share of its exits;
+   `MarketAccess.fair_value`) less `haircut_bp` (rounded down to a tick), plus the accrued
+   interest of that valuation, with an off-book transfer (the platform's
+   `MarketAccess.transfer`) while its free cash lasts; when it cannot take everything, each
+   bond gets the same share of its exits;
 4. on a SIP date with `recycle`, lets the investors' new cash buy the pool's inventory of their
-   bond at fair value (rounded to a tick) before it goes to the book: the recycling;
+   bond at fair value (rounded to a tick) plus accrued interest before it goes to the book:
+   the recycling;
 5. sends the rest to the book as IOC limit orders `cross_ticks` through the best delayed quote
    of the venue that shows the best price: sells for exits the pool did not take, and buys
    with the active investors' uninvested cash, as many whole units as each can afford; the
@@ -265,11 +266,14 @@ class SipCohort(Participant):
     def absorb_exits(self, fair: np.ndarray) -> None:
         """The pool buys open exits at fair value less the haircut, as far as its cash goes."""
         left = self.exits_open
-        prices = [pool_price(f, self.params.haircut_bp) for f in fair]
+        # Per unit: the clean price less the haircut, plus the interest accrued, as a trade on
+        # the book would settle.
+        costs = [
+            pool_price(f, self.params.haircut_bp) * int(tv) + self.market.accrued_interest(s)
+            for f, tv, s in zip(fair, self._tick_values, self.bonds, strict=True)
+        ]
         wanted = [int(left[m].sum()) for m in self._members]
-        value = sum(
-            q * p * int(tv) for q, p, tv in zip(wanted, prices, self._tick_values, strict=True)
-        )
+        value = sum(q * c for q, c in zip(wanted, costs, strict=True))
         if not value:
             return
         free = self.pool.free_cash()
@@ -279,7 +283,7 @@ class SipCohort(Participant):
             take = min(take, self.free_units(symbol))
             if not take:
                 continue
-            unit_paise = prices[b] * int(self._tick_values[b])
+            unit_paise = costs[b]
             self.market.transfer(self.pool, self, cash=take * unit_paise, symbol=symbol, qty=take)
             idx = self._members[b][left[self._members[b]] > 0]
             parts = allocate(take, left[idx])
@@ -294,7 +298,8 @@ class SipCohort(Participant):
             inventory = self.pool.free_units(symbol)
             if not inventory:
                 continue
-            unit_paise = max(round(fair[b]), 1) * int(self._tick_values[b])
+            clean = max(round(fair[b]), 1) * int(self._tick_values[b])
+            unit_paise = clean + self.market.accrued_interest(symbol)
             idx, affordable = self._buyers(b, unit_paise)
             qty = min(inventory, int(affordable.sum()))
             if not qty:

@@ -134,6 +134,11 @@ class MarketAccess:
         """Paise one unit is worth at the published valuation, accrued interest included."""
         return self._sim.unit_value(symbol)
 
+    def accrued_interest(self, symbol: str) -> int:
+        """Paise of interest accrued on one unit in the published valuation (to the settlement
+        date of a trade now): what a buyer pays on top of the clean price."""
+        return self._sim.accrued_interest(symbol)
+
     def panic_level(self, day: int) -> float:
         """Panic intensity (0 to 1) on trading day `day`, from the scenario's panic shocks
         along their paths (the largest if several)."""

@@ -167,6 +167,11 @@ class Simulation:
         face = self.instruments[symbol].unit_face_value
         return unit_paise(clean, face) + unit_paise(accrued, face)
 
+    def accrued_interest(self, symbol: str) -> int:
+        """Paise of interest accrued on one unit in the published valuation."""
+        accrued = self.information.valuation(symbol)[1]
+        return unit_paise(accrued, self.instruments[symbol].unit_face_value)
+
     # --- what agents may know of the scenario -------------------------------------------
 
     def panic_level(self, day: int) -> float:

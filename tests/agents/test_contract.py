@@ -61,6 +61,7 @@ PUBLIC = {
     "observe_fundamental",
     "mark",
     "unit_value",
+    "accrued_interest",
     "panic_level",
     "liquidity_withdrawal_level",
     "open_account",
@@ -227,6 +228,7 @@ def test_nothing_the_access_answers_is_the_runs_insides(fresh, tmp_path):
         "observe_fundamental": ("ABM", 1.0, np.random.default_rng(0)),
         "mark": ("ABM",),
         "unit_value": ("ABM",),
+        "accrued_interest": ("ABM",),
         "panic_level": (1,),
         "liquidity_withdrawal_level": (1,),
     }

@@ -147,20 +147,33 @@ def test_unknown_bond_is_refused_at_build():
 # --- the pool on a hand-built book of exits ---------------------------------------------------
 
 
+# The first valuation of sip_demo's first bond, HOUSI1-2028-A (9.23% semi-annual, 30/360,
+# coupons on 1 June and 1 December): T+1 from Monday 1 January 2024 settles on the 2nd, 31 days
+# (30/360) after the coupon of 1 December: 1,000 x 9.23% x 31/360 = 7.95 rupees a unit.
+ACCRUED = round(100_000 * 0.0923 * 31 / 360)
+
+
 @pytest.fixture
 def one_bond_cohort():
-    """A built (not run) cohort of 3 investors in one bond: a and b exit with 30 and 10 units;
-    the pool has cash for 20 of them and 12,345 paise more."""
+    """A built (not run) cohort of 3 investors in one bond, valued as at the first open: a and
+    b exit with 30 and 10 units; the pool has cash for 20 of them and 12,345 paise more."""
     symbol = load_scenario(DEMO).instruments[0].symbol
     sim = Simulation(load_scenario(DEMO, overrides=["sip.investors=3", f"sip.bonds=['{symbol}']"]))
+    info = sim.information
+    info.publish(0, sim.now, info.fair_value_rows(0, sim.now))
     (cohort,) = sim.populations["sip"]
     ledger = sim.ledger
     ledger.issue_units(cohort.account, symbol, 40)
     cohort.units[:] = [30, 10, 0]
     cohort.exit_day[:2] = 0
     cohort.exit_requested[:2] = [30, 10]
-    ledger.deposit(cohort.pool.account, 20 * 9_950 * 10 + 12_345)
+    ledger.deposit(cohort.pool.account, 20 * (9_950 * 10 + ACCRUED) + 12_345)
     return sim, cohort, symbol
+
+
+def test_the_hand_worked_accrued_interest(one_bond_cohort):
+    sim, _, symbol = one_bond_cohort
+    assert ACCRUED == 795 and sim.accrued_interest(symbol) == ACCRUED
 
 
 def test_pool_absorbs_pro_rata_at_fair_less_haircut_while_cash_lasts(one_bond_cohort):
@@ -168,12 +181,13 @@ def test_pool_absorbs_pro_rata_at_fair_less_haircut_while_cash_lasts(one_bond_co
     assert sim.instruments[symbol].tick_value == 10
     cohort.absorb_exits(np.array([10_000.0]))
     pool = sim.ledger.account(cohort.pool.account)
-    # 40 units wanted at 9,950 ticks x 10 paise; the cash covers 20 of them.
+    # 40 units wanted at 9,950 ticks x 10 paise plus the accrued interest; the cash covers 20.
+    unit = 99_500 + ACCRUED
     assert pool.units[symbol] == 20 and pool.cash == 12_345
     assert cohort.exit_absorbed.tolist() == [15, 5, 0]
     assert cohort.exits_open.tolist() == [15, 5, 0]
-    assert cohort.cash.tolist() == [15 * 99_500, 5 * 99_500, 0]
-    assert cohort.pool_paid == 20 * 99_500
+    assert cohort.cash.tolist() == [15 * unit, 5 * unit, 0]
+    assert cohort.pool_paid == 20 * unit
     assert cohort.reconcile() == []
     assert sim.ledger.check().ok
 
@@ -181,13 +195,14 @@ def test_pool_absorbs_pro_rata_at_fair_less_haircut_while_cash_lasts(one_bond_co
 def test_recycling_sells_pool_inventory_to_active_investors_at_fair(one_bond_cohort):
     sim, cohort, symbol = one_bond_cohort
     cohort.absorb_exits(np.array([10_000.0]))
-    sim.ledger.deposit(cohort.account, 350_000)
-    cohort.cash[2] += 350_000  # affords 3 units at 10,000 ticks x 10 paise
+    unit = 100_000 + ACCRUED  # 10,000 ticks x 10 paise plus the accrued interest
+    sim.ledger.deposit(cohort.account, 3 * unit + 50_000)
+    cohort.cash[2] += 3 * unit + 50_000  # affords 3 units
     cohort.recycle(np.array([10_000.0]))
     pool = sim.ledger.account(cohort.pool.account)
-    assert pool.units[symbol] == 17 and pool.cash == 12_345 + 300_000
+    assert pool.units[symbol] == 17 and pool.cash == 12_345 + 3 * unit
     assert cohort.units.tolist() == [15, 5, 3] and cohort.cash[2] == 50_000
-    assert (cohort.recycled_units, cohort.recycled_paise) == (3, 300_000)
+    assert (cohort.recycled_units, cohort.recycled_paise) == (3, 3 * unit)
     assert cohort.reconcile() == []
     assert sim.ledger.check().ok
 
