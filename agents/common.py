@@ -93,9 +93,12 @@ class MarketPicker:
 
     def pick(self, rng: np.random.Generator) -> int | None:
         """The index of the next market, or None when none may be picked."""
+        markets = self.markets
+        if not markets:
+            return None
         if self.uniform:
-            return int(rng.integers(len(self.markets))) if self.markets else None
-        if not self.markets or self._cumulative[-1] <= 0:
+            return rng.integers(len(markets))  # on every order: no conversion to int
+        if self._cumulative[-1] <= 0:
             return None
         return int(np.searchsorted(self._cumulative, rng.random() * self._cumulative[-1], "right"))
 

@@ -165,14 +165,14 @@ class RetailCohort(Participant):
 
     def trade(self, investor: int | None = None) -> None:
         """One arrival of `investor` (drawn at random when None): choose and send an order."""
-        p, rng = self.params, self.draws
-        if not self._picker.markets:
+        p, rng, picker = self.params, self.draws, self._picker
+        if not picker.markets:
             return  # every bond has matured
         i = rng.integers(len(self.cash)) if investor is None else investor
-        m = self._picker.pick(rng)
+        m = picker.pick(rng)
         if m is None:
             return  # no bond of a grade it buys is left
-        venue, symbol = self._picker.markets[m]
+        venue, symbol = picker.markets[m]
         lot, col = self._lots[m], self._column[symbol]
         side = -1 if rng.random() < self.sell_probability() else 1
         qty = round_to_lot(rng.integers(p.min_qty, p.max_qty + 1), lot)

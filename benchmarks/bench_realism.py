@@ -26,6 +26,23 @@ SOURCES = """Sources for the ranges:
   target follows the issue and Edwards et al.
 - The price band: the scenario's venues refuse orders more than 5% from the reference (the
   evaluated price), so no trade may lie beyond it.
+- Trading activity by rating: the target follows the issue (lower-rated bonds trade less). It is
+  met through an assumption, not a fit: the baseline's retail and value investors pick bonds with
+  weights 1, 0.6, 0.35, 0.2 and 0.1 by grade (AAA to below BBB). With equal weights, lower-rated
+  bonds traded more (AAA 651, AA 836, A 980, BBB 908 trades per bond), as wider quotes leave
+  more room for resting orders to meet. No source with per-grade trade counts for India's
+  exchange-traded corporate bonds was found to calibrate the weights.
+
+Where a target is not met:
+
+- The venues' mids differ by 3 to 3.5 ticks (target 2). Retail limit orders resting inside the
+  makers' quotes on one venue move its mid; nobody copies them to the other venue, and the
+  arbitrageur takes only books that cross after fees. Measured on the reduced baseline of
+  `tests/analytics/test_realism.py` (2.5 ticks): makers quoting around the evaluated price
+  alone (fair_value_weight 1) leave it at 2.5; retail pricing its orders off the consolidated
+  mid of both venues leaves it at 2.5; without retail limit orders (market orders only) it is
+  0. Closing it needs makers that match the better venue's touch inside their own width, or
+  smart order routing (the strategies issue); neither is modelled.
 """
 
 
