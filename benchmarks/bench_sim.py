@@ -35,14 +35,16 @@ SEEDS = range(1, 11)
 # about 90 MB more than once the cache has turned over. The peak less them is a lower bound of
 # the memory the run itself needed.
 _CHILD = """
-import os, resource, sys
+import os, sys
 from sim.cli import main
 leave = os._exit
 def report_and_leave(code):
-    print("peak_kb", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
+    # VmHWM, not getrusage's ru_maxrss: Linux carries ru_maxrss across exec, so a child of a
+    # large benchmark process would report its parent's peak.
     with open("/proc/self/status") as status:
-        files = [line.split()[1] for line in status if line.startswith("RssFile:")]
-    print("file_kb", *files, file=sys.stderr)
+        fields = dict(line.split()[:2] for line in status if line.startswith(("VmHWM", "RssFile")))
+    print("peak_kb", fields["VmHWM:"], file=sys.stderr)
+    print("file_kb", fields["RssFile:"], file=sys.stderr)
     sys.stderr.flush()
     leave(code)
 os._exit = report_and_leave
