@@ -296,6 +296,17 @@ def test_listing_twice_is_an_error():
     assert venue.instrument(BOND) == Instrument(BOND)
 
 
+def test_level1_is_the_books_top_and_none_for_what_the_venue_does_not_list():
+    _, venue = market()
+    assert venue.level1(BOND) == (None, 0, None, 0)
+    venue.submit(BUYER, BOND, "buy", 3, PAR - 5)
+    venue.submit(SELLER, BOND, "sell", 2, PAR + 5)
+    venue.submit(SELLER, BOND, "sell", 4, PAR + 5)
+    assert venue.level1(BOND) == (PAR - 5, 3, PAR + 5, 6)
+    for symbol in ("GS2099", 42, None):
+        assert venue.level1(symbol) is None
+
+
 # --- gateway refusals: order id 0, nothing locked ------------------------------------------
 
 
@@ -637,6 +648,32 @@ def test_market_maker_pays_the_taker_fee_when_taking():
     assert (trade.maker_fee, trade.taker_fee) == (0, 70)
 
 
+def test_accounts_past_the_gateways_first_sixteen_rows_keep_their_orders_and_rebates():
+    # The gateway's per-account arrays start with room for 16 ledger rows and grow.
+    ledger, venue = market()
+    makers = range(100, 140)
+    for account in makers:
+        ledger.open_account(account, units={BOND: 1})
+        venue.register(account, tier=Tier.GOLD)
+        assert venue.open_orders(account) == []
+    assert max(ledger.row(account) for account in makers) > 16
+    for i, account in enumerate(makers):
+        venue.submit(account, BOND, "sell", 1, PAR + i)
+    for i, account in enumerate(makers):
+        assert [(o.account, o.limit, o.units_locked) for o in venue.open_orders(account)] == [
+            (account, PAR + i, 1)
+        ]
+    trades = venue.submit(BUYER, BOND, "buy", 40, PAR + 39).trades
+    # 100_000 + 10 i paise each: a rebate of 2.00..2.0078 -> 2, a taker fee of 10.00..10.039 -> 10
+    assert [(t.maker_account, t.maker_fee, t.taker_fee) for t in trades] == [
+        (account, -2, 10) for account in makers
+    ]
+    for i, account in enumerate(makers):
+        assert ledger.account(account).cash == 100_000 + 10 * i + 2
+    assert venue.open_orders() == []
+    assert ledger.check().ok
+
+
 def test_fee_account_collects_the_sum_of_fees_at_settlement():
     fees = FeeSchedule(maker_bps="0.25", taker_bps="1.5")
     ledger, venue = market(fees=fees, settlement_lag_days=1)
@@ -794,6 +831,33 @@ def test_market_protection_without_a_band_uses_the_last_trade():
     assert [(t.price, t.qty) for t in response.trades] == [(9_450, 2)]
     assert response.status is Status.CANCELLED
     assert ledger.account(BUYER).cash_locked == 0
+
+
+def test_a_market_order_makes_more_fills_than_the_gateways_first_arrays_hold():
+    # Its trades are booked after the book has matched: the arrays grow, then it books them all.
+    ledger, venue = market()
+    for _ in range(70):
+        venue.submit(SELLER, BOND, "sell", 1, PAR)
+    response = venue.submit(BUYER, BOND, "buy", 70)
+    assert response.status is Status.FILLED
+    assert [(t.price, t.qty, t.taker_fee) for t in response.trades] == [(PAR, 1, 10)] * 70
+    assert balances(ledger, BUYER) == {
+        "cash": RICH - 70 * 100_010,
+        "cash_locked": 0,
+        "units": 70,
+        "units_locked": 0,
+    }
+    assert ledger.account(SELLER).cash == 70 * 100_000
+    assert venue.open_orders() == []
+    assert ledger.check().ok
+
+
+def test_a_market_order_meeting_an_order_that_skipped_the_gateway_raises():
+    ledger, venue = market()
+    venue.book(BOND).submit(77, -1, 5, PAR)  # straight into the book: no account behind it
+    with pytest.raises(RuntimeError, match="did not come through the venue's gateway"):
+        venue.submit(BUYER, BOND, "buy", 5)
+    assert ledger.check().ok  # refused before anything was booked
 
 
 def test_stop_buy_is_protected_around_its_stop_price():

@@ -9,6 +9,7 @@ import functools
 import importlib.util
 import itertools
 import math
+import re
 import subprocess
 import sys
 from datetime import date, datetime, timedelta
@@ -314,6 +315,20 @@ def test_yield_errors_are_clear():
     assert isinstance(PricingError("x"), ValueError)
 
 
+def test_a_price_below_the_cash_paid_at_settlement_names_the_last_cash_flow():
+    # 30E/360 from 30 May: the coupon of 31 May (2.5) is at t = 0, then 2.5 at t = 0.5 and
+    # 102.5 at t = 1; a clean price of -1 (dirty 1.5) is below what any yield gives.
+    bond = Bond(date(2024, 5, 31), date(2026, 5, 31), 0.05, 2, "30E/360")
+    settle = date(2025, 5, 30)
+    assert bond.cashflow_times(settle).tolist() == [0.0, 0.5, 1.0]
+    message = (
+        "yield solver did not converge for clean price -1.0 at settle 2025-05-30 "
+        "(maturity 2026-05-31, 3 cash flows, last at t=1)"
+    )
+    with pytest.raises(PricingError, match=f"^{re.escape(message)}$"):
+        bond.yield_from_price(-1.0, settle)
+
+
 def test_cashflows_signature_and_copies():
     bond = Bond(date(2023, 2, 6), date(2033, 2, 6), 0.0726, 2, "30/360", face=1000.0)
     dates, amounts = bond.cashflows(date(2024, 5, 17))
@@ -325,6 +340,16 @@ def test_cashflows_signature_and_copies():
     assert bond.cashflows(date(2024, 5, 17))[1][0] == pytest.approx(3.63)
     # accrued from 6 Feb to 17 May 2024 under 30/360: 101 days
     assert bond.accrued(date(2024, 5, 17)) == pytest.approx(7.26 * 101 / 360, abs=1e-13)
+
+
+def test_the_cached_cash_flows_cannot_be_changed_through_flows():
+    bond = Bond(date(2023, 2, 6), date(2033, 2, 6), 0.0726, 2, "30/360")
+    settle = date(2024, 5, 17)
+    flows = bond.flows(settle)
+    for array in (flows.times, flows.amounts):
+        with pytest.raises(ValueError, match="read-only"):
+            array[0] = 0.0
+    assert bond.cashflows(settle)[1][0] == pytest.approx(3.63, abs=1e-12)
 
 
 def test_bond_is_immutable_and_hashable():
@@ -371,6 +396,16 @@ GOOD = {
 def test_invalid_bonds_are_refused_with_the_field_named(change, message):
     with pytest.raises(ValueError, match=message):
         Bond(**{**GOOD, **change})
+
+
+@pytest.mark.parametrize("face", [1.0, 0.5, 1])
+def test_a_face_of_one_or_less_is_a_positive_denomination(face):
+    # prices, accrued interest and cash flows stay per 100 of face
+    bond, hundred = Bond(**GOOD, face=face), Bond(**GOOD)
+    settle = date(2024, 5, 17)
+    assert bond.face == face
+    assert bond.clean_price(0.06, settle) == hundred.clean_price(0.06, settle)
+    assert bond.accrued(settle) == hundred.accrued(settle)
 
 
 @pytest.mark.parametrize(
