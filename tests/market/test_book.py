@@ -220,6 +220,22 @@ def test_fok_that_cannot_fill_in_full_is_rejected_and_leaves_book_untouched():
     assert book.submit(1, BUY, 10, 101, tif="FOK").status is Status.FILLED
 
 
+def test_fok_counts_only_the_levels_the_book_still_has():
+    # Removing the worse ask level shifts the best down a slot and leaves a stale copy of it
+    # past the last level: a fillability count that started one slot too high would see it.
+    book = OrderBook()
+    rest(book, 2, SELL, 5, 101)
+    worse = rest(book, 3, SELL, 5, 102)
+    book.cancel(worse)
+    out = book.submit(1, BUY, 10, 101, tif="FOK")
+    assert (out.status, out.reason, out.filled_qty) == (
+        Status.REJECTED,
+        Reason.FOK_NOT_FILLABLE,
+        0,
+    )
+    assert book.best_ask() == (101, 5)
+
+
 def test_fok_counts_iceberg_hidden_quantity():
     book = OrderBook()
     iceberg = rest(book, 2, SELL, 30, 100, display_qty=5)
