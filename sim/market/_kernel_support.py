@@ -9,12 +9,13 @@ import numba
 import numpy as np
 
 
-def grown(array: np.ndarray, rows: int) -> np.ndarray:
-    """`array` with at least `rows` rows: doubled (or more), zero-filled, contents kept; the
-    array itself when it has room."""
+def grown(array: np.ndarray, rows: int, most: int | None = None) -> np.ndarray:
+    """`array` with at least `rows` rows: doubled (or more; but no more than `most` unless
+    `rows` needs it), zero-filled, contents kept; the array itself when it has room."""
     if rows <= len(array):
         return array
-    bigger = np.zeros((max(rows, 2 * len(array)), *array.shape[1:]), array.dtype)
+    doubled = 2 * len(array) if most is None else min(2 * len(array), most)
+    bigger = np.zeros((max(rows, doubled), *array.shape[1:]), array.dtype)
     bigger[: len(array)] = array
     return bigger
 

@@ -350,7 +350,8 @@ class OrderBook:
                 f"an order book holds at most {book_kernels.MAX_ORDERS - 1:,} order ids"
             )
         if need >= len(self._orders):
-            self._orders = grown(self._orders, need + 1)
+            # No row past the id limit: the kernels check for room against the length alone.
+            self._orders = grown(self._orders, need + 1, most=book_kernels.MAX_ORDERS)
         need_levels = (
             max(meta[book_kernels.M_NLEV], meta[book_kernels.M_NLEV + 1])
             + 1

@@ -1075,6 +1075,17 @@ def test_the_book_refuses_to_grow_past_its_order_id_limit():
         book.make_room()
 
 
+def test_an_order_books_orders_never_grow_past_its_id_limit(monkeypatch):
+    # Two billion orders are out of a test's reach: lower the limit instead. The kernels check
+    # for room against the array's length alone, so a longer array would let ids pass it.
+    monkeypatch.setattr(book_kernels, "MAX_ORDERS", 1500)
+    book = OrderBook(capacity=1024)
+    for _ in range(1400):
+        book.make_room()
+        book.state[3][book_kernels.M_NEXT_ID] += 1
+    assert len(book.state[0]) == 1500
+
+
 def test_submit_many_grows_from_tiny_capacity():
     msgs = random_flow(5_000, seed=7)
     small = OrderBook(capacity=2)

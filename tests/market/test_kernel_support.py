@@ -43,3 +43,14 @@ def test_grown_keeps_contents_and_has_room(length, rows):
         assert bigger is array
     else:
         assert len(bigger) == max(rows, 2 * length) and not bigger[length:].any()
+
+
+@given(st.integers(1, 50), st.integers(0, 200), st.integers(1, 150))
+def test_grown_doubles_no_further_than_most_unless_rows_need_it(length, rows, most):
+    array = np.arange(length, dtype=np.int64)
+    bigger = grown(array, rows, most=most)
+    if rows <= length:
+        assert bigger is array
+    else:
+        assert len(bigger) == max(rows, min(2 * length, most))
+        assert (bigger[:length] == array).all() and not bigger[length:].any()
