@@ -147,3 +147,52 @@ def stylized_facts(returns: np.ndarray | Sequence[np.ndarray], lags: int = MAX_L
         "acf_returns": autocorrelation(segments, lags),
         "acf_abs_returns": autocorrelation([np.abs(s) for s in segments], lags),
     }
+
+
+# ABIDES' RMSC04 day as the design card reports it: excess kurtosis about 4 (per-seed median),
+# lag-1 autocorrelation +0.27, clustering that fades after lag 3. Only these are known.
+ABIDES_RMSC04 = {"series": "ABIDES RMSC04 (design card)", "excess_kurtosis": 4.0, "acf_1": 0.27}
+
+
+def comparison_table(series: dict[str, Sequence[np.ndarray]], abides: bool = True) -> pl.DataFrame:
+    """Stylized facts of several return samples side by side, one row each: bondlab runs, the
+    LOBSTER days (`lobster_segments`), and by default ABIDES' RMSC04 figures.
+
+    `series` maps a row's name to its return segments (`minute_mid_return_segments`, pooled
+    over seeds by concatenating the lists). Columns: series, n, excess_kurtosis, acf_1 (returns
+    at lag 1), acf_2_5 (lags 2 to 5) and abs_acf_1_10 (absolute returns at lags 1 to 10), null
+    where a figure is not known or the sample is too small.
+    """
+    rows = []
+    for name, segments in series.items():
+        facts = stylized_facts(segments)
+        acf, abs_acf = facts["acf_returns"], facts["acf_abs_returns"]
+        rows.append(
+            {
+                "series": name,
+                "n": facts["n"],
+                "excess_kurtosis": facts["excess_kurtosis"],
+                "acf_1": acf.get("1"),
+                "acf_2_5": [acf.get(str(k)) for k in range(2, 6)],
+                "abs_acf_1_10": [abs_acf.get(str(k)) for k in range(1, MAX_LAG + 1)],
+            }
+        )
+    if abides:
+        rows.insert(0, {**ABIDES_RMSC04, "n": None, "acf_2_5": None, "abs_acf_1_10": None})
+    schema = {
+        "series": pl.String,
+        "n": pl.Int64,
+        "excess_kurtosis": pl.Float64,
+        "acf_1": pl.Float64,
+        "acf_2_5": pl.List(pl.Float64),
+        "abs_acf_1_10": pl.List(pl.Float64),
+    }
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def lobster_segments(message_file) -> list[np.ndarray]:
+    """The one-minute mid return segments of a LOBSTER day (its order book file beside it)."""
+    from sim.analytics.lobster import read_lobster_quotes
+
+    quotes = read_lobster_quotes(message_file)  # its instrument is the day's ticker
+    return minute_mid_return_segments(quotes, quotes["instrument"][0])
