@@ -162,14 +162,32 @@ def _number(value: bool | float) -> str:
 
 @scenarios_app.command("list")
 def list_command() -> None:
-    """Print the shipped scenarios: each one's name and what it is."""
+    """Print the shipped scenarios: each one's name, the dates it spans and what it is."""
     from sim.scenario import library
 
     shipped = library.names()
+    files = [library.folder() / f"{name}{library.SUFFIX}" for name in shipped]
+    periods = [library.period(file) for file in files]
     width = max(map(len, shipped), default=0)
-    for name in shipped:
-        summary = library.summary(library.folder() / f"{name}{library.SUFFIX}")
-        typer.echo(f"{name:<{width}}  {summary}".rstrip())
+    span = max(map(len, periods), default=0)
+    for name, when, file in zip(shipped, periods, files, strict=True):
+        typer.echo(f"{name:<{width}}  {when:<{span}}  {library.summary(file)}".rstrip())
+
+
+@scenarios_app.command("show")
+def show_command(scenario: ScenarioArgument) -> None:
+    """Print a scenario file as it is written: a shipped one by name, or a path."""
+    from sim.scenario import library
+
+    try:
+        text = Path(library.locate(scenario)).read_text(encoding="utf-8")
+    except library.UnknownScenario as exc:
+        _fail([str(exc)])
+    except FileNotFoundError:
+        _fail([f"{scenario}: no such file"])
+    except (OSError, UnicodeDecodeError) as exc:
+        _fail([f"{scenario}: cannot read it ({exc})"])
+    typer.echo(text, nl=False)
 
 
 @scenarios_app.command("validate")

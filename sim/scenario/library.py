@@ -67,6 +67,18 @@ def locate(argument: str | os.PathLike) -> str | os.PathLike:
     )
 
 
+def period(file: str | os.PathLike) -> str:
+    """The dates a scenario's calendar spans: "2024-01-01 to 2024-01-26, 20 trading days"."""
+    from sim.market.calendar import TradingCalendar
+    from sim.scenario.model import load_scenario
+
+    spec = load_scenario(file).calendar
+    days = TradingCalendar(spec.start, spec.days, spec.open, spec.close, spec.holidays)
+    first, last = days.trading_days[0], days.trading_days[-1]
+    plural = "s" if spec.days > 1 else ""
+    return f"{first} to {last}, {spec.days} trading day{plural}"
+
+
 def summary(file: str | os.PathLike) -> str:
     """The first sentence of the comment a scenario file opens with ('' when it has none)."""
     lines = []

@@ -70,13 +70,29 @@ def test_an_existing_file_wins_over_a_name(tmp_path, monkeypatch):
 runner = CliRunner()
 
 
-def test_scenarios_list_names_each_with_its_summary():
+def test_scenarios_list_names_each_with_its_period_and_summary():
     result = runner.invoke(app, ["scenarios", "list"])
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert [line.split()[0] for line in lines] == SHIPPED
-    baseline = lines[SHIPPED.index("baseline")]
-    assert baseline.split(maxsplit=1)[1].startswith("The bond marketplace: 20 bonds")
+    baseline = lines[SHIPPED.index("baseline")].split(maxsplit=1)[1]
+    # 20 weekdays from Monday 1 January 2024 end on Friday the 26th, Republic Day, a holiday
+    # in the file: the 20th trading day is Monday the 29th.
+    assert baseline.startswith("2024-01-01 to 2024-01-29, 20 trading days")
+    assert baseline.split("days", 1)[1].strip().startswith("The bond marketplace: 20 bonds")
+    rmsc04 = lines[SHIPPED.index("rmsc04")].split(maxsplit=1)[1]
+    assert rmsc04.startswith("2024-01-02 to 2024-01-02, 1 trading day ")
+
+
+def test_scenarios_show_prints_the_file_as_written(tmp_path):
+    result = runner.invoke(app, ["scenarios", "show", "sip_demo"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (SCENARIOS / "sip_demo.toml").read_text()
+    mine = tmp_path / "mine.toml"
+    mine.write_text("# mine\n")
+    assert runner.invoke(app, ["scenarios", "show", str(mine)]).stdout == "# mine\n"
+    missing = runner.invoke(app, ["scenarios", "show", str(tmp_path / "nope.toml")])
+    assert (missing.exit_code, missing.stderr) == (2, f"{tmp_path / 'nope.toml'}: no such file\n")
 
 
 def test_validate_takes_a_name():
@@ -85,7 +101,7 @@ def test_validate_takes_a_name():
     assert result.stdout.startswith("ok: baseline (")
 
 
-@pytest.mark.parametrize("command", [["run"], ["scenarios", "validate"]])
+@pytest.mark.parametrize("command", [["run"], ["scenarios", "validate"], ["scenarios", "show"]])
 def test_an_unknown_name_is_one_line_and_exit_2(command):
     result = runner.invoke(app, [*command, "baselin"])
     assert result.exit_code == 2
