@@ -34,6 +34,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import math
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -44,7 +45,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from sim.errors import BondlabError
 from sim.scenario import library
@@ -218,13 +219,68 @@ class Recording(ConfigModel):
     marks: Literal["fair_value", "mid"] = "fair_value"
 
 
+class StepPath(ConfigModel):
+    """``{kind = "step"}``: full size from the shock on."""
+
+    kind: Literal["step"]
+
+    def points(self) -> tuple[tuple[float, float], ...]:
+        return ((0.0, 1.0),)
+
+
+class RampPath(ConfigModel):
+    """``{kind = "ramp", days = N}``: from nothing on the shock's day to full size N trading
+    days later, linearly; full size after."""
+
+    kind: Literal["ramp"]
+    days: Float = Field(gt=0, le=2600)
+
+    def points(self) -> tuple[tuple[float, float], ...]:
+        return ((0.0, 0.0), (self.days, 1.0))
+
+
+class DecayPath(ConfigModel):
+    """``{kind = "decay", half_life_days = H}``: full size on the shock's day, then halving
+    every H trading days, exactly on each day (linear within a day); nothing once below 0.1%."""
+
+    kind: Literal["decay"]
+    half_life_days: Float = Field(gt=0, le=260)
+
+    def points(self) -> tuple[tuple[float, float], ...]:
+        last = math.ceil(math.log2(1000) * self.half_life_days)  # the first day below 0.1%
+        decayed = [(float(d), 0.5 ** (d / self.half_life_days)) for d in range(last)]
+        return (*decayed, (float(last), 0.0))
+
+
+class _PathShape(ConfigModel):
+    """A path given as a table, for validation: its shape."""
+
+    shape: Annotated[StepPath | RampPath | DecayPath, Field(discriminator="kind")]
+
+
 class _Shock(ConfigModel):
-    """On trading day ``day`` (0-based) at ``at`` (default: the open); ``path`` holds points
-    (day offset, fraction of full size), linear in between and flat after the last."""
+    """On trading day ``day`` (0-based) at ``at`` (default: the open), along ``path``: a step,
+    a ramp or a decay (`StepPath`, `RampPath`, `DecayPath`), or explicit points (day offset,
+    fraction of full size), linear in between and flat after the last. Every shape is held as
+    its points."""
 
     day: Int = Field(ge=0)
     at: HHMM | None = None
     path: tuple[tuple[Float, Float], ...] = Field(((0.0, 1.0),), min_length=1)
+
+    @field_validator("path", mode="before")
+    @classmethod
+    def _as_points(cls, path: Any) -> Any:
+        if not isinstance(path, Mapping):
+            return path
+        table = {"shape": dict(path)}
+        try:
+            return _PathShape.model_validate(table).shape.points()
+        except ValidationError as exc:
+            loc, reason = pydantic_problems(exc, _PathShape, table)[0]
+            if len(loc) == 1:  # the shape itself, not one of its fields
+                raise ValueError(reason) from None
+            raise InvalidField(".".join(map(str, loc[1:])), reason) from None
 
     @model_validator(mode="after")
     def _path_increasing(self) -> _Shock:
