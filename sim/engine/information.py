@@ -55,13 +55,14 @@ class Information:
         noise = float(rng.normal(0.0, noise_ticks)) if noise_ticks > 0 else 0.0
         return self.fundamental_ticks(symbol, now) + noise
 
-    def shock_level(self, kind: str, size: str, day: int) -> float:
-        """The level on `day` of the scenario's shocks of `kind` (their `size` field along
-        their path; the largest if several)."""
+    def shock_level(self, kind: type, day: int) -> float:
+        """The level on `day` of the scenario's shocks of class `kind` (a spec with a
+        `level`, such as `PanicShock`): each one's level along its path, the largest if
+        several."""
         levels = [
-            getattr(shock, size) * path_fraction(shock.path, day - shock.day)
+            shock.level * path_fraction(shock.path, day - shock.day)
             for shock in self.shocks
-            if shock.kind == kind and shock.day <= day
+            if isinstance(shock, kind) and shock.day <= day
         ]
         return max(levels, default=0.0)
 

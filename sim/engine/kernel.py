@@ -39,6 +39,7 @@ from sim.market.ledger import Ledger, LedgerError
 from sim.market.venue import Venue
 from sim.records.recorder import Recorder
 from sim.records.summary import RunRecord
+from sim.scenario.model import LiquidityWithdrawalShock, PanicShock
 from sim.units import NS_PER_SECOND
 
 
@@ -176,10 +177,10 @@ class Simulation:
 
     def panic_level(self, day: int) -> float:
         """Panic intensity on `day` from the scenario's panic shocks (the largest if several)."""
-        return self.information.shock_level("panic", "intensity", day)
+        return self.information.shock_level(PanicShock, day)
 
     def liquidity_withdrawal_level(self, day: int) -> float:
-        return self.information.shock_level("liquidity_withdrawal", "fraction", day)
+        return self.information.shock_level(LiquidityWithdrawalShock, day)
 
     # --- time ----------------------------------------------------------------------------
 

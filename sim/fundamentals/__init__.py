@@ -10,32 +10,21 @@ per 100 face at ``t_ns`` and ``apply_shock(shock, t_ns)`` lets scenario shocks m
 
 Both are deterministic functions of the generator they are built with: the values do not depend
 on how often or in which order they are queried (each symbol and each stretch of time draws from
-its own stream). Shocks are plain data (`SpreadShock`, `FundamentalJump`, the curve shocks of
-`sim.pricing.curve_shocks`) or mappings / objects with a ``kind`` field (`as_shock`).
+its own stream). Shocks are a scenario's specs (`sim.scenario.model`): each process applies
+the kinds that concern it and ignores the rest; the bond process also takes the pricing
+engine's curve moves (`sim.pricing.curve_shocks`) directly.
 
-Modules: `base` (the interface and shared checks), `shocks`, `mean_reverting` and `bond`.
+Modules: `base` (the interface and shared checks), `mean_reverting` and `bond`.
 """
 
 from sim.fundamentals.base import Fundamental
 from sim.fundamentals.bond import TRADING_DAYS_PER_YEAR, BondFactorParams, BondFundamental
 from sim.fundamentals.mean_reverting import MeanRevertingFundamental
-from sim.fundamentals.shocks import (
-    IGNORED_KINDS,
-    CurveShock,
-    FundamentalJump,
-    SpreadShock,
-    as_shock,
-)
 
 __all__ = [
-    "IGNORED_KINDS",
     "TRADING_DAYS_PER_YEAR",
     "BondFactorParams",
     "BondFundamental",
-    "CurveShock",
     "Fundamental",
-    "FundamentalJump",
     "MeanRevertingFundamental",
-    "SpreadShock",
-    "as_shock",
 ]

@@ -12,10 +12,10 @@ from typing import Any
 import numpy as np
 
 from sim.fundamentals.base import check_number, ou_variance
-from sim.fundamentals.shocks import CurveShock, SpreadShock, as_shock
 from sim.market.calendar import TradingCalendar
 from sim.pricing import DEFAULT_SPREAD_TABLE, Bond, Rating, SpreadTable, ZeroCurve, fair_value_of
-from sim.pricing.curve_shocks import path_fraction
+from sim.pricing.curve_shocks import CurveShock, path_fraction
+from sim.scenario.model import CURVE_SHOCKS, SpreadShock
 
 TRADING_DAYS_PER_YEAR = 250
 
@@ -178,8 +178,10 @@ class BondFundamental:
         return self._row(self._state(self.calendar.day_index(t_ns), version), symbol)[0]
 
     def apply_shock(self, shock: Any, t_ns: int) -> None:
-        """Curve and spread shocks act from ``t_ns`` on; other kinds are ignored here."""
-        shock = as_shock(shock)
+        """Curve and spread shocks act from ``t_ns`` on: a scenario's (`sim.scenario.model`) or
+        the pricing engine's curve moves themselves; other kinds are ignored here."""
+        if isinstance(shock, CURVE_SHOCKS):
+            shock = shock.curve_shock()
         if not isinstance(shock, CurveShock | SpreadShock):
             return
         if self._shock_times and t_ns < self._shock_times[-1]:

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from sim.fundamentals.base import check_number, ou_variance
-from sim.fundamentals.shocks import FundamentalJump, as_shock
+from sim.scenario.model import FundamentalJumpShock
 from sim.units import NS_PER_DAY, NS_PER_SECOND
 
 _CHUNK = 1024  # grid steps per chunk; a power of two for the dyadic bridge
@@ -173,13 +173,13 @@ class MeanRevertingFundamental:
         return list(zip(path.jump_times[:n], path.jump_sizes[:n], strict=True))
 
     def apply_shock(self, shock: Any, t_ns: int) -> None:
-        """A `FundamentalJump` moves the value by a percentage of its value at ``t_ns``.
+        """A scenario's `FundamentalJumpShock` moves the value by a percentage of its value at
+        ``t_ns``.
 
         The jump then mean-reverts like any other. Symbols this process does not hold are left
         to other fundamentals; rates, spread and market shocks have no effect here.
         """
-        shock = as_shock(shock)
-        if not isinstance(shock, FundamentalJump):
+        if not isinstance(shock, FundamentalJumpShock):
             return
         for symbol in shock.symbols or self.symbols:
             path = self._paths.get(symbol)

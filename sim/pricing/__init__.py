@@ -18,9 +18,9 @@ from sim.pricing.credit import z_spread as z_spread
 from sim.pricing.credit import z_spread_from_cashflows as z_spread_from_cashflows
 from sim.pricing.curve_shocks import ButterflyShock as ButterflyShock
 from sim.pricing.curve_shocks import CompositeShock as CompositeShock
+from sim.pricing.curve_shocks import CurveShock as CurveShock
 from sim.pricing.curve_shocks import ParallelShock as ParallelShock
 from sim.pricing.curve_shocks import TwistShock as TwistShock
-from sim.pricing.curve_shocks import shock_from_dict as shock_from_dict
 from sim.pricing.curves import NSSFit as NSSFit
 from sim.pricing.curves import NSSParams as NSSParams
 from sim.pricing.curves import ZeroCurve as ZeroCurve

@@ -1,4 +1,4 @@
-"""Yield-curve shocks as plain data: parallel, twist and butterfly moves with a time path.
+"""Yield-curve shocks for the pricing engine: parallel, twist and butterfly moves with a time path.
 
 A shock has a full size in basis points and a `path`: points ``(day_offset, fraction)`` of the
 full size, linearly interpolated between points and held flat before the first and after the
@@ -6,23 +6,16 @@ last point. ``((0, 1.0),)`` is a step to full size on day 0; ``((0, 0), (5, 1), 
 ramps up over five days, holds, then decays. Shocks add to zero rates and compose by summing
 (``a + b`` or `CompositeShock`).
 
-Each shock is a frozen dataclass with a ``kind`` discriminator, so a TOML table describes one::
-
-    [[shocks]]
-    kind = "twist"
-    short_bp = 150.0
-    long_bp = 40.0
-    path = [[0, 0.0], [3, 1.0]]
-
-and `shock_from_dict` builds it (`to_dict` gives the table back).
+These are the engine's moves, not a file format: a scenario describes its shocks with the specs
+of `sim.scenario.model` (``rates_parallel``, ``rates_twist``, ``rates_butterfly``), each of
+which builds its move here (`curve_shock`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from itertools import pairwise
-from typing import Any, ClassVar
 
 import numpy as np
 
@@ -60,7 +53,6 @@ def _piecewise_linear(t: np.ndarray, knots: Sequence[float], values: Sequence[fl
 class _Shock:
     """Shared behaviour of the shock dataclasses: time path, extra curve nodes and `apply`."""
 
-    kind: ClassVar[str] = ""
     path: tuple[tuple[float, float], ...]
 
     def __post_init__(self) -> None:
@@ -71,10 +63,12 @@ class _Shock:
                 continue
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise ValueError(
-                    f"{self.kind} shock field {f.name} must be a number, got {value!r}"
+                    f"{type(self).__name__} field {f.name} must be a number, got {value!r}"
                 )
             if not np.isfinite(value):
-                raise ValueError(f"{self.kind} shock field {f.name} must be finite, got {value!r}")
+                raise ValueError(
+                    f"{type(self).__name__} field {f.name} must be finite, got {value!r}"
+                )
             object.__setattr__(self, f.name, float(value))
 
     def profile_bp(self, tenors: np.ndarray) -> np.ndarray:
@@ -94,14 +88,6 @@ class _Shock:
         """``curve`` with this shock's move on ``day`` added to its zero rates."""
         return _apply(curve, (self,), day)
 
-    def to_dict(self) -> dict[str, Any]:
-        """A TOML-ready table: ``kind`` plus the fields."""
-        out: dict[str, Any] = {"kind": self.kind}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            out[f.name] = [list(p) for p in value] if f.name == "path" else value
-        return out
-
     def __add__(self, other: Shock | CompositeShock) -> CompositeShock:
         return CompositeShock((self,)) + other  # type: ignore[arg-type]
 
@@ -110,7 +96,6 @@ class _Shock:
 class ParallelShock(_Shock):
     """Every tenor moves by ``size_bp``."""
 
-    kind: ClassVar[str] = "parallel"
     size_bp: float
     path: tuple[tuple[float, float], ...] = FULL_FROM_DAY_0
 
@@ -126,7 +111,6 @@ class TwistShock(_Shock):
     ``long_bp``, and the move is linear in tenor between the pivots (years).
     """
 
-    kind: ClassVar[str] = "twist"
     short_bp: float
     long_bp: float
     short_pivot: float = 2.0
@@ -158,7 +142,6 @@ class ButterflyShock(_Shock):
     ``belly`` tenor moves by ``belly_bp``; the move is linear in tenor in between.
     """
 
-    kind: ClassVar[str] = "butterfly"
     wings_bp: float
     belly_bp: float
     short_pivot: float = 2.0
@@ -192,7 +175,6 @@ Shock = ParallelShock | TwistShock | ButterflyShock
 class CompositeShock:
     """The sum of several shocks."""
 
-    kind: ClassVar[str] = "composite"
     parts: tuple[Shock, ...]
 
     def shift_bp(self, tenors: float | np.ndarray, day: float) -> np.ndarray:
@@ -201,9 +183,6 @@ class CompositeShock:
 
     def apply(self, curve: ZeroCurve, day: float) -> ZeroCurve:
         return _apply(curve, self.parts, day)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "parts": [p.to_dict() for p in self.parts]}
 
     def __add__(self, other: Shock | CompositeShock) -> CompositeShock:
         extra = other.parts if isinstance(other, CompositeShock) else (other,)
@@ -220,33 +199,4 @@ def _apply(curve: ZeroCurve, shocks: Sequence[Shock], day: float) -> ZeroCurve:
     return curve.with_rates(tuple(grid), tuple(rates))
 
 
-_KINDS: dict[str, type[_Shock]] = {
-    cls.kind: cls for cls in (ParallelShock, TwistShock, ButterflyShock)
-}
-
-
-def shock_from_dict(table: Mapping[str, Any]) -> Shock | CompositeShock:
-    """Build a shock from a TOML-style table with a ``kind`` key."""
-    data = dict(table)
-    kind = data.pop("kind", None)
-    if kind is None:
-        raise ValueError("shock table has no 'kind' (parallel, twist, butterfly or composite)")
-    if kind == "composite":
-        parts = tuple(shock_from_dict(p) for p in data.pop("parts", ()))
-        if data:
-            raise ValueError(f"composite shock has unknown fields: {sorted(data)}")
-        flat: list[Shock] = []
-        for p in parts:
-            flat.extend(p.parts if isinstance(p, CompositeShock) else (p,))
-        return CompositeShock(tuple(flat))
-    cls = _KINDS.get(kind)
-    if cls is None:
-        raise ValueError(f"unknown shock kind {kind!r}; expected one of {[*_KINDS, 'composite']}")
-    names = {f.name for f in fields(cls)}
-    unknown = sorted(set(data) - names)
-    if unknown:
-        raise ValueError(f"{kind} shock has unknown fields: {unknown}")
-    try:
-        return cls(**data)
-    except TypeError as exc:
-        raise ValueError(f"{kind} shock: {exc}") from None
+CurveShock = ParallelShock | TwistShock | ButterflyShock | CompositeShock

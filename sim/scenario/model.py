@@ -296,6 +296,12 @@ class RatesParallelShock(_Shock):
     kind: Literal["rates_parallel"]
     size_bp: Float = Field(ge=-5000, le=5000)
 
+    def curve_shock(self):
+        """The pricing engine's move (`sim.pricing.ParallelShock`)."""
+        from sim.pricing import ParallelShock
+
+        return ParallelShock(self.size_bp, self.path)
+
 
 class RatesTwistShock(_Shock):
     """Tenors up to the short pivot move ``short_bp``, from the long pivot on ``long_bp``."""
@@ -305,6 +311,14 @@ class RatesTwistShock(_Shock):
     long_bp: Float = Field(ge=-5000, le=5000)
     short_pivot_years: Float = Field(2.0, ge=0, le=50)
     long_pivot_years: Float = Field(10.0, ge=0, le=50)
+
+    def curve_shock(self):
+        """The pricing engine's move (`sim.pricing.TwistShock`)."""
+        from sim.pricing import TwistShock
+
+        return TwistShock(
+            self.short_bp, self.long_bp, self.short_pivot_years, self.long_pivot_years, self.path
+        )
 
     @model_validator(mode="after")
     def _pivots_ordered(self) -> RatesTwistShock:
@@ -327,6 +341,19 @@ class RatesButterflyShock(_Shock):
     belly_years: Float = Field(5.0, ge=0, le=50)
     long_pivot_years: Float = Field(10.0, ge=0, le=50)
 
+    def curve_shock(self):
+        """The pricing engine's move (`sim.pricing.ButterflyShock`)."""
+        from sim.pricing import ButterflyShock
+
+        return ButterflyShock(
+            self.wings_bp,
+            self.belly_bp,
+            self.short_pivot_years,
+            self.belly_years,
+            self.long_pivot_years,
+            self.path,
+        )
+
     @model_validator(mode="after")
     def _tenors_ordered(self) -> RatesButterflyShock:
         if not self.short_pivot_years < self.belly_years < self.long_pivot_years:
@@ -345,6 +372,10 @@ class SpreadShock(_Shock):
     size_bp: Float = Field(ge=-5000, le=5000)
     ratings: tuple[RatingName, ...] | None = Field(None, min_length=1)
 
+    def applies_to(self, rating) -> bool:
+        """Whether bonds rated `rating` (a `sim.pricing.Rating`) are moved."""
+        return self.ratings is None or rating.value in self.ratings
+
 
 class FundamentalJumpShock(_Shock):
     """The fundamental value of the given symbols (default: all) jumps by ``size_pct``."""
@@ -360,12 +391,25 @@ class PanicShock(_Shock):
     kind: Literal["panic"]
     intensity: Float = Field(ge=0, le=1)
 
+    @property
+    def level(self) -> float:
+        """Its full size: the intensity."""
+        return self.intensity
+
 
 class LiquidityWithdrawalShock(_Shock):
     """Market makers withdraw ``fraction`` of their quoting."""
 
     kind: Literal["liquidity_withdrawal"]
     fraction: Float = Field(ge=0, le=1)
+
+    @property
+    def level(self) -> float:
+        """Its full size: the share withdrawn."""
+        return self.fraction
+
+
+CURVE_SHOCKS = (RatesParallelShock, RatesTwistShock, RatesButterflyShock)
 
 
 Shock = Annotated[

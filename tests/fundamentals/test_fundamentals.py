@@ -2,25 +2,24 @@
 
 import math
 from datetime import date, time
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from pydantic import TypeAdapter
 
-from sim.fundamentals import (
-    BondFactorParams,
-    BondFundamental,
-    FundamentalJump,
-    MeanRevertingFundamental,
-    SpreadShock,
-    as_shock,
-)
+from sim.fundamentals import BondFactorParams, BondFundamental, MeanRevertingFundamental
 from sim.market.calendar import TradingCalendar
-from sim.pricing import Bond, ParallelShock, Rating, TwistShock, fair_value_of
+from sim.pricing import Bond, ButterflyShock, ParallelShock, Rating, TwistShock, fair_value_of
+from sim.scenario.model import Shock
 from sim.units import NS_PER_DAY, NS_PER_SECOND
 
 S = NS_PER_SECOND
 START = 1_700_000_000 * S
+
+
+def shock(**table):
+    """A scenario's shock entry, validated as a scenario validates it (on day 0 unless said)."""
+    return TypeAdapter(Shock).validate_python({"day": 0, **table})
 
 
 def ou(symbols, kappa=0.01, sigma=0.5, jumps=(0.0, 0.0, 0.0), seed=1, **kwargs):
@@ -95,15 +94,15 @@ def test_jumps_arrive_at_the_configured_rate_with_bimodal_sizes():
 def test_fundamental_jump_moves_the_value_and_then_mean_reverts():
     f = ou({"A": 100.0, "B": 100.0}, kappa=0.001, sigma=0.0)
     t = START + 60 * S
-    f.apply_shock({"kind": "fundamental_jump", "size_pct": -10, "symbols": ["A"], "day": 0}, t)
+    f.apply_shock(shock(kind="fundamental_jump", size_pct=-10, symbols=["A"]), t)
     assert f.value("A", t - 1) == 100.0
     assert f.value("A", t) == pytest.approx(90.0)
     assert f.value("A", t + 1000 * S) == pytest.approx(100.0 - 10.0 * math.exp(-1.0))
     assert f.value("B", t + 1000 * S) == 100.0
-    f.apply_shock({"kind": "panic", "intensity": 3.0}, t + 2000 * S)  # ignored
+    f.apply_shock(shock(kind="panic", intensity=1.0), t + 2000 * S)  # ignored
     f.apply_shock(ParallelShock(100.0), t + 2000 * S)  # no rates here
     with pytest.raises(ValueError, match="time order"):
-        f.apply_shock(FundamentalJump(5.0, ("A",)), t - S)
+        f.apply_shock(shock(kind="fundamental_jump", size_pct=5, symbols=["A"]), t - S)
 
 
 def test_observe_adds_seeded_noise():
@@ -135,18 +134,18 @@ def test_bad_mean_reverting_parameters_are_refused(kwargs, message):
         ou(args.pop("symbols"), **args)
 
 
-def test_shock_tables_are_checked():
-    with pytest.raises(ValueError, match="unknown shock kind 'meteor'"):
-        as_shock({"kind": "meteor"})
-    with pytest.raises(ValueError, match="size_pct must be > -100"):
-        as_shock({"kind": "fundamental_jump", "size_pct": -100})
-    with pytest.raises(ValueError, match="unknown rating 'ZZZ'"):
-        SpreadShock(10.0, ("ZZZ",))
-    twist = as_shock({"kind": "rates_twist", "short_bp": 50, "long_bp": -20, "at": "10:00"})
-    assert twist == TwistShock(50.0, -20.0)
-    assert as_shock({"kind": "liquidity_withdrawal"}) is None
-    entry = SimpleNamespace(kind="spread", size_bp=10, ratings=["AAA"], day=2, at=None)
-    assert as_shock(entry) == SpreadShock(10.0, ("AAA",))
+def test_a_scenarios_curve_shocks_build_the_engines_moves():
+    path = ((0.0, 0.0), (3.0, 1.0))
+    parallel = shock(kind="rates_parallel", size_bp=25, path=[list(p) for p in path])
+    assert parallel.curve_shock() == ParallelShock(25.0, path)
+    twist = shock(kind="rates_twist", short_bp=10, long_bp=-5, short_pivot_years=1.0,
+                  long_pivot_years=7.0)  # fmt: skip
+    assert twist.curve_shock() == TwistShock(10.0, -5.0, short_pivot=1.0, long_pivot=7.0)
+    fly = shock(kind="rates_butterfly", wings_bp=10, belly_bp=-5, belly_years=4.0)
+    assert fly.curve_shock() == ButterflyShock(10.0, -5.0, belly=4.0)
+    spread = shock(kind="spread", size_bp=10, ratings=["AAA", "A"])
+    assert [spread.applies_to(Rating.parse(r)) for r in ("AAA", "AA", "A")] == [True, False, True]
+    assert shock(kind="spread", size_bp=10).applies_to(Rating.BBB)
 
 
 # --- bonds ------------------------------------------------------------------------------
@@ -185,7 +184,7 @@ def test_parallel_shock_lowers_value_by_about_duration_times_one_percent():
     t = CAL.at(2, time(11, 0))
     before = f.value("G5", t)
     base_curve = f.curve(2)
-    f.apply_shock({"kind": "rates_parallel", "size_bp": 100.0}, t)
+    f.apply_shock(shock(kind="rates_parallel", size_bp=100.0), t)
     after = f.value("G5", t)
     settle = CAL.to_datetime(CAL.settlement_time(CAL.session(2)[0], 1)).date()
     expected = fair_value_of(bond(5), settle, ParallelShock(100.0).apply(base_curve, 0), "AAA")
@@ -211,7 +210,7 @@ def test_curve_shock_paths_run_in_trading_days_from_the_shock():
 def test_spread_shock_hits_only_the_ratings_named():
     f = BondFundamental(bonds(), CAL, STILL, np.random.default_rng(1))
     before = {s: f.spread_bp(s, 3) for s in f.symbols}
-    f.apply_shock({"kind": "spread", "size_bp": 75.0, "ratings": ["AA"]}, CAL.start_ns)
+    f.apply_shock(shock(kind="spread", size_bp=75.0, ratings=["AA"]), CAL.start_ns)
     assert f.spread_bp("C3", 3) == pytest.approx(before["C3"] + 75.0)
     assert f.spread_bp("G5", 3) == pytest.approx(before["G5"])
     assert (
@@ -309,7 +308,7 @@ def test_bond_lookups_refuse_unknown_symbols_days_and_late_shocks():
     f.apply_shock(ParallelShock(10.0), CAL.end_ns)
     with pytest.raises(ValueError, match="time order"):
         f.apply_shock(ParallelShock(10.0), CAL.start_ns)
-    f.apply_shock(FundamentalJump(5.0), CAL.start_ns)  # not a bond shock: ignored
+    f.apply_shock(shock(kind="fundamental_jump", size_pct=5), CAL.start_ns)  # not a bond's
 
 
 def test_curve_level_moves_by_its_daily_volatility():
@@ -323,21 +322,3 @@ def test_curve_level_moves_by_its_daily_volatility():
     expected_sd = 4.0 * math.sqrt(-math.expm1(-2 * kappa) / (2 * kappa))
     assert abs(changes.std() / expected_sd - 1) < 4 / math.sqrt(2 * changes.size)
     assert abs(changes.mean()) < 4 * expected_sd / math.sqrt(changes.size)
-
-
-def test_scenario_pivot_names_reach_the_curve_shocks():
-    from sim.fundamentals import as_shock
-
-    twist = as_shock(
-        {
-            "kind": "rates_twist",
-            "short_bp": 10,
-            "long_bp": -5,
-            "short_pivot_years": 1.0,
-            "long_pivot_years": 7.0,
-            "day": 0,
-        }
-    )
-    assert (twist.short_pivot, twist.long_pivot) == (1.0, 7.0)
-    fly = as_shock({"kind": "rates_butterfly", "wings_bp": 10, "belly_bp": -5, "belly_years": 4.0})
-    assert fly.belly == 4.0
