@@ -19,7 +19,7 @@ from types import SimpleNamespace
 import pytest
 
 from sim.analytics import compute_metrics
-from sim.analytics.market_quality import market_quality
+from sim.analytics.market_quality import market_quality, turnover
 from sim.engine.clock import Clock
 from sim.engine.latency import FixedLatency
 from sim.engine.market_data import MarketData
@@ -202,6 +202,14 @@ def test_turnover_in_rupees_needs_the_instruments_and_is_none_without():
     got = market_quality(frames["quotes"], frames["trades"], frames["book"])
     assert got["GS30"]["NSE"]["turnover_notional_rupees"] is None
     assert got["GS30"]["NSE"]["turnover_notional_ticks"] == 79_965
+
+
+def test_turnover_in_rupees_needs_both_the_tick_size_and_the_face_value():
+    _, frames = tiny_run()
+    for tick_size, face in [(0.01, None), (None, 1000.0)]:
+        got = turnover(frames["trades"], tick_size, face)
+        assert got["turnover_notional_rupees"] is None
+        assert got["turnover_notional_ticks"] == 97_965  # 79_965 + 10_000 + 8_000
 
 
 def test_run_metrics_of_a_tiny_run_by_hand():

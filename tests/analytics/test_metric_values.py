@@ -13,7 +13,7 @@ from scipy import stats
 from sim.analytics import minute_mid_returns, pnl_by_kind, stylized_facts
 from sim.analytics.lobster import read_lobster_quotes
 from sim.analytics.market_quality import kyle_lambda, market_quality, spread_and_depth, volatility
-from sim.analytics.stylized import autocorrelation, minute_mid_return_segments
+from sim.analytics.stylized import autocorrelation, minute_mid_return_segments, minute_mids
 from sim.records.recorder import Recorder
 
 LOBSTER = Path(__file__).resolve().parents[3] / "shared" / "data" / "lobster"
@@ -57,6 +57,13 @@ def test_the_last_quote_of_a_day_does_not_stand_overnight():
     )
     # 2 ticks for 10 ns, then 6 ticks for 30 ns: the 4 ticks quoted at the close weigh nothing.
     assert spread_and_depth(q)["spread_ticks_time_weighted"] == pytest.approx(200 / 40)
+
+
+def test_quotes_stand_their_durations_on_a_clock_counted_from_midnight():
+    # LOBSTER's clock: ns after midnight. Spreads of 4 and 2 ticks stand 2 hours and 1 hour.
+    hour = 3_600 * 10**9
+    q = quotes([(hour, 98, 1, 102, 1), (3 * hour, 99, 1, 101, 1), (4 * hour, 97, 1, 103, 1)])
+    assert spread_and_depth(q)["spread_ticks_time_weighted"] == pytest.approx((4 * 2 + 2) / 3)
 
 
 def test_quotes_at_the_same_time_stand_in_the_order_recorded():
@@ -207,6 +214,14 @@ def test_four_returns_have_a_kurtosis_and_constant_ones_none():
     assert set(flat["acf_returns"].values()) == set(flat["acf_abs_returns"].values()) == {None}
 
 
+def test_every_lag_has_its_key_even_with_nothing_to_correlate():
+    assert autocorrelation(np.zeros(4), lags=3) == {"1": None, "2": None, "3": None}
+    # Centred +-0.02: lag 1 pairs them, -0.0004 / 0.0008; no pair is 2 or 3 minutes apart.
+    acf = autocorrelation(np.array([0.03, -0.01]), lags=3)
+    assert list(acf) == ["1", "2", "3"] and acf["1"] == pytest.approx(-0.5)
+    assert acf["2"] is None and acf["3"] is None
+
+
 def test_a_2d_array_is_a_sequence_of_segments():
     rows = np.array([[0.01, -0.02, 0.03], [0.02, 0.01, -0.01]])
     assert stylized_facts(rows) == stylized_facts(list(rows))
@@ -251,6 +266,18 @@ def test_the_mid_of_a_minute_is_the_quote_in_force_at_its_last_nanosecond():
     rows.append((DAY0 + 2 * MINUTE, 103, 1, 104, 1))
     returns = minute_mid_returns(quotes(rows), "ABM")
     assert returns == pytest.approx([np.log(101.5 / 100.5), np.log(103.5 / 101.5)])
+
+
+def test_a_day_ends_with_the_minute_of_its_last_quote_even_at_its_last_nanosecond():
+    q = quotes([(DAY0, 100, 1, 102, 1), (DAY0 + 2 * MINUTE - 1, 101, 1, 103, 1)])
+    assert minute_mids(q, "ABM")["minute"].to_list() == [DAY0 // MINUTE, DAY0 // MINUTE + 1]
+    assert minute_mid_returns(q, "ABM") == pytest.approx([np.log(102 / 101)])
+
+
+def test_minute_mids_give_no_warning(recwarn):
+    # Recorded: under filterwarnings("error") polars prints its warning instead of raising it.
+    minute_mid_returns(minute_book([100, 101, 103])[0], "ABM")
+    assert [str(warning.message) for warning in recwarn] == []
 
 
 def test_a_minute_without_a_mid_splits_the_returns():

@@ -6,7 +6,9 @@ import hashlib
 import json
 import os
 import re
+import shutil
 from decimal import Decimal
+from pathlib import Path
 from unittest import mock
 
 import matplotlib
@@ -299,6 +301,23 @@ def test_an_overwrite_that_fails_to_move_in_keeps_the_old_run(tmp_path, monkeypa
     assert Result.load(path).trades.height == 2
 
 
+def test_a_failure_after_the_new_run_is_in_place_is_the_error_reported(tmp_path, monkeypatch):
+    # Deleting the replaced run fails: that error, not one about the temporary folder (renamed
+    # into place by then), reaches the caller, and the new run is there.
+    path = write(tmp_path)
+    rmtree = shutil.rmtree
+
+    def fail_on_the_old_run(target, *args, **kwargs):
+        if Path(target).name.startswith(".run-1.old-") and Path(target).exists():
+            raise PermissionError("old run busy")
+        rmtree(target, *args, **kwargs)
+
+    monkeypatch.setattr(shutil, "rmtree", fail_on_the_old_run)
+    with pytest.raises(PermissionError, match="old run busy"):
+        write_run(tmp_path, "run-1", frames(), AGENTS, INSTRUMENTS, {"b": 2}, {}, overwrite=True)
+    assert Result.load(path).metrics == {"b": 2}
+
+
 def test_metrics_are_written_as_plain_json(tmp_path):
     metrics = {
         "count": np.int64(3),
@@ -544,6 +563,20 @@ def test_metrics_json_is_sorted_and_strict(tmp_path):
     text = (path / "metrics.json").read_text()
     assert json.loads(text) == {"a": 1.5, "nan": None}
     assert text.index('"a"') < text.index('"nan"') and "NaN" not in text
+
+
+def test_json_files_are_the_same_bytes_whatever_order_their_keys_came_in(tmp_path):
+    def run(folder, metrics, manifest):
+        return write_run(
+            tmp_path / folder, "run-1", frames(), AGENTS, INSTRUMENTS, metrics, manifest
+        )
+
+    one = run("a", {"z": {"y": 1, "x": 2}, "b": 3}, {"seed": 1, "name": "n"})
+    other = run("b", {"b": 3, "z": {"x": 2, "y": 1}}, {"name": "n", "seed": 1})
+    for name in ("metrics.json", "manifest.json"):
+        assert (one / name).read_bytes() == (other / name).read_bytes()
+    assert list(json.loads((one / "metrics.json").read_text())) == ["b", "z"]
+    assert list(json.loads((one / "manifest.json").read_text())) == ["files", "name", "seed"]
 
 
 def test_clear_forgets_everything_but_keeps_recording():

@@ -451,6 +451,13 @@ def test_generated_bonds_take_the_universes_contract():
         assert b.reference_price % Decimal("0.25") == 0 and 98 < b.reference_price < 102
 
 
+def test_the_coarsest_tick_prices_generated_bonds_at_par():
+    # a tick of 100 per 100 face: par is one tick, the tick nearest 100 +- noise
+    coarse = Universe(count=10, seed=7, tick_size=100)
+    bonds = generate_universe(coarse, date(2024, 1, 2), run_seed=1)
+    assert {b.reference_price for b in bonds} == {Decimal(100)}
+
+
 def test_generate_universe_directly():
     minimal = {
         "run": {"name": "u"},
@@ -482,6 +489,12 @@ def test_hash_is_stable_and_follows_values(tmp_path):
 def test_a_scenario_equals_only_scenarios(tmp_path):
     scn = load_scenario(write(tmp_path, MINIMAL))
     assert (scn == "x") is False and (scn == scn.hash) is False
+
+
+def test_scenarios_that_differ_are_unequal_either_way_round(tmp_path):
+    path = write(tmp_path, MINIMAL)
+    one, other = load_scenario(path), load_scenario(path, ["calendar.days=6"])
+    assert one != other and other != one
 
 
 def test_to_dict_is_json_ready_and_round_trips(tmp_path):
@@ -1028,6 +1041,14 @@ def test_an_array_whose_only_entry_fails_is_not_also_called_empty(tmp_path):
     assert (
         line == f"{tmp_path / 'x.toml'}: venues[0].name: must match ^[A-Za-z0-9_-]+$ (got 'N S E')"
     )
+
+
+def test_an_empty_array_is_reported_beside_problems_deeper_in_a_later_entry(tmp_path):
+    text = MINIMAL + 'listings = []\n\n[[venues]]\nname = "BSE"\n[venues.fees]\ntaker_bps = -1\n'
+    assert problems(tmp_path, text) == [
+        f"{tmp_path / 'x.toml'}: venues[0].listings: must not be empty",
+        f"{tmp_path / 'x.toml'}: venues[1].fees.taker_bps: must be >= 0 (got -1)",
+    ]
 
 
 def test_every_problem_is_reported(tmp_path):
