@@ -355,8 +355,16 @@ def _read_csv(file: str | os.PathLike, schema: dict, columns: int | None = None)
             infer_schema=False,
             columns=list(range(columns)) if columns else None,
         )
+    except pl.exceptions.PolarsError as exc:
+        raise ValueError(f"{file}: not a LOBSTER CSV file ({exc})") from exc
+    if frame.width != len(schema):
+        raise ValueError(
+            f"{file}: not a LOBSTER CSV file ({frame.width} columns where {len(schema)} are "
+            "expected)"
+        )
+    try:
         frame = frame.rename(dict(zip(frame.columns, schema, strict=True))).cast(schema)
-    except (pl.exceptions.PolarsError, ValueError) as exc:
+    except pl.exceptions.PolarsError as exc:
         raise ValueError(f"{file}: not a LOBSTER CSV file ({exc})") from exc
     # A short row reads as nulls at its end, an empty field as a null.
     _refuse_rows(file, frame, pl.any_horizontal(pl.all().is_null()), "a missing field")

@@ -109,6 +109,13 @@ def test_a_message_file_that_is_not_lobster_csv_is_refused(tmp_path):
         read_lobster_quotes(message_file)
 
 
+def test_a_message_file_with_a_column_too_many_is_refused_saying_so(tmp_path):
+    message_file = write_day(tmp_path, messages=MESSAGES.replace("\n", ",0\n"))
+    message = f"{message_file}: not a LOBSTER CSV file \\(7 columns where 6 are expected\\)"
+    with pytest.raises(ValueError, match=message):
+        read_lobster_messages(message_file)
+
+
 def test_a_file_not_named_like_a_lobster_message_file_is_refused(tmp_path):
     message_file = tmp_path / "ABC_2012-06-21_orderbook_1.csv"
     message_file.write_text(BOOK)
