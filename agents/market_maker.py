@@ -44,6 +44,7 @@ from agents.common import (
 )
 from sim.engine.latency import latency_from
 from sim.engine.participant import Participant
+from sim.scenario.model import LiquidityWithdrawalShock
 from sim.scenario.registry import AgentKind
 from sim.units import NS_PER_SECOND
 
@@ -204,7 +205,7 @@ class MarketMaker(Participant):
             self.spread_sum += ask - bid
 
     def on_shock(self, shock) -> None:
-        if shock.kind == "liquidity_withdrawal":
+        if isinstance(shock, LiquidityWithdrawalShock):
             self.withdrawn = self.draws.random() < shock.fraction
 
     def on_session_open(self, day: int) -> None:

@@ -33,6 +33,7 @@ from agents.common import GradeChoiceParams, MarketPicker, observed_price, round
 from sim.engine.latency import latency_from
 from sim.engine.participant import Participant
 from sim.market.orders import Reason, Status
+from sim.scenario.model import PanicShock
 from sim.scenario.registry import AgentKind
 from sim.units import NS_PER_SECOND
 
@@ -357,7 +358,7 @@ class RetailCohort(Participant):
     # --- shocks --------------------------------------------------------------------------
 
     def on_shock(self, shock) -> None:
-        if shock.kind == "panic":
+        if isinstance(shock, PanicShock):
             self.panic = shock.intensity
 
     def on_session_open(self, day: int) -> None:

@@ -15,7 +15,7 @@ from agents.retail import RetailCohort, RetailParams
 from sim.engine.kernel import Simulation
 from sim.market.messages import Quote, Trade
 from sim.market.orders import Reason, Side, Status
-from sim.scenario.model import load_scenario
+from sim.scenario.model import PanicShock, load_scenario
 from tests.helpers.scenarios import small_scenario
 
 MID = 10_000  # ticks; in the small scenario one tick on one unit is one paisa
@@ -467,10 +467,7 @@ def test_same_seed_same_investors(tmp_path):
 def test_panic_shock_and_fade(tmp_path):
     sim, cohort = cohort_in(tmp_path, days=2)
 
-    class Shock:
-        kind, intensity = "panic", 0.8
-
-    cohort.on_shock(Shock())
+    cohort.on_shock(PanicShock(kind="panic", day=0, intensity=0.8))
     assert cohort.panic == 0.8
     sim.panic_level = lambda day: 0.3 if day == 1 else 0.0
     cohort.on_session_open(1)
