@@ -86,8 +86,8 @@ class Simulation:
         self._session = self.calendar.session(0)
         self._collection: RunCollection | None = None  # while the sessions run
         tick_sizes = {s: float(i.tick_size) for s, i in self.instruments.items()}
-        # Valuations are of a trade now: accrued to the settlement date of the slowest venue,
-        # as the bond fundamental prices.
+        # Valuations are of a trade now: accrued to the settlement date of the slowest venue
+        # (the paying agents' lag), as the bond fundamental prices; matured bonds have none.
         self.information = Information(
             self.fundamental,
             tick_sizes,
