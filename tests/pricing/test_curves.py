@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
+from scipy.interpolate import PchipInterpolator
 from scipy.optimize import brentq
 
 from sim.pricing.bond import Bond
@@ -66,6 +67,10 @@ def test_monotone_cubic_hits_nodes_and_keeps_monotone_data_monotone():
     assert np.all(np.diff(z) >= -1e-15)  # PCHIP never overshoots monotone data
     np.testing.assert_allclose(c.zero_rate(np.array(c.tenors)), c.rates, atol=1e-15)
     assert c.zero_rate(0.0) == 0.06 and c.zero_rate(100.0) == 0.071
+    # Between nodes it is scipy's PCHIP, not the straight line.
+    pchip = PchipInterpolator(c.tenors, c.rates)
+    assert c.zero_rate(3.5) == pytest.approx(float(pchip(3.5)), abs=1e-15)
+    assert abs(c.zero_rate(3.5) - 0.0685) > 1e-5
 
 
 def test_vectorised_calls_keep_shape():
@@ -112,7 +117,7 @@ def test_curve_is_immutable_and_hashable():
     [
         ((1, 3, 2), (0.05, 0.05, 0.05), "linear", "strictly increasing"),
         ((1, 2, 2), (0.05, 0.05, 0.05), "linear", "strictly increasing"),
-        ((-1, 2), (0.05, 0.05), "linear", r"non-negative, got \[-1.0\]"),
+        ((-1, 0, 0.5, 2), (0.05,) * 4, "linear", r"non-negative, got \[-1\.0\]$"),
         ((1, 2), (0.05,), "linear", "differ in length: 2 tenors, 1 rates"),
         ((), (), "linear", "at least one tenor"),
         ((1, 2), (0.05, float("nan")), "linear", "finite"),
@@ -122,6 +127,12 @@ def test_curve_is_immutable_and_hashable():
 def test_bad_curves_are_refused(tenors, values, interpolation, message):
     with pytest.raises(ValueError, match=message):
         ZeroCurve(tenors, values, interpolation)
+
+
+def test_a_curve_may_start_at_tenor_zero_and_hides_its_interpolator_from_repr():
+    curve = ZeroCurve((0, 1), (0.05, 0.06), "monotone_cubic")
+    assert curve.zero_rate(0.5) == pytest.approx(0.055, abs=0.005)
+    assert "_interp" not in repr(curve) and "Pchip" not in repr(curve)
 
 
 def test_bad_curve_queries_are_refused():
@@ -137,6 +148,13 @@ def test_par_yield_treats_a_maturity_within_rounding_of_the_grid_as_on_it():
     assert SAMPLE_CURVE.par_yield(2.0 + 1e-10) == pytest.approx(
         SAMPLE_CURVE.par_yield(2.0), abs=1e-9
     )  # not an extra coupon paid 1e-10 years from now
+
+
+def test_par_yield_of_a_maturity_just_above_zero_has_one_coupon():
+    # A single payment of 1 + c/f at m years prices at par when c = f (exp(r m) - 1).
+    m = 4e-10
+    expected = 2 * math.expm1(0.05 * m)
+    assert ZeroCurve.flat(0.05).par_yield(m) == pytest.approx(expected, rel=1e-6)
 
 
 def test_bond_prices_off_a_flat_curve_in_closed_form():
@@ -236,6 +254,15 @@ def test_nss_fit_recovers_parameters_from_zero_rates():
     )
 
 
+def test_nss_fit_reports_the_rms_of_its_rate_residuals():
+    # Zero rates 1 bp above and below the curve in turn: no NSS curve follows them.
+    noisy = nss_zero_rate(NSS_GRID, TRUE_NSS) + 1e-4 * (-1.0) ** np.arange(NSS_GRID.size)
+    fit = fit_nss(NSS_GRID, noisy)
+    residuals = nss_zero_rate(NSS_GRID, fit.params) - noisy
+    assert 0.5e-4 < fit.rmse < 1e-4
+    assert fit.rmse == pytest.approx(math.sqrt(np.mean(residuals**2)), rel=1e-6)
+
+
 def test_nss_fit_recovers_a_curve_with_long_rates_below_5_percent():
     low = NSSParams(beta0=0.03, beta1=-0.01, beta2=0.01, beta3=-0.005, tau1=1.0, tau2=6.0)
     fit = fit_nss(NSS_GRID, nss_zero_rate(NSS_GRID, low))
@@ -290,6 +317,13 @@ def test_nss_fit_refuses_bad_input():
         fit_nss_to_bonds([], date(2025, 1, 1), [])
     with pytest.raises(ValueError, match=r"at least 6 bonds \(6 parameters\), got 5"):
         fit_nss_to_bonds(NSS_BONDS[:5], NSS_SETTLE, [100.0] * 5)
+    with pytest.raises(ValueError, match="bonds and clean_prices differ in length: 6 vs 7"):
+        fit_nss_to_bonds(NSS_BONDS[:6], NSS_SETTLE, [100.0] * 7)
+
+
+def test_nss_fit_to_bonds_takes_exactly_six_bonds():
+    fit = fit_nss_to_bonds(NSS_BONDS[:6], NSS_SETTLE, [100.0] * 6)
+    assert fit.rmse < 1e-3 and np.isfinite(fit.params.as_array()).all()
 
 
 # --- curve shocks ------------------------------------------------------------------------
@@ -319,6 +353,22 @@ def test_twist_is_exact_on_a_linear_curve(t):
         expected = 150.0 + (40.0 - 150.0) * (t - 2) / 8
     move = twist.apply(SAMPLE_CURVE, 0).zero_rate(t) - SAMPLE_CURVE.zero_rate(t)
     assert move == pytest.approx(expected / 1e4, abs=1e-14)
+
+
+def test_a_twist_may_pivot_at_tenor_zero():
+    twist = TwistShock(short_bp=100.0, long_bp=0.0, short_pivot=0.0, long_pivot=10.0)
+    np.testing.assert_allclose(twist.shift_bp(np.array([0, 5, 10]), day=0), [100, 50, 0])
+
+
+@pytest.mark.parametrize(
+    "shock",
+    [ParallelShock(10.0), TwistShock(10.0, 20.0), ButterflyShock(10.0, -5.0)],
+    ids=lambda s: type(s).__name__,
+)
+def test_shocks_are_immutable_and_hashable(shock):
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        shock.path = ()
+    assert hash(shock) == hash(dataclasses.replace(shock))
 
 
 def test_twist_pivots_default_to_2_and_10_years():
