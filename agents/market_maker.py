@@ -44,8 +44,8 @@ from agents.common import (
 )
 from sim.engine.latency import latency_from
 from sim.engine.participant import Participant
-from sim.scenario.model import LiquidityWithdrawalShock
 from sim.scenario.registry import AgentKind
+from sim.scenario.shocks import LiquidityWithdrawalShock
 from sim.units import NS_PER_SECOND
 
 

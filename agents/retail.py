@@ -33,8 +33,8 @@ from agents.common import GradeChoiceParams, MarketPicker, observed_price, round
 from sim.engine.latency import latency_from
 from sim.engine.participant import Participant
 from sim.market.orders import Reason, Status
-from sim.scenario.model import PanicShock
 from sim.scenario.registry import AgentKind
+from sim.scenario.shocks import PanicShock
 from sim.units import NS_PER_SECOND
 
 _OPEN = (Status.ACCEPTED, Status.PARTIALLY_FILLED)

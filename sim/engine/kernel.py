@@ -39,7 +39,7 @@ from sim.market.ledger import Ledger, LedgerError
 from sim.market.venue import Venue
 from sim.records.recorder import Recorder
 from sim.records.summary import RunRecord
-from sim.scenario.model import LiquidityWithdrawalShock, PanicShock
+from sim.scenario.shocks import LiquidityWithdrawalShock, PanicShock
 from sim.units import NS_PER_SECOND
 
 

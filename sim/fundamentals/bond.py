@@ -15,7 +15,7 @@ from sim.fundamentals.base import check_number, ou_variance
 from sim.market.calendar import TradingCalendar
 from sim.pricing import DEFAULT_SPREAD_TABLE, Bond, Rating, SpreadTable, ZeroCurve, fair_value_of
 from sim.pricing.curve_shocks import CurveShock, path_fraction
-from sim.scenario.model import CURVE_SHOCKS, SpreadShock
+from sim.scenario.shocks import CURVE_SHOCKS, SpreadShock
 
 TRADING_DAYS_PER_YEAR = 250
 

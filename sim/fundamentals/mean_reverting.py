@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from sim.fundamentals.base import check_number, ou_variance
-from sim.scenario.model import FundamentalJumpShock
+from sim.scenario.shocks import FundamentalJumpShock
 from sim.units import NS_PER_DAY, NS_PER_SECOND
 
 _CHUNK = 1024  # grid steps per chunk; a power of two for the dyadic bridge

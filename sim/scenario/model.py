@@ -34,18 +34,16 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import math
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, time
 from decimal import Decimal
-from itertools import pairwise
 from pathlib import Path
 from types import MappingProxyType
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from sim.errors import BondlabError
 from sim.scenario import library
@@ -64,10 +62,10 @@ from sim.scenario.config import (
     read_toml,
 )
 from sim.scenario.registry import agent_kinds
+from sim.scenario.shocks import ISSUER_SHOCKS, VENUE_SHOCKS, Shock, SpreadShock
 from sim.scenario.universe import (
     BOND_TERMS,
     InstrumentSpec,
-    RatingName,
     Universe,
     generate_universe,
 )
@@ -219,211 +217,6 @@ class Recording(ConfigModel):
     marks: Literal["fair_value", "mid"] = "fair_value"
 
 
-class StepPath(ConfigModel):
-    """``{kind = "step"}``: full size from the shock on."""
-
-    kind: Literal["step"]
-
-    def points(self) -> tuple[tuple[float, float], ...]:
-        return ((0.0, 1.0),)
-
-
-class RampPath(ConfigModel):
-    """``{kind = "ramp", days = N}``: from nothing on the shock's day to full size N trading
-    days later, linearly; full size after."""
-
-    kind: Literal["ramp"]
-    days: Float = Field(gt=0, le=2600)
-
-    def points(self) -> tuple[tuple[float, float], ...]:
-        return ((0.0, 0.0), (self.days, 1.0))
-
-
-class DecayPath(ConfigModel):
-    """``{kind = "decay", half_life_days = H}``: full size on the shock's day, then halving
-    every H trading days, exactly on each day (linear within a day); nothing once below 0.1%."""
-
-    kind: Literal["decay"]
-    half_life_days: Float = Field(gt=0, le=260)
-
-    def points(self) -> tuple[tuple[float, float], ...]:
-        last = math.ceil(math.log2(1000) * self.half_life_days)  # the first day below 0.1%
-        decayed = [(float(d), 0.5 ** (d / self.half_life_days)) for d in range(last)]
-        return (*decayed, (float(last), 0.0))
-
-
-class _PathShape(ConfigModel):
-    """A path given as a table, for validation: its shape."""
-
-    shape: Annotated[StepPath | RampPath | DecayPath, Field(discriminator="kind")]
-
-
-class _Shock(ConfigModel):
-    """On trading day ``day`` (0-based) at ``at`` (default: the open), along ``path``: a step,
-    a ramp or a decay (`StepPath`, `RampPath`, `DecayPath`), or explicit points (day offset,
-    fraction of full size), linear in between and flat after the last. Every shape is held as
-    its points."""
-
-    day: Int = Field(ge=0)
-    at: HHMM | None = None
-    path: tuple[tuple[Float, Float], ...] = Field(((0.0, 1.0),), min_length=1)
-
-    @field_validator("path", mode="before")
-    @classmethod
-    def _as_points(cls, path: Any) -> Any:
-        if not isinstance(path, Mapping):
-            return path
-        table = {"shape": dict(path)}
-        try:
-            return _PathShape.model_validate(table).shape.points()
-        except ValidationError as exc:
-            loc, reason = pydantic_problems(exc, _PathShape, table)[0]
-            if len(loc) == 1:  # the shape itself, not one of its fields
-                raise ValueError(reason) from None
-            raise InvalidField(".".join(map(str, loc[1:])), reason) from None
-
-    @model_validator(mode="after")
-    def _path_increasing(self) -> _Shock:
-        offsets = [offset for offset, _ in self.path]
-        if offsets[0] < 0 or any(b <= a for a, b in pairwise(offsets)):
-            raise InvalidField("path", f"day offsets must be >= 0 and increasing (got {offsets})")
-        return self
-
-
-class RatesParallelShock(_Shock):
-    """Every tenor of the risk-free curve moves by ``size_bp``."""
-
-    kind: Literal["rates_parallel"]
-    size_bp: Float = Field(ge=-5000, le=5000)
-
-    def curve_shock(self):
-        """The pricing engine's move (`sim.pricing.ParallelShock`)."""
-        from sim.pricing import ParallelShock
-
-        return ParallelShock(self.size_bp, self.path)
-
-
-class RatesTwistShock(_Shock):
-    """Tenors up to the short pivot move ``short_bp``, from the long pivot on ``long_bp``."""
-
-    kind: Literal["rates_twist"]
-    short_bp: Float = Field(ge=-5000, le=5000)
-    long_bp: Float = Field(ge=-5000, le=5000)
-    short_pivot_years: Float = Field(2.0, ge=0, le=50)
-    long_pivot_years: Float = Field(10.0, ge=0, le=50)
-
-    def curve_shock(self):
-        """The pricing engine's move (`sim.pricing.TwistShock`)."""
-        from sim.pricing import TwistShock
-
-        return TwistShock(
-            self.short_bp, self.long_bp, self.short_pivot_years, self.long_pivot_years, self.path
-        )
-
-    @model_validator(mode="after")
-    def _pivots_ordered(self) -> RatesTwistShock:
-        if self.short_pivot_years >= self.long_pivot_years:
-            raise InvalidField(
-                "long_pivot_years",
-                f"must be > short_pivot_years ({self.short_pivot_years}) "
-                f"(got {self.long_pivot_years})",
-            )
-        return self
-
-
-class RatesButterflyShock(_Shock):
-    """The wings move ``wings_bp`` and the belly ``belly_bp``, linear in tenor between."""
-
-    kind: Literal["rates_butterfly"]
-    wings_bp: Float = Field(ge=-5000, le=5000)
-    belly_bp: Float = Field(ge=-5000, le=5000)
-    short_pivot_years: Float = Field(2.0, ge=0, le=50)
-    belly_years: Float = Field(5.0, ge=0, le=50)
-    long_pivot_years: Float = Field(10.0, ge=0, le=50)
-
-    def curve_shock(self):
-        """The pricing engine's move (`sim.pricing.ButterflyShock`)."""
-        from sim.pricing import ButterflyShock
-
-        return ButterflyShock(
-            self.wings_bp,
-            self.belly_bp,
-            self.short_pivot_years,
-            self.belly_years,
-            self.long_pivot_years,
-            self.path,
-        )
-
-    @model_validator(mode="after")
-    def _tenors_ordered(self) -> RatesButterflyShock:
-        if not self.short_pivot_years < self.belly_years < self.long_pivot_years:
-            raise InvalidField(
-                "belly_years",
-                f"must lie strictly between short_pivot_years ({self.short_pivot_years}) and "
-                f"long_pivot_years ({self.long_pivot_years}) (got {self.belly_years})",
-            )
-        return self
-
-
-class SpreadShock(_Shock):
-    """Credit spreads of the given ratings (default: all) widen by ``size_bp``."""
-
-    kind: Literal["spread"]
-    size_bp: Float = Field(ge=-5000, le=5000)
-    ratings: tuple[RatingName, ...] | None = Field(None, min_length=1)
-
-    def applies_to(self, rating) -> bool:
-        """Whether bonds rated `rating` (a `sim.pricing.Rating`) are moved."""
-        return self.ratings is None or rating.value in self.ratings
-
-
-class FundamentalJumpShock(_Shock):
-    """The fundamental value of the given symbols (default: all) jumps by ``size_pct``."""
-
-    kind: Literal["fundamental_jump"]
-    size_pct: Float = Field(gt=-100, le=1000)
-    symbols: tuple[str, ...] | None = Field(None, min_length=1)
-
-
-class PanicShock(_Shock):
-    """Retail panic of the given ``intensity`` (0: calm, 1: everyone runs)."""
-
-    kind: Literal["panic"]
-    intensity: Float = Field(ge=0, le=1)
-
-    @property
-    def level(self) -> float:
-        """Its full size: the intensity."""
-        return self.intensity
-
-
-class LiquidityWithdrawalShock(_Shock):
-    """Market makers withdraw ``fraction`` of their quoting."""
-
-    kind: Literal["liquidity_withdrawal"]
-    fraction: Float = Field(ge=0, le=1)
-
-    @property
-    def level(self) -> float:
-        """Its full size: the share withdrawn."""
-        return self.fraction
-
-
-CURVE_SHOCKS = (RatesParallelShock, RatesTwistShock, RatesButterflyShock)
-
-
-Shock = Annotated[
-    RatesParallelShock
-    | RatesTwistShock
-    | RatesButterflyShock
-    | SpreadShock
-    | FundamentalJumpShock
-    | PanicShock
-    | LiquidityWithdrawalShock,
-    Field(discriminator="kind"),
-]
-
-
 class _Sections(ConfigModel):
     run: Run
     calendar: CalendarSpec
@@ -448,7 +241,7 @@ class Scenario:
     venues: tuple[VenueSpec, ...]
     fundamentals: MeanRevertingFundamentals | BondFundamentals
     recording: Recording
-    shocks: tuple[_Shock, ...]
+    shocks: tuple[Shock, ...]
     populations: Mapping[str, BaseModel]  # in file order
     source: str = "scenario"  # where it came from, for messages; not part of the hash
     # population name -> agent kind, for populations not named after their kind
@@ -649,7 +442,7 @@ def _cross_checks(spec: _Sections, instruments: tuple[InstrumentSpec, ...]) -> I
         names.add(venue.name)
         for s, symbol in enumerate(venue.listings):
             if symbol != "*" and symbol not in first:
-                yield ("venues", v, "listings", s), _unknown_symbol(symbol, first)
+                yield ("venues", v, "listings", s), _unknown("instrument", symbol, first)
     cal = spec.calendar
     for k, shock in enumerate(spec.shocks):
         if shock.day >= cal.days:
@@ -662,11 +455,27 @@ def _cross_checks(spec: _Sections, instruments: tuple[InstrumentSpec, ...]) -> I
                     f"(got {shock.at:%H:%M})"
                 ),
             )
+        listed = first
+        if isinstance(shock, VENUE_SHOCKS):
+            venue = next((v for v in spec.venues if v.name == shock.venue), None)
+            if venue is None:
+                yield ("shocks", k, "venue"), _unknown("venue", shock.venue, names)
+            else:
+                listed = dict.fromkeys(_resolve_listings(venue, instruments).listings)
         for s, symbol in enumerate(getattr(shock, "symbols", None) or ()):
-            if symbol not in first:
-                yield ("shocks", k, "symbols", s), _unknown_symbol(symbol, first)
+            if symbol not in listed:
+                yield ("shocks", k, "symbols", s), _unknown("instrument", symbol, listed)
+        if isinstance(shock, ISSUER_SHOCKS):
+            issuers = {i.issuer for i in instruments if i.issuer}
+            if shock.issuer not in issuers:
+                yield ("shocks", k, "issuer"), _unknown("issuer", shock.issuer, issuers)
+        if isinstance(shock, SpreadShock):
+            sectors = {i.sector for i in instruments if i.sector}
+            for s, sector in enumerate(shock.sectors or ()):
+                if sector not in sectors:
+                    yield ("shocks", k, "sectors", s), _unknown("sector", sector, sectors)
 
 
-def _unknown_symbol(symbol: str, known: Iterable[str]) -> str:
-    close = closest(symbol, known)
-    return f"unknown instrument {symbol!r}" + (f" (did you mean {close}?)" if close else "")
+def _unknown(what: str, name: str, known: Iterable[str]) -> str:
+    close = closest(name, known)
+    return f"unknown {what} {name!r}" + (f" (did you mean {close}?)" if close else "")

@@ -15,7 +15,8 @@ from agents.retail import RetailCohort, RetailParams
 from sim.engine.kernel import Simulation
 from sim.market.messages import Quote, Trade
 from sim.market.orders import Reason, Side, Status
-from sim.scenario.model import PanicShock, load_scenario
+from sim.scenario.model import load_scenario
+from sim.scenario.shocks import PanicShock
 from tests.helpers.scenarios import small_scenario
 
 MID = 10_000  # ticks; in the small scenario one tick on one unit is one paisa

@@ -10,7 +10,7 @@ from pydantic import TypeAdapter
 from sim.fundamentals import BondFactorParams, BondFundamental, MeanRevertingFundamental
 from sim.market.calendar import TradingCalendar
 from sim.pricing import Bond, ButterflyShock, ParallelShock, Rating, TwistShock, fair_value_of
-from sim.scenario.model import Shock
+from sim.scenario.shocks import Shock
 from sim.units import NS_PER_DAY, NS_PER_SECOND
 
 S = NS_PER_SECOND

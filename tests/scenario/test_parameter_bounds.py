@@ -105,6 +105,50 @@ intensity = 0.5
 kind = "liquidity_withdrawal"
 day = 0
 fraction = 0.5
+
+[[shocks]]
+kind = "downgrade"
+day = 0
+issuer = "NHAI"
+
+[[shocks]]
+kind = "default"
+day = 0
+issuer = "NHAI"
+
+[[shocks]]
+kind = "volatility"
+day = 0
+multiplier = 2
+
+[[shocks]]
+kind = "redemption_wave"
+day = 0
+hazard_multiplier = 3
+
+[[shocks]]
+kind = "repo_haircut"
+day = 0
+add_pct = { BBB = 10 }
+
+[[shocks]]
+kind = "venue_halt"
+day = 0
+venue = "NSE"
+minutes = 30
+
+[[shocks]]
+kind = "circuit_breaker"
+day = 0
+venue = "NSE"
+limit_pct = 5
+halt_pct = 3
+halt_minutes = 10
+
+[[shocks]]
+kind = "fx"
+day = 0
+size_pct = 10
 """
 BASE_DOC = tomllib.loads(BASE)
 SYMBOL = BASE_DOC["instruments"][0]["symbol"]
@@ -352,7 +396,12 @@ def _sized(bound: Bound, length: int) -> Any:
         items += [(k, _example_item(value_type)) for k in typing.get_args(_unwrap(key_type)[0])]
         return dict(items[:length])
     (item_type, *_) = typing.get_args(bound.field_type)
-    return (list(bound.default or ()) + [_example_item(item_type)] * length)[:length]
+    item = NAMED_ITEMS.get(bound.label) or _example_item(item_type)
+    return (list(bound.default or ()) + [item] * length)[:length]
+
+
+# Items that must name something in BASE other than its bond.
+NAMED_ITEMS = {"SpreadShock.sectors": BASE_DOC["instruments"][0]["sector"]}
 
 
 def _value(bound: Bound, outside: bool) -> Any:
@@ -421,6 +470,8 @@ class Case:
     line: str | None  # the one problem expected, for a refused value
 
 
+BREAKER = next(k for k, s in enumerate(BASE_DOC["shocks"]) if s["kind"] == "circuit_breaker")
+
 # Values on a bound that other fields' checks refuse at their defaults: the companion overrides
 # make room for them (applied after the override under test).
 COMPANIONS = {
@@ -443,6 +494,15 @@ COMPANIONS = {
     ("momentum.long_window", "lower"): ["momentum.short_window=1"],
     ("value.max_qty", "lower"): ["value.min_qty=1"],
     ("repo.max_haircut", "lower"): ["repo.haircuts={ AAA = 0, AA = 0, A = 0, BBB = 0, BIG = 0 }"],
+    ("CircuitBreakerShock.limit_pct", "lower"): [f"shocks.{BREAKER}.halt_pct=5e-324"],
+    ("CircuitBreakerShock.halt_pct", "upper"): [f"shocks.{BREAKER}.limit_pct=99.99999999999999"],
+    # shocks name the venue, and the bond's issuer
+    ("VenueSpec.name", "upper"): [
+        f'shocks.{k}.venue="{"a" * 32}"' for k, s in enumerate(BASE_DOC["shocks"]) if "venue" in s
+    ],
+    ("InstrumentSpec.issuer", "lower"): [
+        f'shocks.{k}.issuer="a"' for k, s in enumerate(BASE_DOC["shocks"]) if "issuer" in s
+    ],
 }
 
 # Inclusive bounds no valid scenario can reach: the pivots of a twist or butterfly must be
@@ -639,6 +699,46 @@ LiquidityWithdrawalShock.day >= 0
 LiquidityWithdrawalShock.path min_length 1
 LiquidityWithdrawalShock.fraction >= 0
 LiquidityWithdrawalShock.fraction <= 1
+SpreadShock.sectors min_length 1
+DowngradeShock.day >= 0
+DowngradeShock.notches >= 1
+DowngradeShock.notches <= 10
+DefaultShock.day >= 0
+DefaultShock.path min_length 1
+DefaultShock.recovery >= 0
+DefaultShock.recovery <= 1
+DefaultShock.contagion_bp >= 0
+DefaultShock.contagion_bp <= 5000
+VolatilityShock.day >= 0
+VolatilityShock.path min_length 1
+VolatilityShock.multiplier >= 1
+VolatilityShock.multiplier <= 20
+RedemptionWaveShock.day >= 0
+RedemptionWaveShock.path min_length 1
+RedemptionWaveShock.hazard_multiplier >= 1
+RedemptionWaveShock.hazard_multiplier <= 1000
+LiquidityWithdrawalShock.spread_multiplier >= 1
+LiquidityWithdrawalShock.spread_multiplier <= 50
+RepoHaircutShock.day >= 0
+RepoHaircutShock.path min_length 1
+RepoHaircutShock.add_pct min_length 1
+RepoHaircutShock.add_pct[*] >= 0
+RepoHaircutShock.add_pct[*] <= 90
+VenueHaltShock.day >= 0
+VenueHaltShock.minutes > 0
+VenueHaltShock.minutes <= 1440
+VenueHaltShock.symbols min_length 1
+CircuitBreakerShock.day >= 0
+CircuitBreakerShock.limit_pct > 0
+CircuitBreakerShock.limit_pct < 100
+CircuitBreakerShock.halt_pct > 0
+CircuitBreakerShock.halt_pct < 100
+CircuitBreakerShock.halt_minutes > 0
+CircuitBreakerShock.halt_minutes <= 1440
+FxShock.day >= 0
+FxShock.path min_length 1
+FxShock.size_pct > -100
+FxShock.size_pct <= 1000
 ai.count >= 0
 ai.count <= 1000000
 ai.cash_rupees >= 0
@@ -698,6 +798,8 @@ market_maker.max_spread_ticks >= 1
 market_maker.min_size >= 1
 market_maker.stress_sigma_ticks > 0
 market_maker.stress_widen >= 1
+market_maker.fair_value_weight >= 0
+market_maker.fair_value_weight <= 1
 momentum.count >= 0
 momentum.count <= 1000000
 momentum.cash_rupees >= 0

@@ -18,7 +18,6 @@ from sim.scenario import registry
 from sim.scenario.config import apply_override
 from sim.scenario.model import (
     DayCount,
-    RatingName,
     ScenarioError,
     Universe,
     generate_universe,
@@ -26,6 +25,7 @@ from sim.scenario.model import (
     scenario_from_dict,
 )
 from sim.scenario.registry import AgentKind, agent_kinds, register, unregister
+from sim.scenario.universe import RatingName
 
 
 class CrowdParams(BaseModel):
@@ -684,7 +684,9 @@ def test_toml_syntax_errors_name_the_reason_and_where(tmp_path, text, reason):
             'kind = "panic"',
             'kind = "panik"',
             "shocks[1]: unknown kind 'panik' (expected one of 'rates_parallel', 'rates_twist', "
-            "'rates_butterfly', 'spread', 'fundamental_jump', 'panic', 'liquidity_withdrawal')",
+            "'rates_butterfly', 'spread', 'downgrade', 'default', 'fundamental_jump', "
+            "'volatility', 'panic', 'redemption_wave', 'liquidity_withdrawal', 'repo_haircut', "
+            "'venue_halt', 'circuit_breaker', 'fx')",
         ),
         (
             'kind = "bond"',
