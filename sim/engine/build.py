@@ -13,6 +13,7 @@ from sim.market.fees import FeeSchedule, Tier
 from sim.market.instrument import Instrument
 from sim.market.ledger import Ledger
 from sim.market.venue import PriceBand, Venue
+from sim.scenario.shocks import DefaultShock, VolatilityShock
 from sim.units import NS_PER_SECOND
 
 
@@ -64,7 +65,22 @@ def build_fundamental(scenario, calendar: TradingCalendar, seed: np.random.SeedS
         downgrade_prob_per_year=spec.downgrade_prob_per_year,
         settlement_lag_days=max(v.settlement_lag_days for v in scenario.venues),
     )
-    return fundamentals.BondFundamental(bonds, calendar, params, rng)
+    issuers = {i.symbol: (i.issuer, i.sector) for i in scenario.instruments}
+    volatility = tuple(s for s in scenario.shocks if isinstance(s, VolatilityShock))
+    return fundamentals.BondFundamental(
+        bonds, calendar, params, rng, issuers, volatility, spec.recovery
+    )
+
+
+def defaults_by_symbol(scenario) -> dict[str, int]:
+    """The trading day from which each bond of a defaulting issuer is in default."""
+    days: dict[str, int] = {}
+    for shock in scenario.shocks:
+        if isinstance(shock, DefaultShock):
+            days[shock.issuer] = min(shock.day, days.get(shock.issuer, shock.day))
+    return {i.symbol: days[i.issuer] for i in scenario.instruments if i.issuer in days}
+
+
 
 
 def reference_prices(

@@ -37,6 +37,7 @@ follow them:
 from __future__ import annotations
 
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -68,12 +69,21 @@ class _Listed:
 class PayingAgents:
     """The issuers' paying agents of one run: accrued interest by settlement date and the
     coupons due each trading day. Instruments without the bond fields (issue, maturity,
-    coupon, frequency, day count) accrue nothing and pay nothing."""
+    coupon, frequency, day count) accrue nothing and pay nothing. A bond in default trades
+    flat (no accrued interest) and is paid nothing due from its default's day on: its holders
+    keep a claim the run does not settle."""
 
     def __init__(
-        self, specs, calendar: TradingCalendar, ledger: Ledger, settlement_lag_days: int
+        self,
+        specs,
+        calendar: TradingCalendar,
+        ledger: Ledger,
+        settlement_lag_days: int,
+        defaults: Mapping[str, int] | None = None,
     ) -> None:
-        """`settlement_lag_days`: the slowest venue's, which decides a bond's last trading day."""
+        """`settlement_lag_days`: the slowest venue's, which decides a bond's last trading day.
+        `defaults`: the trading day each defaulting bond defaults on."""
+        self.defaults = dict(defaults or {})
         self.calendar = calendar
         self.ledger = ledger
         self.lag = settlement_lag_days
@@ -141,8 +151,13 @@ class PayingAgents:
         before for the last time)."""
         return [symbol for symbol, last in self._last_day.items() if last == day - 1]
 
-    def accrued_per_100(self, settle: date) -> dict[str, float]:
-        """Accrued interest per 100 face of each bond for trades settling on `settle`."""
+    def in_default(self, symbol: str, day: int) -> bool:
+        """Whether `symbol`'s issuer is in default on trading day `day`."""
+        return day >= self.defaults.get(symbol, day + 1)
+
+    def accrued_per_100(self, settle: date, day: int) -> dict[str, float]:
+        """Accrued interest per 100 face of each bond for trades on trading day `day` settling
+        on `settle` (none for a bond in default)."""
         found = self._accrued.get(settle)
         if found is None:
             found = self._accrued[settle] = {
@@ -150,13 +165,16 @@ class PayingAgents:
                 for symbol, listed in self._bonds.items()
                 if settle < listed.bond.maturity
             }
-        return found
+        if not self.defaults:
+            return found
+        return {s: 0.0 if self.in_default(s, day) else v for s, v in found.items()}
 
-    def accrued(self, settle: date) -> dict[str, int]:
-        """Accrued interest per unit (paise) of each bond for trades settling on `settle`."""
+    def accrued(self, settle: date, day: int) -> dict[str, int]:
+        """Accrued interest per unit (paise) of each bond for trades on trading day `day`
+        settling on `settle`."""
         return {
             symbol: unit_paise(per_100, self._bonds[symbol].face_rupees)
-            for symbol, per_100 in self.accrued_per_100(settle).items()
+            for symbol, per_100 in self.accrued_per_100(settle, day).items()
         }
 
     def settle_date(self, day: int, lag_days: int) -> date:
@@ -169,6 +187,8 @@ class PayingAgents:
         record."""
         payments = []
         for kind, symbol, pay_date, per_100 in self._due.get(day, ()):
+            if self.in_default(symbol, day):
+                continue
             payer = self._bonds[symbol].payer
             per_unit = unit_paise(per_100, self._bonds[symbol].face_rupees)
             owed = per_unit * sum(q for _, q in self.ledger.holders(symbol, exclude=payer))

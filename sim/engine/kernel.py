@@ -78,6 +78,7 @@ class Simulation:
                 self.calendar,
                 self.ledger,
                 max((v.settlement_lag_days for v in scenario.venues), default=0),
+                build.defaults_by_symbol(scenario),
             )
         except ValueError as error:
             # What validation could not see alone (a bond maturing inside the run, say).
@@ -154,7 +155,7 @@ class Simulation:
     def _valuation_accrued(self, day: int) -> dict[str, float]:
         """Each bond's accrued interest per 100 face in the valuations published on `day`."""
         agents = self.paying_agents
-        return agents.accrued_per_100(agents.settle_date(day, agents.lag))
+        return agents.accrued_per_100(agents.settle_date(day, agents.lag), day)
 
     def mark(self, symbol: str) -> int:
         """The clean price (ticks) positions are valued at: the published fair value (the
@@ -260,7 +261,8 @@ class Simulation:
         for name, venue in self.venues.items():
             settle = paying_agents.settle_date(day, venue.settlement_lag_days)
             references = {s: self.mark(s) for s in venue.symbols if paying_agents.trades_on(s, day)}
-            self._cancel_for_owners(name, venue.new_day(paying_agents.accrued(settle), references))
+            accrued = paying_agents.accrued(settle, day)
+            self._cancel_for_owners(name, venue.new_day(accrued, references))
         if day == 0:
             self.model.agents.do("on_start")
         for payment in payments:

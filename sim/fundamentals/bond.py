@@ -13,9 +13,23 @@ import numpy as np
 
 from sim.fundamentals.base import check_number, ou_variance
 from sim.market.calendar import TradingCalendar
-from sim.pricing import DEFAULT_SPREAD_TABLE, Bond, Rating, SpreadTable, ZeroCurve, fair_value_of
+from sim.pricing import (
+    DEFAULT_SPREAD_TABLE,
+    Bond,
+    Rating,
+    SpreadTable,
+    ZeroCurve,
+    defaulted_value,
+    fair_value_of,
+)
 from sim.pricing.curve_shocks import CurveShock, path_fraction
-from sim.scenario.shocks import CURVE_SHOCKS, SpreadShock
+from sim.scenario.shocks import (
+    CURVE_SHOCKS,
+    DefaultShock,
+    DowngradeShock,
+    SpreadShock,
+    VolatilityShock,
+)
 
 TRADING_DAYS_PER_YEAR = 250
 
@@ -84,10 +98,12 @@ def _daily_ou(vol: float, kappa_per_year: float) -> tuple[float, float]:
 
 @dataclass(frozen=True)
 class _Day:
-    """One day under one set of shocks: the curve and ``(clean, ytm, spread_bp)`` per bond."""
+    """One day under one set of shocks: the curve, ``(clean, ytm, spread_bp)`` per bond still
+    trading (ytm and spread None in default) and every bond's rating."""
 
     curve: ZeroCurve
-    rows: dict[str, tuple[float, float, float]]
+    rows: dict[str, tuple[float, float | None, float | None]]
+    ratings: dict[str, Rating]
 
 
 class BondFundamental:
@@ -96,9 +112,17 @@ class BondFundamental:
     Each trading day ``d`` has a zero curve (`BondFactorParams`), a common credit factor and a
     rating per bond; a bond's fair value is `sim.pricing.fair_value_of` at the day's settle date
     (T+``settlement_lag_days`` from the day's open) off that curve, with its rating's spread
-    from the spread table plus the credit factor plus active `SpreadShock`\\ s (floored at 0 bp).
+    from the spread table plus the credit factor plus active `SpreadShock`\\ s and default
+    contagion (floored at 0 bp).
     A bond has no value from the first day whose settle date is on or after its maturity (it no
     longer trades; the run redeems it).
+    The scenario's credit events name issuers (``issuers``: symbol -> (issuer, sector)): a
+    `DowngradeShock` moves its issuer's bonds down from its time on, on top of the random
+    downgrades; a `DefaultShock` rates them D, worth their recovery (``recovery`` of face unless
+    the shock says otherwise; clean, no yield or spread),
+    and widens the other bonds of the issuer's sector along its path. `VolatilityShock`\\ s
+    (given up front, as they act on the daily draws) multiply the factors' daily moves from
+    their day on.
     ``value`` is the fair clean price, piecewise constant: the day's value all day (and through
     the night after), changing only when a shock arrives. A curve or spread shock acts from its
     time on, on its day's value and on later days along its path (in trading days from the
@@ -114,6 +138,9 @@ class BondFundamental:
         calendar: TradingCalendar,
         params: BondFactorParams,
         rng: np.random.Generator,
+        issuers: Mapping[str, tuple[str, str | None]] | None = None,
+        volatility: tuple[VolatilityShock, ...] = (),
+        recovery: float = 0.4,
     ) -> None:
         if not bonds:
             raise ValueError("bonds needs at least one (Bond, rating) entry")
@@ -164,6 +191,10 @@ class BondFundamental:
             if params.downgrade_prob_per_year < 1
             else 1.0
         )
+        self._issuers = dict(issuers or {})
+        self._sectors = {issuer: sector for issuer, sector in self._issuers.values()}
+        self._volatility = volatility
+        self._recovery = recovery
         self._shocks: list[tuple[int, int, Any]] = []  # (time ns, start day, shock)
         self._shock_times: list[int] = []
         self._days: dict[tuple[int, int], _Day] = {}
@@ -178,11 +209,12 @@ class BondFundamental:
         return self._row(self._state(self.calendar.day_index(t_ns), version), symbol)[0]
 
     def apply_shock(self, shock: Any, t_ns: int) -> None:
-        """Curve and spread shocks act from ``t_ns`` on: a scenario's (`sim.scenario.model`) or
-        the pricing engine's curve moves themselves; other kinds are ignored here."""
+        """Curve, spread, downgrade and default shocks act from ``t_ns`` on: a scenario's
+        (`sim.scenario.shocks`) or the pricing engine's curve moves themselves; other kinds are
+        ignored here."""
         if isinstance(shock, CURVE_SHOCKS):
             shock = shock.curve_shock()
-        if not isinstance(shock, CurveShock | SpreadShock):
+        if not isinstance(shock, CurveShock | SpreadShock | DowngradeShock | DefaultShock):
             return
         if self._shock_times and t_ns < self._shock_times[-1]:
             raise ValueError(
@@ -200,11 +232,10 @@ class BondFundamental:
         return self._row(self._end_of_day(day), symbol)[2]
 
     def rating(self, symbol: str, day: int) -> Rating:
-        """Rating of ``symbol`` on ``day`` (after that morning's downgrades)."""
+        """Rating of ``symbol`` on ``day`` (after that morning's downgrades and the day's
+        credit events applied so far)."""
         self._check_symbol(symbol)
-        self.calendar.session(day)  # a clear error outside the calendar
-        self._draw_until(day)
-        return self._ratings[day][self.symbols.index(symbol)]
+        return self._end_of_day(day).ratings[symbol]
 
     def fair_clean(self, symbol: str, day: int) -> float:
         """Fair clean price per 100 face on ``day``."""
@@ -214,7 +245,9 @@ class BondFundamental:
         """Yield to maturity (compounded at the bond's frequency) at the fair clean price."""
         return self._row(self._end_of_day(day), symbol)[1]
 
-    def fair_value_row(self, symbol: str, day: int, t_ns: int) -> tuple[float, float, float]:
+    def fair_value_row(
+        self, symbol: str, day: int, t_ns: int
+    ) -> tuple[float, float | None, float | None]:
         """``(fair clean, fair yield, spread bp)`` in force at ``t_ns`` on ``day``."""
         self.calendar.session(day)  # a clear error outside the calendar
         return self._row(self._state(day, bisect_right(self._shock_times, t_ns)), symbol)
@@ -226,7 +259,7 @@ class BondFundamental:
 
     # --- internals ----------------------------------------------------------------------
 
-    def _row(self, state: _Day, symbol: str) -> tuple[float, float, float]:
+    def _row(self, state: _Day, symbol: str) -> tuple[float, float | None, float | None]:
         self._check_symbol(symbol)
         row = state.rows.get(symbol)
         if row is None:
@@ -248,7 +281,7 @@ class BondFundamental:
         """Advance factors and ratings one trading day at a time up to ``day``."""
         order = list(Rating)
         while len(self._level) <= day:
-            z = self._factor_rng.standard_normal(3)
+            z = self._factor_rng.standard_normal(3) * self._volatility_multiple(len(self._level))
             (dl, sl), (ds, ss), (dc, sc) = self._steps
             p = self.params
             self._level.append(p.level + dl * (self._level[-1] - p.level) + sl * z[0])
@@ -264,6 +297,44 @@ class BondFundamental:
                 )
             )
 
+    def _volatility_multiple(self, day: int) -> float:
+        """How many times the calm volatility the factors move with into ``day``."""
+        levels = [
+            s.level * path_fraction(s.path, day - s.day) for s in self._volatility if s.day <= day
+        ]
+        return 1.0 + max(levels, default=0.0)
+
+    def _credit_events(self, day: int, active) -> tuple[dict[str, Rating], dict[str, float]]:
+        """Each bond's rating after the scenario's downgrades and defaults active on ``day``,
+        and the recovery of those in default."""
+        order = list(Rating)
+        ratings = dict(zip(self._bonds, self._ratings[day], strict=True))
+        recovery: dict[str, float] = {}
+        for _, event in active:
+            if not isinstance(event, DowngradeShock | DefaultShock):
+                continue
+            for symbol, (issuer, _) in self._issuers.items():
+                if issuer != event.issuer or ratings[symbol] is Rating.D:
+                    continue
+                if isinstance(event, DefaultShock):
+                    ratings[symbol] = Rating.D
+                    recovery[symbol] = self._recovery if event.recovery is None else event.recovery
+                else:
+                    rank = min(ratings[symbol].rank + event.notches, Rating.BIG.rank)
+                    ratings[symbol] = order[rank]
+        return ratings, recovery
+
+    def _extra_spread_bp(self, symbol: str, rating: Rating, day: int, active) -> float:
+        """Spread (bp) on top of the table's: the credit factor, spread shocks and contagion."""
+        sector = self._issuers.get(symbol, (symbol, None))[1]
+        extra = self._credit[day]
+        for start, s in active:
+            if isinstance(s, SpreadShock) and s.applies_to(rating, sector):
+                extra += s.size_bp * path_fraction(s.path, day - start)
+            elif isinstance(s, DefaultShock) and sector and self._sectors.get(s.issuer) == sector:
+                extra += s.contagion_bp * path_fraction(s.path, day - start)
+        return extra
+
     def _state(self, day: int, version: int) -> _Day:
         key = (day, version)
         cached = self._days.get(key)
@@ -277,15 +348,16 @@ class BondFundamental:
             if isinstance(s, CurveShock):
                 curve = s.apply(curve, day - start)
         settle, table = self._settle[day], p.spread_table
-        rows = {}
-        for (symbol, bond), rating in zip(self._bonds.items(), self._ratings[day], strict=True):
+        ratings, recovery = self._credit_events(day, active)
+        rows: dict[str, tuple[float, float | None, float | None]] = {}
+        for symbol, bond in self._bonds.items():
+            rating = ratings[symbol]
             if bond.maturity <= settle:
                 continue  # no longer traded: the last day's value stands until redemption
-            extra = self._credit[day] + sum(
-                s.size_bp * path_fraction(s.path, day - start)
-                for start, s in active
-                if isinstance(s, SpreadShock) and s.applies_to(rating)
-            )
+            if rating is Rating.D:
+                rows[symbol] = (defaulted_value(recovery.get(symbol, 0.0)), None, None)
+                continue
+            extra = self._extra_spread_bp(symbol, rating, day, active)
             table_bp = table.spread_bp(rating, (bond.maturity - settle).days / 365.0)
             # The floor keeps the total spread >= 0 when the credit factor runs negative.
             adj = max(extra, -table_bp)
@@ -293,7 +365,7 @@ class BondFundamental:
                 bond, settle, curve, rating, model_adjustment_bp=adj, spread_table=table
             )
             rows[symbol] = (fair.clean_price, fair.ytm, fair.total_spread_bp)
-        state = _Day(curve, rows)
+        state = _Day(curve, rows, ratings)
         self._days[key] = state
         return state
 

@@ -62,7 +62,7 @@ from sim.scenario.config import (
     read_toml,
 )
 from sim.scenario.registry import agent_kinds
-from sim.scenario.shocks import ISSUER_SHOCKS, VENUE_SHOCKS, Shock, SpreadShock
+from sim.scenario.shocks import BOND_SHOCKS, ISSUER_SHOCKS, VENUE_SHOCKS, Shock, SpreadShock
 from sim.scenario.universe import (
     BOND_TERMS,
     InstrumentSpec,
@@ -190,7 +190,8 @@ class MeanRevertingFundamentals(ConfigModel):
 
 class BondFundamentals(ConfigModel):
     """Bond fair value from the pricing engine, driven by a level/slope curve factor model and
-    rating-spread dynamics (rates as decimals, kappas per year)."""
+    rating-spread dynamics (rates as decimals, kappas per year). ``recovery``: what a defaulted
+    bond is worth, as a share of face, unless its default shock says otherwise."""
 
     kind: Literal["bond"]
     short_rate: Float = Field(0.065, ge=-0.05, le=0.5)
@@ -455,6 +456,8 @@ def _cross_checks(spec: _Sections, instruments: tuple[InstrumentSpec, ...]) -> I
                     f"(got {shock.at:%H:%M})"
                 ),
             )
+        if isinstance(shock, BOND_SHOCKS) and spec.fundamentals.kind != "bond":
+            yield ("shocks", k, "kind"), f'{shock.kind!r} needs fundamentals.kind = "bond"'
         listed = first
         if isinstance(shock, VENUE_SHOCKS):
             venue = next((v for v in spec.venues if v.name == shock.venue), None)

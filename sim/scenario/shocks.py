@@ -210,14 +210,21 @@ class DowngradeShock(_Event):
 
 
 class DefaultShock(_Shock):
-    """``issuer`` defaults: its bonds are rated D and valued at ``recovery`` of face, trade flat
-    (no accrued interest) and pay nothing due from that day on. Its sector's other bonds widen
+    """``issuer`` defaults: its bonds are rated D and valued at ``recovery`` of face (default:
+    the fundamentals' ``recovery``), trade flat (no accrued interest) and pay nothing due from
+    that day on. Its sector's other bonds widen
     by ``contagion_bp`` along the path."""
 
     kind: Literal["default"]
     issuer: str
-    recovery: Float = Field(0.4, ge=0, le=1)
+    recovery: Float | None = Field(None, ge=0, le=1)
     contagion_bp: Float = Field(0.0, ge=0, le=5000)
+
+    @model_validator(mode="after")
+    def _at_the_open(self) -> DefaultShock:
+        if self.at is not None:
+            raise InvalidField("at", "a default acts at its day's open, before any payment due")
+        return self
 
 
 class FundamentalJumpShock(_Shock):
@@ -330,6 +337,8 @@ CURVE_SHOCKS = (RatesParallelShock, RatesTwistShock, RatesButterflyShock)
 # Kinds that name a venue, an issuer or a sector that must exist in the scenario.
 VENUE_SHOCKS = (VenueHaltShock, CircuitBreakerShock)
 ISSUER_SHOCKS = (DowngradeShock, DefaultShock)
+# Kinds only the bond fundamental (``fundamentals.kind = "bond"``) applies.
+BOND_SHOCKS = (SpreadShock, DowngradeShock, DefaultShock, VolatilityShock)
 
 
 Shock = Annotated[

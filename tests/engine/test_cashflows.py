@@ -415,3 +415,32 @@ def test_marked_to_mid_positions_are_worth_the_last_quoted_mids(tmp_path):
         assert row["positions_value"] == expected
         parts = sum(row[f"pnl_{part}"] for part in ("carry", "valuation", "trading", "fees"))
         assert parts == row["pnl"] == row["cash"] + row["positions_value"] - row["capital"]
+
+
+def test_a_defaulted_issuer_pays_nothing_and_its_bonds_trade_flat_at_recovery(tmp_path):
+    """Issuer A defaults at Tuesday's open (day 1), before its coupon on Wednesday (day 2)."""
+    path = tmp_path / "default.toml"
+    path.write_text(
+        SCENARIO + '[[shocks]]\nkind = "default"\nday = 1\nissuer = "Issuer A"\nrecovery = 0.35\n'
+    )
+    simulation = Simulation(load_scenario(path))
+    result = simulation.run(out=None)
+    transfers = result.frame("transfers").with_columns(pl.col("instrument").cast(str))
+    coupons = transfers.filter(pl.col("kind") == "coupon")
+    assert coupons["instrument"].unique().to_list() == ["B-2027"]  # not A, whoever holds it
+    trades = result.frame("trades").with_columns(pl.col("instrument").cast(str))
+    cal = simulation.calendar
+    a = trades.filter(pl.col("instrument") == "A-2028")
+    day = [cal.day_index(t) for t in a["time"].to_list()]
+    assert {d for d in day} >= {0, 2}
+    assert [acc for acc, d in zip(a["accrued"], day, strict=True) if d >= 1] == [0] * sum(
+        d >= 1 for d in day
+    )  # flat from the default on
+    fair = result.fair_values.with_columns(pl.col("instrument").cast(str)).filter(
+        (pl.col("instrument") == "A-2028") & (pl.col("time") >= cal.session(1)[0])
+    )
+    # The open's valuations are published, then re-marked by the default at the same time.
+    in_force = fair.group_by("time", maintain_order=True).last()
+    assert in_force["fair_clean_price"].unique().to_list() == [35.0]
+    assert in_force["accrued"].unique().to_list() == [0.0]
+    assert in_force["fair_yield"].null_count() == in_force.height

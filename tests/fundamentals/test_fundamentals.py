@@ -322,3 +322,68 @@ def test_curve_level_moves_by_its_daily_volatility():
     expected_sd = 4.0 * math.sqrt(-math.expm1(-2 * kappa) / (2 * kappa))
     assert abs(changes.std() / expected_sd - 1) < 4 / math.sqrt(2 * changes.size)
     assert abs(changes.mean()) < 4 * expected_sd / math.sqrt(changes.size)
+
+
+# --- credit events and volatility regimes ------------------------------------------------
+
+ISSUERS = {"G5": ("GOI", "Sovereign"), "C3": ("NBFC1", "NBFC"), "C10": ("NBFC2", "NBFC")}
+
+
+def test_spread_shock_hits_only_the_sectors_named():
+    f = BondFundamental(bonds(), CAL, STILL, np.random.default_rng(1), ISSUERS)
+    before = {s: f.spread_bp(s, 3) for s in f.symbols}
+    f.apply_shock(shock(kind="spread", size_bp=40.0, sectors=["NBFC"], ratings=["A"]), 0)
+    assert f.spread_bp("C10", 3) == pytest.approx(before["C10"] + 40.0)  # NBFC and A
+    assert f.spread_bp("C3", 3) == pytest.approx(before["C3"])  # NBFC, but AA
+    assert f.spread_bp("G5", 3) == pytest.approx(before["G5"])
+
+
+def test_a_downgrade_moves_its_issuers_bonds_from_its_time_on():
+    f = BondFundamental(bonds(), CAL, STILL, np.random.default_rng(1), ISSUERS)
+    t = CAL.at(2, time(11, 0))
+    f.apply_shock(shock(kind="downgrade", day=2, at="11:00", issuer="NBFC1", notches=3), t)
+    assert [f.rating("C3", d) for d in (1, 2, 3)] == [Rating.AA, Rating.A, Rating.A]
+    assert f.rating("C10", 3) is Rating.A and f.rating("G5", 3) is Rating.AAA  # others kept
+    settle = date(2026, 1, 8)  # Wednesday's trades settle Thursday
+    expected = fair_value_of(bond(3, 0.085), settle, f.curve(2), "A").clean_price
+    assert f.fair_value_row("C3", 2, t)[0] == pytest.approx(expected, abs=1e-10)
+    aa = fair_value_of(bond(3, 0.085), settle, f.curve(2), "AA").clean_price
+    assert f.fair_value_row("C3", 2, t - 1)[0] == pytest.approx(aa, abs=1e-10)  # before it
+    f.apply_shock(shock(kind="downgrade", day=3, issuer="NBFC1", notches=10), CAL.session(3)[0])
+    assert f.rating("C3", 3) is Rating.BIG  # no lower than BIG without a default
+
+
+def test_a_default_values_its_issuers_bonds_at_recovery_and_widens_its_sector():
+    f = BondFundamental(bonds(), CAL, STILL, np.random.default_rng(1), ISSUERS, recovery=0.3)
+    before = {s: f.spread_bp(s, 4) for s in f.symbols}
+    ramp = {"kind": "ramp", "days": 2}
+    default = shock(kind="default", day=2, issuer="NBFC1", contagion_bp=80.0, path=ramp)
+    f.apply_shock(default, CAL.session(2)[0])
+    assert f.rating("C3", 1) is Rating.AA and f.rating("C3", 2) is Rating.D
+    assert f.fair_value_row("C3", 3, CAL.session(3)[0]) == (30.0, None, None)  # the fundamentals'
+    # The issuer's sector widens along the path, from nothing on the default's day.
+    assert f.spread_bp("C10", 2) == pytest.approx(before["C10"])
+    assert f.spread_bp("C10", 3) == pytest.approx(before["C10"] + 40.0)
+    assert f.spread_bp("C10", 4) == pytest.approx(before["C10"] + 80.0)
+    assert f.spread_bp("G5", 4) == pytest.approx(before["G5"])  # another sector
+    f.apply_shock(shock(kind="default", day=4, issuer="GOI", recovery=0.55), CAL.session(4)[0])
+    assert f.fair_clean("G5", 4) == pytest.approx(55.0, abs=1e-12)
+
+
+def test_a_volatility_regime_multiplies_the_factors_daily_moves_along_its_path():
+    params = BondFactorParams(slope_vol_bp=0.0, credit_vol_bp=0.0, downgrade_prob_per_year=0.0)
+    regime = shock(kind="volatility", day=3, multiplier=3.0, path={"kind": "ramp", "days": 2})
+    calm, stressed = (
+        BondFundamental(bonds(), CAL, params, np.random.default_rng(4), volatility=v)
+        for v in ((), (regime,))
+    )
+    # With the slope still, the 30-year node moves with the level factor: its daily innovation.
+    mean = params.zero_rates(params.level, params.slope)[-1]
+    decay = math.exp(-params.level_kappa_per_year / 250)
+
+    def innovations(f):
+        x = np.array([f.curve(d).rates[-1] for d in range(CAL.days)]) - mean
+        return x[1:] - decay * x[:-1]
+
+    ratio = innovations(stressed) / innovations(calm)
+    np.testing.assert_allclose(ratio, [1, 1, 1, 2, 3, 3, 3, 3, 3], rtol=1e-9)

@@ -34,6 +34,7 @@ from pydantic.fields import FieldInfo
 
 from sim.scenario.model import ScenarioError, _Sections, load_scenario
 from sim.scenario.registry import agent_kinds
+from sim.scenario.shocks import BOND_SHOCKS
 
 # A small scenario that reaches every section: one bond with its bond terms (for the "bond"
 # fundamentals), a generated universe, a venue with a price band, and one shock of each kind,
@@ -67,7 +68,7 @@ name = "NSE"
 [venues.price_band]
 
 [fundamentals]
-kind = "mean_reverting"
+kind = "bond"
 
 [[shocks]]
 kind = "rates_parallel"
@@ -152,6 +153,7 @@ size_pct = 10
 """
 BASE_DOC = tomllib.loads(BASE)
 SYMBOL = BASE_DOC["instruments"][0]["symbol"]
+BOND_SHOCK_KINDS = {typing.get_args(m.model_fields["kind"].annotation)[0] for m in BOND_SHOCKS}
 
 # The agent kinds this package ships (pyproject's entry points); a kind registered by a test
 # (its params defined outside agents/) is not walked.
@@ -542,6 +544,12 @@ def _case_id(case: Case) -> str:
     return f"{case.bound.label} {case.bound.op} {case.bound.bound}: {shown}"
 
 
+# The mean-reverting fundamental applies no credit or volatility shock: they go with the kind.
+MEAN_REVERTING = next(m for m in SETUP if m.__name__ == "MeanRevertingFundamentals")
+SETUP[MEAN_REVERTING].append(
+    "shocks=" + toml([s for s in BASE_DOC["shocks"] if s["kind"] not in BOND_SHOCK_KINDS])
+)
+
 REFUSED = [make_case(b, outside=True) for b in BOUNDS_FOUND]
 ACCEPTED = [make_case(b, outside=False) for b in BOUNDS_FOUND]
 
@@ -916,8 +924,8 @@ def test_no_bound_was_removed_or_changed():
 
 def test_setups_and_companions_are_current():
     # a union member other than BASE's own is reached by switching its kind
-    assert [o for m, o in SETUP.items() if m.__name__ == "BondFundamentals"] == [
-        ["fundamentals.kind=bond"]
+    assert [o[0] for m, o in SETUP.items() if m.__name__ == "MeanRevertingFundamentals"] == [
+        "fundamentals.kind=mean_reverting"
     ]
     stale = set(COMPANIONS) | set(UNREACHABLE)
     stale -= {(b.label, b.side) for b in BOUNDS_FOUND}

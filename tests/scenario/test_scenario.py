@@ -237,7 +237,7 @@ DEFAULT_TABLES = {
         "observation_noise": 0.0,
     },
     "recording": {"book_interval_seconds": 60, "book_depth": 5, "marks": "fair_value"},
-    "shocks": [  # at the open, at full size from the day on; spread and jump: everything
+    "shocks": [  # at the open, at full size from the day on; the jump: every symbol
         {"kind": "rates_parallel", "day": 0, "size_bp": 10.0, "path": [[0.0, 1.0]]},
         {
             "kind": "rates_twist",
@@ -258,7 +258,6 @@ DEFAULT_TABLES = {
             "long_pivot_years": 10.0,
             "path": [[0.0, 1.0]],
         },
-        {"kind": "spread", "day": 0, "size_bp": 10.0, "path": [[0.0, 1.0]]},
         {"kind": "fundamental_jump", "day": 0, "size_pct": -5.0, "path": [[0.0, 1.0]]},
     ],
 }
@@ -279,10 +278,6 @@ day = 0
 wings_bp = 10
 belly_bp = -10
 [[shocks]]
-kind = "spread"
-day = 0
-size_bp = 10
-[[shocks]]
 kind = "fundamental_jump"
 day = 0
 size_pct = -5
@@ -292,6 +287,37 @@ size_pct = -5
 def test_left_out_fields_take_the_documented_defaults(tmp_path):
     text = MINIMAL.replace("seed = 3\n", "") + "[venues.price_band]\n" + BARE_SHOCKS
     assert load_scenario(write(tmp_path, text)).to_dict() == DEFAULT_TABLES
+
+
+def test_left_out_shock_fields_take_the_documented_defaults(tmp_path):
+    bare = [
+        {"kind": "spread", "size_bp": 10},
+        {"kind": "downgrade", "issuer": "NHAI"},
+        {"kind": "default", "issuer": "NHAI"},
+        {"kind": "volatility", "multiplier": 2},
+        {"kind": "redemption_wave", "hazard_multiplier": 3},
+        {"kind": "liquidity_withdrawal", "fraction": 0.5},
+        {"kind": "repo_haircut", "add_pct": {"BBB": 10}},
+        {"kind": "venue_halt", "venue": "NSE", "minutes": 30},
+        {"kind": "fx", "size_pct": 20},
+    ]
+    text = FULL + "".join(
+        "[[shocks]]\nday = 1\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in b.items())
+        for b in bare
+    ).replace('{"BBB": 10}', "{ BBB = 10 }")
+    shocks = load_scenario(write(tmp_path, text)).to_dict()["shocks"][-len(bare) :]
+    step = {"day": 1, "path": [[0.0, 1.0]]}
+    assert shocks == [  # every rating and sector; the fundamentals' recovery; makers' spreads kept
+        {**step, "kind": "spread", "size_bp": 10.0},
+        {"day": 1, "kind": "downgrade", "issuer": "NHAI", "notches": 1},
+        {**step, "kind": "default", "issuer": "NHAI", "contagion_bp": 0.0},
+        {**step, "kind": "volatility", "multiplier": 2.0},
+        {**step, "kind": "redemption_wave", "hazard_multiplier": 3.0},
+        {**step, "kind": "liquidity_withdrawal", "fraction": 0.5, "spread_multiplier": 1.0},
+        {**step, "kind": "repo_haircut", "add_pct": {"BBB": 10.0}},
+        {"day": 1, "kind": "venue_halt", "venue": "NSE", "minutes": 30.0},
+        {**step, "kind": "fx", "pair": "USDINR", "size_pct": 20.0},
+    ]
 
 
 def test_bond_fundamentals_defaults(tmp_path):
