@@ -30,6 +30,7 @@ _EXPORTS = {
     "Simulation": "engine",
     "Result": "records",
     "plots": "presentation.plots",
+    "compare": "presentation.compare",
 }
 __all__ = ["__version__", *_EXPORTS]
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, extra_names=("__version__",))

@@ -15,12 +15,15 @@ def lazy_exports(
 ) -> tuple[Callable, Callable]:
     """Module-level ``__getattr__`` and ``__dir__`` for `package`: ``exports`` maps each public
     name to the submodule (relative to `package`) that defines it, or that it is (a name that
-    is the submodule's own last part, such as ``"plots": "presentation.plots"``)."""
+    is the submodule's own last part and that it does not define, such as ``"plots":
+    "presentation.plots"``; ``"compare": "presentation.compare"`` is its function)."""
 
     def __getattr__(name: str):
         if name in exports:
             module = importlib.import_module(f"{package}.{exports[name]}")
-            return module if module.__name__.rpartition(".")[2] == name else getattr(module, name)
+            if module.__name__.rpartition(".")[2] == name and not hasattr(module, name):
+                return module
+            return getattr(module, name)
         raise AttributeError(f"module {package!r} has no attribute {name!r}")
 
     def __dir__() -> list[str]:

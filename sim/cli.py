@@ -160,6 +160,78 @@ def _number(value: bool | float) -> str:
     return f"{value:.4g}"
 
 
+@app.command("compare")
+def compare_command(
+    runs: Annotated[
+        list[Path], typer.Argument(metavar="RUN_DIR", help="Results folders of finished runs.")
+    ],
+    out: Annotated[
+        Path, typer.Option(metavar="DIR", help="Where compare.csv and compare.png are written.")
+    ] = Path("results/compare"),
+) -> None:
+    """Compare runs side by side: market quality and stress outcomes, a table and a figure."""
+    from sim.presentation import compare
+
+    try:
+        results = compare.load_runs(runs)
+        table = compare.compare(results)
+        files = compare.write(table, compare.figure(results), out)
+    except (BondlabError, OSError) as exc:  # a missing or damaged run; an unwritable folder
+        _fail([str(exc)])
+    _print_wide(_compare_table(table))
+    for file in files:
+        typer.echo(str(file))
+
+
+def _print_wide(table) -> None:
+    """Print a rich table as wide as it needs, never crushed into the terminal's width."""
+    from rich.console import Console
+
+    console = Console()
+    natural = console.measure(table, options=console.options.update_width(10_000)).maximum
+    console.width = max(console.width, natural)
+    console.print(table)
+
+
+# The terminal's columns (compare.csv has every outcome): name and header.
+_COMPARE_COLUMNS = (
+    ("spread_bp", "spread\nbp"),
+    ("depth_top5", "depth\ntop 5"),
+    ("volatility_1min", "vol\n1 min"),
+    ("turnover_rupees_per_day", "turnover\n₹/day"),
+    ("spread_multiple", "spread\n×"),
+    ("depth_multiple", "depth\n×"),
+    ("volume_multiple", "volume\n×"),
+    ("yield_move_bp", "yield\nmove bp"),
+    ("credit_spread_move_bp", "credit\nmove bp"),
+    ("drawdown_pct", "drawdown\n% A-"),
+    ("discount_to_fair_bp", "below\nfair bp"),
+    ("sip_absorption", "SIP\nabsorbed"),
+    ("margin_calls", "margin\ncalls"),
+    ("forced_sale_units", "forced\nsales"),
+    ("maker_presence", "maker\npresence"),
+)
+
+_COMPARE_CAPTION = (
+    "×: the stress window's worst day over the days before it; moves at their peak; "
+    "drawdown and discount of bonds rated A and below; SIP absorbed, margin calls, forced "
+    "sales and maker presence over the run. compare.csv has every outcome."
+)
+
+
+def _compare_table(table):
+    """`bondlab compare`'s table: a row per run, its headline columns."""
+    from rich.table import Table
+
+    grid = Table("run", "scenario", title="Runs", caption=_COMPARE_CAPTION)
+    for _, header in _COMPARE_COLUMNS:
+        grid.add_column(header, justify="right")
+    for row in table.iter_rows(named=True):
+        cells = ("" if row[name] is None else _number(row[name]) for name, _ in _COMPARE_COLUMNS)
+        grid.add_row(row["run_id"], row["scenario"], *cells)
+    return grid
+
+
 @scenarios_app.command("list")
 def list_command() -> None:
     """Print the shipped scenarios: each one's name, the dates it spans and what it is."""

@@ -44,6 +44,13 @@ def test_every_exported_name_resolves(package):
         assert getattr(module, name) is not None, f"{package}.{name}"
 
 
+def test_a_name_exported_from_its_own_module_is_the_function_it_defines():
+    import sim
+
+    assert callable(sim.compare) and sim.compare.__module__ == "sim.presentation.compare"
+    assert sim.plots.__name__ == "sim.presentation.plots"  # a module named for itself
+
+
 def test_unknown_attribute_is_an_attribute_error():
     import sim
 
