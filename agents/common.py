@@ -4,10 +4,12 @@ simulation."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, get_args
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from sim.scenario.shocks import GradeName
 
 if TYPE_CHECKING:
     from sim.engine.access import MarketAccess
@@ -34,7 +36,7 @@ class PopulationParams(BaseModel):
         return self
 
 
-GRADES = ("AAA", "AA", "A", "BBB", "BIG")  # ratings with their notches pooled
+GRADES = get_args(GradeName)  # ratings with their notches pooled, best first
 
 
 def grade(rating: str | None) -> str:

@@ -20,7 +20,11 @@ sooner), gamma its risk aversion (per tick) and k the order-arrival decay
 (per tick). The reservation price stays within `max_spread_ticks` of s. At the inventory limit
 it only quotes the side that reduces inventory. When the estimated volatility exceeds
 `stress_sigma_ticks` it widens its spread by `stress_widen`, or pulls its quotes if
-`stress_pull`; a `liquidity_withdrawal` shock does the same. With `post_only` its quotes never
+`stress_pull`; a `liquidity_withdrawal` shock does the same to each maker with probability
+`fraction` when it strikes (until the shock has faded to nothing at an open). On top of
+that, every maker that still quotes multiplies its spread (the minimum width included) by
+``1 + (spread_multiplier - 1) x f``, with f the shock's path fraction on the day (the
+largest if several shocks). With `post_only` its quotes never
 cross the quote it observes (a bid stays below the best ask it sees, an ask above the best
 bid): a skewed reservation price moves its quotes to the touch, not through it. It sees the
 quote one latency late, so a quote may still meet an order that arrived since (the venue's own
@@ -112,6 +116,7 @@ class MarketMaker(Participant):
         self._sigma2 = {m: params.initial_sigma_ticks**2 for m in self._markets}
         self._min_width = dict.fromkeys(market.symbols(), 0.0)  # share of price, by rating
         self.withdrawn = False
+        self.spread_factor = 1.0  # the day's liquidity-withdrawal widening
         self.checks = 0
         self.checks_met = 0
         self.spread_sum = 0.0
@@ -165,6 +170,7 @@ class MarketMaker(Participant):
             return None, None
         if stressed:
             spread *= p.stress_widen
+        spread *= self.spread_factor
         bid = max(math.floor(r - spread / 2), 1)
         ask = max(math.ceil(r + spread / 2), bid + 1)
         if p.post_only:
@@ -209,11 +215,15 @@ class MarketMaker(Participant):
             self.withdrawn = self.draws.random() < shock.fraction
 
     def on_session_open(self, day: int) -> None:
-        self.withdrawn = self.withdrawn and self.market.liquidity_withdrawal_level(day) > 0
-        self._markets = self.market.listings(day)  # matured bonds no longer trade
+        market = self.market
+        self.withdrawn = self.withdrawn and market.shock_level(LiquidityWithdrawalShock, day) > 0
+        self.spread_factor = 1.0 + market.shock_level(
+            LiquidityWithdrawalShock, day, size=_spread_added
+        )
+        self._markets = market.listings(day)  # matured bonds no longer trade
         widths = self.params.min_spread_bp
         for symbol in self._min_width:  # ratings migrate
-            rating = grade(self.market.rating(symbol, day))
+            rating = grade(market.rating(symbol, day))
             self._min_width[symbol] = widths.get(rating, widths["BIG"]) / 10_000
 
     def report(self) -> dict:
@@ -230,6 +240,11 @@ class MarketMaker(Participant):
             f"maker_{m.account}_presence": (m.checks_met / m.checks if m.checks else None)
             for m in makers
         }}  # fmt: skip
+
+
+def _spread_added(shock: LiquidityWithdrawalShock) -> float:
+    """A withdrawal's full widening of the spreads still quoted, as a multiple of them."""
+    return shock.spread_multiplier - 1.0
 
 
 def build(market, params: MarketMakerParams, seeds):

@@ -25,13 +25,19 @@ Lenders mark every repo at each session open, before borrowers act:
     shortfall = required - value            (a margin call when positive)
 
 The haircut is re-applied daily from the bond's current rating (`haircuts` by grade, notches
-pooled: AA+ and AA- are AA) scaled in stress by ``1 + (haircut_multiplier_in_stress - 1) x
-panic`` (`MarketAccess.panic_level`), capped at `max_haircut`; a defaulted bond gets
-`max_haircut`. A borrower meets a call with free cash first (held by the lender as cash
-margin, at par) and then with more units of the bond (at its unit value). What it cannot meet the
-lender recovers by selling collateral into the book with market orders, from its custody
-account, one order per bond at a time, retrying every `retry_seconds` while the call is not
-met at the current mark. Selling q units at the unit value P cures a shortfall S when
+pooled: AA+ and AA- are AA), scaled in stress and raised by repo stress:
+
+    haircut = min(base x (1 + (haircut_multiplier_in_stress - 1) x panic) + added, max_haircut)
+
+with panic the day's panic level and added the day's `repo_haircut` shock on the grade,
+``add_pct / 100`` times the path's fraction (0 for grades it does not name; the largest if
+several; both from `MarketAccess.shock_level`); a defaulted bond gets `max_haircut`.
+
+A borrower meets a call with free cash first (held by the lender as cash margin, at par) and
+then with more units of the bond (at its unit value). What it cannot meet the lender recovers
+by selling collateral into the book with market orders, from its custody account, one order
+per bond at a time, retrying every `retry_seconds` while the call is not met at the current
+mark. Selling q units at the unit value P cures a shortfall S when
 
     q >= (1 - haircut) x S / (haircut x P)
 
@@ -68,6 +74,7 @@ from agents.common import GRADES, PopulationParams, grade
 from sim.engine.latency import latency_from
 from sim.engine.participant import Participant
 from sim.scenario.registry import AgentKind
+from sim.scenario.shocks import PanicShock, RepoHaircutShock
 from sim.units import NS_PER_SECOND
 
 BP = 10_000  # haircuts are held in basis points, so the arithmetic stays in integers
@@ -115,10 +122,10 @@ class RepoParams(PopulationParams):
 # --- the arithmetic ---------------------------------------------------------------------------
 
 
-def haircut_bp(base: float, panic: float, multiplier: float, cap: float) -> int:
+def haircut_bp(base: float, panic: float, multiplier: float, cap: float, added: float = 0.0) -> int:
     """A haircut in basis points: `base` scaled toward `base x multiplier` as panic rises to
-    1, capped at `cap`."""
-    return round(min(base * (1 + (multiplier - 1) * panic), cap) * BP)
+    1, plus `added` (a share of the collateral's value), capped at `cap`."""
+    return round(min(base * (1 + (multiplier - 1) * panic) + added, cap) * BP)
 
 
 def max_loan(value: int, haircut: int) -> int:
@@ -202,12 +209,14 @@ class RepoDesk:
 
     def haircut(self, symbol: str, day: int) -> int:
         """Today's haircut (bp) on `symbol`, in stress included."""
-        p = self.params
-        g = grade(self.market.rating(symbol, day))
+        p, market = self.params, self.market
+        g = grade(market.rating(symbol, day))
         base = p.max_haircut if g == "D" else p.haircuts[g]
-        return haircut_bp(
-            base, self.market.panic_level(day), p.haircut_multiplier_in_stress, p.max_haircut
+        panic = market.shock_level(PanicShock, day)
+        added = market.shock_level(
+            RepoHaircutShock, day, size=lambda shock: shock.add_pct.get(g, 0.0) / 100
         )
+        return haircut_bp(base, panic, p.haircut_multiplier_in_stress, p.max_haircut, added)
 
     def open_repo(self, borrower: RepoBorrower, units: int, day: int) -> Repo | None:
         """Pledge up to `units` of the borrower's bond with the next lender that has cash;

@@ -363,7 +363,7 @@ class RetailCohort(Participant):
 
     def on_session_open(self, day: int) -> None:
         # Panic fades day by day along the shocks' paths.
-        self.panic = self.market.panic_level(day)
+        self.panic = self.market.shock_level(PanicShock, day)
         # Matured bonds no longer trade, and ratings migrate.
         self._picker.refresh(self.market, self.market.listings(day), day)
         self._lots = [self.market.lot_size(s) for _, s in self._picker.markets]

@@ -9,8 +9,10 @@ and the first trading day of each month when it is 0. Once a day, `trade_after_m
 the open (when the books have quotes), the cohort:
 
 1. draws early exits: each active investor asks to exit with the probability
-   1 - exp(-h (1 + stress_multiplier * panic) / 252), h = `exit_hazard_per_year`, and wants to
-   sell every unit it holds;
+   1 - exp(-h (1 + stress_multiplier * panic) (1 + wave) / 252), h = `exit_hazard_per_year`,
+   panic the day's panic level and wave the day's redemption-wave level
+   (``hazard_multiplier - 1`` times the path's fraction; `MarketAccess.shock_level`), and
+   wants to sell every unit it holds;
 2. on a SIP date, deposits the active investors' contributions into the omnibus (money
    entering the system) and moves `buffer_fraction` of that inflow to the pool;
 3. offers every open exit to the pool, which buys at fair value (the published valuation,
@@ -56,6 +58,7 @@ from sim.engine.latency import latency_from
 from sim.engine.participant import Participant
 from sim.errors import ConfigurationError
 from sim.scenario.registry import AgentKind
+from sim.scenario.shocks import PanicShock, RedemptionWaveShock
 from sim.units import NS_PER_SECOND
 
 TRADING_DAYS_PER_YEAR = 252
@@ -123,9 +126,12 @@ def allocate(total: int, weights: np.ndarray) -> np.ndarray:
     return parts
 
 
-def exit_probability(hazard_per_year: float, panic: float, stress_multiplier: float) -> float:
-    """Chance that an active investor asks to exit on one trading day."""
-    daily = hazard_per_year * (1 + stress_multiplier * panic) / TRADING_DAYS_PER_YEAR
+def exit_probability(
+    hazard_per_year: float, panic: float, stress_multiplier: float, wave: float = 0.0
+) -> float:
+    """Chance that an active investor asks to exit on one trading day, at the day's `panic`
+    level and redemption-`wave` level (the hazard added, as a multiple of the calm one)."""
+    daily = hazard_per_year * (1 + stress_multiplier * panic) * (1 + wave) / TRADING_DAYS_PER_YEAR
     return -math.expm1(-daily)
 
 
@@ -236,9 +242,12 @@ class SipCohort(Participant):
 
     def draw_exits(self, day: int, fair: np.ndarray) -> None:
         """Active investors ask to exit at the day's hazard; each wants to sell all its units."""
-        p = self.params
+        p, market = self.params, self.market
         chance = exit_probability(
-            p.exit_hazard_per_year, self.market.panic_level(day), p.stress_multiplier
+            p.exit_hazard_per_year,
+            market.shock_level(PanicShock, day),
+            p.stress_multiplier,
+            market.shock_level(RedemptionWaveShock, day),
         )
         # One draw per investor every day keeps the random stream independent of exits so far.
         leaving = np.flatnonzero((self.agent_rng.random(len(self.units)) < chance) & self.active)

@@ -7,7 +7,8 @@ or ask of a real market and its platform, and nothing more:
     time       now, session times, trading days, the day index        ns, day indices
     static     symbols, listings per venue (and whether they still trade), instruments, tick
                values, lot sizes, reference prices, ratings           ticks, units, paise
-    value      the published fair value, noisy looks at the fundamental, the mark, shock levels
+    value      the published fair value, noisy looks at the fundamental, the mark, the
+               level of each kind of shock
     platform   opening accounts and deposits (builders, SIP inflows), and the off-book
                `transfer` service (the SIP pool, the repo desk), journaled as every transfer is
 
@@ -27,7 +28,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from datetime import date
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from sim.engine.kernel import Simulation
@@ -139,14 +140,14 @@ class MarketAccess:
         date of a trade now): what a buyer pays on top of the clean price."""
         return self._sim.accrued_interest(symbol)
 
-    def panic_level(self, day: int) -> float:
-        """Panic intensity (0 to 1) on trading day `day`, from the scenario's panic shocks
-        along their paths (the largest if several)."""
-        return self._sim.panic_level(day)
-
-    def liquidity_withdrawal_level(self, day: int) -> float:
-        """Share of liquidity withdrawn (0 to 1) on trading day `day`, likewise."""
-        return self._sim.liquidity_withdrawal_level(day)
+    def shock_level(
+        self, kind: type, day: int, size: Callable[[Any], float] | None = None
+    ) -> float:
+        """How strong the scenario's shocks of class `kind` (a spec of `sim.scenario.shocks`,
+        such as `PanicShock`) are on trading day `day`: each one's full size, `size(shock)`
+        or by default its `level` (a panic's intensity, a withdrawal's fraction), times the
+        fraction of its path reached that day; the largest if several, 0.0 if none."""
+        return self._sim.shock_level(kind, day, size)
 
     # --- the platform --------------------------------------------------------------------
 

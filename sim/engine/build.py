@@ -81,8 +81,6 @@ def defaults_by_symbol(scenario) -> dict[str, int]:
     return {i.symbol: days[i.issuer] for i in scenario.instruments if i.issuer in days}
 
 
-
-
 def reference_prices(
     scenario, instruments: dict[str, Instrument], fundamental, calendar: TradingCalendar
 ) -> dict[str, int]:
@@ -101,6 +99,14 @@ def reference_prices(
     return prices
 
 
+def price_band(settings) -> PriceBand:
+    """The venue's price band for circuit-breaker settings: a venue's ``[venues.price_band]``
+    or a ``circuit_breaker`` shock (each has limit_pct, halt_pct and halt_minutes)."""
+    return PriceBand(
+        settings.limit_pct, settings.halt_pct, int(settings.halt_minutes * 60 * NS_PER_SECOND)
+    )
+
+
 def build_venue(
     spec,
     ledger: Ledger,
@@ -115,18 +121,11 @@ def build_venue(
         spec.fees.taker_bps,
         {Tier(t): bps for t, bps in spec.fees.tiers.items()},
     )
-    band = None
-    if spec.price_band is not None:
-        band = PriceBand(
-            spec.price_band.limit_pct,
-            spec.price_band.halt_pct,
-            int(spec.price_band.halt_minutes * 60 * NS_PER_SECOND),
-        )
     venue = Venue(
         spec.name,
         ledger,
         fees=fees,
-        price_band=band,
+        price_band=None if spec.price_band is None else price_band(spec.price_band),
         settlement_lag_days=spec.settlement_lag_days,
         market_protection_pct=spec.market_protection_pct,
         settlement_time=calendar.settlement_time,

@@ -3,11 +3,14 @@
 A valuation agency publishes every instrument's fair value at each session's open, and again
 for what a shock moved when it strikes (recorded in fair_values.parquet, with the curve in
 curve.parquet). Agents with a model of their own observe the fundamental with noise. The
-scenario's panic and liquidity-withdrawal shocks have a level on each day. Values are in
-ticks of each instrument.
+scenario's shocks that agents react to (panic, redemption waves, liquidity withdrawal, repo
+haircuts) have a level on each day. Values are in ticks of each instrument.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 from sim.pricing.curve_shocks import path_fraction
 from sim.records.recorder import Recorder
@@ -55,12 +58,15 @@ class Information:
         noise = float(rng.normal(0.0, noise_ticks)) if noise_ticks > 0 else 0.0
         return self.fundamental_ticks(symbol, now) + noise
 
-    def shock_level(self, kind: type, day: int) -> float:
-        """The level on `day` of the scenario's shocks of class `kind` (a spec with a
-        `level`, such as `PanicShock`): each one's level along its path, the largest if
-        several."""
+    def shock_level(
+        self, kind: type, day: int, size: Callable[[Any], float] | None = None
+    ) -> float:
+        """The level on `day` of the scenario's shocks of class `kind` (a spec of
+        `sim.scenario.shocks`): each one's full size (`size(shock)`, by default its `level`)
+        times its path's fraction on that day; the largest if several, 0.0 if none."""
         levels = [
-            shock.level * path_fraction(shock.path, day - shock.day)
+            (shock.level if size is None else size(shock))
+            * path_fraction(shock.path, day - shock.day)
             for shock in self.shocks
             if isinstance(shock, kind) and shock.day <= day
         ]

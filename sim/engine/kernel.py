@@ -37,10 +37,11 @@ from sim.errors import ConfigurationError
 from sim.market.fees import Tier
 from sim.market.ledger import Ledger, LedgerError
 from sim.market.venue import Venue
+from sim.pricing.curve_shocks import path_fraction
 from sim.records.recorder import Recorder
 from sim.records.summary import RunRecord
-from sim.scenario.shocks import LiquidityWithdrawalShock, PanicShock
-from sim.units import NS_PER_SECOND
+from sim.scenario.shocks import VENUE_SHOCKS, CircuitBreakerShock, FxShock
+from sim.units import NS_PER_MINUTE, NS_PER_SECOND
 
 
 class Simulation:
@@ -176,12 +177,10 @@ class Simulation:
 
     # --- what agents may know of the scenario -------------------------------------------
 
-    def panic_level(self, day: int) -> float:
-        """Panic intensity on `day` from the scenario's panic shocks (the largest if several)."""
-        return self.information.shock_level(PanicShock, day)
-
-    def liquidity_withdrawal_level(self, day: int) -> float:
-        return self.information.shock_level(LiquidityWithdrawalShock, day)
+    def shock_level(self, kind: type, day: int, size=None) -> float:
+        """The level on `day` of the scenario's shocks of class `kind`, each sized by `size`
+        (`Information.shock_level`)."""
+        return self.information.shock_level(kind, day, size)
 
     # --- time ----------------------------------------------------------------------------
 
@@ -234,9 +233,8 @@ class Simulation:
                 self.call_at(t, self._snapshot, progress)
             self.call_at(close_ns, self._session_close, day, progress)
         for shock in self.scenario.shocks:
-            open_ns = cal.session(shock.day)[0]
-            at = open_ns if shock.at is None else cal.at(shock.day, shock.at)
-            self.call_at(at, self._shock, shock)
+            self.call_at(self._shock_time(shock), self._shock, shock)
+        self._schedule_fx()
 
     def _session_open(self, day: int) -> None:
         self._session = self.calendar.session(day)
@@ -290,11 +288,61 @@ class Simulation:
         if progress is not None:
             progress(self.now, self.calendar.start_ns, self.calendar.end_ns)
 
+    def _shock_time(self, shock) -> int:
+        """When a shock strikes: at its `at` on its day, else at that day's open."""
+        cal = self.calendar
+        return cal.session(shock.day)[0] if shock.at is None else cal.at(shock.day, shock.at)
+
     def _shock(self, shock) -> None:
         moved = self.information.apply_shock(shock, self.calendar.day_index(self.now), self.now)
         for venue in self.venues.values():
             venue.recentre({s: self.mark(s) for s in moved if s in venue.symbols})
+        if isinstance(shock, VENUE_SHOCKS):
+            self._venue_shock(shock)
+        elif isinstance(shock, FxShock):
+            self._record_fx((shock.pair,))
         self.model.agents.do("on_shock", shock)
+
+    def _venue_shock(self, shock) -> None:
+        """A venue takes new circuit-breaker settings, or halts instruments for some minutes
+        of trading time. A halt ends at the close at the latest and the next session opens as
+        usual, as an exchange's market-wide circuit breaker halts for the rest of the day."""
+        venue = self.venues[shock.venue]
+        if isinstance(shock, CircuitBreakerShock):
+            venue.set_price_band(build.price_band(shock))
+            return
+        close_ns = self.calendar.session(shock.day)[1]
+        until = min(self.now + round(shock.minutes * NS_PER_MINUTE), close_ns)
+        venue.halt_instruments(until, shock.symbols)
+
+    def _schedule_fx(self) -> None:
+        """The exchange rates the FX shocks move are recorded at 1.0 at the start, then at
+        each close and after each of their shocks (`_record_fx`)."""
+        pairs = tuple(dict.fromkeys(s.pair for s in self.scenario.shocks if isinstance(s, FxShock)))
+        if not pairs:
+            return
+        for pair in pairs:
+            self.recorder.fx_rate(self.calendar.start_ns, pair, 1.0)
+        for day in range(len(self.calendar.trading_days)):
+            self.call_at(self.calendar.session(day)[1], self._record_fx, pairs)
+
+    def _record_fx(self, pairs: tuple[str, ...]) -> None:
+        """Record the `pairs`' exchange rates now. Each is an index, 1.0 before its first FX
+        shock; each shock struck since multiplies it by ``1 + size_pct / 100 x fraction``, the
+        fraction its path reached on this trading day (paths run in whole trading days, as
+        every shock's). The rates move nothing that agents trade on."""
+        day = self.calendar.day_index(self.now)
+        rates = dict.fromkeys(pairs, 1.0)
+        struck = [
+            s
+            for s in self.scenario.shocks
+            if isinstance(s, FxShock) and s.pair in rates and self._shock_time(s) <= self.now
+        ]
+        for shock in struck:
+            fraction = path_fraction(shock.path, day - shock.day)
+            rates[shock.pair] *= 1.0 + shock.size_pct / 100.0 * fraction
+        for pair, rate in rates.items():
+            self.recorder.fx_rate(self.now, pair, rate)
 
     # --- the run -------------------------------------------------------------------------
 

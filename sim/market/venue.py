@@ -7,8 +7,9 @@ account has the cash (buys) or units (sells) to cover the order, which it then l
 ledger. After matching it prices each fill in paise, charges maker and taker fees (market
 makers get their tier's rebate), books the trade for settlement and releases what a finished
 order no longer needs. A trade beyond the instrument's circuit-breaker threshold halts it for a
-while. Several venues may list the same instrument; each has its own books and fees and all
-share one ledger.
+while; the simulator may halt instruments too (`halt_instruments`) and change the band's
+settings (`set_price_band`). Several venues may list the same instrument; each has its own books
+and fees and all share one ledger.
 
 Market orders are protected: a market order enters its book as an IOC limit at the edge of the
 price band (or `market_protection_pct` from the reference price when the instrument has no
@@ -33,7 +34,7 @@ from __future__ import annotations
 import functools
 import operator
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -302,8 +303,32 @@ class Venue:
         return None if limit is None else self._cash_needed(listing, qty, limit)
 
     def halted_until(self, symbol: str) -> int:
-        """Time (ns) until which the instrument's circuit breaker halts it; 0 if never."""
+        """Time (ns) until which the instrument is halted, by its circuit breaker or
+        `halt_instruments`; 0 if never, or since its first request at or after that time
+        resumed it."""
         return self._listings[symbol].halted_until
+
+    def halt_instruments(self, until: int, symbols: Iterable[str] | None = None) -> None:
+        """Halt trading in `symbols` (default: every listing) until `until` (ns), as the
+        circuit breaker halts one: new orders and modifications are refused (`Reason.HALTED`),
+        resting orders stay and may be cancelled, and the first request at or after `until`
+        resumes trading. A halt already running past `until` keeps its end."""
+        if type(until) is not int or until <= 0:
+            raise ValueError(f"{self.name}: halt until {until!r}: not a positive time in ns")
+        listings = []
+        for symbol in self._symbols if symbols is None else symbols:
+            if symbol not in self._listings:
+                raise ValueError(f"{self.name}: {symbol}: not listed here")
+            listings.append(self._listings[symbol])
+        for listing in listings:
+            listing.book.halt()
+            listing.halted_until = max(listing.halted_until, until)
+
+    def set_price_band(self, band: PriceBand) -> None:
+        """New circuit-breaker settings from now on: orders are checked against `band`'s limit
+        and trades against its halt threshold, around the same reference prices. A venue
+        without a band gets one; a halt already running keeps its end."""
+        self.price_band = band
 
     def halt(self) -> None:
         """Venue-wide halt: new orders and modifications are refused, cancels still work."""

@@ -43,6 +43,13 @@ leaving it, or changing hands bilaterally, e.g. a SIP pool buying an exit or a r
     owner of units held for it, e.g. by a repo lender; no units move in either),
     source: Int64 (null when from outside), target: Int64 (null when leaving), cash: Int64
     (paise), instrument: Categorical (null when no units move), qty: Int64 (units)
+``fx`` (only in a run whose scenario has an FX shock: exchange rates for the narrative, which
+nothing in the market trades on)
+    time: Int64, pair: Categorical (base then quote currency, "USDINR"), rate: Float64 (an
+    index: 1.0 before the pair's first shock)
+
+A frame of `OPTIONAL_FRAMES` is in :meth:`Recorder.frames` only once a row was recorded in
+it, so that a run without its events keeps the files it always had.
 """
 
 from __future__ import annotations
@@ -127,9 +134,11 @@ _SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         "instrument": _CAT,
         "qty": pl.Int64,
     },
+    "fx": {"time": pl.Int64, "pair": _CAT, "rate": pl.Float64},
 }
 
 FRAME_NAMES: tuple[str, ...] = tuple(_SCHEMAS)
+OPTIONAL_FRAMES = frozenset({"fx"})
 
 
 def _buffer(dtype: pl.DataType) -> array | list:
@@ -207,6 +216,9 @@ class _Table:
                 )
         return ValueError(f"{self.name}: {column} must be {kind} or None")
 
+    def __len__(self) -> int:
+        return len(next(iter(self.columns.values()))) + len(self.rows)
+
     def frame(self) -> pl.DataFrame:
         self.flush()
         schema = _SCHEMAS[self.name]
@@ -232,6 +244,7 @@ class Recorder:
         self._fair_values = self._tables["fair_values"].add
         self._curve = self._tables["curve"].add
         self._transfers = self._tables["transfers"].add
+        self._fx = self._tables["fx"].add
 
     def order(
         self,
@@ -334,22 +347,37 @@ class Recorder:
         """One movement in the ledger's journal (see the module doc)."""
         self._transfers((time, kind, source, target, cash, instrument, qty))
 
+    def fx_rate(self, time: int, pair: str, rate: float) -> None:
+        """An exchange rate in force at `time` (an index, see the module doc)."""
+        self._fx((time, pair, rate))
+
     def __len__(self) -> int:
         """Number of rows recorded across all frames."""
-        return sum(len(next(iter(t.columns.values()))) + len(t.rows) for t in self._tables.values())
+        return sum(len(table) for table in self._tables.values())
 
     def frames(self) -> dict[str, pl.DataFrame]:
-        """The recorded events as polars frames, keyed by name (schemas in the module doc)."""
-        return {name: table.frame() for name, table in self._tables.items()}
+        """The recorded events as polars frames, keyed by name (schemas in the module doc);
+        optional frames only when they have rows."""
+        return {name: table.frame() for name, table in self._tables.items() if _kept(table)}
 
     def take_frames(self) -> dict[str, pl.DataFrame]:
         """The frames, emptying each buffer as soon as its frame is built, so that a run's
         events are never held twice over; the recorder is empty afterwards."""
         tables = self._tables
         self.clear()  # new buffers and appenders: the old buffers now live only in `tables`
-        frames = {name: tables.pop(name).frame() for name in FRAME_NAMES}
+        frames = {name: tables.pop(name).frame() for name in FRAME_NAMES if _kept(tables[name])}
         _return_freed_memory()
         return frames
+
+
+def _kept(table: _Table) -> bool:
+    """Whether the frames include this table: always, unless it is optional and empty."""
+    return table.name not in OPTIONAL_FRAMES or len(table) > 0
+
+
+def empty_frame(name: str) -> pl.DataFrame:
+    """A frame of `name`'s schema without rows (what a run without its events had)."""
+    return _Table(name).frame()
 
 
 def _return_freed_memory() -> None:

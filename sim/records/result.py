@@ -150,6 +150,17 @@ class Result:
         lambda self: self.frame("transfers"), doc="The ledger's movements off the books."
     )
 
+    @property
+    def fx(self) -> pl.DataFrame:
+        """Exchange rates the scenario's FX shocks moved (time, pair, rate: an index, 1.0
+        before the pair's first shock), at the start, each close and each shock; without
+        rows when it has no FX shock."""
+        if "fx" in self._frames or "fx.parquet" in self.manifest.get("files", {}):
+            return self.frame("fx")
+        from sim.records.recorder import empty_frame  # it imports pyarrow; reading needs none
+
+        return empty_frame("fx")
+
     def __repr__(self) -> str:
         if self.path is None:
             return f"Result({self.run_id!r}, in memory)"

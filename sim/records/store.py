@@ -1,7 +1,8 @@
 """Results folders on disk, written atomically.
 
 ``results/<run_id>/`` holds one Parquet file per frame (orders, trades, quotes, book, agents,
-fair_values, curve, instruments, transfers and any extra frames the kernel adds),
+fair_values, curve, instruments, transfers and any extra frames the kernel adds, such as fx when
+the scenario has an FX shock),
 ``metrics.json`` and ``manifest.json``. The manifest is the kernel's dict plus
 ``"files": {name: sha256}`` of every other file in the folder, so a changed or truncated file is
 caught when the run is loaded (`sim.records.result.Result.load`).
@@ -128,6 +129,19 @@ def write_run(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return final
+
+
+def write_bytes_atomically(path: str | os.PathLike, data: bytes) -> None:
+    """Write one file so that a reader sees the old bytes or the new, never a part: into a
+    temporary file beside it, then renamed over it."""
+    final = Path(path)
+    tmp = final.parent / f".{final.name}.tmp-{os.getpid()}"
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, final)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _move_into_place(tmp: Path, final: Path) -> None:

@@ -297,7 +297,8 @@ class RepoHaircutShock(_Shock):
 
 
 class VenueHaltShock(_Event):
-    """``venue`` halts trading in ``symbols`` (default: every listing) for ``minutes``."""
+    """``venue`` halts trading in ``symbols`` (default: every listing) for ``minutes`` of
+    trading time, ending at the close at the latest: the next session opens as usual."""
 
     kind: Literal["venue_halt"]
     venue: str
@@ -326,7 +327,8 @@ class CircuitBreakerShock(_Event):
 
 class FxShock(_Shock):
     """An exchange rate (``pair``, base then quote currency, rupees per dollar for ``USDINR``)
-    moves by ``size_pct``: recorded with the run for the narrative; no agent trades on it."""
+    moves by ``size_pct``: recorded with the run as an index (1.0 at the start; several shocks
+    on one pair compound) for the narrative; no agent trades on it."""
 
     kind: Literal["fx"]
     pair: str = Field("USDINR", pattern=r"^[A-Z]{6}$")

@@ -34,6 +34,7 @@ from sim.market.ledger import Account, Ledger, LedgerError
 from sim.market.venue import Venue
 from sim.scenario.model import load_scenario
 from sim.scenario.registry import agent_kinds
+from sim.scenario.shocks import PanicShock
 from tests.helpers.scenarios import SMALL_SCENARIO
 
 SUBJECT = "contract_subject"  # the population of the kind under test
@@ -62,8 +63,7 @@ PUBLIC = {
     "mark",
     "unit_value",
     "accrued_interest",
-    "panic_level",
-    "liquidity_withdrawal_level",
+    "shock_level",
     "open_account",
     "deposit",
     "transfer",
@@ -229,8 +229,7 @@ def test_nothing_the_access_answers_is_the_runs_insides(fresh, tmp_path):
         "mark": ("ABM",),
         "unit_value": ("ABM",),
         "accrued_interest": ("ABM",),
-        "panic_level": (1,),
-        "liquidity_withdrawal_level": (1,),
+        "shock_level": (PanicShock, 1),
     }
     answers |= {name: getattr(access, name)(*args) for name, args in reads.items()}
     assert set(answers) == PUBLIC

@@ -187,7 +187,7 @@ def test_the_omnibus_never_offers_more_than_it_holds(tmp_path):
         lag=1,
         seed=3,
     )
-    sim.panic_level = lambda day: 0.6
+    sim.shock_level = lambda kind, day, size=None: 0.6 if kind is PanicShock else 0.0
     account = sim.ledger.account(cohort.account)
     submit, news_on_its_way, offers_all = cohort.submit, [], []
 
@@ -470,6 +470,6 @@ def test_panic_shock_and_fade(tmp_path):
 
     cohort.on_shock(PanicShock(kind="panic", day=0, intensity=0.8))
     assert cohort.panic == 0.8
-    sim.panic_level = lambda day: 0.3 if day == 1 else 0.0
+    sim.shock_level = lambda kind, day, size=None: 0.3 if (kind, day) == (PanicShock, 1) else 0.0
     cohort.on_session_open(1)
     assert cohort.panic == 0.3

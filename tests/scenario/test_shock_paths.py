@@ -7,6 +7,7 @@ import pytest
 
 from sim.engine.kernel import Simulation
 from sim.scenario import ScenarioError, scenario_from_dict
+from sim.scenario.shocks import PanicShock
 
 BASE = {
     "run": {"name": "paths"},
@@ -34,11 +35,11 @@ def test_each_shape_is_held_as_its_points():
 
 def test_the_levels_agents_see_follow_the_path():
     ramp = Simulation(scenario_from_dict(panic({"kind": "ramp", "days": 4})))
-    assert [ramp.panic_level(d) for d in range(1, 8)] == pytest.approx(
+    assert [ramp.shock_level(PanicShock, d) for d in range(1, 8)] == pytest.approx(
         [0.0, 0.0, 0.2, 0.4, 0.6, 0.8, 0.8]
     )
     decay = Simulation(scenario_from_dict(panic({"kind": "decay", "half_life_days": 1})))
-    assert [decay.panic_level(d) for d in (2, 3, 4, 11, 12)] == pytest.approx(
+    assert [decay.shock_level(PanicShock, d) for d in (2, 3, 4, 11, 12)] == pytest.approx(
         [0.8, 0.4, 0.2, 0.8 / 2**9, 0.0]
     )
 
