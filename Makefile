@@ -35,7 +35,9 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab --no-browser --ip=127.0.0.1 --ServerApp.root_dir=$(CURDIR) \
 		$(if $(filter 0,$(shell id -u)),--allow-root)
 
+# The benchmarks also need the benchmark-only extra (NautilusTrader, for bench_replay.py).
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[nautilus]'
 	$(BIN)/python -m benchmarks.run
 
 # Mutation testing with cosmic-ray, one session per module scoped to its own tests (tests/MUTATION.md).
