@@ -232,6 +232,79 @@ def _compare_table(table):
     return grid
 
 
+@app.command("calibrate")
+def calibrate_command(
+    scenario: ScenarioArgument,
+    seeds: Annotated[
+        int | None,
+        typer.Option(metavar="N", min=1, help="Seeds to run [default: calibration.seeds]."),
+    ] = None,
+    overrides: Overrides = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="DIR",
+            help="Where calibration.json and calibration.png go [default: "
+            "results/calibration/<scenario>].",
+        ),
+    ] = None,
+    fit: Annotated[
+        bool,
+        typer.Option(
+            "--fit", help="Search calibration.free (Optuna) to meet the emergent targets."
+        ),
+    ] = False,
+    trials: Annotated[
+        int, typer.Option(metavar="N", min=1, help="With --fit: how many trials to spend.")
+    ] = 20,
+) -> None:
+    """Run a stress scenario over seeds and set each calibration target beside its history;
+    exit 1 when a target is missed."""
+    loaded = _load(scenario, overrides)
+    from sim.studies import calibration as study  # the engine: only when asked for
+
+    count = seeds or (loaded.calibration.seeds if loaded.calibration else 1)
+    chosen = study.default_seeds(loaded, count)
+    folder = out or Path("results") / "calibration" / loaded.name
+    try:
+        study.check_metrics(loaded)
+        if fit:
+            found = study.fit(scenario, overrides or (), chosen, trials)
+            calibrated = found.calibration
+            typer.echo(f"fitted ({trials} trials, loss {found.loss:.4g}):")
+            for key, value in found.params.items():
+                typer.echo(f"  --set {key}={value:.6g}")
+        else:
+            calibrated = study.calibrate(loaded, chosen)
+        study.write_calibration(calibrated, folder)
+        if fit:
+            study.write_fit(found, folder)
+    except (BondlabError, OSError) as exc:  # no [calibration], an unknown metric, a folder
+        _fail([str(exc)])
+    _print_wide(_calibration_table(calibrated))
+    typer.echo(str(folder))
+    if not calibrated.met:
+        raise typer.Exit(1)
+
+
+def _calibration_table(calibrated):
+    from rich.table import Table
+
+    title = f"{calibrated.scenario}: {len(calibrated.seeds)} seeds"
+    grid = Table("target", "kind", "simulated", "range", "historical", "±", "met", "source")
+    grid.title = title
+    for r in calibrated.results:
+        got = r.measured
+        span = f"{_number(min(got))} to {_number(max(got))}" if got else ""
+        mean = "" if r.mean is None else _number(r.mean)
+        t = r.target
+        grid.add_row(
+            t.metric, t.kind, mean, span, _number(t.historical), _number(t.tolerance),
+            "yes" if r.met else "NO", t.source,
+        )  # fmt: skip
+    return grid
+
+
 @scenarios_app.command("list")
 def list_command() -> None:
     """Print the shipped scenarios: each one's name, the dates it spans and what it is."""

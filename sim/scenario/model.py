@@ -1,7 +1,8 @@
 """Scenario files: TOML in, an immutable, fully resolved and hashable `Scenario` out.
 
 A scenario file has the sections ``[run]``, ``[calendar]``, ``[[instruments]]`` and/or
-``[universe]``, ``[[venues]]``, ``[fundamentals]``, ``[recording]`` and ``[[shocks]]``; every
+``[universe]``, ``[[venues]]``, ``[fundamentals]``, ``[recording]``, ``[[shocks]]`` and
+``[calibration]`` (`sim.scenario.calibration`); every
 other top-level table is an agent population named after a registered agent kind
 (`sim.scenario.registry.agent_kinds`) and is validated by that kind's parameter model. A second
 population of a kind takes a name of its own and says its kind (``[wide_makers]`` with
@@ -61,6 +62,7 @@ from sim.scenario.config import (
     pydantic_problems,
     read_toml,
 )
+from sim.scenario.calibration import CalibrationSpec, input_free_parameters
 from sim.scenario.registry import agent_kinds
 from sim.scenario.shocks import BOND_SHOCKS, ISSUER_SHOCKS, VENUE_SHOCKS, Shock, SpreadShock
 from sim.scenario.universe import (
@@ -227,6 +229,7 @@ class _Sections(ConfigModel):
     fundamentals: Fundamentals = MeanRevertingFundamentals(kind="mean_reverting")
     recording: Recording = Recording()
     shocks: tuple[Shock, ...] = ()
+    calibration: CalibrationSpec | None = None
 
 
 SECTIONS = tuple(_Sections.model_fields)
@@ -247,6 +250,7 @@ class Scenario:
     source: str = "scenario"  # where it came from, for messages; not part of the hash
     # population name -> agent kind, for populations not named after their kind
     kinds: Mapping[str, str] = field(default_factory=dict)
+    calibration: CalibrationSpec | None = None
     hash: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -274,6 +278,8 @@ class Scenario:
             "recording": _dump(self.recording),
             "shocks": [_dump(s) for s in self.shocks],
         }
+        if self.calibration is not None:  # absent, so that files without one keep their hash
+            out["calibration"] = _dump(self.calibration)
         for name, params in self.populations.items():
             table = params.model_dump(mode="json")  # None may be meaningful to a kind
             out[name] = {"kind": self.kinds[name], **table} if name in self.kinds else table
@@ -372,6 +378,7 @@ def scenario_from_dict(
         populations=populations,
         source=source,
         kinds=population_kinds,
+        calibration=spec.calibration,
     )
 
 
@@ -477,6 +484,9 @@ def _cross_checks(spec: _Sections, instruments: tuple[InstrumentSpec, ...]) -> I
             for s, sector in enumerate(shock.sectors or ()):
                 if sector not in sectors:
                     yield ("shocks", k, "sectors", s), _unknown("sector", sector, sectors)
+    if spec.calibration is not None:
+        for key, why in input_free_parameters(spec.calibration, spec.shocks):
+            yield ("calibration", "free", key), why
 
 
 def _unknown(what: str, name: str, known: Iterable[str]) -> str:

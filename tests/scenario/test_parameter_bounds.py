@@ -150,6 +150,28 @@ halt_minutes = 10
 kind = "fx"
 day = 0
 size_pct = 10
+
+[calibration]
+[[calibration.targets]]
+metric = "yield_move_bp"
+historical = 10
+tolerance = 2
+kind = "input"
+source = "a test"
+
+[[calibration.targets]]
+metric = "spread_multiple"
+historical = 2.0
+tolerance = 0.5
+kind = "emergent"
+source = "a test"
+
+[[calibration.targets]]
+metric = "volume_multiple"
+historical = 2.0
+tolerance = 0.5
+kind = "emergent"
+source = "a test"
 """
 BASE_DOC = tomllib.loads(BASE)
 SYMBOL = BASE_DOC["instruments"][0]["symbol"]
@@ -747,6 +769,12 @@ FxShock.day >= 0
 FxShock.path min_length 1
 FxShock.size_pct > -100
 FxShock.size_pct <= 1000
+CalibrationSpec.seeds >= 1
+CalibrationSpec.seeds <= 100
+Target.metric max_length 64
+Target.tolerance > 0
+Target.source min_length 1
+Target.source max_length 300
 ai.count >= 0
 ai.count <= 1000000
 ai.cash_rupees >= 0
