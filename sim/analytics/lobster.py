@@ -243,7 +243,7 @@ def _replay(
     # A LOBSTER id, or (direction, price) for seeded liquidity -> [book id, open qty]. The
     # book order's owner is the LOBSTER id, 0 for seeded liquidity.
     resting: dict[int | tuple[int, int], list[int]] = {}
-    for direction, levels in _levels_before(messages.row(0), first_row).items():
+    for direction, levels in levels_before(messages.row(0), first_row).items():
         for price, qty in levels:
             resting[direction, price] = [book.new_order(0, direction, qty, price)[0], qty]
     submitted: set[int] = set()
@@ -273,7 +273,7 @@ def _first(flags: pl.DataFrame, column: str) -> int | None:
     return wrong[0] if len(wrong) else None
 
 
-def _levels_before(
+def levels_before(
     first: tuple[int, ...], row: dict[str, int | None]
 ) -> dict[int, list[tuple[int, int]]]:
     """Known levels per direction before the first message, best first: the first book row

@@ -6,7 +6,8 @@ the market; a fundamental process and the scenario's shocks move value; the reco
 every order, trade and quote. Each job has a module of its own: `sim.engine.build` builds the
 market from the scenario, `sim.engine.routing` carries requests to venues and events back,
 `sim.engine.information` answers what agents may know of value, `sim.engine.collector` holds
-the garbage collector's policy, and `sim.records` turns the finished run into tables. This
+the garbage collector's policy, `sim.engine.replay` plays a recorded day's order flow into a
+book (a scenario's ``[replay]``), and `sim.records` turns the finished run into tables. This
 module composes them and runs the sessions.
 
 Time is trading time: a wake-up or request that would fall after a session's close carries
@@ -32,6 +33,7 @@ from sim.engine.clock import Clock
 from sim.engine.collector import RunCollection
 from sim.engine.information import Information
 from sim.engine.market_data import MarketData
+from sim.engine.replay import Replay, build_replay
 from sim.engine.routing import Router
 from sim.errors import ConfigurationError
 from sim.market.fees import Tier
@@ -129,6 +131,36 @@ class Simulation:
                 # it does not list, say) is the scenario's error, reported as one line; any
                 # other exception from a builder is a bug, and keeps its traceback.
                 raise ScenarioError([f"{scenario.source}: {name}: {error}"]) from error
+        self.replay = self._build_replay(seeds)
+
+    # --- a recorded day's order flow (sim.engine.replay) ---------------------------------
+
+    def _build_replay(self, seeds: np.random.SeedSequence) -> Replay | None:
+        """The participant that plays the scenario's ``[replay]``, if it has one (built after
+        the populations, so that their accounts and seeds are the same without it)."""
+        from sim.scenario import ScenarioError
+
+        spec = self.scenario.replay
+        if spec is None:
+            return None
+        try:
+            return build_replay(
+                MarketAccess(self),
+                spec,
+                self.venues[spec.venue],
+                self.reference_prices[spec.symbol],
+                self.calendar,
+                seeds.spawn(1)[0],
+                self.enter_now,
+            )
+        except ConfigurationError as error:
+            raise ScenarioError([f"{self.scenario.source}: {error}"]) from error
+
+    def enter_now(self, agent, action: str, venue: str, symbol: str, args: tuple) -> None:
+        """A request of `agent` that reaches `venue` now, without latency: how a recorded
+        stream's orders enter the book at their recorded times. It is recorded, answered and
+        published as every request is (`action` and `args` as `Router.send` takes them)."""
+        self.router.arrive_now(agent, action, venue, symbol, args)
 
     # --- accounts ------------------------------------------------------------------------
 
@@ -435,6 +467,8 @@ class Simulation:
         instruments = summary.instruments_frame(record)
         metrics = summary.metrics(record, frames, agents, instruments)
         manifest = summary.manifest(record, wallclock.perf_counter() - started)
+        if self.replay is not None:
+            manifest["replay"] = self.replay.record()
         _release_model(self.model)
         if out is None:
             tables = {**frames, "agents": agents, "instruments": instruments}

@@ -144,6 +144,11 @@ class Router:
             request = _new_request(_REQUESTS[action], (action, venue_name, symbol, *args))
             self.deliver(agent, "on_response", request, venue.answer(symbol, codes))
 
+    def arrive_now(self, agent, action: str, venue: str, symbol: str, args: tuple) -> None:
+        """A request of `agent` that reaches `venue` now, without latency (a recorded stream's
+        order at its recorded time): processed, recorded, published and answered as any."""
+        self._arrive(agent, action, venue, symbol, args, {})
+
     def cancel_for(self, agent, venue: str, symbol: str, order_id: int) -> None:
         """The venue cancels an agent's open order on its behalf (its cover fell short of a new
         session's accrued interest): processed and recorded now, and answered to the agent as

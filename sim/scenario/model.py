@@ -1,11 +1,11 @@
 """Scenario files: TOML in, an immutable, fully resolved and hashable `Scenario` out.
 
 A scenario file has the sections ``[run]``, ``[calendar]``, ``[[instruments]]`` and/or
-``[universe]``, ``[[venues]]``, ``[fundamentals]``, ``[recording]``, ``[[shocks]]`` and
-``[calibration]`` (`sim.scenario.calibration`); every
+``[universe]``, ``[[venues]]``, ``[fundamentals]``, ``[recording]``, ``[[shocks]]``,
+``[replay]`` (`sim.scenario.replay`) and ``[calibration]`` (`sim.scenario.calibration`); every
 other top-level table is an agent population named after a registered agent kind
-(`sim.scenario.registry.agent_kinds`) and is validated by that kind's parameter model. A second
-population of a kind takes a name of its own and says its kind (``[wide_makers]`` with
+(`sim.scenario.registry.agent_kinds`) and is validated by that kind's parameter model. A
+second population of a kind takes a name of its own and says its kind (``[wide_makers]`` with
 ``kind = "market_maker"``); its agents and metrics are reported under that name.
 
 Loading resolves everything a run needs: a generated ``[universe]`` becomes explicit
@@ -48,6 +48,7 @@ from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from sim.errors import BondlabError
 from sim.scenario import library
+from sim.scenario.calibration import CalibrationSpec, input_free_parameters
 from sim.scenario.config import (
     HHMM,
     ConfigModel,
@@ -62,8 +63,8 @@ from sim.scenario.config import (
     pydantic_problems,
     read_toml,
 )
-from sim.scenario.calibration import CalibrationSpec, input_free_parameters
 from sim.scenario.registry import agent_kinds
+from sim.scenario.replay import ReplaySpec
 from sim.scenario.shocks import BOND_SHOCKS, ISSUER_SHOCKS, VENUE_SHOCKS, Shock, SpreadShock
 from sim.scenario.universe import (
     BOND_TERMS,
@@ -229,6 +230,7 @@ class _Sections(ConfigModel):
     fundamentals: Fundamentals = MeanRevertingFundamentals(kind="mean_reverting")
     recording: Recording = Recording()
     shocks: tuple[Shock, ...] = ()
+    replay: ReplaySpec | None = None
     calibration: CalibrationSpec | None = None
 
 
@@ -250,6 +252,7 @@ class Scenario:
     source: str = "scenario"  # where it came from, for messages; not part of the hash
     # population name -> agent kind, for populations not named after their kind
     kinds: Mapping[str, str] = field(default_factory=dict)
+    replay: ReplaySpec | None = None
     calibration: CalibrationSpec | None = None
     hash: str = field(init=False)
 
@@ -278,7 +281,9 @@ class Scenario:
             "recording": _dump(self.recording),
             "shocks": [_dump(s) for s in self.shocks],
         }
-        if self.calibration is not None:  # absent, so that files without one keep their hash
+        if self.replay is not None:  # absent, so that scenarios without one keep their hash
+            out["replay"] = _dump(self.replay)
+        if self.calibration is not None:  # the same: only files that have one
             out["calibration"] = _dump(self.calibration)
         for name, params in self.populations.items():
             table = params.model_dump(mode="json")  # None may be meaningful to a kind
@@ -359,6 +364,8 @@ def scenario_from_dict(
                 ((name, *loc), why) for loc, why in pydantic_problems(exc, kind.params, table)
             ]
     if spec is not None:
+        if spec.replay is not None:  # its files are named from the scenario file's folder
+            spec = spec.model_copy(update={"replay": spec.replay.resolved(Path(source).parent)})
         instruments = spec.instruments
         if spec.universe is not None:
             instruments += generate_universe(spec.universe, spec.calendar.start, spec.run.seed)
@@ -378,6 +385,7 @@ def scenario_from_dict(
         populations=populations,
         source=source,
         kinds=population_kinds,
+        replay=spec.replay,
         calibration=spec.calibration,
     )
 
@@ -487,6 +495,21 @@ def _cross_checks(spec: _Sections, instruments: tuple[InstrumentSpec, ...]) -> I
     if spec.calibration is not None:
         for key, why in input_free_parameters(spec.calibration, spec.shocks):
             yield ("calibration", "free", key), why
+    replay = spec.replay
+    if replay is not None:
+        venue = next((v for v in spec.venues if v.name == replay.venue), None)
+        listed = () if venue is None else _resolve_listings(venue, instruments).listings
+        if venue is None:
+            yield ("replay", "venue"), _unknown("venue", replay.venue, names)
+        elif replay.symbol not in listed:
+            close = closest(replay.symbol, listed)
+            hint = f" (did you mean {close}?)" if close else ""
+            yield ("replay", "symbol"), f"{replay.symbol!r} is not listed on {venue.name}{hint}"
+        else:
+            lot = instruments[first[replay.symbol]].lot_size
+            if replay.units_per_share % lot:
+                why = f"must be a multiple of {replay.symbol}'s lot size {lot}"
+                yield ("replay", "units_per_share"), f"{why} (got {replay.units_per_share})"
 
 
 def _unknown(what: str, name: str, known: Iterable[str]) -> str:

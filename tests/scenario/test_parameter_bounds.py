@@ -151,6 +151,11 @@ kind = "fx"
 day = 0
 size_pct = 10
 
+[replay]
+message_file = "TINY_2012-06-21_34200000_57600000_message_1.csv"
+venue = "NSE"
+symbol = "NHAI-2030"
+
 [calibration]
 [[calibration.targets]]
 metric = "yield_move_bp"
@@ -520,10 +525,14 @@ COMPANIONS = {
     ("repo.max_haircut", "lower"): ["repo.haircuts={ AAA = 0, AA = 0, A = 0, BBB = 0, BIG = 0 }"],
     ("CircuitBreakerShock.limit_pct", "lower"): [f"shocks.{BREAKER}.halt_pct=5e-324"],
     ("CircuitBreakerShock.halt_pct", "upper"): [f"shocks.{BREAKER}.limit_pct=99.99999999999999"],
-    # shocks name the venue, and the bond's issuer
+    # shocks and the replay name the venue, and the bond's issuer
     ("VenueSpec.name", "upper"): [
         f'shocks.{k}.venue="{"a" * 32}"' for k, s in enumerate(BASE_DOC["shocks"]) if "venue" in s
-    ],
+    ]
+    + [f'replay.venue="{"a" * 32}"'],
+    # the replay names the bond, in units that are whole lots
+    ("InstrumentSpec.symbol", "upper"): [f'replay.symbol="{"a" * 32}"'],
+    ("InstrumentSpec.lot_size", "upper"): ["replay.units_per_share=1000000"],
     ("InstrumentSpec.issuer", "lower"): [
         f'shocks.{k}.issuer="a"' for k, s in enumerate(BASE_DOC["shocks"]) if "issuer" in s
     ],
@@ -685,6 +694,10 @@ Recording.book_interval_seconds >= 1
 Recording.book_interval_seconds <= 86400
 Recording.book_depth >= 1
 Recording.book_depth <= 100
+ReplaySpec.price_units_per_tick >= 1
+ReplaySpec.price_anchor >= 1
+ReplaySpec.units_per_share >= 1
+ReplaySpec.units_per_share <= 1000000
 RatesParallelShock.day >= 0
 RatesParallelShock.path min_length 1
 RatesParallelShock.size_bp >= -5000
