@@ -119,6 +119,7 @@ def test_curve_is_immutable_and_hashable():
         ((1, 2, 2), (0.05, 0.05, 0.05), "linear", "strictly increasing"),
         ((-1, 0, 0.5, 2), (0.05,) * 4, "linear", r"non-negative, got \[-1\.0\]$"),
         ((1, 2), (0.05,), "linear", "differ in length: 2 tenors, 1 rates"),
+        ((1,), (0.05, 0.06), "linear", "differ in length: 1 tenors, 2 rates"),
         ((), (), "linear", "at least one tenor"),
         ((1, 2), (0.05, float("nan")), "linear", "finite"),
         ((1, 2), (0.05, 0.06), "cubic", "unknown interpolation 'cubic'"),
@@ -161,6 +162,10 @@ def test_bond_prices_off_a_flat_curve_in_closed_form():
     assert par_bond_price(ZeroCurve.flat(0.0), 2.0, 0.06) == pytest.approx(112.0)  # 4 x 3 + 100
     assert par_bond_price(ZeroCurve.flat(0.05), 1.0, 0.10, frequency=1) == pytest.approx(
         110 * math.exp(-0.05), rel=1e-14
+    )
+    # Semiannual by default, like par_yield: 5 at six months and 105 at one year.
+    assert par_bond_price(ZeroCurve.flat(0.05), 1.0, 0.10) == pytest.approx(
+        5 * math.exp(-0.025) + 105 * math.exp(-0.05), rel=1e-14
     )
     flows = np.array([0.5, 1.0]), np.array([3.0, 103.0])
     expected = 3 * math.exp(-0.025) + 103 * math.exp(-0.05)
@@ -210,6 +215,12 @@ def test_bootstrap_of_flat_par_yields_is_flat_at_the_continuous_rate(y, frequenc
     np.testing.assert_allclose(curve.rates, expected, atol=1e-12)
 
 
+def test_bootstrap_of_a_par_bond_inside_its_first_coupon_period():
+    # One payment of 103 at 3 months: r = 4 ln(1.03) = 11.8%, far above the 6% par yield.
+    curve = bootstrap_par_curve((0.25,), (0.06,))
+    assert curve.rates[0] == pytest.approx(4 * math.log(1.03), abs=1e-12)
+
+
 def test_bootstrap_and_par_yield_share_their_default_frequency():
     curve = bootstrap_par_curve(PAR_TENORS, PAR_YIELDS)
     np.testing.assert_allclose(curve.par_yield(np.array(PAR_TENORS)), PAR_YIELDS, atol=1e-13)
@@ -243,8 +254,16 @@ def test_nss_limits():
         nss_zero_rate(1.0, dataclasses.replace(TRUE_NSS, tau2=0.0))
     with pytest.raises(ValueError, match="tau1 and tau2 must be positive"):
         nss_zero_rate(1.0, dataclasses.replace(TRUE_NSS, tau1=-1.0))
+    with pytest.raises(ValueError, match="tau1 and tau2 must be positive"):
+        nss_zero_rate(1.0, dataclasses.replace(TRUE_NSS, tau1=0.0))
 
 
+def test_nss_zero_rate_keeps_shape_and_returns_a_float_for_a_scalar():
+    assert type(nss_zero_rate(3.0, TRUE_NSS)) is float
+    assert nss_zero_rate(np.array([[1.0, 2.0], [5.0, 30.0]]), TRUE_NSS).shape == (2, 2)
+
+
+@pytest.mark.filterwarnings("error")  # a fit to clean data warns about nothing
 def test_nss_fit_recovers_parameters_from_zero_rates():
     fit = fit_nss(NSS_GRID, nss_zero_rate(NSS_GRID, TRUE_NSS))
     np.testing.assert_allclose(fit.params.as_array(), TRUE_NSS.as_array(), atol=1e-7)
@@ -269,6 +288,21 @@ def test_nss_fit_recovers_a_curve_with_long_rates_below_5_percent():
     np.testing.assert_allclose(fit.params.as_array(), low.as_array(), atol=1e-7)
 
 
+def test_nss_fit_recovers_humps_that_decay_within_a_year():
+    short = dataclasses.replace(TRUE_NSS, tau1=0.25, tau2=0.75)
+    fit = fit_nss(NSS_GRID, nss_zero_rate(NSS_GRID, short))
+    np.testing.assert_allclose(fit.params.as_array(), short.as_array(), atol=1e-7)
+
+
+def test_nss_fit_takes_exactly_six_points():
+    six = np.array([0.5, 1, 2, 5, 10, 30])
+    fit = fit_nss(six, nss_zero_rate(six, TRUE_NSS))
+    assert fit.rmse < 1e-10
+    np.testing.assert_allclose(
+        nss_zero_rate(six, fit.params), nss_zero_rate(six, TRUE_NSS), atol=1e-10
+    )
+
+
 NSS_SETTLE = date(2025, 3, 14)
 NSS_BONDS = [
     Bond(date(2024, 1, 15), date(2025 + years, 1, 15), 0.06 + 0.002 * years, 2, "ACT/365F")
@@ -280,6 +314,7 @@ def _continuous_yield(times, amounts, dirty):
     return brentq(lambda y: float(np.dot(amounts, np.exp(-y * times))) - dirty, -0.5, 2.0)
 
 
+@pytest.mark.filterwarnings("error")
 def test_nss_fit_recovers_parameters_from_bond_prices():
     clean = []
     for bond in NSS_BONDS:
@@ -311,6 +346,10 @@ def test_nss_fit_to_bonds_reports_its_rmse_in_yield_units():
 def test_nss_fit_refuses_bad_input():
     with pytest.raises(ValueError, match="at least 6 points"):
         fit_nss((1, 2, 3), (0.07, 0.07, 0.07))
+    with pytest.raises(ValueError, match=r"at least 6 points \(6 parameters\), got 5"):
+        fit_nss((1, 2, 3, 4, 5), (0.07,) * 5)
+    with pytest.raises(ValueError, match="NSS fit tenors must be positive"):
+        fit_nss((-1, 1, 2, 3, 4, 5), (0.07,) * 6)
     with pytest.raises(ValueError, match="differ in length"):
         fit_nss((1, 2, 3), (0.07, 0.07))
     with pytest.raises(ValueError, match="at least 6 bonds"):
@@ -371,6 +410,11 @@ def test_shocks_are_immutable_and_hashable(shock):
     assert hash(shock) == hash(dataclasses.replace(shock))
 
 
+def test_a_butterfly_may_start_at_tenor_zero():
+    fly = ButterflyShock(wings_bp=20.0, belly_bp=-30.0, short_pivot=0.0, belly=5.0)
+    np.testing.assert_allclose(fly.shift_bp(np.array([0, 2.5, 5, 10]), day=0), [20, -5, -30, 20])
+
+
 def test_twist_pivots_default_to_2_and_10_years():
     twist = TwistShock(short_bp=150.0, long_bp=40.0)
     np.testing.assert_allclose(
@@ -416,7 +460,12 @@ def test_default_path_is_a_step_to_full_size_on_day_0():
         (lambda: ParallelShock(1.0, ()), "at least one"),
         (lambda: ParallelShock(1.0, ((0, 1, 2),)), "day_offset, fraction"),
         (lambda: TwistShock(1.0, 2.0, short_pivot=10.0), "short_pivot < long_pivot"),
+        (lambda: TwistShock(1.0, 2.0, short_pivot=-0.5), "0 <= short_pivot.*got -0.5 and 10.0"),
         (lambda: ButterflyShock(1.0, 2.0, belly=20.0), "short_pivot < belly"),
+        (
+            lambda: ButterflyShock(1.0, 2.0, short_pivot=-0.5),
+            "0 <= short_pivot.*got -0.5, 5.0 and 10.0",
+        ),
     ],
 )
 def test_bad_shocks_are_refused(build, message):
