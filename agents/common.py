@@ -62,7 +62,7 @@ class GradeChoiceParams(PopulationParams):
     grade_weights: dict[str, float] = Field(
         default_factory=lambda: dict.fromkeys(GRADES, 1.0),
         description="relative chance of picking a bond of each rating grade (AAA, AA, A, BBB, "
-        "BIG; unrated bonds count as BIG)",
+        "BIG; unrated and defaulted bonds count as BIG)",
     )
 
     @field_validator("grade_weights")
@@ -90,8 +90,12 @@ class MarketPicker:
         """The markets to pick from on trading day `day` (ratings migrate)."""
         self.markets = markets
         if not self.uniform:
-            weights = [self.grade_weights[grade(market.rating(s, day))] for _, s in markets]
+            weights = [self._weight(grade(market.rating(s, day))) for _, s in markets]
             self._cumulative = np.cumsum(weights)
+
+    def _weight(self, grade_name: str) -> float:
+        """A grade's weight; a defaulted bond (D) is weighed as BIG."""
+        return self.grade_weights.get(grade_name, self.grade_weights["BIG"])
 
     def pick(self, rng: np.random.Generator) -> int | None:
         """The index of the next market, or None when none may be picked."""

@@ -232,6 +232,9 @@ def test_markets_are_picked_in_proportion_to_their_grades_weights():
     counts = np.bincount([picker.pick(rng) for _ in range(40_000)], minlength=5)
     # 1 : 0.5 : 0.25 : 0 : 0.25 (unrated counts as BIG) of 2.0, each within 4 sd
     assert counts.tolist() == pytest.approx([20_000, 10_000, 5_000, 0, 5_000], abs=400)
+    picker.refresh(_Ratings({"T": "AAA", "X": "D"}), (("NSE", "T"), ("NSE", "X")), 1)
+    counts = np.bincount([picker.pick(rng) for _ in range(10_000)], minlength=2)
+    assert counts.tolist() == pytest.approx([8_000, 2_000], abs=200)  # a default weighs as BIG
     picker.refresh(_Ratings({"J": "BBB"}), (("NSE", "J"),), 1)
     assert picker.pick(rng) is None  # only a grade it never buys is left
     picker.refresh(_Ratings({}), (), 2)
