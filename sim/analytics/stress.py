@@ -27,7 +27,10 @@ Market, from the records (prices in ticks, quantities in units, as recorded):
   highest mid since the start of the reference; the median over those bonds;
 - discount to fair value (bp of the fair clean price) of the lower-rated bonds: each window
   day's median of (fair clean price - traded price) over their trades, at the valuation in
-  force; the largest (negative when they traded above fair value throughout).
+  force; the largest (negative when they traded above fair value throughout);
+- fire-sale yield (bp) of the AAA bonds: each window day's median of how far their sales into
+  the book (the aggressor sold) yielded above the fair clean price in force, both as yields to
+  maturity settling that day (the pricing engine's); the largest.
 
 Populations:
 
@@ -52,6 +55,9 @@ import polars as pl
 
 from sim.analytics.realism import GRADE
 from sim.market.calendar import TradingCalendar
+from sim.units import NS_PER_DAY
+
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()  # trading times count from it, naive wall time
 
 GRADES = ("AAA", "AA", "A", "BBB", "BIG")  # ratings with notches pooled, best first
 LOWER_GRADES = ("A", "BBB", "BIG", "D")
@@ -324,6 +330,40 @@ def drawdown_pct(
     return None if falls.is_empty() else float(falls["fall"].median())
 
 
+def _traded_at_fair(
+    trades: pl.DataFrame,
+    fair_values: pl.DataFrame,
+    instruments: pl.DataFrame,
+    window: StressWindow,
+    grades: Sequence[str],
+) -> pl.DataFrame:
+    """The window's trades in bonds of `grades`, each with its clean ``price`` (per 100 face),
+    its ``aggressor_side``, the fair clean price in force and its ``day``."""
+    ticks = instruments.select(
+        pl.col("symbol").cast(pl.String).alias("instrument"),
+        pl.col("tick_size").cast(pl.Float64),
+    )
+    fair = _symbols(fair_values).select("time", "instrument", "fair_clean_price").sort("time")
+    priced = (
+        _symbols(trades)
+        .filter(pl.col("time") >= window.start_ns)
+        .join(_lower_rated(instruments, grades), on="instrument")
+        .join(ticks, on="instrument")
+        .with_columns((pl.col("price") * pl.col("tick_size")).alias("price"))
+        .select("time", "instrument", "price", "aggressor_side")
+        .sort("time")
+        .join_asof(
+            fair,
+            on="time",
+            by="instrument",
+            strategy="backward",
+            check_sortedness=False,  # both sorted by time, so each instrument's rows are too
+        )
+        .drop_nulls("fair_clean_price")
+    )
+    return with_trading_day(priced, window)
+
+
 def discount_to_fair_bp(
     trades: pl.DataFrame,
     fair_values: pl.DataFrame,
@@ -335,34 +375,87 @@ def discount_to_fair_bp(
     the fair clean price in force (bp of it; negative above it)."""
     if window.shock_day is None:
         return None
-    ticks = instruments.select(
-        pl.col("symbol").cast(pl.String).alias("instrument"),
-        pl.col("tick_size").cast(pl.Float64),
-    )
-    fair = _symbols(fair_values).select("time", "instrument", "fair_clean_price").sort("time")
-    priced = (
-        _symbols(trades)
-        .filter(pl.col("time") >= window.start_ns)
-        .join(_lower_rated(instruments, grades), on="instrument")
-        .join(ticks, on="instrument")
-        .sort("time")
-        .join_asof(
-            fair,
-            on="time",
-            by="instrument",
-            strategy="backward",
-            check_sortedness=False,  # both sorted by time, so each instrument's rows are too
-        )
-        .drop_nulls("fair_clean_price")
-    )
+    priced = _traded_at_fair(trades, fair_values, instruments, window, grades)
     fair_price = pl.col("fair_clean_price")
-    discount = (fair_price - pl.col("price") * pl.col("tick_size")) / fair_price * 1e4
-    daily = (
-        with_trading_day(priced.select("time", discount.alias("discount")), window)
-        .group_by("day")
-        .agg(pl.col("discount").median())
-    )
+    discount = (fair_price - pl.col("price")) / fair_price * 1e4
+    daily = priced.group_by("day").agg(discount.median().alias("discount"))
     return None if daily.is_empty() else float(daily["discount"].max())
+
+
+def fire_sale_yield_bp(
+    trades: pl.DataFrame,
+    fair_values: pl.DataFrame,
+    instruments: pl.DataFrame,
+    window: StressWindow,
+    grades: Sequence[str] = ("AAA",),
+) -> float | None:
+    """Largest daily median, over the window, of how far the sales of bonds of `grades` into
+    the book (trades whose aggressor sold) yielded above the fair clean price in force (bp;
+    negative below it). Both yields are the bond's yield to maturity at the clean price,
+    settling on the trade's day; a price with no yield (a defaulted bond's, say) is left out."""
+    if window.shock_day is None:
+        return None
+    priced = _traded_at_fair(trades, fair_values, instruments, window, grades).filter(
+        pl.col("aggressor_side") == -1
+    )
+    bonds = _bonds(instruments)
+    # Prices sit on a tick grid and valuations change a few times a day: solve each
+    # (day, bond, price) once.
+    traded = priced.select("day", "instrument", "price").unique()
+    valued = priced.select("day", "instrument", pl.col("fair_clean_price").alias("price")).unique()
+    solved = pl.concat([traded, valued]).unique()
+    yields = [
+        _yield(bonds.get(symbol), price, _date_of(window.opens[day]))
+        for day, symbol, price in solved.iter_rows()
+    ]
+    solved = solved.with_columns(pl.Series("ytm", yields, dtype=pl.Float64))
+    premium = (
+        priced.join(solved, on=["day", "instrument", "price"])
+        .join(
+            solved.rename({"price": "fair_clean_price", "ytm": "fair_ytm"}),
+            on=["day", "instrument", "fair_clean_price"],
+        )
+        .select("day", ((pl.col("ytm") - pl.col("fair_ytm")) * 1e4).alias("premium"))
+        .drop_nulls("premium")
+    )
+    daily = premium.group_by("day").agg(pl.col("premium").median())
+    return None if daily.is_empty() else float(daily["premium"].max())
+
+
+def _date_of(t_ns: int) -> date:
+    return date.fromordinal(_EPOCH_ORDINAL + t_ns // NS_PER_DAY)
+
+
+def _bonds(instruments: pl.DataFrame) -> dict:
+    """symbol -> `sim.pricing.Bond`, for the instruments with bond terms."""
+    from sim.pricing import Bond
+
+    if not {"issue", "maturity", "coupon", "frequency", "day_count"} <= set(instruments.columns):
+        return {}
+    return {
+        row["symbol"]: Bond(
+            issue=row["issue"],
+            maturity=row["maturity"],
+            coupon=row["coupon"],
+            frequency=row["frequency"],
+            day_count=row["day_count"],
+        )
+        for row in instruments.with_columns(pl.col("symbol").cast(pl.String))
+        .drop_nulls(["issue", "maturity", "coupon", "frequency", "day_count"])
+        .iter_rows(named=True)
+    }
+
+
+def _yield(bond, clean: float, settle: date) -> float | None:
+    """`bond`'s yield to maturity at `clean`, None where there is none."""
+    from sim.pricing import PricingError
+
+    if bond is None:
+        return None
+    try:
+        return bond.yield_from_price(clean, settle)
+    except (PricingError, ValueError):  # no yield at that price, or settling at maturity
+        return None
 
 
 # --- populations ----------------------------------------------------------------------------
@@ -438,8 +531,9 @@ def stress_outcomes(
 ) -> dict[str, float | int | None]:
     """Every outcome above for a `sim.Result`, as one flat dict: the window's ``shock_day`` and
     number of ``reference_days``; ``spread_multiple``, ``depth_multiple``,
-    ``volume_multiple``; ``yield_move_bp`` and ``credit_spread_move_bp`` (all bonds) and
-    ``..._<grade>``; ``drawdown_pct`` and ``discount_to_fair_bp`` (lower-rated bonds);
+    ``volume_multiple``; ``yield_move_bp`` and
+    ``credit_spread_move_bp`` (all bonds) and ``..._<grade>``; ``drawdown_pct`` and
+    ``discount_to_fair_bp`` (lower-rated bonds); ``fire_sale_yield_bp`` (AAA bonds);
     ``sip_absorption``, ``sip_absorption_window``; ``margin_calls``, ``forced_sale_units``,
     ``forced_sale_units_window``; ``maker_presence``."""
     window = stress_window(result, shock_day=shock_day, pre_days=pre_days)
@@ -462,6 +556,7 @@ def stress_outcomes(
         },
         "drawdown_pct": drawdown_pct(book, instruments, window),
         "discount_to_fair_bp": discount_to_fair_bp(trades, fair, instruments, window),
+        "fire_sale_yield_bp": fire_sale_yield_bp(trades, fair, instruments, window),
         "sip_absorption": sip_absorption(metrics),
         "sip_absorption_window": sip_absorption_window(result.transfers, trades, agents, window),
         "margin_calls": margin_calls(metrics),

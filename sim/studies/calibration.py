@@ -262,6 +262,7 @@ METRICS = (
       for suffix in ("", "_AAA", "_AA", "_A", "_BBB", "_BIG")),
     "drawdown_pct",
     "discount_to_fair_bp",
+    "fire_sale_yield_bp",
     "sip_absorption",
     "sip_absorption_window",
     "margin_calls",

@@ -341,6 +341,62 @@ def test_the_discount_to_fair_value_is_the_largest_daily_median_in_the_window():
     ) == pytest.approx(0.0, abs=1e-9)
 
 
+# A bond in its last coupon period: 10% semi-annual on ACT/365F, paying 100 + 10 x 183/365 on
+# 1 June 2024 (the period from 1 December 2023 has 183 days). Its yield at a clean price P,
+# settling d days before that with 183 - d days accrued, is the one flow's:
+# (1 + y/2)^(2 d/365) = flow / (P + 10 (183 - d)/365).
+BULLET = pl.DataFrame(
+    {
+        "symbol": ["BULLET", "JUNK"],
+        "tick_size": ["0.01", "0.01"],
+        "unit_face_value": [1000, 1000],
+        "rating": ["AAA", "BBB"],
+        "issue": [date(2021, 6, 1), date(2021, 6, 1)],
+        "maturity": [date(2024, 6, 1), date(2024, 6, 1)],
+        "coupon": [0.10, 0.10],
+        "frequency": [2, 2],
+        "day_count": ["ACT/365F", "ACT/365F"],
+    }
+)
+
+
+def bullet_yield(clean: float, days_to_flow: int) -> float:
+    flow = 100 + 10 * 183 / 365
+    dirty = clean + 10 * (183 - days_to_flow) / 365
+    return 2 * ((flow / dirty) ** (365 / (2 * days_to_flow)) - 1)
+
+
+def test_the_fire_sale_yield_is_the_largest_daily_median_of_sales_over_fair_yield():
+    rec = Recorder()
+    for day in (1, 2, 3):
+        rec.fair_value(at(day, 0), "BULLET", 100.0, None, None)
+    trade(rec, at(1), "BULLET", 9_000, 1)  # before the window
+    # Day 2 (3 January, 150 days to the flow): sales at 99.80, 99.50 and 99.00 against 100.00,
+    # the median 99.50; a purchase at 98.00 (the buyer aggressed) is no fire sale.
+    for price in (9_980, 9_950, 9_900):
+        trade(rec, at(2), "BULLET", price, 1)
+    trade(rec, at(2), "BULLET", 9_800, 1, aggressor=1)
+    trade(rec, at(2), "JUNK", 5_000, 1)  # BBB: not AAA
+    # Day 3 (149 days): one sale above the fair price, yielding less than it.
+    trade(rec, at(3), "BULLET", 10_020, 1)
+    frames = rec.frames()
+    got = stress.fire_sale_yield_bp(frames["trades"], frames["fair_values"], BULLET, WINDOW)
+    expected = (bullet_yield(99.50, 150) - bullet_yield(100.00, 150)) * 1e4  # about 123 bp
+    assert got == pytest.approx(expected, rel=1e-6)
+    day3 = StressWindow(OPENS, 3, pre_days=1)
+    below = (bullet_yield(100.20, 149) - bullet_yield(100.00, 149)) * 1e4
+    assert below < 0
+    assert stress.fire_sale_yield_bp(
+        frames["trades"], frames["fair_values"], BULLET, day3
+    ) == pytest.approx(below, rel=1e-6)
+    assert stress.fire_sale_yield_bp(frames["trades"], frames["fair_values"], BULLET,
+                                     StressWindow(OPENS, None)) is None  # fmt: skip
+    # A bond without its terms has no yield to compare.
+    termless = BULLET.select("symbol", "tick_size", "unit_face_value", "rating")
+    assert stress.fire_sale_yield_bp(frames["trades"], frames["fair_values"], termless,
+                                     WINDOW) is None  # fmt: skip
+
+
 # --- populations ------------------------------------------------------------------------------
 
 
@@ -412,7 +468,8 @@ def test_stress_outcomes_gather_every_figure():
         "shock_day", "reference_days", "spread_multiple", "depth_multiple", "volume_multiple",
         "yield_move_bp", *(f"yield_move_bp_{g}" for g in stress.GRADES),
         "credit_spread_move_bp", *(f"credit_spread_move_bp_{g}" for g in stress.GRADES),
-        "drawdown_pct", "discount_to_fair_bp", "sip_absorption", "sip_absorption_window",
+        "drawdown_pct", "discount_to_fair_bp", "fire_sale_yield_bp", "sip_absorption",
+        "sip_absorption_window",
         "margin_calls", "forced_sale_units", "forced_sale_units_window", "maker_presence",
     ]  # fmt: skip
     assert out["shock_day"] == 2 and out["reference_days"] == 2
@@ -425,6 +482,7 @@ def test_stress_outcomes_gather_every_figure():
     assert out["credit_spread_move_bp_AAA"] == pytest.approx(-10.0)
     assert out["drawdown_pct"] is None  # no two-sided lower-rated book
     assert out["discount_to_fair_bp"] == pytest.approx(1_000.0)  # 90.00 against 100.00
+    assert out["fire_sale_yield_bp"] is None  # no AAA sale in the window
     assert out["sip_absorption"] is None  # no "sip" group in its metrics
     assert out["sip_absorption_window"] is None  # no exit handled in the window
     assert out["margin_calls"] == 3 and out["forced_sale_units"] == 0  # its metrics
