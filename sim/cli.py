@@ -290,7 +290,8 @@ def calibrate_command(
 def _calibration_table(calibrated):
     from rich.table import Table
 
-    title = f"{calibrated.scenario}: {len(calibrated.seeds)} seeds"
+    seeds = len(calibrated.seeds)
+    title = f"{calibrated.scenario}: {seeds} seed{'s' * (seeds != 1)}"
     grid = Table("target", "kind", "simulated", "range", "historical", "±", "met", "source")
     grid.title = title
     for r in calibrated.results:

@@ -52,6 +52,6 @@ def calibration_figure(calibration: dict[str, Any]):
     ax.set_xlabel("simulated minus historical, in tolerances (dot: mean over seeds; bar: range)")
     verdict = "every target met" if calibration["met"] else "targets missed (red)"
     seeds = len(calibration["seeds"])
-    ax.set_title(f"{calibration['scenario']}: {seeds} seeds, {verdict}")
+    ax.set_title(f"{calibration['scenario']}: {seeds} seed{'s' * (seeds != 1)}, {verdict}")
     fig.subplots_adjust(left=0.3, right=0.72)
     return fig
