@@ -26,7 +26,7 @@ from sim.records import result as result_module
 from sim.records import store as store_module
 from sim.records.recorder import Recorder
 from sim.records.result import Result, ResultError
-from sim.records.store import sha256_file, write_run
+from sim.records.store import sha256_file, write_bytes_atomically, write_run
 
 matplotlib.use("Agg")
 
@@ -318,6 +318,52 @@ def test_a_failure_after_the_new_run_is_in_place_is_the_error_reported(tmp_path,
     assert Result.load(path).metrics == {"b": 2}
 
 
+def test_a_file_written_atomically_replaces_the_old_bytes_and_leaves_nothing_beside(tmp_path):
+    file = tmp_path / "calibration.toml"
+    write_bytes_atomically(file, b"first\n")
+    assert file.read_bytes() == b"first\n"
+    write_bytes_atomically(str(file), b"second\n")
+    assert file.read_bytes() == b"second\n"
+    assert list(tmp_path.iterdir()) == [file]
+
+
+def write_half_then_fail(path, data):
+    with open(path, "wb") as handle:
+        handle.write(data[: len(data) // 2])
+    raise OSError("disk full")
+
+
+def fail_to_rename(*_args):
+    raise OSError("disk full")
+
+
+@pytest.mark.parametrize(
+    ("target", "name", "failing"),
+    [(Path, "write_bytes", write_half_then_fail), (os, "replace", fail_to_rename)],
+    ids=["while-writing", "while-renaming"],
+)
+def test_a_failed_atomic_write_keeps_the_old_file_and_no_temporary_one(
+    tmp_path, monkeypatch, target, name, failing
+):
+    file = tmp_path / "calibration.toml"
+    file.write_bytes(b"old\n")
+    monkeypatch.setattr(target, name, failing)
+    with pytest.raises(OSError, match=r"^disk full$"):
+        write_bytes_atomically(file, b"new bytes\n")
+    assert list(tmp_path.iterdir()) == [file]
+    assert file.read_bytes() == b"old\n"
+
+
+def test_an_atomic_write_of_text_reports_that_and_keeps_the_old_file(tmp_path):
+    # It fails before any temporary file exists: the caller's mistake is the error reported.
+    file = tmp_path / "calibration.toml"
+    file.write_bytes(b"old\n")
+    with pytest.raises(TypeError, match="a bytes-like object is required, not 'str'"):
+        write_bytes_atomically(file, "new\n")
+    assert list(tmp_path.iterdir()) == [file]
+    assert file.read_bytes() == b"old\n"
+
+
 def test_metrics_are_written_as_plain_json(tmp_path):
     metrics = {
         "count": np.int64(3),
@@ -397,6 +443,39 @@ def test_an_in_memory_run_saves_once_and_loads_back(tmp_path):
     with pytest.raises(FileExistsError, match="a run with this id exists"):
         res.save(tmp_path / "runs")
     assert res.save(tmp_path / "runs", overwrite=True).path == saved.path
+
+
+FX_SCHEMA = {"time": pl.Int64, "pair": pl.Categorical, "rate": pl.Float64}
+FX_ROWS = [(100, "USDINR", 1.0), (200, "USDINR", 1.1), (200, "GBPUSD", 0.97)]
+
+
+def fx_frame():
+    rec = Recorder()
+    for time, pair, rate in FX_ROWS:
+        rec.fx_rate(time, pair, rate)
+    return rec.frames()["fx"]
+
+
+def fx_rows(frame):
+    return frame.with_columns(pl.col("pair").cast(pl.String)).rows()
+
+
+def test_a_runs_fx_rates_are_served_in_memory_and_once_saved(tmp_path):
+    tables = {**frames(), "fx": fx_frame(), "agents": AGENTS, "instruments": INSTRUMENTS}
+    res = Result.in_memory(tables, {}, {"run_id": "fx-1"})
+    saved = res.save(tmp_path)
+    assert "fx.parquet" in saved.manifest["files"]
+    for run in (res, saved):  # the saved run reads its fx.parquet on first access
+        assert dict(run.fx.schema) == FX_SCHEMA
+        assert fx_rows(run.fx) == FX_ROWS
+
+
+def test_a_run_without_fx_rates_has_an_fx_frame_without_rows(tmp_path):
+    loaded = Result.load(write(tmp_path))
+    assert "fx.parquet" not in loaded.manifest["files"]
+    for run in (in_memory(), loaded):
+        assert run.fx.height == 0
+        assert dict(run.fx.schema) == FX_SCHEMA
 
 
 # --- plots: what they draw is the data --------------------------------------------------
@@ -669,3 +748,43 @@ def test_orders_and_trades_recorded_without_client_codes_are_for_client_zero():
     got = rec.frames()
     assert got["orders"]["client"].to_list() == [0, 42]
     assert got["trades"].select("maker_client", "taker_client").row(0) == (0, 0)
+
+
+def test_a_fair_value_recorded_without_accrued_interest_has_none_accrued():
+    rec = Recorder()
+    rec.fair_value(1, "ABM", 99.5, 0.07, 120.0)
+    rec.fair_value(2, "ABM", 99.6, 0.07, 119.0, 1.25)
+    assert rec.frames()["fair_values"]["accrued"].to_list() == [0.0, 1.25]
+
+
+@pytest.mark.parametrize("bad", ["99.5", 10**400], ids=["text", "int-past-any-float"])
+def test_a_value_that_does_not_fit_a_float_column_is_named(bad):
+    rec = Recorder()
+    rec.fair_value(1, "ABM", 99.5, 0.07, bad, 0.25)
+    row = (1, "ABM", 99.5, 0.07, bad, 0.25)
+    message = f"fair_values: spread_bp must be a float or None, got {bad!r} in {row}"
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        rec.frames()
+
+
+def test_a_refused_block_is_reported_again_by_every_later_row():
+    # The refused rows stay pending: each later row retries them, so none pile up unnoticed.
+    with mock.patch.object(recorder_module, "_FLUSH_ROWS", 2):
+        rec = Recorder()
+        rec.quote(1, "EXCH", "ABM", 99.5, 1, 101, 1)
+        for time in (2, 3, 4):
+            with pytest.raises(ValueError, match=r"bid must be an int64 or None, got 99\.5"):
+                rec.quote(time, "EXCH", "ABM", 98, 1, 101, 1)
+    assert len(rec) == 4
+
+
+def test_the_fx_frame_is_among_the_frames_only_once_a_rate_is_recorded():
+    rec = Recorder()
+    rec.trade(1, "EXCH", "ABM", 100, 1, 1, 2, 3, 4, 1)
+    assert "fx" not in rec.frames()
+    for time, pair, rate in FX_ROWS:
+        rec.fx_rate(time, pair, rate)
+    assert fx_rows(rec.frames()["fx"]) == FX_ROWS
+    taken = rec.take_frames()
+    assert dict(taken["fx"].schema) == FX_SCHEMA and fx_rows(taken["fx"]) == FX_ROWS
+    assert "fx" not in rec.take_frames()  # emptied with the rest
