@@ -33,6 +33,13 @@ def build_fundamental(scenario, calendar: TradingCalendar, seed: np.random.SeedS
 
     spec = scenario.fundamentals
     rng = np.random.default_rng(seed)
+    if spec.kind == "replay":
+        from sim.engine.replay import recorded_fundamental
+
+        replay = scenario.replay
+        listed = next(i for i in scenario.instruments if i.symbol == replay.symbol)
+        ticks = round(listed.reference_price / listed.tick_size)
+        return recorded_fundamental(replay, ticks, float(listed.tick_size), calendar)
     if spec.kind == "mean_reverting":
         r_bar = {
             i.symbol: float(spec.r_bar if spec.r_bar is not None else i.reference_price)

@@ -58,6 +58,7 @@ from sim.engine.access import MarketAccess
 from sim.engine.latency import FixedLatency
 from sim.engine.participant import Participant
 from sim.errors import ConfigurationError
+from sim.fundamentals.recorded import RecordedFundamental
 from sim.market.calendar import TradingCalendar
 from sim.market.orders import Status
 from sim.market.venue import Venue
@@ -125,8 +126,7 @@ def recorded_day(spec: ReplaySpec, reference_ticks: int, calendar: TradingCalend
             "orderbook_file", read_lobster_quotes, spec.message_file, spec.orderbook_file
         )
         seeded_levels = levels_before(messages.row(0), quotes.row(0, named=True))
-    priced = messages.filter(pl.col("type") != _HALT)["price"]
-    anchor = spec.price_anchor or (priced[0] if len(priced) else 1)  # 1: nothing to place
+    anchor = _anchor(spec, messages)
 
     def to_ticks(prices, directions) -> np.ndarray:
         # buys rounded down and sells up: no replayed order is more aggressive than recorded
@@ -163,6 +163,36 @@ def recorded_day(spec: ReplaySpec, reference_ticks: int, calendar: TradingCalend
             if (path := getattr(spec, name)) is not None
         },
     )
+
+
+def _anchor(spec: ReplaySpec, messages: pl.DataFrame) -> int:
+    """The recorded price that lands on the reference price: the spec's, else the day's first."""
+    priced = messages.filter(pl.col("type") != _HALT)["price"]
+    return spec.price_anchor or (priced[0] if len(priced) else 1)  # 1: nothing to place
+
+
+def recorded_fundamental(
+    spec: ReplaySpec, reference_ticks: int, tick_size: float, calendar: TradingCalendar
+) -> RecordedFundamental:
+    """The replayed instrument's value on a replay day (``fundamentals.kind = "replay"``): the
+    recorded mid, mapped as the replayed orders are but not rounded to a tick, at each recorded
+    time. Needs the orderbook file; raises `ConfigurationError` naming the field."""
+    if spec.orderbook_file is None:
+        raise ConfigurationError(
+            'replay.orderbook_file: fundamentals.kind = "replay" values the day at its '
+            "recorded mid, which only the orderbook file has"
+        )
+    messages = _read("message_file", read_lobster_messages, spec.message_file)
+    quotes = _read("orderbook_file", read_lobster_quotes, spec.message_file, spec.orderbook_file)
+    two_sided = quotes.drop_nulls(["bid", "ask"])
+    if two_sided.is_empty():
+        raise ConfigurationError(
+            f"replay.orderbook_file: {spec.orderbook_file}: no two-sided quote"
+        )
+    offset = ((two_sided["bid"] + two_sided["ask"]) / 2 - _anchor(spec, messages)).to_numpy()
+    values = (reference_ticks + offset / spec.price_units_per_tick) * tick_size
+    times = (two_sided["time"] + calendar.at(0, time(0))).to_list()
+    return RecordedFundamental(spec.symbol, times, values.tolist())
 
 
 def _read(field: str, reader: Callable, *files):

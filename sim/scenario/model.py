@@ -208,7 +208,17 @@ class BondFundamentals(ConfigModel):
     recovery: Float = Field(0.4, ge=0, le=1)
 
 
-Fundamentals = Annotated[MeanRevertingFundamentals | BondFundamentals, Field(discriminator="kind")]
+class ReplayFundamentals(ConfigModel):
+    """A replay day's own price: the value of the replayed instrument is the recorded mid,
+    mapped as the replayed orders are (`sim.fundamentals.recorded`). Needs a ``[replay]``
+    with its orderbook file, and the replayed instrument as the only one."""
+
+    kind: Literal["replay"]
+
+
+Fundamentals = Annotated[
+    MeanRevertingFundamentals | BondFundamentals | ReplayFundamentals, Field(discriminator="kind")
+]
 
 
 class Recording(ConfigModel):
@@ -245,7 +255,7 @@ class Scenario:
     calendar: CalendarSpec
     instruments: tuple[InstrumentSpec, ...]
     venues: tuple[VenueSpec, ...]
-    fundamentals: MeanRevertingFundamentals | BondFundamentals
+    fundamentals: MeanRevertingFundamentals | BondFundamentals | ReplayFundamentals
     recording: Recording
     shocks: tuple[Shock, ...]
     populations: Mapping[str, BaseModel]  # in file order
@@ -496,6 +506,16 @@ def _cross_checks(spec: _Sections, instruments: tuple[InstrumentSpec, ...]) -> I
         for key, why in input_free_parameters(spec.calibration, spec.shocks):
             yield ("calibration", "free", key), why
     replay = spec.replay
+    if spec.fundamentals.kind == "replay":
+        if replay is None:
+            yield ("fundamentals", "kind"), 'is "replay", which needs a [replay] section'
+        elif [i.symbol for i in instruments] != [replay.symbol]:
+            yield (
+                ("fundamentals", "kind"),
+                f'is "replay": the replayed {replay.symbol!r} must be the only instrument',
+            )
+        elif replay.orderbook_file is None:
+            yield ("replay", "orderbook_file"), 'needed when fundamentals.kind = "replay"'
     if replay is not None:
         venue = next((v for v in spec.venues if v.name == replay.venue), None)
         listed = () if venue is None else _resolve_listings(venue, instruments).listings

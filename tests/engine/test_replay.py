@@ -23,6 +23,7 @@ from typer.testing import CliRunner
 
 import sim
 from sim.analytics.lobster import replay_lobster
+from sim.analytics.stylized import lobster_segments, minute_mid_return_segments, stylized_facts
 from sim.cli import app
 from sim.engine.build import trading_calendar
 from sim.engine.kernel import Simulation
@@ -435,10 +436,11 @@ def test_the_same_seed_gives_the_same_files(reduced_run, tmp_path):
     assert again.manifest["replay"] == first.manifest["replay"]
 
 
-def test_the_shipped_scenario_is_rmsc04_with_a_replay():
+def test_the_shipped_scenario_is_rmsc04_with_a_replay_valued_at_its_recorded_mid():
     mine = load_scenario(SHIPPED).to_dict()
     rmsc04 = load_scenario(REPO / "scenarios" / "rmsc04.toml").to_dict()
     assert mine.pop("replay")["message_file"] == str(AMZN)
+    assert mine.pop("fundamentals") == {"kind": "replay"} and rmsc04.pop("fundamentals")
     assert {**mine, "run": None} == {**rmsc04, "run": None}
 
 
@@ -551,3 +553,57 @@ def test_the_command_line_runs_a_replay_day_and_reports_a_missing_one_in_one_lin
         2,
         f"{scenario}: replay.message_file: {missing}: no such LOBSTER file\n",
     )
+
+
+# --- the replay day valued at its recorded mid ---------------------------------------------
+
+
+def test_a_replay_day_is_valued_at_its_recorded_mid_never_ahead_of_it(tmp_path):
+    scenario = load_scenario(write_day(tmp_path), ['fundamentals={ kind = "replay" }'])
+    fundamental = Simulation(scenario).fundamental
+    # The anchor 100.00 lands on the reference 100.00 and a cent is a tick: the first rows'
+    # mids (100.03 + 99.98) / 2, (100.01 + 99.98) / 2 and (100.01 + 99.99) / 2.
+    at = {0.0: 100.005, 0.5: 100.005, 0.99: 100.005, 1.0: 99.995, 1.5: 99.995, 2.0: 100.0}
+    for seconds, mid in at.items():
+        assert fundamental.value("ABM", OPEN + round(seconds * SECOND)) == pytest.approx(mid)
+    last = fundamental.fair_value_row("ABM", 0, OPEN + 65 * SECOND)[0]
+    assert last == pytest.approx(100.015)  # (100.03 + 100.00) / 2 after the last message
+
+
+def test_a_replay_value_needs_the_orderbook_file(tmp_path):
+    scenario = write_day(tmp_path)
+    scenario.write_text(
+        scenario.read_text().replace(f'orderbook_file = "{DAY}_orderbook_1.csv"\n', "")
+    )
+    with pytest.raises(
+        ScenarioError, match=r'replay\.orderbook_file: needed when fundamentals\.kind = "replay"'
+    ):
+        load_scenario(scenario, ['fundamentals={ kind = "replay" }'])
+
+
+def test_a_replay_value_is_of_the_replayed_bond_alone(tmp_path):
+    scenario = write_day(tmp_path)
+    extra = '[[instruments]]\nsymbol = "XYZ"\nreference_price = "100"\n\n[replay]'
+    scenario.write_text(scenario.read_text().replace("[replay]", extra))
+    with pytest.raises(ScenarioError, match="the replayed 'ABM' must be the only instrument"):
+        load_scenario(scenario, ['fundamentals={ kind = "replay" }'])
+
+
+def test_a_replay_value_needs_a_replay(tmp_path):
+    scenario = write_day(tmp_path)
+    scenario.write_text(scenario.read_text().split("[replay]")[0])
+    with pytest.raises(
+        ScenarioError, match=r'fundamentals.kind: is "replay", which needs a \[replay\]'
+    ):
+        load_scenario(scenario, ['fundamentals={ kind = "replay" }'])
+
+
+def test_valued_at_its_recorded_mid_the_replay_day_moves_like_the_recorded_one():
+    result = sim.run(load_scenario(SHIPPED), seed=1, out=None)
+    run = stylized_facts(minute_mid_return_segments(result.quotes, "ABM"))
+    recorded = stylized_facts(lobster_segments(AMZN))
+    # rmsc04's own value gave -0.43 and 10.4 here: prices bounced between the replay and agents
+    assert abs(run["acf_returns"]["1"] - recorded["acf_returns"]["1"]) < 0.1
+    assert run["excess_kurtosis"] < 2 * recorded["excess_kurtosis"]
+    value = result.agents.filter(pl.col("kind") == "value")["pnl"].sum()
+    assert abs(value) < 5_000_000  # paise: no edge from a value that knows nothing of the day
