@@ -717,12 +717,12 @@ def test_toml_syntax_errors_name_the_reason_and_where(tmp_path, text, reason):
         (
             'kind = "bond"',
             'kind = "bnd"',
-            "fundamentals: unknown kind 'bnd' (expected one of 'mean_reverting', 'bond')\n",
+            "fundamentals: unknown kind 'bnd' (expected one of 'mean_reverting', 'bond', 'replay')\n",
         ),
         (
             'kind = "bond"',
             "short_rat = 0.05",
-            "fundamentals: needs a kind (one of 'mean_reverting', 'bond')\n",
+            "fundamentals: needs a kind (one of 'mean_reverting', 'bond', 'replay')\n",
         ),
         ("size_bp = 100", "size_bps = 100", "shocks[0].size_bps: unknown field (did you mean si"),
         ("path = [[0, 1.0], [5, 0.0]]", "path = [[5, 1.0], [0, 0.0]]", "shocks[0].path: day off"),
