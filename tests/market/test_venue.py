@@ -264,6 +264,10 @@ def test_fee_schedule_errors(kwargs, message):
             {"halt_pct": 0},
             "price band needs 0 < halt_pct <= limit_pct < 100, got halt_pct=0, limit_pct=10.0",
         ),
+        (
+            {"halt_pct": -1},
+            "price band needs 0 < halt_pct <= limit_pct < 100, got halt_pct=-1, limit_pct=10.0",
+        ),
         ({"halt_ns": 0}, "halt_ns must be a positive integer, got 0"),
         ({"halt_ns": 1.5}, "halt_ns must be a positive integer, got 1.5"),
     ],
@@ -387,7 +391,7 @@ def test_side_spellings_accepted(side):
     assert venue.submit(OTHER, BOND, side, 1, PAR).status is Status.ACCEPTED
 
 
-@pytest.mark.parametrize("qty", [0, -5, 5.0, 3, 7, 12, True, "5", None])
+@pytest.mark.parametrize("qty", [0, -5, 5.0, 3, 7, 12, True, "5", None, np.int64(0)])
 def test_bad_quantity_with_a_lot_of_five(qty):
     ledger, venue = market(instrument=Instrument(BOND, lot_size=5))
     before = everything(ledger)
@@ -397,7 +401,7 @@ def test_bad_quantity_with_a_lot_of_five(qty):
     assert venue.submit(OTHER, BOND, "buy", 10, PAR).status is Status.ACCEPTED
 
 
-@pytest.mark.parametrize("price", [0, -1, 10_000.0, 100.5, "10000", True])
+@pytest.mark.parametrize("price", [0, -1, 10_000.0, 100.5, "10000", True, np.int64(0)])
 def test_bad_price(price):
     ledger, venue = market()
     before = everything(ledger)
@@ -406,7 +410,7 @@ def test_bad_price(price):
     assert everything(ledger) == before
 
 
-@pytest.mark.parametrize("stop", [0, -1, 10_000.0, "10000", True])
+@pytest.mark.parametrize("stop", [0, -1, 10_000.0, "10000", True, np.int64(0)])
 def test_bad_stop_price(stop):
     ledger, venue = market()
     before = everything(ledger)
@@ -751,6 +755,95 @@ def test_halt_below_the_reference():
     assert venue.reference_price(BOND) == 9_499
 
 
+def test_the_default_band_is_10_percent_and_halts_beyond_5_percent_for_15_minutes():
+    _, venue = market(price_band=PriceBand())
+    assert venue.price_limits(BOND) == (9_000, 11_000)
+    venue.submit(SELLER, BOND, "sell", 1, 10_500)
+    venue.submit(BUYER, BOND, "buy", 1, 10_500, now=50)  # exactly 5% above: no halt
+    assert venue.halted_until(BOND) == 0
+    venue.submit(SELLER, BOND, "sell", 1, 10_501)
+    venue.submit(BUYER, BOND, "buy", 1, 10_501, now=100)
+    end = 100 + 900 * 10**9  # 15 minutes of 60 s of 10**9 ns
+    assert venue.halted_until(BOND) == end
+    assert_refused(venue.submit(BUYER, BOND, "buy", 1, PAR, now=end - 1), Reason.HALTED)
+    assert venue.submit(BUYER, BOND, "buy", 1, PAR, now=end).ok
+
+
+def test_a_band_may_halt_for_a_single_nanosecond():
+    _, venue = market(price_band=PriceBand(halt_ns=1))
+    venue.submit(SELLER, BOND, "sell", 1, 10_501)
+    venue.submit(BUYER, BOND, "buy", 1, 10_501, now=100)
+    assert venue.halted_until(BOND) == 101
+    assert_refused(venue.submit(BUYER, BOND, "buy", 1, PAR, now=100), Reason.HALTED)
+    assert venue.submit(BUYER, BOND, "buy", 1, PAR, now=101).ok
+
+
+# --- halts the simulator sets ----------------------------------------------------------------
+
+
+def test_halt_instruments_halts_the_named_listings_until_a_time():
+    ledger, venue = market()
+    venue.list_instrument(Instrument("GS2040"), PAR)
+    bid = venue.submit(BUYER, BOND, "buy", 2, PAR, now=10)
+    other_bid = venue.submit(OTHER, BOND, "buy", 1, PAR - 5, now=10)
+    venue.halt_instruments(1_000, [BOND])
+    assert (venue.halted_until(BOND), venue.halted_until("GS2040")) == (1_000, 0)
+    for now in (20, 999):
+        assert_refused(venue.submit(SELLER, BOND, "sell", 2, PAR, now=now), Reason.HALTED)
+    modified = venue.modify(BUYER, BOND, bid.order_id, qty=1, now=999)
+    assert (modified.status, modified.reason) == (Status.REJECTED, Reason.HALTED)
+    assert venue.cancel(OTHER, BOND, other_bid.order_id, now=999).status is Status.CANCELLED
+    assert venue.submit(BUYER, "GS2040", "buy", 1, PAR, now=999).status is Status.ACCEPTED
+    # The first request at the end resumes trading; the bid that rested through the halt trades.
+    (trade,) = venue.submit(SELLER, BOND, "sell", 2, PAR, now=1_000).trades
+    assert (trade.maker_order_id, trade.qty, trade.time) == (bid.order_id, 2, 1_000)
+    assert venue.halted_until(BOND) == 0
+    assert ledger.check().ok
+
+
+def test_halt_instruments_without_symbols_halts_every_listing_and_keeps_a_later_end():
+    _, venue = breaker_market()
+    venue.list_instrument(Instrument("GS2040"), PAR)
+    # A trade beyond the 5% threshold halts BOND until 100 + HALT_NS = 1_100.
+    venue.submit(SELLER, BOND, "sell", 1, 10_501)
+    venue.submit(BUYER, BOND, "buy", 1, 10_501, now=100)
+    venue.halt_instruments(500)
+    assert (venue.halted_until(BOND), venue.halted_until("GS2040")) == (1_100, 500)
+    assert_refused(venue.submit(BUYER, "GS2040", "buy", 1, PAR, now=499), Reason.HALTED)
+    assert venue.submit(BUYER, "GS2040", "buy", 1, PAR, now=500).ok
+    assert_refused(venue.submit(BUYER, BOND, "buy", 1, 10_501, now=500), Reason.HALTED)
+    venue.halt_instruments(2_000, [BOND])  # a later end than the breaker's replaces it
+    assert venue.halted_until(BOND) == 2_000
+    assert_refused(venue.submit(BUYER, BOND, "buy", 1, 10_501, now=1_999), Reason.HALTED)
+    assert venue.submit(BUYER, BOND, "buy", 1, 10_501, now=2_000).ok
+
+
+def test_a_halt_until_the_first_nanosecond_ends_there():
+    _, venue = market()
+    venue.halt_instruments(1)
+    assert venue.halted_until(BOND) == 1
+    assert_refused(venue.submit(BUYER, BOND, "buy", 1, PAR, now=0), Reason.HALTED)
+    assert venue.submit(BUYER, BOND, "buy", 1, PAR, now=1).ok
+
+
+@pytest.mark.parametrize("until", [0, -1, 1.5, True, None])
+def test_halt_instruments_refuses_a_time_that_is_not_a_positive_int(until):
+    _, venue = market()
+    message = f"NSE: halt until {until!r}: not a positive time in ns"
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        venue.halt_instruments(until)
+    assert venue.halted_until(BOND) == 0
+    assert venue.submit(BUYER, BOND, "buy", 1, PAR).ok
+
+
+def test_halt_instruments_naming_an_unlisted_symbol_halts_nothing():
+    _, venue = market()
+    with pytest.raises(ValueError, match=r"^NSE: GS2099: not listed here$"):
+        venue.halt_instruments(1_000, [BOND, "GS2099"])
+    assert venue.halted_until(BOND) == 0
+    assert venue.submit(BUYER, BOND, "buy", 1, PAR).ok
+
+
 # --- market-order protection --------------------------------------------------------------
 
 
@@ -944,6 +1037,7 @@ def test_modify_of_another_accounts_order_is_unknown():
         ({"qty": 12.0}, Reason.BAD_QUANTITY),
         ({"price": 0}, Reason.BAD_PRICE),
         ({"price": 9_900.0}, Reason.BAD_PRICE),
+        ({"price": np.int64(0)}, Reason.BAD_PRICE),  # refused before the band is looked at
         ({"price": 11_001}, Reason.PRICE_BAND),
         ({"price": 8_999}, Reason.PRICE_BAND),
     ],
@@ -1088,6 +1182,16 @@ def test_t_plus_zero_settles_at_once():
     assert trade.settle_at == 55
     assert ledger.unsettled == ()
     assert ledger.account(BUYER).units[BOND] == 1
+
+
+def test_requests_without_a_time_are_at_time_zero():
+    _, venue = market(settlement_lag_days=1)
+    venue.submit(SELLER, BOND, "sell", 2, PAR)
+    (trade,) = venue.submit(BUYER, BOND, "buy", 1, PAR).trades
+    assert (trade.time, trade.settle_at) == (0, NS_PER_DAY)
+    oid = venue.submit(BUYER, BOND, "buy", 1, PAR - 1).order_id
+    (trade,) = venue.modify(BUYER, BOND, oid, price=PAR).trades
+    assert (trade.time, trade.settle_at) == (0, NS_PER_DAY)
 
 
 def test_price_limits_are_the_published_band():
