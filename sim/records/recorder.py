@@ -364,6 +364,8 @@ class Recorder:
         """The frames, emptying each buffer as soon as its frame is built, so that a run's
         events are never held twice over; the recorder is empty afterwards."""
         tables = self._tables
+        for table in tables.values():
+            table.flush()  # a value its column cannot hold is refused here, with nothing lost
         self.clear()  # new buffers and appenders: the old buffers now live only in `tables`
         frames = {name: tables.pop(name).frame() for name in FRAME_NAMES if _kept(tables[name])}
         _return_freed_memory()

@@ -778,6 +778,17 @@ def test_a_refused_block_is_reported_again_by_every_later_row():
     assert len(rec) == 4
 
 
+def test_a_value_refused_when_the_frames_are_taken_loses_nothing():
+    rec = Recorder()
+    rec.trade(1, "EXCH", "ABM", 100, 1, 1, 2, 3, 4, 1)
+    rec.quote(2, "EXCH", "ABM", 99.5, 1, 101, 1)  # pending: a float bid is refused at a flush
+    with pytest.raises(ValueError, match=r"bid must be an int64 or None, got 99\.5"):
+        rec.take_frames()
+    assert len(rec) == 2  # the trade and the quote are still there, as frames() keeps them
+    with pytest.raises(ValueError, match="bid must be an int64"):
+        rec.frames()
+
+
 def test_the_fx_frame_is_among_the_frames_only_once_a_rate_is_recorded():
     rec = Recorder()
     rec.trade(1, "EXCH", "ABM", 100, 1, 1, 2, 3, 4, 1)

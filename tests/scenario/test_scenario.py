@@ -717,7 +717,8 @@ def test_toml_syntax_errors_name_the_reason_and_where(tmp_path, text, reason):
         (
             'kind = "bond"',
             'kind = "bnd"',
-            "fundamentals: unknown kind 'bnd' (expected one of 'mean_reverting', 'bond', 'replay')\n",
+            "fundamentals: unknown kind 'bnd' "
+            "(expected one of 'mean_reverting', 'bond', 'replay')\n",
         ),
         (
             'kind = "bond"',
