@@ -89,6 +89,17 @@ def test_zero_coupon_bonds_from_a_day_to_thirty_years_in_closed_form():
     np.testing.assert_allclose(yield_many(bonds, prices, SETTLE), 0.05, rtol=0, atol=1e-12)
 
 
+def test_yields_of_a_deeply_discounted_bond_in_closed_form():
+    # 30/360 a year before maturity: 3 at t = 1/2 and 103 at t = 1, so v = 1 / (1 + y/2) solves
+    # 103 v**2 + 3 v = price; the lower the price, the flatter the price is in the yield
+    bond = Bond(date(2020, 11, 20), date(2027, 11, 20), 0.06, 2, "30/360")
+    prices = np.array([20.0, 5.0, 1.0, 0.01])
+    v = (np.sqrt(9 + 412 * prices) - 3) / 206
+    np.testing.assert_allclose(
+        yield_many([bond] * 4, prices, SETTLE), 2 * (1 / v - 1), rtol=1e-13, atol=0
+    )
+
+
 def test_portfolio_prepares_once_per_settlement_date():
     portfolio = BondPortfolio(BONDS[:50])
     first = portfolio.prepare(SETTLE)
@@ -301,3 +312,14 @@ def test_a_price_below_the_cash_paid_at_settlement_has_no_yield():
         r"\(solver did not converge\)",
     ):
         yield_many([bond, bond], np.array([100.0, -1.0]), settle)
+
+
+def test_no_yield_below_the_cash_paid_at_settlement_stops_before_a_zero_slope():
+    # The flows after t = 0 discount to exactly 0 on the way; compiled, dividing by that slope
+    # raises ZeroDivisionError, while numpy scalars only warn: make them raise as well.
+    bond = Bond(date(2024, 5, 31), date(2026, 5, 31), 0.05, 2, "30E/360")
+    with (
+        np.errstate(divide="raise", invalid="raise"),
+        pytest.raises(PricingError, match="did not converge"),
+    ):
+        yield_many([bond], np.array([-1.0]), date(2025, 5, 30))
