@@ -358,8 +358,10 @@ class RetailCohort(Participant):
     # --- shocks --------------------------------------------------------------------------
 
     def on_shock(self, shock) -> None:
+        # The day's panic along the shocks' paths: a ramp starts from nothing.
         if isinstance(shock, PanicShock):
-            self.panic = shock.intensity
+            market = self.market
+            self.panic = market.shock_level(PanicShock, market.day_index(market.now()))
 
     def on_session_open(self, day: int) -> None:
         # Panic fades day by day along the shocks' paths.

@@ -465,11 +465,15 @@ def test_same_seed_same_investors(tmp_path):
     assert not np.array_equal(a.orders_by_investor, c.orders_by_investor)
 
 
-def test_panic_shock_and_fade(tmp_path):
-    sim, cohort = cohort_in(tmp_path, days=2)
-
-    cohort.on_shock(PanicShock(kind="panic", day=0, intensity=0.8))
-    assert cohort.panic == 0.8
-    sim.shock_level = lambda kind, day, size=None: 0.3 if (kind, day) == (PanicShock, 1) else 0.0
+@pytest.mark.parametrize(
+    ("path", "struck", "next_day"),
+    [('{ kind = "step" }', 0.8, 0.8), ('{ kind = "ramp", days = 2 }', 0.0, 0.4)],
+)
+def test_panic_strikes_and_fades_along_its_path(tmp_path, path, struck, next_day):
+    shock = f'shocks=[{{ kind = "panic", day = 0, intensity = 0.8, path = {path} }}]'
+    sim, cohort = cohort_in(tmp_path, shock, days=2)
+    (panic,) = sim.scenario.shocks
+    cohort.on_shock(panic)
+    assert cohort.panic == pytest.approx(struck)  # a ramp starts from nothing
     cohort.on_session_open(1)
-    assert cohort.panic == 0.3
+    assert cohort.panic == pytest.approx(next_day)
