@@ -223,3 +223,14 @@ def test_fit_searches_only_the_free_parameters_and_reports_the_best(scenario_fil
     # The inputs are measured as imposed whatever the panic: the fit never touches them.
     fx = next(r for r in found.calibration.results if r.target.kind == "input")
     assert fx.values == pytest.approx((20.0,))
+
+
+def test_the_command_fits_and_writes_the_fit(scenario_file, tmp_path):
+    out = tmp_path / "fit"
+    args = ["calibrate", str(scenario_file), "--fit", "--trials", "2", "--seeds", "1"]
+    done = CliRunner().invoke(app, [*args, "--out", str(out)])
+    assert done.exit_code == 1, done.output  # volume_multiple stays out of reach
+    assert "fitted (2 trials" in done.output and "--set shocks.3.intensity=" in done.output
+    fitted = json.loads((out / "fit.json").read_text())
+    assert set(fitted["params"]) == {"shocks.3.intensity"} and fitted["trials"] == 2
+    assert fitted["calibration"] == json.loads((out / "calibration.json").read_text())
