@@ -97,6 +97,8 @@ def test_bad_spread_tables_are_refused():
     tenors = (1.0, 3.0, 5.0, 10.0)
     with pytest.raises(ValueError, match="must not fall as ratings worsen: A- is below A"):
         SpreadTable(tenors, _table_with(**{"A-": [100, 365, 390, 410]}))
+    with pytest.raises(ValueError, match="must not fall as ratings worsen: BIG is below BBB-"):
+        SpreadTable(tenors, _table_with(BIG=[900, 925, 690, 975]))  # the last pair checked too
     missing = _table_with()
     del missing["BIG"]
     with pytest.raises(ValueError, match=r"missing ratings: \['BIG'\]"):
