@@ -212,9 +212,7 @@ def fair_value_of(
         raise ValueError("rating D: a defaulted bond is worth its recovery; use defaulted_value")
     if not math.isfinite(model_adjustment_bp):
         raise ValueError(f"model_adjustment_bp must be finite, got {model_adjustment_bp!r}")
-    times, amounts = cashflow_times(bond, settle)
-    if times.size == 0:
-        raise ValueError(f"bond has no cash flows after {settle.isoformat()}: it has matured")
+    times, amounts = cashflow_times(bond, settle)  # refuses a settle on or after maturity
 
     rating_bp = 0.0 if rating is None else float(spread_table.spread_bp(rating, times[-1]))
     liquidity_bp = 0.0 if liquidity is None else liquidity_premium_bp(liquidity, liquidity_params)

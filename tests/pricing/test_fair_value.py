@@ -141,6 +141,10 @@ def test_default_liquidity_premium_parameters():
 def test_liquidity_parameter_bounds():
     zero = LiquidityPremiumParams(spread_weight=0.0, depth_bp=0.0, staleness_bp=0.0, cap_bp=0.0)
     assert liquidity_premium_bp(LIQ, zero) == 0.0
+    # Scales below one are scales too: half a day's staleness, half a rupee of depth.
+    short = LiquidityPremiumParams(staleness_days=0.5, reference_depth_rupees=0.5)
+    expected = 12.5 + 20 * (1 - math.exp(-1))  # half depth_bp at the reference depth
+    assert liquidity_premium_bp(Liquidity(0.0, 0.5, 0.5), short) == pytest.approx(expected)
     for name in ("reference_depth_rupees", "staleness_days"):
         for bad in (-1.0, math.nan):
             with pytest.raises(
