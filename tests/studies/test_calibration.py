@@ -8,6 +8,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
+import sim
 from sim.cli import app
 from sim.scenario import load_scenario
 from sim.studies import calibration as study
@@ -234,3 +235,9 @@ def test_the_command_fits_and_writes_the_fit(scenario_file, tmp_path):
     fitted = json.loads((out / "fit.json").read_text())
     assert set(fitted["params"]) == {"shocks.3.intensity"} and fitted["trials"] == 2
     assert fitted["calibration"] == json.loads((out / "calibration.json").read_text())
+
+
+def test_the_metrics_a_target_may_name_are_what_a_run_measures(scenario_file):
+    measured = study.measure(sim.run(load_scenario(scenario_file), out=None))
+    window = {"shock_day", "reference_days"}  # the window itself, not an outcome
+    assert set(study.METRICS) == set(measured) - window - {"fx_move_pct_USDINR"}
