@@ -130,6 +130,11 @@ def sync_tree(module: Module, fresh: bool) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source, target)
     shutil.rmtree(module.work / "tmp", ignore_errors=True)
+    # The data beside the repository (the LOBSTER sample days), where the copy's tests and
+    # scenarios look for it: without it their tests are skipped and their mutants survive.
+    beside, link = REPO.parent / "shared", module.work.parent / "shared"
+    if beside.is_dir() and not link.exists():
+        link.symlink_to(beside)
 
 
 def test_command(module: Module, *extra: str) -> list[str]:
