@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import datetime as dt
 import difflib
 import hashlib
@@ -285,6 +286,7 @@ def execute(module: Module, minutes: float | None) -> None:
                 print(f"{module.name}: {minutes} minutes are up; stopping", flush=True)
                 process.send_signal(signal.SIGINT)  # cosmic-ray puts the mutated file back
                 process.wait()
+                _stop_leftover_tests(module)
                 return
             try:
                 process.wait(timeout=PROGRESS_EVERY)
@@ -306,6 +308,23 @@ def execute(module: Module, minutes: float | None) -> None:
         raise
     if process.returncode:
         sys.exit(f"{module.name}: cosmic-ray exec failed (exit {process.returncode})")
+
+
+def _stop_leftover_tests(module: Module) -> None:
+    """Kill the test command of the mutant cosmic-ray was running when it was interrupted:
+    it runs in a session of its own, so it outlives cosmic-ray and would go on testing the
+    scratch copy."""
+    import psutil  # a dev dependency, like cosmic-ray
+
+    for proc in psutil.process_iter(["cmdline", "cwd"]):
+        command = proc.info["cmdline"] or []
+        if proc.info["cwd"] == str(module.work) and any(
+            part.endswith("run_pytest.py") for part in command
+        ):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)  # its pytest with it
+            with contextlib.suppress(psutil.NoSuchProcess):
+                proc.kill()
 
 
 def retest(module: Module) -> int:
