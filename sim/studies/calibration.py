@@ -9,6 +9,7 @@ emergent targets are met; it never moves an input.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import re
@@ -17,11 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
 from sim.analytics.stress import stress_outcomes
 from sim.engine.kernel import run
 from sim.errors import BondlabError
 from sim.records.store import write_bytes_atomically
 from sim.scenario.calibration import Target
+from sim.scenario.config import closest
 from sim.scenario.model import Scenario, load_scenario
 
 CALIBRATION_FILE = "calibration.json"
@@ -104,8 +108,6 @@ def measure(result) -> dict[str, float | None]:
 
 def fx_move_pct(result, pair: str) -> float | None:
     """The largest move (%, signed) of the recorded rate of `pair` from its first value."""
-    import polars as pl
-
     rates = result.fx.filter(pl.col("pair").cast(pl.String) == pair)["rate"].to_list()
     if not rates:
         return None
@@ -118,8 +120,6 @@ def check_metrics(scenario: Scenario) -> None:
     known = set(METRICS)
     for i, target in enumerate(spec.targets):
         if target.metric not in known and not re.fullmatch(FX_PATTERN, target.metric):
-            from sim.scenario.config import closest
-
             close = closest(target.metric, known)
             hint = f" (did you mean {close}?)" if close else ""
             raise CalibrationError(
@@ -162,8 +162,6 @@ def write_calibration(calibration: Calibration, out_dir: str | Path) -> Path:
     text = json.dumps(calibration.to_dict(), indent=2, sort_keys=True, allow_nan=False)
     write_bytes_atomically(out / CALIBRATION_FILE, text.encode())
     figure = calibration_figure(calibration.to_dict())
-    import io
-
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
     write_bytes_atomically(out / FIGURE_FILE, buffer.getvalue())
