@@ -3,8 +3,8 @@ stress scenarios are calibrated on and that `bondlab compare` puts side by side.
 
 Days are the run's trading days, 0-based as a scenario's shocks count them; a record belongs to
 the last session that opened at or before it. The **stress window** runs from the open of
-`shock_day` (by default the earliest shock's day in the run's scenario) to the end of the run;
-the **reference** is the `pre_days` trading days before it (fewer when the run starts later).
+`shock_day` (by default the earliest shock's day in the run's scenario) for `days` trading
+days, or to the end of the run (the default); the **reference** is the `pre_days` trading days before it (fewer when the run starts later).
 A run without a shock has no window, and a shock on day 0 no reference: what needs them is
 None, as is anything the run has no records for (no two-sided book, no SIP cohort, ...).
 
@@ -17,7 +17,8 @@ Market, from the records (prices in ticks, quantities in units, as recorded):
   sides, a book with nothing in it counting 0 until its bond's maturity date; the multiple is
   the window's shallowest day over the reference mean;
 - traded volume: the day's traded face value (units x unit face value, rupees), 0 on a day
-  without trades; the multiple is the window's busiest day over the reference mean;
+  without trades; ``volume_multiple`` is the window's busiest day over the reference mean and
+  ``turnover_multiple`` its mean day over the reference mean;
 - fair yield and credit spread moves (bp), by rating grade (ratings at the start of the run,
   notches pooled, unrated as BIG) and over all bonds: at each publication in the window the
   grade's mean move of its bonds from their last values before the window; the move of
@@ -73,10 +74,13 @@ class StressWindow:
     opens: tuple[int, ...]
     shock_day: int | None
     pre_days: int = 5
+    days: int | None = None  # the window's length in trading days (None: to the run's end)
 
     def __post_init__(self) -> None:
         if self.pre_days < 1:
             raise ValueError(f"pre_days must be at least 1, got {self.pre_days}")
+        if self.days is not None and self.days < 1:
+            raise ValueError(f"days must be at least 1, got {self.days}")
         if self.shock_day is not None and not 0 <= self.shock_day < len(self.opens):
             raise ValueError(
                 f"shock_day must be a trading day of the run, 0 to {len(self.opens) - 1}, "
@@ -95,10 +99,31 @@ class StressWindow:
         """The open of the first day of the window."""
         return None if self.shock_day is None else self.opens[self.shock_day]
 
+    @property
+    def end_day(self) -> int:
+        """The first trading day after the window (the run's day count when it runs to the
+        end)."""
+        if self.shock_day is None or self.days is None:
+            return len(self.opens)
+        return min(self.shock_day + self.days, len(self.opens))
 
-def stress_window(result, *, shock_day: int | None = None, pre_days: int = 5) -> StressWindow:
-    """The stress window of a `sim.Result`: its trading days from the manifest's scenario, and
-    `shock_day` or else the day of its earliest shock (None when it has none)."""
+    def has_day(self, day: pl.Expr) -> pl.Expr:
+        """Whether trading day `day` is in the window."""
+        return (day >= self.shock_day) & (day < self.end_day)
+
+    def has_time(self, time: pl.Expr) -> pl.Expr:
+        """Whether a record's `time` (ns) falls in the window."""
+        if self.end_day == len(self.opens):
+            return time >= self.start_ns
+        return (time >= self.start_ns) & (time < self.opens[self.end_day])
+
+
+def stress_window(
+    result, *, shock_day: int | None = None, pre_days: int = 5, days: int | None = None
+) -> StressWindow:
+    """The stress window of a `sim.Result`: its trading days from the manifest's scenario,
+    `shock_day` or else the day of its earliest shock (None when it has none), and `days` of
+    it (None: to the run's end)."""
     scenario = result.manifest["scenario"]
     spec = scenario["calendar"]
     calendar = TradingCalendar(
@@ -111,7 +136,7 @@ def stress_window(result, *, shock_day: int | None = None, pre_days: int = 5) ->
     opens = tuple(calendar.session(day)[0] for day in range(calendar.days))
     if shock_day is None:
         shock_day = min((shock["day"] for shock in scenario.get("shocks", ())), default=None)
-    return StressWindow(opens, shock_day, pre_days)
+    return StressWindow(opens, shock_day, pre_days, days)
 
 
 def with_trading_day(frame: pl.DataFrame, window: StressWindow) -> pl.DataFrame:
@@ -212,15 +237,16 @@ def daily_volume(
 
 
 def multiple(
-    daily: pl.DataFrame, column: str, window: StressWindow, worst: Literal["max", "min"]
+    daily: pl.DataFrame, column: str, window: StressWindow, worst: Literal["max", "min", "mean"]
 ) -> float | None:
-    """The window's worst day of `daily[column]` (`worst`: "max" or "min") over the mean of
-    the reference days; None without both, or when the reference mean is 0."""
+    """The window's worst day of `daily[column]` (`worst`: "max" or "min"; "mean": its mean
+    day) over the mean of the reference days; None without both, or when the reference mean
+    is 0."""
     if window.shock_day is None:
         return None
     days = pl.col("day")
     reference = daily.filter(days.is_in(list(window.reference_days)))[column].mean()
-    stressed = daily.filter(days >= window.shock_day)[column]
+    stressed = daily.filter(window.has_day(days))[column]
     if not reference or stressed.is_empty():
         return None
     return float(getattr(stressed, worst)() / reference)
@@ -245,6 +271,14 @@ def volume_multiple(
     return multiple(daily_volume(trades, instruments, window), "face_rupees", window, "max")
 
 
+def turnover_multiple(
+    trades: pl.DataFrame, instruments: pl.DataFrame, window: StressWindow
+) -> float | None:
+    """The window's mean daily traded face value over its reference mean: how busy the market
+    stayed (a month's turnover against the weeks before, as exchanges report it)."""
+    return multiple(daily_volume(trades, instruments, window), "face_rupees", window, "mean")
+
+
 # --- fair values ----------------------------------------------------------------------------
 
 
@@ -266,7 +300,7 @@ def _peak_moves(
     before = published.filter(pl.col("time") < window.start_ns)
     base = before.group_by("instrument").agg(pl.col("value").last().alias("base"))
     moves = (
-        published.filter(pl.col("time") >= window.start_ns)
+        published.filter(window.has_time(pl.col("time")))
         .join(base, on="instrument")
         .join(_grades(instruments), on="instrument")
         .with_columns((pl.col("value") - pl.col("base")).alias("move"))
@@ -323,7 +357,7 @@ def drawdown_pct(
         .filter(pl.col("day") >= first)
         .sort("time")
         .with_columns(peak=pl.col("mid").cum_max().over("instrument"))
-        .filter(pl.col("day") >= window.shock_day)
+        .filter(window.has_day(pl.col("day")))
         .group_by("instrument")
         .agg(((1 - pl.col("mid") / pl.col("peak")) * 100).max().alias("fall"))
     )
@@ -346,7 +380,7 @@ def _traded_at_fair(
     fair = _symbols(fair_values).select("time", "instrument", "fair_clean_price").sort("time")
     priced = (
         _symbols(trades)
-        .filter(pl.col("time") >= window.start_ns)
+        .filter(window.has_time(pl.col("time")))
         .join(_lower_rated(instruments, grades), on="instrument")
         .join(ticks, on="instrument")
         .with_columns((pl.col("price") * pl.col("tick_size")).alias("price"))
@@ -484,7 +518,7 @@ def sip_absorption_window(
     pools, cohorts = _accounts(agents, "sip_pool"), _accounts(agents, "sip")
     if window.shock_day is None or not cohorts:
         return None
-    in_window = pl.col("time") >= window.start_ns
+    in_window = window.has_time(pl.col("time"))
     # A pool buying an exit pays the cohort (source -> target) and takes its units.
     bought = transfers.filter(
         in_window
@@ -513,7 +547,8 @@ def forced_sale_units_window(
     lenders = _accounts(agents, "repo_lender")
     if window.shock_day is None or not lenders:
         return None
-    return int(_sold_by(trades.filter(pl.col("time") >= window.start_ns), lenders)["qty"].sum())
+    in_window = trades.filter(window.has_time(pl.col("time")))
+    return int(_sold_by(in_window, lenders)["qty"].sum())
 
 
 def maker_presence(metrics: dict) -> float | None:
@@ -527,16 +562,16 @@ def maker_presence(metrics: dict) -> float | None:
 
 
 def stress_outcomes(
-    result, *, shock_day: int | None = None, pre_days: int = 5
+    result, *, shock_day: int | None = None, pre_days: int = 5, days: int | None = None
 ) -> dict[str, float | int | None]:
     """Every outcome above for a `sim.Result`, as one flat dict: the window's ``shock_day`` and
     number of ``reference_days``; ``spread_multiple``, ``depth_multiple``,
-    ``volume_multiple``; ``yield_move_bp`` and
+    ``volume_multiple``, ``turnover_multiple``; ``yield_move_bp`` and
     ``credit_spread_move_bp`` (all bonds) and ``..._<grade>``; ``drawdown_pct`` and
     ``discount_to_fair_bp`` (lower-rated bonds); ``fire_sale_yield_bp`` (AAA bonds);
     ``sip_absorption``, ``sip_absorption_window``; ``margin_calls``, ``forced_sale_units``,
     ``forced_sale_units_window``; ``maker_presence``."""
-    window = stress_window(result, shock_day=shock_day, pre_days=pre_days)
+    window = stress_window(result, shock_day=shock_day, pre_days=pre_days, days=days)
     book, trades, fair = result.book, result.trades, result.fair_values
     instruments, agents, metrics = result.instruments, result.agents, result.metrics
     moves = {
@@ -549,6 +584,7 @@ def stress_outcomes(
         "spread_multiple": spread_multiple(book, window),
         "depth_multiple": depth_multiple(book, instruments, window),
         "volume_multiple": volume_multiple(trades, instruments, window),
+        "turnover_multiple": turnover_multiple(trades, instruments, window),
         **{
             name if grade == "all" else f"{name}_{grade}": move
             for name, by_grade in moves.items()

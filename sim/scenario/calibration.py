@@ -42,7 +42,9 @@ INPUT_KINDS = frozenset(
 
 class Target(ConfigModel):
     """One historical figure a run should reproduce: ``|mean over seeds - historical| <=
-    tolerance``, in the metric's own units."""
+    tolerance``, in the metric's own units, measured over a stress window that opens on
+    ``shock_day`` (default: the earliest shock's day) and lasts ``days`` trading days
+    (default: to the end of the run), as the history it is compared with was."""
 
     metric: str = Field(pattern=METRIC_NAME, max_length=64)
     historical: Float
@@ -50,6 +52,13 @@ class Target(ConfigModel):
     kind: Literal["input", "emergent"]
     source: str = Field(min_length=1, max_length=300)
     key: bool = True  # checked by the tests' reduced run too
+    shock_day: Int | None = Field(None, ge=0)
+    days: Int | None = Field(None, ge=1)
+
+    @property
+    def window(self) -> tuple[int | None, int | None]:
+        """(shock_day, days): the stress window it is measured over."""
+        return self.shock_day, self.days
 
     def met(self, simulated: float) -> bool:
         """Whether a simulated mean is within tolerance of the historical figure."""

@@ -505,6 +505,12 @@ def _cross_checks(spec: _Sections, instruments: tuple[InstrumentSpec, ...]) -> I
     if spec.calibration is not None:
         for key, why in input_free_parameters(spec.calibration, spec.shocks):
             yield ("calibration", "free", key), why
+        for t, target in enumerate(spec.calibration.targets):
+            if target.shock_day is not None and target.shock_day >= cal.days:
+                yield (
+                    ("calibration", "targets", t, "shock_day"),
+                    f"must be < calendar.days ({cal.days}) (got {target.shock_day})",
+                )
     replay = spec.replay
     if spec.fundamentals.kind == "replay":
         if replay is None:

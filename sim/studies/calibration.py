@@ -97,10 +97,13 @@ class Calibration:
         }
 
 
-def measure(result) -> dict[str, float | None]:
-    """Every outcome a calibration target may name, measured from one run: the stress
-    outcomes, and ``fx_move_pct_<PAIR>`` for each exchange rate the run recorded."""
-    outcomes = dict(stress_outcomes(result))
+def measure(
+    result, shock_day: int | None = None, days: int | None = None
+) -> dict[str, float | None]:
+    """Every outcome a calibration target may name, measured from one run over the stress
+    window opening on `shock_day` for `days` (`stress_window`'s defaults): the stress outcomes,
+    and ``fx_move_pct_<PAIR>`` for each exchange rate the run recorded (over the whole run)."""
+    outcomes = dict(stress_outcomes(result, shock_day=shock_day, days=days))
     for pair in result.fx["pair"].unique(maintain_order=True).to_list():
         outcomes[f"{FX_METRIC}{pair}"] = fx_move_pct(result, pair)
     return outcomes
@@ -138,13 +141,16 @@ def calibrate(
     spec = _spec(scenario)
     check_metrics(scenario)
     seeds = tuple(seeds) if seeds is not None else default_seeds(scenario, spec.seeds)
-    outcomes = []
+    windows = dict.fromkeys(t.window for t in spec.targets)
+    outcomes = []  # per seed: {window: measured outcomes}
     for done, seed in enumerate(seeds):
-        outcomes.append(measure(run(scenario, seed=seed, out=None)))
+        result = run(scenario, seed=seed, out=None)
+        outcomes.append({w: measure(result, *w) for w in windows})
         if progress is not None:
             progress(done + 1, len(seeds))
     results = tuple(
-        TargetResult(t, tuple(_number(o.get(t.metric)) for o in outcomes)) for t in spec.targets
+        TargetResult(t, tuple(_number(o[t.window].get(t.metric)) for o in outcomes))
+        for t in spec.targets
     )
     return Calibration(scenario.name, scenario.hash, seeds, results)
 
@@ -256,6 +262,7 @@ METRICS = (
     "spread_multiple",
     "depth_multiple",
     "volume_multiple",
+    "turnover_multiple",
     *(f"{name}{suffix}" for name in ("yield_move_bp", "credit_spread_move_bp")
       for suffix in ("", "_AAA", "_AA", "_A", "_BBB", "_BIG")),
     "drawdown_pct",

@@ -94,6 +94,22 @@ def test_the_reference_is_the_days_before_the_shock_as_far_as_the_run_goes():
 def test_a_window_outside_the_run_is_refused(shock_day, pre_days, message):
     with pytest.raises(ValueError, match=f"^{message}$"):
         StressWindow(OPENS, shock_day, pre_days)
+    with pytest.raises(ValueError, match="^days must be at least 1, got 0$"):
+        StressWindow(OPENS, 1, days=0)
+
+
+def test_a_window_of_some_days_ends_before_the_run():
+    days = pl.DataFrame({"day": [0, 1, 2, 3]})
+    times = pl.DataFrame({"time": [OPENS[1], OPENS[2] - 1, OPENS[2], OPENS[3] - 1, OPENS[3]]})
+    whole, one_day = StressWindow(OPENS, 2), StressWindow(OPENS, 2, days=1)
+    assert (whole.end_day, one_day.end_day, StressWindow(OPENS, 2, days=9).end_day) == (4, 3, 4)
+    assert days.filter(whole.has_day(pl.col("day")))["day"].to_list() == [2, 3]
+    assert days.filter(one_day.has_day(pl.col("day")))["day"].to_list() == [2]
+    assert times.filter(whole.has_time(pl.col("time"))).height == 3
+    assert times.filter(one_day.has_time(pl.col("time")))["time"].to_list() == [
+        OPENS[2],
+        OPENS[3] - 1,
+    ]
 
 
 def manifest(shocks=(), calendar=CALENDAR) -> dict:
@@ -199,15 +215,20 @@ def test_multiples_need_a_shock_and_a_reference():
     values=st.lists(st.floats(0.01, 1e6), min_size=4, max_size=12),
     shock_day=st.integers(1, 11),
     pre_days=st.integers(1, 6),
+    days=st.none() | st.integers(1, 12),
 )
-def test_a_multiple_is_the_worst_window_day_over_the_reference_mean(values, shock_day, pre_days):
+def test_a_multiple_is_the_worst_window_day_over_the_reference_mean(
+    values, shock_day, pre_days, days
+):
     shock_day = min(shock_day, len(values) - 1)
-    window = StressWindow(tuple(OPEN0 + d * DAY for d in range(len(values))), shock_day, pre_days)
+    opens = tuple(OPEN0 + d * DAY for d in range(len(values)))
+    window = StressWindow(opens, shock_day, pre_days, days)
     daily = pl.DataFrame({"day": range(len(values)), "x": values})
     reference = values[max(shock_day - pre_days, 0) : shock_day]
     mean = sum(reference) / len(reference)
-    expected = (max(values[shock_day:]) / mean, min(values[shock_day:]) / mean)
-    got = (stress.multiple(daily, "x", window, "max"), stress.multiple(daily, "x", window, "min"))
+    stressed = values[shock_day : None if days is None else shock_day + days]
+    expected = [f(stressed) / mean for f in (max, min, lambda v: sum(v) / len(v))]
+    got = [stress.multiple(daily, "x", window, worst) for worst in ("max", "min", "mean")]
     assert got == pytest.approx(expected)
 
 
@@ -466,7 +487,7 @@ def test_stress_outcomes_gather_every_figure():
     out = stress.stress_outcomes(hand_run())
     assert list(out) == [
         "shock_day", "reference_days", "spread_multiple", "depth_multiple", "volume_multiple",
-        "yield_move_bp", *(f"yield_move_bp_{g}" for g in stress.GRADES),
+        "turnover_multiple", "yield_move_bp", *(f"yield_move_bp_{g}" for g in stress.GRADES),
         "credit_spread_move_bp", *(f"credit_spread_move_bp_{g}" for g in stress.GRADES),
         "drawdown_pct", "discount_to_fair_bp", "fire_sale_yield_bp", "sip_absorption",
         "sip_absorption_window",
@@ -478,6 +499,7 @@ def test_stress_outcomes_gather_every_figure():
     # = 17.5, day 1 20: a reference of 18.75; day 3 (20 + 10) / 2 = 15 is the shallowest.
     assert out["depth_multiple"] == pytest.approx(15 / 18.75)
     assert out["volume_multiple"] == pytest.approx(60_000 / 5_000)  # the reference: 10,000 / 2
+    assert out["turnover_multiple"] == pytest.approx(30_000 / 5_000)  # days 2 and 3: 0, 60,000
     assert out["yield_move_bp_BBB"] == pytest.approx(200.0)
     assert out["credit_spread_move_bp_AAA"] == pytest.approx(-10.0)
     assert out["drawdown_pct"] is None  # no two-sided lower-rated book
@@ -488,6 +510,11 @@ def test_stress_outcomes_gather_every_figure():
     assert out["margin_calls"] == 3 and out["forced_sale_units"] == 0  # its metrics
     assert out["forced_sale_units_window"] == 0  # a lender in the run, but no sales
     assert out["maker_presence"] == pytest.approx(0.625)  # (0.5 + 0.75) / 2
+    # A window of one day: day 2, with its 50 bp spread and neither trade.
+    day_2 = stress.stress_outcomes(hand_run(), days=1)
+    assert day_2["spread_multiple"] == pytest.approx(2.0)
+    assert day_2["volume_multiple"] == day_2["turnover_multiple"] == 0.0
+    assert day_2["discount_to_fair_bp"] is None
 
 
 def test_a_run_without_a_shock_has_no_window_but_keeps_its_run_figures():

@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 import sim
+from sim.analytics.stress import stress_outcomes
 from sim.cli import app
 from sim.scenario import load_scenario
 from sim.studies import calibration as study
@@ -129,6 +130,15 @@ historical = 1000
 tolerance = 1
 kind = "emergent"
 source = "no run trades a thousand times its usual volume"
+
+[[calibration.targets]]
+metric = "turnover_multiple"
+historical = 1
+tolerance = 1000
+kind = "emergent"
+source = "the day after the shock alone, against the week before"
+shock_day = 6
+days = 1
 """
 
 
@@ -157,6 +167,15 @@ def test_each_target_is_measured_on_every_seed_from_the_runs_records(calibrated)
     assert not calibrated.met and [r.target.metric for r in calibrated.missed()] == [
         "volume_multiple"
     ]
+
+
+def test_a_target_is_measured_over_its_own_window(scenario_file, calibrated):
+    by_metric = {r.target.metric: r for r in calibrated.results}
+    run = sim.run(load_scenario(scenario_file), seed=4, out=None)
+    day_6 = stress_outcomes(run, shock_day=6, days=1)["turnover_multiple"]
+    whole = stress_outcomes(run)["turnover_multiple"]
+    assert by_metric["turnover_multiple"].values[0] == pytest.approx(day_6)
+    assert day_6 != pytest.approx(whole)  # a window of its own, not the default one
 
 
 def test_the_mean_and_range_are_over_the_seeds_measured():
@@ -191,12 +210,19 @@ def test_the_command_prints_writes_and_fails_on_a_missed_target(scenario_file, t
             "calibration.targets[2].metric: unknown metric 'spread_multiplier' "
             "(did you mean spread_multiple?)",
         ),
-        (['calibration.targets.2.kind="input"'], "needs at least two emergent targets"),
+        (
+            ['calibration.targets.2.kind="input"', 'calibration.targets.4.kind="input"'],
+            "needs at least two emergent targets",
+        ),
         (
             ['calibration.free={ "shocks.1.size_bp" = [0, 300] }'],
             "shocks.1.size_bp: is a field of a 'spread' shock, an input: --fit never moves one",
         ),
         (['calibration.free={ "shocks.3.intensity" = [0.9, 0.1] }'], "needs low < high"),
+        (
+            ["calibration.targets.4.shock_day=8"],
+            "calibration.targets[4].shock_day: must be < calendar.days (8) (got 8)",
+        ),
     ],
 )
 def test_bad_calibration_tables_get_one_clear_line(scenario_file, tmp_path, overrides, message):
