@@ -4,13 +4,14 @@ one cohort agent with NumPy arrays per investor, so that 100k investors cost arr
 Each investor arrives at random (a Poisson process of `arrivals_per_day` per session, in
 trading time), picks a listed (venue, bond), a side and a size, and sends either a market order
 or a limit order placed at a random distance around the price it observes. In stress a `panic`
-shock raises the chance of selling and of selling aggressively (market orders); it fades day by
-day along the shocks' paths. An investor never sells more than it owns less what its working
-sells already offer, and cancels its resting orders older than `order_lifetime_minutes` at its
-next arrival. Each investor is checked as the ledger checked the account each used to have: a
-buy needs free cash for the venue's lock (cash less what working buys hold and less sale
-proceeds not yet settled), a sell needs free units (units less what working sells offer and
-less purchases not yet settled); an order that fails the check is not sent (`refused_*`).
+shock raises the chance of selling and of selling aggressively (market orders), and a
+participation shock thins the arrivals; both fade day by day along the shocks' paths. An
+investor never sells more than it owns less what its working sells already offer, and cancels
+its resting orders older than `order_lifetime_minutes` at its next arrival. Each investor is
+checked as the ledger checked the account each used to have: a buy needs free cash for the
+venue's lock (cash less what working buys hold and less sale proceeds not yet settled), a sell
+needs free units (units less what working sells offer and less purchases not yet settled); an
+order that fails the check is not sent (`refused_*`).
 
 The superposition of N independent Poisson processes of rate λ is one Poisson process of rate
 Nλ whose arrivals belong to investors drawn uniformly: the cohort wakes once per arrival and
@@ -34,7 +35,7 @@ from sim.engine.latency import latency_from
 from sim.engine.participant import Participant
 from sim.market.orders import Reason, Status
 from sim.scenario.registry import AgentKind
-from sim.scenario.shocks import PanicShock
+from sim.scenario.shocks import PanicShock, ParticipationShock
 from sim.units import NS_PER_SECOND
 
 _OPEN = (Status.ACCEPTED, Status.PARTIALLY_FILLED)
@@ -99,6 +100,7 @@ class RetailCohort(Participant):
         super().__init__(market, rng, latency_from(params.latency_us, params.latency_jitter_us))
         self.params = params
         self.panic = 0.0
+        self.away = 0.0  # the share of arrivals that stay away (a participation shock)
         self.symbols = market.symbols()
         self._column = {s: k for k, s in enumerate(self.symbols)}
         self._picker = MarketPicker(params.grade_weights)
@@ -148,7 +150,8 @@ class RetailCohort(Participant):
         return np.array([self.market.unit_value(s) for s in self.symbols], np.int64)
 
     def _schedule_next(self) -> None:
-        self.wake_in(int(self.draws.exponential(self._mean_gap) * NS_PER_SECOND))
+        gap = self.draws.exponential(self._mean_gap) / (1.0 - self.away)
+        self.wake_in(int(gap * NS_PER_SECOND))
 
     def on_wake(self) -> None:
         investor = self.draws.integers(len(self.cash))
@@ -358,17 +361,21 @@ class RetailCohort(Participant):
     # --- shocks --------------------------------------------------------------------------
 
     def on_shock(self, shock) -> None:
-        # The day's panic along the shocks' paths: a ramp starts from nothing.
-        if isinstance(shock, PanicShock):
+        # The day's panic and absence along the shocks' paths: a ramp starts from nothing.
+        if isinstance(shock, PanicShock | ParticipationShock):
             market = self.market
-            self.panic = market.shock_level(PanicShock, market.day_index(market.now()))
+            self._read_shocks(market.day_index(market.now()))
 
     def on_session_open(self, day: int) -> None:
-        # Panic fades day by day along the shocks' paths.
-        self.panic = self.market.shock_level(PanicShock, day)
+        # Panic and absence fade day by day along the shocks' paths.
+        self._read_shocks(day)
         # Matured bonds no longer trade, and ratings migrate.
         self._picker.refresh(self.market, self.market.listings(day), day)
         self._lots = [self.market.lot_size(s) for _, s in self._picker.markets]
+
+    def _read_shocks(self, day: int) -> None:
+        self.panic = self.market.shock_level(PanicShock, day)
+        self.away = self.market.shock_level(ParticipationShock, day)
 
     # --- state and reporting -------------------------------------------------------------
 

@@ -5,7 +5,7 @@ estimate of the value it mean-reverts to (the ABIDES update: the prior is advanc
 mean-reversion rate for the time since the last observation, widened by the variance the value
 itself gains meanwhile (`value_vol_ticks`, ABIDES' shock variance), then combined with the new
 observation by their variances; a Kalman filter) and trades toward the estimate: buy below it,
-sell above. Its one order stays working: a resting order on the same side is re-priced (a
+sell above. A participation shock thins its arrivals. Its one order stays working: a resting order on the same side is re-priced (a
 modify, which loses time priority like a cancel and a new order would, in one request), any
 other is cancelled.
 
@@ -29,6 +29,7 @@ from agents.common import GradeChoiceParams, MarketPicker, build_population, rou
 from sim.engine.latency import latency_from
 from sim.engine.participant import Participant
 from sim.scenario.registry import AgentKind
+from sim.scenario.shocks import ParticipationShock
 from sim.units import NS_PER_SECOND
 
 
@@ -87,17 +88,23 @@ class ValueInvestor(Participant):
         self._lots = [market.lot_size(symbol) for _, symbol in self._picker.markets]
         self._references = {s: market.reference_price(s) for _, s in self._picker.markets}
         self._estimates: dict[str, tuple[float, float, int]] = {}  # symbol -> (mean, var, t)
+        self.away = 0.0  # the share of arrivals that stay away (a participation shock)
 
     def on_start(self) -> None:
         self._schedule_next()
 
+    def on_shock(self, shock) -> None:
+        if isinstance(shock, ParticipationShock):  # a ramp starts from nothing
+            self.away = self.market.shock_level(ParticipationShock, self.market.day_index(self.now))
+
     def on_session_open(self, day: int) -> None:
+        self.away = self.market.shock_level(ParticipationShock, day)
         # Matured bonds no longer trade, and ratings migrate.
         self._picker.refresh(self.market, self.market.listings(day), day)
         self._lots = [self.market.lot_size(symbol) for _, symbol in self._picker.markets]
 
     def _schedule_next(self) -> None:
-        gap = self.draws.exponential(self.params.arrival_interval_seconds)
+        gap = self.draws.exponential(self.params.arrival_interval_seconds) / (1.0 - self.away)
         self.wake_in(int(gap * NS_PER_SECOND))
 
     def estimate(self, symbol: str) -> float:

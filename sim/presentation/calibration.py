@@ -35,8 +35,10 @@ def calibration_figure(calibration: dict[str, Any]):
                 for k in ("mean", "low", "high")
             )
             marker = {EDGE: ">", -EDGE: "<"}.get(miss, "o")
+            # The mean of equal values may round a hair outside their range.
+            bar = [[max(miss - low, 0.0)], [max(high - miss, 0.0)]]
             ax.errorbar(
-                miss, row, xerr=[[miss - low], [high - miss]], fmt=marker, markersize=8,
+                miss, row, xerr=bar, fmt=marker, markersize=8,
                 color=colour if t["met"] else "tab:red", capsize=3,
             )  # fmt: skip
         shown = "-" if t["mean"] is None else f"{t['mean']:.3g}"

@@ -7,8 +7,8 @@ last. One-off events (a downgrade, a halt, new circuit-breaker settings) have no
 
 A spec is validated once, here, and applied by whoever it concerns: the fundamental value
 (curve, credit, volatility, downgrades, defaults), the venues (halts, circuit breakers), the
-agents (panic, redemption waves, market makers' withdrawal, repo haircuts), or the records
-(an FX rate). The README's shock table lists every kind with its fields.
+agents (panic, investors staying away, redemption waves, market makers' withdrawal, repo
+haircuts), or the records (an FX rate). The README's shock table lists every kind with its fields.
 """
 
 from __future__ import annotations
@@ -260,6 +260,20 @@ class PanicShock(_Shock):
         return self.intensity
 
 
+class ParticipationShock(_Shock):
+    """Investors stay away from the market: retail and value investors arrive ``1 - drop``
+    times as often at full size (``1 - drop x`` the path's fraction), as buyers and sellers
+    alike wait for yields to settle."""
+
+    kind: Literal["participation"]
+    drop: Float = Field(ge=0, le=0.95)
+
+    @property
+    def level(self) -> float:
+        """Its full size: the share of arrivals that stay away."""
+        return self.drop
+
+
 class RedemptionWaveShock(_Shock):
     """SIP investors' early-exit hazard is multiplied by ``hazard_multiplier`` (at full size;
     by ``1 + (hazard_multiplier - 1) x fraction`` along the path)."""
@@ -353,6 +367,7 @@ Shock = Annotated[
     | FundamentalJumpShock
     | VolatilityShock
     | PanicShock
+    | ParticipationShock
     | RedemptionWaveShock
     | LiquidityWithdrawalShock
     | RepoHaircutShock

@@ -1,8 +1,9 @@
-"""The shocks agents react to, one kind at a time, on minimal scenarios built in code: a
-liquidity withdrawal's spread multiplier (market makers), a redemption wave (SIP investors) and
-repo haircut stress (the repo desk). Each changes what it should, by hand-worked numbers, and
-nothing else: the level agents read is their kind's alone, and a run's records before the
-shock's day are those of the same run without it."""
+"""The shocks agents react to, one kind at a time, on minimal scenarios built in code: a liquidity
+withdrawal's spread multiplier (market makers), investors staying away (retail and value
+investors), a redemption wave (SIP investors) and repo haircut stress (the repo desk). Each
+changes what it should, by hand-worked numbers, and nothing else: the level agents read is
+their kind's alone, and a run's records before the shock's day are those of the same run
+without it."""
 
 from __future__ import annotations
 
@@ -23,9 +24,11 @@ from sim.scenario.registry import agent_kinds, register
 from sim.scenario.shocks import (
     LiquidityWithdrawalShock,
     PanicShock,
+    ParticipationShock,
     RedemptionWaveShock,
     RepoHaircutShock,
 )
+from sim.units import NS_PER_SECOND
 from tests.agents.test_repo import open_repo, small_doc, small_sim
 from tests.helpers.scenarios import SMALL_SCENARIO
 
@@ -40,6 +43,10 @@ def panic(day: int, intensity: float) -> dict:
 def withdrawal(day: int, fraction: float, spread_multiplier: float, **path) -> dict:
     shock = {"kind": "liquidity_withdrawal", "day": day, "fraction": fraction}
     return {**shock, "spread_multiplier": spread_multiplier, **path}
+
+
+def participation(day: int, drop: float) -> dict:
+    return {"kind": "participation", "day": day, "drop": drop}
 
 
 def redemption_wave(day: int, hazard_multiplier: float, **path) -> dict:
@@ -64,6 +71,7 @@ def test_each_kind_reads_only_its_own_shocks_sized_as_asked_the_largest_if_sever
         withdrawal(1, 0.6, 2.0, **ramp(2)),  # fraction 0.3 on day 2, 0.6 from day 3
         redemption_wave(2, 4.0),
         repo_haircut(1, {"A": 20, "BBB": 50}),
+        participation(3, 0.75),
     )
     access = MarketAccess(Simulation(scenario_from_dict(small_doc(days=4, shocks=shocks))))
 
@@ -75,6 +83,7 @@ def test_each_kind_reads_only_its_own_shocks_sized_as_asked_the_largest_if_sever
     added = levels(LiquidityWithdrawalShock, lambda shock: shock.spread_multiplier - 1.0)
     assert added == [0.0, 4.0, 4.0, 4.0]
     assert levels(RedemptionWaveShock) == [0.0, 0.0, 3.0, 3.0]
+    assert levels(ParticipationShock) == [0.0, 0.0, 0.0, 0.75]
     assert levels(RepoHaircutShock, lambda shock: shock.add_pct.get("A", 0.0)) == [0, 20, 20, 20]
     assert levels(RepoHaircutShock, lambda shock: shock.add_pct.get("AA", 0.0)) == [0.0] * 4
 
@@ -128,6 +137,25 @@ def test_at_multiplier_one_a_withdrawal_leaves_the_quotes_alone():
     shocked = maker_in({"kind": "liquidity_withdrawal", "day": 1, "fraction": 0.5})
     for day in range(3):
         assert quotes_on(shocked, day) == quotes_on(calm, day) == (9_990, 10_010)
+
+
+# --- retail and value investors: participation ---------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["retail", "value"])
+def test_investors_staying_away_stretch_the_gaps_between_arrivals(kind):
+    doc = small_run_doc(3, (participation(1, 0.5), participation(2, 0.75)))
+    sim = Simulation(scenario_from_dict(doc))
+    agent = sim.populations[kind][0]
+    gaps = []
+    agent.wake_in = gaps.append
+    for day in range(3):
+        agent.on_session_open(day)
+        draws = copy.deepcopy(agent.draws)
+        agent._schedule_next()
+        mean = agent._mean_gap if kind == "retail" else agent.params.arrival_interval_seconds
+        calm = draws.exponential(mean) * NS_PER_SECOND
+        assert gaps[-1] == int(calm / (1.0, 0.5, 0.25)[day]), day
 
 
 # --- SIP investors: the redemption wave ---------------------------------------------------------
@@ -208,6 +236,7 @@ units = 100
 """
 SHOCKS = {
     "liquidity_withdrawal": withdrawal(1, 0.0, 2.0),
+    "participation": participation(1, 0.8),
     "redemption_wave": redemption_wave(1, 10.0),
     "repo_haircut": repo_haircut(1, {"BIG": 30}),  # ABM is unrated: BIG, 40% calm
 }
@@ -234,6 +263,7 @@ def metric(result, kind: str, column: str) -> float:
 def test_a_run_is_unchanged_before_the_shocks_day_and_moves_on_it(kind, calm_run):
     calm_sim, calm = calm_run
     sim, shocked = run(SHOCKS[kind])
+    runs = (calm, shocked)
     day_one = sim.calendar.session(1)[0]
     for table in TABLES:
         before, again = (r.frame(table).filter(pl.col("time") < day_one) for r in (calm, shocked))
@@ -242,6 +272,11 @@ def test_a_run_is_unchanged_before_the_shocks_day_and_moves_on_it(kind, calm_run
     if kind == "liquidity_withdrawal":  # every quote of day 1 twice as wide as it would be
         spread = metric(shocked, "market_maker", "mean_quoted_spread_ticks")
         assert spread / metric(calm, "market_maker", "mean_quoted_spread_ticks") > 1.3
+    elif kind == "participation":  # a fifth of the retail arrivals on day 1
+        ids = calm.agents.filter(pl.col("kind") == "retail")["agent"].implode()
+        day_1 = (pl.col("time") >= day_one) & pl.col("agent").is_in(ids)
+        sent = [r.orders.filter(day_1).height for r in runs]
+        assert sent[1] < 0.5 * sent[0]
     elif kind == "redemption_wave":  # 10 times the hazard on day 1
         exits = [
             int((c.exit_day == 1).sum()) for s in (calm_sim, sim) for c in s.populations["sip"]

@@ -103,6 +103,11 @@ day = 0
 intensity = 0.5
 
 [[shocks]]
+kind = "participation"
+day = 0
+drop = 0.5
+
+[[shocks]]
 kind = "liquidity_withdrawal"
 day = 0
 fraction = 0.5

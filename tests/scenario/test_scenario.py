@@ -711,8 +711,8 @@ def test_toml_syntax_errors_name_the_reason_and_where(tmp_path, text, reason):
             'kind = "panik"',
             "shocks[1]: unknown kind 'panik' (expected one of 'rates_parallel', 'rates_twist', "
             "'rates_butterfly', 'spread', 'downgrade', 'default', 'fundamental_jump', "
-            "'volatility', 'panic', 'redemption_wave', 'liquidity_withdrawal', 'repo_haircut', "
-            "'venue_halt', 'circuit_breaker', 'fx')",
+            "'volatility', 'panic', 'participation', 'redemption_wave', 'liquidity_withdrawal', "
+            "'repo_haircut', 'venue_halt', 'circuit_breaker', 'fx')",
         ),
         (
             'kind = "bond"',

@@ -267,3 +267,15 @@ def test_the_metrics_a_target_may_name_are_what_a_run_measures(scenario_file):
     measured = study.measure(sim.run(load_scenario(scenario_file), out=None))
     window = {"shock_day", "reference_days"}  # the window itself, not an outcome
     assert set(study.METRICS) == set(measured) - window - {"fx_move_pct_USDINR"}
+
+
+def test_the_figure_draws_a_mean_that_rounds_outside_its_range(tmp_path):
+    # Three equal seeds: their float mean, 0.1 + 0.1 + 0.1 over 3, lies just above 0.1.
+    target = study.Target(
+        metric="drawdown_pct", historical=0.1, tolerance=1, kind="emergent", source="s"
+    )
+    result = study.TargetResult(target, (0.1, 0.1, 0.1))
+    assert result.mean > max(result.measured)
+    calibration = study.Calibration("equal", "hash", (1, 2, 3), (result,))
+    written = study.write_calibration(calibration, tmp_path)
+    assert (written / "calibration.png").read_bytes()[:4] == b"\x89PNG"
