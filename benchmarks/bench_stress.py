@@ -43,7 +43,7 @@ def run() -> str:
             t, got = r.target, r.measured
             simulated = f"{r.mean:.3g} ({min(got):.3g} to {max(got):.3g})" if got else "-"
             lines.append(
-                f"| `{t.metric}` | {t.kind} | {simulated} | {t.historical:g} ± {t.tolerance:g} | "
+                f"| `{t.label}` | {t.kind} | {simulated} | {t.historical:g} ± {t.tolerance:g} | "
                 f"{'yes' if r.met else 'NO'} | {t.source} |"
             )
     return "\n".join(lines)

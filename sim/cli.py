@@ -257,9 +257,17 @@ def calibrate_command(
     trials: Annotated[
         int, typer.Option(metavar="N", min=1, help="With --fit: how many trials to spend.")
     ] = 20,
+    keep_runs: Annotated[
+        bool,
+        typer.Option(
+            "--keep-runs", help="Keep each seed's results folder, in runs/ beside the figure."
+        ),
+    ] = False,
 ) -> None:
     """Run a stress scenario over seeds and set each calibration target beside its history;
     exit 1 when a target is missed."""
+    if fit and keep_runs:
+        _fail(["--keep-runs keeps a calibration's runs, not --fit's trials: run once without --fit"])
     loaded = _load(scenario, overrides)
     from sim.studies import calibration as study  # the engine: only when asked for
 
@@ -275,7 +283,8 @@ def calibrate_command(
             for key, value in found.params.items():
                 typer.echo(f"  --set {key}={value:.6g}")
         else:
-            calibrated = study.calibrate(loaded, chosen)
+            runs_out = folder / "runs" if keep_runs else None
+            calibrated = study.calibrate(loaded, chosen, runs_out=runs_out)
         study.write_calibration(calibrated, folder)
         if fit:
             study.write_fit(found, folder)
@@ -300,7 +309,7 @@ def _calibration_table(calibrated):
         mean = "" if r.mean is None else _number(r.mean)
         t = r.target
         grid.add_row(
-            t.metric, t.kind, mean, span, _number(t.historical), _number(t.tolerance),
+            t.label, t.kind, mean, span, _number(t.historical), _number(t.tolerance),
             "yes" if r.met else "NO", t.source,
         )  # fmt: skip
     return grid

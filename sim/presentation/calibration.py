@@ -26,7 +26,7 @@ def calibration_figure(calibration: dict[str, Any]):
     ax.axvline(0, color="0.5", lw=0.8)
     for row, t in enumerate(reversed(targets)):
         colour = "tab:blue" if t["kind"] == "emergent" else "tab:grey"
-        label = f"{t['metric']} ({t['kind']})"
+        label = f"{t['label']} ({t['kind']})"
         if t["mean"] is None:
             ax.text(0, row, "not measured", ha="center", va="center", color="tab:red")
         else:

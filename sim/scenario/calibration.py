@@ -60,6 +60,19 @@ class Target(ConfigModel):
         """(shock_day, days): the stress window it is measured over."""
         return self.shock_day, self.days
 
+    @property
+    def label(self) -> str:
+        """The metric, with its window when the target names one: ``turnover_multiple, days
+        11-53``."""
+        if self.shock_day is None and self.days is None:
+            return self.metric
+        first = "the first shock's day" if self.shock_day is None else f"day {self.shock_day}"
+        if self.days is None:
+            return f"{self.metric}, from {first}"
+        if self.shock_day is None:
+            return f"{self.metric}, {self.days} days from {first}"
+        return f"{self.metric}, days {self.shock_day}-{self.shock_day + self.days - 1}"
+
     def met(self, simulated: float) -> bool:
         """Whether a simulated mean is within tolerance of the historical figure."""
         return abs(simulated - self.historical) <= self.tolerance

@@ -63,6 +63,7 @@ class TargetResult:
         got = self.measured
         return {
             **self.target.model_dump(mode="json"),
+            "label": self.target.label,
             "values": list(self.values),
             "mean": self.mean,
             "low": min(got, default=None),
@@ -73,12 +74,14 @@ class TargetResult:
 
 @dataclass(frozen=True)
 class Calibration:
-    """A scenario's targets measured over `seeds`."""
+    """A scenario's targets measured over `seeds`, and the results folders of its runs when
+    they were kept (one per seed, in order)."""
 
     scenario: str
     scenario_hash: str
     seeds: tuple[int, ...]
     results: tuple[TargetResult, ...]
+    runs: tuple[Path, ...] = ()
 
     @property
     def met(self) -> bool:
@@ -94,6 +97,7 @@ class Calibration:
             "seeds": list(self.seeds),
             "met": self.met,
             "targets": [r.to_dict() for r in self.results],
+            "runs": [str(path) for path in self.runs],
         }
 
 
@@ -135,24 +139,29 @@ def calibrate(
     scenario: Scenario,
     seeds: Sequence[int] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    runs_out: str | Path | None = None,
 ) -> Calibration:
     """Run `scenario` once per seed (default: its file's ``calibration.seeds`` seeds from the
-    run's seed on) and measure each target."""
+    run's seed on) and measure each target; with `runs_out`, each run's results folder is
+    written there and kept."""
     spec = _spec(scenario)
     check_metrics(scenario)
     seeds = tuple(seeds) if seeds is not None else default_seeds(scenario, spec.seeds)
     windows = dict.fromkeys(t.window for t in spec.targets)
     outcomes = []  # per seed: {window: measured outcomes}
+    kept = []
     for done, seed in enumerate(seeds):
-        result = run(scenario, seed=seed, out=None)
+        result = run(scenario, seed=seed, out=runs_out)
         outcomes.append({w: measure(result, *w) for w in windows})
+        if result.path is not None:
+            kept.append(result.path)
         if progress is not None:
             progress(done + 1, len(seeds))
     results = tuple(
         TargetResult(t, tuple(_number(o[t.window].get(t.metric)) for o in outcomes))
         for t in spec.targets
     )
-    return Calibration(scenario.name, scenario.hash, seeds, results)
+    return Calibration(scenario.name, scenario.hash, seeds, results, tuple(kept))
 
 
 def default_seeds(scenario: Scenario, count: int) -> tuple[int, ...]:

@@ -4,6 +4,7 @@ set beside history; the figures checked by hand on a small scenario, the command
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -202,6 +203,18 @@ def test_the_command_prints_writes_and_fails_on_a_missed_target(scenario_file, t
     assert json.loads((out / "calibration.json").read_text())["met"] is True
 
 
+def test_the_command_keeps_the_runs_when_asked(scenario_file, tmp_path):
+    out = tmp_path / "cal"
+    args = ["calibrate", str(scenario_file), "--out", str(out), "--seeds", "1", "--keep-runs"]
+    done = CliRunner().invoke(app, args)
+    assert done.exit_code == 1, done.output  # volume_multiple is missed, as ever
+    (kept,) = json.loads((out / "calibration.json").read_text())["runs"]
+    assert Path(kept).parent == out / "runs"
+    assert sim.Result.load(kept).manifest["seed"] == 4
+    both = CliRunner().invoke(app, [*args, "--fit"])
+    assert both.exit_code == 2 and "--keep-runs keeps a calibration's runs" in both.output
+
+
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
@@ -279,3 +292,21 @@ def test_the_figure_draws_a_mean_that_rounds_outside_its_range(tmp_path):
     calibration = study.Calibration("equal", "hash", (1, 2, 3), (result,))
     written = study.write_calibration(calibration, tmp_path)
     assert (written / "calibration.png").read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize(
+    ("window", "label"),
+    [
+        ({}, "turnover_multiple"),
+        ({"shock_day": 11, "days": 43}, "turnover_multiple, days 11-53"),
+        ({"shock_day": 11}, "turnover_multiple, from day 11"),
+        ({"days": 5}, "turnover_multiple, 5 days from the first shock's day"),
+    ],
+)
+def test_a_target_is_labelled_with_its_window(window, label):
+    target = study.Target(
+        metric="turnover_multiple", historical=1, tolerance=1, kind="emergent", source="s",
+        **window,
+    )  # fmt: skip
+    assert target.label == label
+    assert study.TargetResult(target, (1.0,)).to_dict()["label"] == label
