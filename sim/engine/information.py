@@ -9,7 +9,7 @@ haircuts) have a level on each day. Values are in ticks of each instrument.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from sim.pricing.curve_shocks import path_fraction
@@ -59,16 +59,21 @@ class Information:
         return self.fundamental_ticks(symbol, now) + noise
 
     def shock_level(
-        self, kind: type, day: int, size: Callable[[Any], float] | None = None
+        self,
+        kind: type,
+        day: int,
+        size: Callable[[Any], float] | None = None,
+        not_yet: Collection = (),
     ) -> float:
         """The level on `day` of the scenario's shocks of class `kind` (a spec of
-        `sim.scenario.shocks`): each one's full size (`size(shock)`, by default its `level`)
-        times its path's fraction on that day; the largest if several, 0.0 if none."""
+        `sim.scenario.shocks`), leaving out those `not_yet` struck: each one's full size
+        (`size(shock)`, by default its `level`) times its path's fraction on that day; the
+        largest if several, 0.0 if none."""
         levels = [
             (shock.level if size is None else size(shock))
             * path_fraction(shock.path, day - shock.day)
             for shock in self.shocks
-            if isinstance(shock, kind) and shock.day <= day
+            if isinstance(shock, kind) and shock.day <= day and shock not in not_yet
         ]
         return max(levels, default=0.0)
 

@@ -211,8 +211,16 @@ class Simulation:
 
     def shock_level(self, kind: type, day: int, size=None) -> float:
         """The level on `day` of the scenario's shocks of class `kind`, each sized by `size`
-        (`Information.shock_level`)."""
-        return self.information.shock_level(kind, day, size)
+        (`Information.shock_level`). A shock due later today, at an `at` not reached yet, does
+        not count before it strikes."""
+        return self.information.shock_level(kind, day, size, self._due_later_today())
+
+    def _due_later_today(self) -> tuple:
+        timed = [s for s in self.scenario.shocks if s.at is not None]
+        if not timed or self.now < self.calendar.start_ns:
+            return ()
+        today = self.calendar.day_index(self.now)
+        return tuple(s for s in timed if s.day == today and self._shock_time(s) > self.now)
 
     # --- time ----------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ without it."""
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import math
 import tomllib
 
@@ -137,6 +138,18 @@ def test_at_multiplier_one_a_withdrawal_leaves_the_quotes_alone():
     shocked = maker_in({"kind": "liquidity_withdrawal", "day": 1, "fraction": 0.5})
     for day in range(3):
         assert quotes_on(shocked, day) == quotes_on(calm, day) == (9_990, 10_010)
+
+
+def test_a_shock_at_a_time_counts_from_then_not_from_the_open():
+    doc = small_run_doc(2, ({**panic(1, 0.5), "at": "10:00"},))
+    sim = Simulation(scenario_from_dict(doc))
+    (retail,) = sim.populations["retail"]
+    strikes = sim.calendar.at(1, dt.time(10, 0))
+    seen = []
+    for t in (sim.calendar.session(1)[0], strikes - 1, strikes + 1):
+        sim.call_at(t, lambda: seen.append((sim.shock_level(PanicShock, 1), retail.panic)))
+    sim.run(out=None)
+    assert seen == [(0.0, 0.0), (0.0, 0.0), (0.5, 0.5)]
 
 
 # --- retail and value investors: participation ---------------------------------------------------
