@@ -316,9 +316,19 @@ class Simulation:
 
     def _session_close(self, day: int, progress) -> None:
         self.model.agents.do("on_session_close", day)
+        self._record_accounts()
         self._snapshot(progress)
         if self._collection is not None:
             self._collection.at_close()
+
+    def _record_accounts(self) -> None:
+        """Every account's cash and positions now, at the published valuation."""
+        record, now, ledger = self.recorder.account, self.now, self.ledger
+        for agent in self.model.agents:
+            account = ledger.account(agent.account)
+            held = {s: account.position(s) for s in {*account.units, *account.pending_units}}
+            value = sum(q * self.unit_value(s) for s, q in held.items() if q)
+            record(now, agent.account, account.cash + account.pending_cash, value)
 
     def _snapshot(self, progress) -> None:
         depth = self.scenario.recording.book_depth

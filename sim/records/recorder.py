@@ -43,6 +43,11 @@ leaving it, or changing hands bilaterally, e.g. a SIP pool buying an exit or a r
     owner of units held for it, e.g. by a repo lender; no units move in either),
     source: Int64 (null when from outside), target: Int64 (null when leaving), cash: Int64
     (paise), instrument: Categorical (null when no units move), qty: Int64 (units)
+``accounts`` (every account at every close: the equity its returns are measured from)
+    time: Int64, agent: Int64 (the account), cash: Int64 (paise, settled or not),
+    positions_value: Int64 (paise: the units it owns, settled or not, at the valuation published
+    last: fair clean price plus accrued interest, each to the paisa per unit, as agents.parquet
+    values them with ``recording.marks = "fair_value"``)
 ``fx`` (only in a run whose scenario has an FX shock: exchange rates for the narrative, which
 nothing in the market trades on)
     time: Int64, pair: Categorical (base then quote currency, "USDINR"), rate: Float64 (an
@@ -133,6 +138,12 @@ _SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         "cash": pl.Int64,
         "instrument": _CAT,
         "qty": pl.Int64,
+    },
+    "accounts": {
+        "time": pl.Int64,
+        "agent": pl.Int64,
+        "cash": pl.Int64,
+        "positions_value": pl.Int64,
     },
     "fx": {"time": pl.Int64, "pair": _CAT, "rate": pl.Float64},
 }
@@ -244,6 +255,7 @@ class Recorder:
         self._fair_values = self._tables["fair_values"].add
         self._curve = self._tables["curve"].add
         self._transfers = self._tables["transfers"].add
+        self._accounts = self._tables["accounts"].add
         self._fx = self._tables["fx"].add
 
     def order(
@@ -346,6 +358,10 @@ class Recorder:
     ) -> None:
         """One movement in the ledger's journal (see the module doc)."""
         self._transfers((time, kind, source, target, cash, instrument, qty))
+
+    def account(self, time: int, agent: int, cash: int, positions_value: int) -> None:
+        """One account's cash and positions at a close (see the module doc)."""
+        self._accounts((time, agent, cash, positions_value))
 
     def fx_rate(self, time: int, pair: str, rate: float) -> None:
         """An exchange rate in force at `time` (an index, see the module doc)."""

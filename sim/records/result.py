@@ -149,6 +149,9 @@ class Result:
     transfers = property(
         lambda self: self.frame("transfers"), doc="The ledger's movements off the books."
     )
+    accounts = property(
+        lambda self: self.frame("accounts"), doc="Every account's cash and positions at each close."
+    )
 
     @property
     def fx(self) -> pl.DataFrame:

@@ -77,6 +77,23 @@ def test_trades_and_quotes_are_consistent(finished):
     assert trades["time"].is_sorted() and quotes["time"].is_sorted()
 
 
+def test_every_account_is_recorded_at_every_close_as_the_run_values_it(finished):
+    sim, result = finished
+    closes = [sim.calendar.session(day)[1] for day in range(len(sim.calendar.trading_days))]
+    accounts = result.accounts
+    assert sorted(accounts["time"].unique()) == closes
+    assert accounts.height == len(closes) * result.agents.height
+    # At the last close each account holds what agents.parquet values it at: nothing trades
+    # after it, and settling moves money and units from pending to settled only.
+    last = accounts.filter(pl.col("time") == closes[-1]).join(
+        result.agents.select("agent", "cash", "positions_value"), on="agent", suffix="_end"
+    )
+    assert last.height == result.agents.height
+    assert last["cash"].to_list() == last["cash_end"].to_list()
+    assert last["positions_value"].to_list() == last["positions_value_end"].to_list()
+    assert last["positions_value"].sum() > 0
+
+
 def test_trading_time_skips_the_night(tmp_path):
     sim = Simulation(load_scenario(small_scenario(tmp_path, days=2)), seed=1)
     cal = sim.calendar
