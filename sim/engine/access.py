@@ -121,6 +121,21 @@ class MarketAccess:
         as re-marked after a shock that moved it since. What the market knows of value."""
         return self._sim.published_fair_value(symbol)
 
+    def valuation(self, symbol: str) -> tuple[float, float]:
+        """The last published (fair clean price, accrued interest), per 100 face."""
+        return self._sim.information.valuation(symbol)
+
+    def valuation_detail(self, symbol: str):
+        """The published valuation with the pricing engine's breakdown (a
+        `sim.pricing.FairValue`: risk-free price, rating spread, credit adjustment), or None
+        where there is none (a value that is not a bond's, a bond in default)."""
+        return self._sim.valuation_detail(symbol)
+
+    def record_log(self, agent: Participant, message: str, details: str) -> None:
+        """A line of `agent`'s log for the run's strategy log, now (`details`: JSON or "")."""
+        sim = self._sim
+        sim.recorder.strategy_log(sim.clock.now, agent.account, message, details)
+
     def observe_fundamental(self, symbol: str, noise_ticks: float, rng) -> float:
         """A look at the fundamental value now, ticks, with normal noise of sd `noise_ticks`
         drawn from `rng` (the observer's own generator)."""

@@ -77,6 +77,13 @@ class Information:
         ]
         return max(levels, default=0.0)
 
+    def valuation_detail(self, symbol: str, day: int, now: int):
+        """The pricing engine's fair value of `symbol` in force now, with its breakdown
+        (`sim.pricing.FairValue`); None when the fundamental gives none (a value that is not a
+        bond's, a bond in default)."""
+        detail = getattr(self.fundamental, "fair_value_detail", None)
+        return None if detail is None else detail(symbol, day, now)
+
     def fair_value_rows(self, day: int, now: int) -> dict[str, tuple]:
         """(fair clean, fair yield, spread bp) of every instrument that trades on `day`."""
         return {

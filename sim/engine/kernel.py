@@ -202,6 +202,11 @@ class Simulation:
         face = self.instruments[symbol].unit_face_value
         return unit_paise(clean, face) + unit_paise(accrued, face)
 
+    def valuation_detail(self, symbol: str):
+        """The published valuation's breakdown (`Information.valuation_detail`)."""
+        now = self.now
+        return self.information.valuation_detail(symbol, self.calendar.day_index(now), now)
+
     def accrued_interest(self, symbol: str) -> int:
         """Paise of interest accrued on one unit in the published valuation."""
         accrued = self.information.valuation(symbol)[1]

@@ -16,6 +16,7 @@ from sim.market.calendar import TradingCalendar
 from sim.pricing import (
     DEFAULT_SPREAD_TABLE,
     Bond,
+    FairValue,
     Rating,
     SpreadTable,
     ZeroCurve,
@@ -99,10 +100,12 @@ def _daily_ou(vol: float, kappa_per_year: float) -> tuple[float, float]:
 @dataclass(frozen=True)
 class _Day:
     """One day under one set of shocks: the curve, ``(clean, ytm, spread_bp)`` per bond still
-    trading (ytm and spread None in default) and every bond's rating."""
+    trading (ytm and spread None in default), the pricing engine's fair value with its
+    breakdown per bond priced off the curve (not those in default), and every bond's rating."""
 
     curve: ZeroCurve
     rows: dict[str, tuple[float, float | None, float | None]]
+    details: dict[str, FairValue]
     ratings: dict[str, Rating]
 
 
@@ -252,6 +255,14 @@ class BondFundamental:
         self.calendar.session(day)  # a clear error outside the calendar
         return self._row(self._state(day, bisect_right(self._shock_times, t_ns)), symbol)
 
+    def fair_value_detail(self, symbol: str, day: int, t_ns: int) -> FairValue | None:
+        """The fair value in force at ``t_ns`` on ``day`` with its breakdown (risk-free price,
+        rating spread, credit adjustment: the credit factor and the spread shocks), None for a
+        bond in default, worth its recovery."""
+        state = self._state(day, bisect_right(self._shock_times, t_ns))
+        self._row(state, symbol)  # a clear error for a bond that no longer trades
+        return state.details.get(symbol)
+
     def curve_rows(self, day: int) -> tuple[tuple[float, float], ...]:
         """``(tenor_years, zero_rate)`` of every node of the day's curve."""
         c = self.curve(day)
@@ -350,6 +361,7 @@ class BondFundamental:
         settle, table = self._settle[day], p.spread_table
         ratings, recovery = self._credit_events(day, active)
         rows: dict[str, tuple[float, float | None, float | None]] = {}
+        details: dict[str, FairValue] = {}
         for symbol, bond in self._bonds.items():
             rating = ratings[symbol]
             if bond.maturity <= settle:
@@ -365,7 +377,8 @@ class BondFundamental:
                 bond, settle, curve, rating, model_adjustment_bp=adj, spread_table=table
             )
             rows[symbol] = (fair.clean_price, fair.ytm, fair.total_spread_bp)
-        state = _Day(curve, rows, ratings)
+            details[symbol] = fair
+        state = _Day(curve, rows, details, ratings)
         self._days[key] = state
         return state
 

@@ -48,6 +48,8 @@ leaving it, or changing hands bilaterally, e.g. a SIP pool buying an exit or a r
     positions_value: Int64 (paise: the units it owns, settled or not, at the valuation published
     last: fair clean price plus accrued interest, each to the paisa per unit, as agents.parquet
     values them with ``recording.marks = "fair_value"``)
+``strategy_log`` (only in a run where a strategy logged: `Context.log`)
+    time: Int64, agent: Int64, message: String, details: String (JSON, or "" without fields)
 ``fx`` (only in a run whose scenario has an FX shock: exchange rates for the narrative, which
 nothing in the market trades on)
     time: Int64, pair: Categorical (base then quote currency, "USDINR"), rate: Float64 (an
@@ -145,17 +147,23 @@ _SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         "cash": pl.Int64,
         "positions_value": pl.Int64,
     },
+    "strategy_log": {
+        "time": pl.Int64,
+        "agent": pl.Int64,
+        "message": pl.String,
+        "details": pl.String,
+    },
     "fx": {"time": pl.Int64, "pair": _CAT, "rate": pl.Float64},
 }
 
 FRAME_NAMES: tuple[str, ...] = tuple(_SCHEMAS)
-OPTIONAL_FRAMES = frozenset({"fx"})
+OPTIONAL_FRAMES = frozenset({"strategy_log", "fx"})
 
 
 def _buffer(dtype: pl.DataType) -> array | list:
     if dtype == pl.Float64:
         return array("d")
-    if dtype == _CAT:
+    if dtype in (_CAT, pl.String):
         return []
     return array("q")  # Int8/Int32 columns are narrowed when the frame is built
 
@@ -256,6 +264,7 @@ class Recorder:
         self._curve = self._tables["curve"].add
         self._transfers = self._tables["transfers"].add
         self._accounts = self._tables["accounts"].add
+        self._strategy_log = self._tables["strategy_log"].add
         self._fx = self._tables["fx"].add
 
     def order(
@@ -362,6 +371,10 @@ class Recorder:
     def account(self, time: int, agent: int, cash: int, positions_value: int) -> None:
         """One account's cash and positions at a close (see the module doc)."""
         self._accounts((time, agent, cash, positions_value))
+
+    def strategy_log(self, time: int, agent: int, message: str, details: str) -> None:
+        """A line of a strategy's log (see the module doc)."""
+        self._strategy_log((time, agent, message, details))
 
     def fx_rate(self, time: int, pair: str, rate: float) -> None:
         """An exchange rate in force at `time` (an index, see the module doc)."""

@@ -154,15 +154,26 @@ class Result:
     )
 
     @property
+    def strategy_log(self) -> pl.DataFrame:
+        """The lines strategies logged (time, agent, message, details: JSON or ""); without
+        rows when none did."""
+        return self._optional("strategy_log")
+
+    @property
     def fx(self) -> pl.DataFrame:
         """Exchange rates the scenario's FX shocks moved (time, pair, rate: an index, 1.0
         before the pair's first shock), at the start, each close and each shock; without
         rows when it has no FX shock."""
-        if "fx" in self._frames or "fx.parquet" in self.manifest.get("files", {}):
-            return self.frame("fx")
+        return self._optional("fx")
+
+    def _optional(self, name: str) -> pl.DataFrame:
+        """An optional frame (`sim.records.recorder.OPTIONAL_FRAMES`), empty when the run
+        recorded none of it."""
+        if name in self._frames or f"{name}.parquet" in self.manifest.get("files", {}):
+            return self.frame(name)
         from sim.records.recorder import empty_frame  # it imports pyarrow; reading needs none
 
-        return empty_frame("fx")
+        return empty_frame(name)
 
     def __repr__(self) -> str:
         if self.path is None:

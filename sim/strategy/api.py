@@ -10,6 +10,7 @@ different clients at the edge).
     class JoinTheBid:
         def on_start(self, ctx):
             self.lot = ctx.instrument("BOND").lot_size   # static data: tick size, lot size, ...
+            self.size = ctx.params.get("size", 10)      # its parameters
             self.order_id = None
             ctx.set_timer(60 * 10**9)
         def on_timer(self, ctx):
@@ -17,7 +18,7 @@ different clients at the edge).
             if q.bid is None:
                 return
             if self.order_id is None and ctx.position("BOND") < 100:
-                ctx.submit("NSE", "BOND", "buy", 10 * self.lot, q.bid)
+                ctx.submit("NSE", "BOND", "buy", self.size * self.lot, q.bid)
             elif self.order_id is not None:
                 ctx.modify("NSE", "BOND", self.order_id, price=q.bid)   # follow the bid
         def on_quote(self, ctx, venue, symbol, quote): ...
@@ -28,6 +29,20 @@ different clients at the edge).
             if self.order_id not in {o.order_id for _, o in ctx.open_orders()}:
                 self.order_id = None                   # filled in full: bid again next time
         def on_stop(self, ctx): ...
+
+What the context offers:
+
+    market data    quote (L1, as it reached the strategy), book (the last L2 snapshot that
+                   reached it), trades (those in its markets that reached it, latest last),
+                   valuation (the published evaluated price of a bond with its breakdown:
+                   risk-free price, rating spread, credit adjustment, and a liquidity premium
+                   from what the strategy sees of the book), instrument (static data)
+    its account    position, positions, cash, free_cash, open_orders
+    time           now (ns), day (the trading day), session (a day's open and close),
+                   trading_date, set_timer (calls `on_timer` every interval of trading time)
+    its own        params (read-only), markets (the (venue, symbol) it was given), log (a line
+                   for the run's strategy log and the `bondlab.strategy` logger)
+    acting         submit, cancel, modify
 
 Handlers a strategy does not define are simply not called. Every request (`submit`, `cancel`,
 `modify`) is answered through `on_order(ctx, request, response)` (one sent too late to reach
@@ -45,17 +60,79 @@ strategy's own controls stop before it leaves (`refuse`, `refuse_modify`; see
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+import json
+import logging
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from sim.engine.participant import Participant
 from sim.market.messages import Quote, Response
 from sim.market.orders import Reason, Status
+from sim.pricing import Liquidity, liquidity_premium_bp
+from sim.pricing.curves import cashflow_times, price_cashflows
+from sim.units import NS_PER_DAY
 
 if TYPE_CHECKING:
     from sim.market.instrument import Instrument
     from sim.market.messages import Trade
 
 HANDLERS = ("on_start", "on_timer", "on_quote", "on_order", "on_fill", "on_stop")
+TRADES_KEPT = 1_000  # per market: the latest trades a context holds
+DEPTH_LEVELS = 5  # the levels a liquidity premium's depth counts, each side
+LOGGER = logging.getLogger("bondlab.strategy")
+
+
+@dataclass(frozen=True)
+class Book:
+    """A depth snapshot as it reached the strategy: (price ticks, qty units) levels, best
+    first, and the time it reached it."""
+
+    time: int
+    bids: tuple[tuple[int, int], ...]
+    asks: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True)
+class Component:
+    """One step of a valuation's breakdown: the spread it adds over the step before (bp) and
+    its effect on the clean price (per 100 face)."""
+
+    name: str
+    spread_bp: float
+    price_effect: float
+
+
+@dataclass(frozen=True)
+class Valuation:
+    """A bond's evaluated price as published, per 100 face, with its breakdown.
+
+    ``clean`` and ``accrued`` are the published valuation (to the settlement date of a trade
+    now); ``ytm`` and ``spread_bp`` its yield and credit spread (None when the value is not a
+    bond's spread over a curve: a bond in default, a mean-reverting value). ``risk_free_clean``
+    is the price off the risk-free curve alone, and ``components`` the steps from it to the
+    evaluated price (``rating_spread``, ``credit_adjustment``: the credit factor and any spread
+    shock), whose effects sum to ``clean - risk_free_clean``; then ``liquidity_premium``, the
+    pricing engine's premium (`sim.pricing.liquidity_premium_bp`) for the liquidity the
+    strategy sees (quoted spread, depth in the best levels, days since a trade), which the
+    evaluated price leaves out: ``liquidity_adjusted_clean`` is the price with it."""
+
+    symbol: str
+    time: int
+    clean: float
+    accrued: float
+    ytm: float | None
+    spread_bp: float | None
+    risk_free_clean: float | None
+    components: tuple[Component, ...]
+    liquidity: Liquidity | None
+
+    @property
+    def liquidity_adjusted_clean(self) -> float:
+        return self.clean + sum(c.price_effect for c in self.components[2:])
 
 
 class Context(Protocol):
@@ -89,16 +166,52 @@ class Context(Protocol):
 
     def quote(self, venue: str, symbol: str) -> Quote: ...
 
+    def book(self, venue: str, symbol: str) -> Book | None:
+        """The last depth snapshot of one of its markets that reached it (None before one)."""
+
+    def trades(self, venue: str, symbol: str) -> tuple[Trade, ...]:
+        """The trades in one of its markets that reached it, oldest first (the latest ones)."""
+
+    def valuation(self, symbol: str) -> Valuation:
+        """The published evaluated price with its breakdown (`Valuation`)."""
+
     def instrument(self, symbol: str) -> Instrument:
         """The instrument's static data: tick size, lot size, unit face value, tick value."""
 
     def position(self, symbol: str) -> int: ...
 
+    def positions(self) -> dict[str, int]:
+        """Units owned of every instrument it holds, pending trades included."""
+
+    def cash(self) -> int:
+        """Paise owned, pending trades included."""
+
     def free_cash(self) -> int: ...
 
     def open_orders(self, venue: str | None = None) -> list: ...
 
+    @property
+    def day(self) -> int:
+        """The trading day now (0-based)."""
+
+    def session(self, day: int) -> tuple[int, int]:
+        """A trading day's open and close (ns)."""
+
+    def trading_date(self, day: int | None = None) -> date:
+        """The calendar date of a trading day (default: today's)."""
+
     def set_timer(self, interval_ns: int) -> None: ...
+
+    @property
+    def params(self) -> Mapping[str, Any]:
+        """Its parameters (read-only)."""
+
+    @property
+    def markets(self) -> tuple[tuple[str, str], ...]:
+        """The (venue, symbol) it trades, subscribed to from the start."""
+
+    def log(self, message: str, **fields) -> None:
+        """A line for the run's strategy log, with the time and any fields (JSON values)."""
 
     def refuse(
         self, venue: str, symbol: str, side, qty: int, price: int | None, tif: str, reason: Reason
@@ -132,12 +245,24 @@ class StrategyParticipant(Participant):
 
     kind = "strategy"
 
-    def __init__(self, market, rng, latency, strategy, markets: list[tuple[str, str]]) -> None:
+    def __init__(
+        self,
+        market,
+        rng,
+        latency,
+        strategy,
+        markets: list[tuple[str, str]],
+        params: Mapping[str, Any] | None = None,
+    ) -> None:
         super().__init__(market, rng, latency)
         self.strategy = strategy
-        self.markets = markets
+        self.markets = tuple(markets)
+        self.params = MappingProxyType(dict(params or {}))
         self._timer_ns: int | None = None
         self._handlers = {name: getattr(strategy, name, None) for name in HANDLERS}
+        self._books: dict[tuple[str, str], Book] = {}
+        self._trades = {m: deque(maxlen=TRADES_KEPT) for m in self.markets}
+        self.log_lines = 0
 
     # --- the context ----------------------------------------------------------------------
     # now, submit, cancel, modify, quote, position, free_cash and open_orders are the
@@ -146,6 +271,107 @@ class StrategyParticipant(Participant):
     def instrument(self, symbol: str) -> Instrument:
         """The listed instrument's static data (raises KeyError for one the run does not list)."""
         return self.market.instrument(symbol)
+
+    def book(self, venue: str, symbol: str) -> Book | None:
+        """The last depth snapshot of one of its markets that reached it (None before one)."""
+        return self._books.get((venue, symbol))
+
+    def trades(self, venue: str, symbol: str) -> tuple[Trade, ...]:
+        """The trades in one of its markets that reached it, oldest first (the latest
+        `TRADES_KEPT`)."""
+        return tuple(self._trades.get((venue, symbol), ()))
+
+    def valuation(self, symbol: str) -> Valuation:
+        """The published evaluated price of `symbol` with its breakdown (`Valuation`); the
+        liquidity premium is measured over the venues of its markets in `symbol`."""
+        market = self.market
+        clean, accrued = market.valuation(symbol)
+        detail = market.valuation_detail(symbol)
+        if detail is None:
+            return Valuation(symbol, self.now, clean, accrued, None, None, None, (), None)
+        steps = [Component(c.name, c.spread_bp, c.price_effect) for c in detail.components]
+        rating, adjustment = (
+            steps[0],
+            Component(
+                "credit_adjustment",
+                sum(c.spread_bp for c in steps[1:]),
+                sum(c.price_effect for c in steps[1:]),
+            ),
+        )
+        components = [rating, adjustment]
+        liquidity = self._liquidity(symbol, detail)
+        if liquidity is not None:
+            premium = liquidity_premium_bp(liquidity, detail.inputs.liquidity_params)
+            inputs = detail.inputs
+            times, amounts = cashflow_times(inputs.bond, inputs.settle)
+            spread = (detail.total_spread_bp + premium) / 1e4
+            dirty = price_cashflows(inputs.curve, times, amounts, spread)
+            components.append(Component("liquidity_premium", premium, dirty - detail.dirty_price))
+        return Valuation(
+            symbol,
+            self.now,
+            clean,
+            accrued,
+            detail.ytm,
+            detail.total_spread_bp,
+            detail.risk_free_clean_price,
+            tuple(components),
+            liquidity,
+        )
+
+    def _liquidity(self, symbol: str, detail) -> Liquidity | None:
+        """The liquidity the strategy sees of `symbol` over its venues: the tightest quoted
+        spread in yield bp, the depth of the best levels in rupees of face, and calendar days
+        since the last trade it heard of (since the start without one); None without a
+        two-sided quote."""
+        venues = [v for v, s in self.markets if s == symbol]
+        quotes = [q for q in (self.quote(v, symbol) for v in venues) if q.bid and q.ask]
+        if not quotes:
+            return None
+        tick = float(self.instrument(symbol).tick_size)
+        bond, settle = detail.inputs.bond, detail.inputs.settle
+        bid, ask = max(q.bid for q in quotes) * tick, min(q.ask for q in quotes) * tick
+        spread_bp = max(bond.yield_from_price(bid, settle) - bond.yield_from_price(ask, settle), 0)
+        face = self.instrument(symbol).unit_face_value
+        depth = 0
+        for venue in venues:
+            book = self._books.get((venue, symbol))
+            if book is not None:
+                levels = book.bids[:DEPTH_LEVELS] + book.asks[:DEPTH_LEVELS]
+                depth += sum(qty for _, qty in levels)
+        heard = [t.time for v in venues for t in self._trades.get((v, symbol), ())]
+        since = max(heard, default=self.market.session(0)[0])
+        return Liquidity(spread_bp * 1e4, float(depth * face), (self.now - since) / NS_PER_DAY)
+
+    def positions(self) -> dict[str, int]:
+        """Units owned of every listed instrument it holds, pending trades included."""
+        held = {s: self.position(s) for s in self.market.symbols()}
+        return {s: q for s, q in held.items() if q}
+
+    def cash(self) -> int:
+        """Paise owned, pending trades included."""
+        return self.cash_position()
+
+    @property
+    def day(self) -> int:
+        """The trading day now (0-based)."""
+        return self.market.day_index(self.now)
+
+    def session(self, day: int) -> tuple[int, int]:
+        """A trading day's open and close (ns)."""
+        return self.market.session(day)
+
+    def trading_date(self, day: int | None = None) -> date:
+        """The calendar date of a trading day (default: today's)."""
+        return self.market.trading_days()[self.day if day is None else day]
+
+    def log(self, message: str, **fields) -> None:
+        """A line for the run's strategy log (`strategy_log.parquet`) and the
+        `bondlab.strategy` logger, with the time, the account and any `fields` (JSON)."""
+        details = json.dumps(fields, sort_keys=True, default=str) if fields else ""
+        self.log_lines += 1
+        self.market.record_log(self, message, details)
+        LOGGER.info("%d agent %d: %s %s", self.now, self.account, message, details)
 
     def set_timer(self, interval_ns: int) -> None:
         """Call the strategy's `on_timer` every `interval_ns` of trading time from now on."""
@@ -187,7 +413,8 @@ class StrategyParticipant(Participant):
 
     def on_start(self) -> None:
         for venue, symbol in self.markets:
-            self.subscribe(venue, symbol)
+            for channel in ("l1", "l2", "trades"):
+                self.subscribe(venue, symbol, channel)
         self._call("on_start")
 
     def on_wake(self) -> None:
@@ -197,6 +424,12 @@ class StrategyParticipant(Participant):
 
     def on_quote(self, venue: str, symbol: str, quote: Quote) -> None:
         self._call("on_quote", venue, symbol, quote)
+
+    def on_book(self, venue: str, symbol: str, bids: list, asks: list) -> None:
+        self._books[(venue, symbol)] = Book(self.now, tuple(bids), tuple(asks))
+
+    def on_trade(self, trade: Trade) -> None:
+        self._trades[(trade.venue, trade.instrument)].append(trade)
 
     def on_response(self, request: tuple, response) -> None:
         self._call("on_order", request, response)

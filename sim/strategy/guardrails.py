@@ -392,10 +392,6 @@ class GuardedContext:
         self._guard = guard
         self._ctx = ctx
 
-    @property
-    def now(self) -> int:
-        return self._ctx.now
-
     def submit(self, venue, symbol, side, qty, price=None, tif="GTC", **options) -> None:
         """Send the order if every guardrail lets it through; otherwise count the refusal."""
         sign = Side.parse(side)
@@ -422,26 +418,10 @@ class GuardedContext:
             return
         self._guard.send_modify(self._ctx, venue, symbol, order_id, qty, price, order)
 
-    def cancel(self, venue: str, symbol: str, order_id: int) -> None:
-        self._ctx.cancel(venue, symbol, order_id)
-
-    def quote(self, venue: str, symbol: str):
-        return self._ctx.quote(venue, symbol)
-
-    def instrument(self, symbol: str):
-        return self._ctx.instrument(symbol)
-
-    def position(self, symbol: str) -> int:
-        return self._ctx.position(symbol)
-
-    def free_cash(self) -> int:
-        return self._ctx.free_cash()
-
-    def open_orders(self, venue: str | None = None) -> list:
-        return self._ctx.open_orders(venue)
-
-    def set_timer(self, interval_ns: int) -> None:
-        self._ctx.set_timer(interval_ns)
+    def __getattr__(self, name: str):
+        # Everything else (market data, its account, time, cancel, ...) is the real context's:
+        # only orders that add exposure are guarded.
+        return getattr(self._ctx, name)
 
     def refuse(self, venue, symbol, side, qty, price, tif, reason) -> None:
         with self._guard.refusing():

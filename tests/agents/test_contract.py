@@ -59,6 +59,8 @@ PUBLIC = {
     "reference_price",
     "rating",
     "fair_value",
+    "valuation",
+    "valuation_detail",
     "observe_fundamental",
     "mark",
     "unit_value",
@@ -68,6 +70,7 @@ PUBLIC = {
     "deposit",
     "transfer",
     "pass_on_coupon",
+    "record_log",
 }
 
 
@@ -208,6 +211,7 @@ def test_nothing_the_access_answers_is_the_runs_insides(fresh, tmp_path):
         "deposit": (a, 100),
         "transfer": (a, b, 100),
         "pass_on_coupon": (a, b, 100, "ABM"),
+        "record_log": (a, "a line", ""),
     }
     answers = {name: getattr(access, name)(*args) for name, args in services.items()}
     sim.run(out=tmp_path / "out")  # ...and what agents read, once valuations are published
@@ -225,6 +229,8 @@ def test_nothing_the_access_answers_is_the_runs_insides(fresh, tmp_path):
         "reference_price": ("ABM",),
         "rating": ("ABM", 1),
         "fair_value": ("ABM",),
+        "valuation": ("ABM",),
+        "valuation_detail": ("ABM",),
         "observe_fundamental": ("ABM", 1.0, np.random.default_rng(0)),
         "mark": ("ABM",),
         "unit_value": ("ABM",),

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import math
+
 import numpy as np
+import polars as pl
 import pytest
 
 from sim.engine.access import MarketAccess
@@ -11,7 +15,7 @@ from sim.engine.latency import FixedLatency
 from sim.engine.participant import Participant
 from sim.market.orders import Reason, Status
 from sim.scenario.model import load_scenario
-from sim.strategy.api import Strategy, StrategyParticipant
+from sim.strategy.api import TRADES_KEPT, Strategy, StrategyParticipant
 from tests.helpers.scenarios import small_scenario
 from tests.helpers.strategies import RestAndModify
 
@@ -215,3 +219,161 @@ def test_a_strategy_sees_instrument_data_and_modifies_its_orders(tmp_path):
     rows = result.orders.filter(result.orders["agent"] == agent.account)
     assert rows["type"].to_list() == ["limit", "modify", "modify", "modify"]
     assert rows["status"].to_list()[1:] == ["accepted", "accepted", "rejected"]
+
+
+class Looker:
+    """Every 10 minutes, looks at everything its context shows, and logs once a day."""
+
+    def __init__(self):
+        self.seen = []
+
+    def on_start(self, ctx):
+        ctx.set_timer(600 * 10**9)
+
+    def on_timer(self, ctx):
+        book, trades = ctx.book("EXCH", "ABM"), ctx.trades("EXCH", "ABM")
+        self.seen.append((ctx.now, ctx.day, book, trades, ctx.positions(), ctx.cash()))
+        if len(self.seen) == 1:
+            ctx.log("first look", day=ctx.day, size=ctx.params["size"])
+            ctx.submit("EXCH", "ABM", "buy", ctx.params["size"], None, "IOC")
+
+
+def test_a_strategy_sees_depth_trades_its_account_the_clock_and_its_parameters(tmp_path):
+    sim = Simulation(load_scenario(small_scenario(tmp_path, days=2)), seed=4)
+    strategy = Looker()
+    agent = StrategyParticipant(
+        MarketAccess(sim),
+        np.random.default_rng(0),
+        FixedLatency(10_000),
+        strategy,
+        [("EXCH", "ABM")],
+        params={"size": 3},
+    )
+    sim.open_account(agent, cash=10**9, units={"ABM": 7})
+    result = sim.run(out=tmp_path / "out")
+    with pytest.raises(TypeError):
+        agent.params["size"] = 4  # read-only
+    snapshots = sorted(result.book["time"].unique().to_list())
+    trades = result.trades.sort("time")
+    for now, day, book, seen, *_ in strategy.seen:
+        assert day == sim.calendar.day_index(now)
+        # The last snapshot and the trades that had reached it 10 us after they happened.
+        before = [t for t in snapshots if t + 10_000 <= now]
+        assert (book and book.time) == (before[-1] + 10_000 if before else None)
+        heard = trades.filter(pl.col("time") + 10_000 <= now).tail(TRADES_KEPT)
+        assert [(t.time, t.price, t.qty) for t in seen] == list(
+            zip(heard["time"], heard["price"], heard["qty"], strict=True)
+        )
+    bought = int(trades.filter(pl.col("taker_agent") == agent.account)["qty"].sum())
+    assert 0 < bought <= 3
+    assert strategy.seen[-1][4] == {"ABM": 7 + bought}
+    assert strategy.seen[-1][5] == agent.cash_position() < 10**9
+    log = result.strategy_log
+    assert log.select("agent", "message").rows() == [(agent.account, "first look")]
+    assert json.loads(log["details"][0]) == {"day": 0, "size": 3}
+
+
+def test_a_run_where_no_strategy_logged_has_an_empty_log(tmp_path):
+    result = Simulation(load_scenario(small_scenario(tmp_path)), seed=4).run(out=tmp_path / "o")
+    assert result.strategy_log.is_empty() and "strategy_log.parquet" not in result.manifest["files"]
+
+
+BOND_SCENARIO = """
+[run]
+name = "two_bonds"
+seed = 2
+
+[calendar]
+start = 2024-01-01
+days = 2
+open = "09:15"
+close = "10:15"
+
+[[instruments]]
+symbol = "A-2028"
+issuer = "Issuer B"
+sector = "NBFC"
+rating = "A"
+coupon = 0.09
+issue = 2023-03-01
+maturity = 2028-03-01
+frequency = 2
+day_count = "ACT/365F"
+reference_price = "100.00"
+
+[[venues]]
+name = "NSE"
+settlement_lag_days = 1
+
+[[venues]]
+name = "BSE"
+settlement_lag_days = 1
+
+[fundamentals]
+kind = "bond"
+
+[retail]
+count = 60
+arrivals_per_day = 20
+cash_rupees = 200_000
+units = 20
+
+[market_maker]
+count = 1
+quote_size = 20
+units = 500
+cash_rupees = 5_000_000
+requote_seconds = 60
+"""
+
+
+class Valuer:
+    def __init__(self):
+        self.valuations = []
+
+    def on_start(self, ctx):
+        ctx.set_timer(900 * 10**9)
+
+    def on_timer(self, ctx):
+        self.valuations.append(ctx.valuation("A-2028"))
+
+
+def test_a_bonds_valuation_breaks_down_into_curve_credit_and_the_liquidity_it_sees(tmp_path):
+    path = tmp_path / "two_bonds.toml"
+    path.write_text(BOND_SCENARIO)
+    sim = Simulation(load_scenario(path), seed=2)
+    strategy = Valuer()
+    markets = [("NSE", "A-2028"), ("BSE", "A-2028")]
+    agent = StrategyParticipant(
+        MarketAccess(sim), np.random.default_rng(0), FixedLatency(10_000), strategy, markets
+    )
+    sim.open_account(agent, cash=10**9)
+    result = sim.run(out=None)
+    published = result.fair_values.filter(pl.col("instrument") == "A-2028")
+    assert len(strategy.valuations) >= 6
+    for v in strategy.valuations:
+        row = published.filter(pl.col("time") <= v.time).tail(1)
+        assert (v.clean, v.ytm, v.spread_bp) == pytest.approx(
+            (row["fair_clean_price"].item(), row["fair_yield"].item(), row["spread_bp"].item())
+        )
+        rating, credit = v.components[:2]
+        assert (rating.name, credit.name) == ("rating_spread", "credit_adjustment")
+        assert rating.spread_bp + credit.spread_bp == pytest.approx(v.spread_bp)
+        assert v.risk_free_clean + rating.price_effect + credit.price_effect == pytest.approx(
+            v.clean, abs=1e-9
+        )
+        assert v.risk_free_clean > v.clean  # an A-rated bond's spread costs price
+        if v.liquidity is None:
+            assert len(v.components) == 2 and v.liquidity_adjusted_clean == v.clean
+            continue
+        # The default premium: half the quoted spread, a depth term, a staleness term.
+        liq = v.liquidity
+        premium = (
+            0.5 * liq.bid_ask_bp
+            + 25.0 * 1e6 / (1e6 + liq.depth_rupees)
+            + 20.0 * (1 - math.exp(-liq.days_since_trade / 10.0))
+        )
+        assert v.components[2].spread_bp == pytest.approx(min(premium, 200.0))
+        assert v.components[2].price_effect < 0
+        assert v.liquidity_adjusted_clean == pytest.approx(v.clean + v.components[2].price_effect)
+    assert any(v.liquidity is not None for v in strategy.valuations)
