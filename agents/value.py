@@ -1,13 +1,13 @@
 """Value investors: noisy observers of the fundamental (as ABIDES' value agents).
 
 At each arrival an investor observes the fundamental with noise, updates a running Bayesian
-estimate of the value it mean-reverts to (the ABIDES update: the prior is advanced by the
-mean-reversion rate for the time since the last observation, widened by the variance the value
+estimate of the value it mean-reverts to (the ABIDES update: the prior is advanced by the mean-
+reversion rate for the time since the last observation, widened by the variance the value
 itself gains meanwhile (`value_vol_ticks`, ABIDES' shock variance), then combined with the new
 observation by their variances; a Kalman filter) and trades toward the estimate: buy below it,
-sell above. A participation shock thins its arrivals. Its one order stays working: a resting order on the same side is re-priced (a
-modify, which loses time priority like a cancel and a new order would, in one request), any
-other is cancelled.
+sell above. A participation shock thins its arrivals. Its one order stays working: a resting
+order on the same side is re-priced (a modify, which loses time priority like a cancel and a
+new order would, in one request), any other is cancelled.
 
 Pricing: a share of orders are aggressive at random (priced at the far side of the quote). With
 `take_edge_ticks` set, an investor whose estimate is at least that far beyond the far side of

@@ -267,7 +267,7 @@ def calibrate_command(
     """Run a stress scenario over seeds and set each calibration target beside its history;
     exit 1 when a target is missed."""
     if fit and keep_runs:
-        _fail(["--keep-runs keeps a calibration's runs, not --fit's trials: run once without --fit"])
+        _fail(["--keep-runs keeps a calibration's runs, not --fit's trials: drop one of them"])
     loaded = _load(scenario, overrides)
     from sim.studies import calibration as study  # the engine: only when asked for
 

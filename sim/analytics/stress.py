@@ -4,9 +4,10 @@ stress scenarios are calibrated on and that `bondlab compare` puts side by side.
 Days are the run's trading days, 0-based as a scenario's shocks count them; a record belongs to
 the last session that opened at or before it. The **stress window** runs from the open of
 `shock_day` (by default the earliest shock's day in the run's scenario) for `days` trading
-days, or to the end of the run (the default); the **reference** is the `pre_days` trading days before it (fewer when the run starts later).
-A run without a shock has no window, and a shock on day 0 no reference: what needs them is
-None, as is anything the run has no records for (no two-sided book, no SIP cohort, ...).
+days, or to the end of the run (the default); the **reference** is the `pre_days` trading days
+before it (fewer when the run starts later). A run without a shock has no window, and a shock
+on day 0 no reference: what needs them is None, as is anything the run has no records for (no
+two-sided book, no SIP cohort, ...).
 
 Market, from the records (prices in ticks, quantities in units, as recorded):
 

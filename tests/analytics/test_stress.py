@@ -94,7 +94,7 @@ def test_the_reference_is_the_days_before_the_shock_as_far_as_the_run_goes():
 def test_a_window_outside_the_run_is_refused(shock_day, pre_days, message):
     with pytest.raises(ValueError, match=f"^{message}$"):
         StressWindow(OPENS, shock_day, pre_days)
-    with pytest.raises(ValueError, match="^days must be at least 1, got 0$"):
+    with pytest.raises(ValueError, match=r"^days must be at least 1, got 0$"):
         StressWindow(OPENS, 1, days=0)
 
 
