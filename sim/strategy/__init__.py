@@ -1,7 +1,7 @@
 """The Strategy API (handlers and the context a strategy trades through), its simulated
-context, and guardrails around any strategy.
+context, strategies by reference, smart order routing and guardrails around any strategy.
 
-    from sim.strategy import Strategy, Context, Guardrails
+    from sim.strategy import Strategy, Context, Guardrails, route
 """
 
 from sim._lazy import lazy_exports
@@ -11,6 +11,14 @@ _EXPORTS = {
     "Context": "api",
     "StrategyParticipant": "api",
     "HANDLERS": "api",
+    "Book": "api",
+    "Valuation": "api",
+    "route": "routing",
+    "VenueView": "routing",
+    "RoutePlan": "routing",
+    "ChildOrder": "routing",
+    "load_strategy": "loading",
+    "StrategyError": "loading",
     "Guardrails": "guardrails",
     "value_at_risk": "guardrails",
 }
