@@ -4,7 +4,8 @@
     scenario, analytics  scenario files to a Scenario; metrics computed from a run's frames
     fundamentals, records  value over time (the scenario's shocks); recording and results
     engine               one run: kernel, clock, latency, participants, market data
-    strategy             the Strategy API, its simulated context, guardrails
+    strategy             the Strategy API, its simulated context, routing, guardrails
+    studies              many runs: calibration of stress files, backtests
     cli                  the `bondlab` command
 
 The contract is in pyproject.toml (import-linter); `make lint` checks it.
@@ -31,6 +32,7 @@ _EXPORTS = {
     "Result": "records",
     "plots": "presentation.plots",
     "compare": "presentation.compare",
+    "backtest": "studies.backtest",
 }
 __all__ = ["__version__", *_EXPORTS]
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, extra_names=("__version__",))

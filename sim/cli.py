@@ -315,6 +315,68 @@ def _calibration_table(calibrated):
     return grid
 
 
+@app.command("backtest")
+def backtest_command(
+    strategy: Annotated[
+        str,
+        typer.Argument(metavar="STRATEGY", help="module:Class or path/to/file.py:Class."),
+    ],
+    params: Annotated[
+        Path | None,
+        typer.Option(metavar="FILE", help="The strategy's parameters (TOML or JSON)."),
+    ] = None,
+    scenarios: Annotated[
+        str, typer.Option(metavar="A,B,C", help="Scenarios (names or files) to run it in.")
+    ] = "baseline",
+    seeds: Annotated[str, typer.Option(metavar="0..9", help="Seeds: 0..9, 1,2,5 or 7.")] = "1..3",
+    workers: Annotated[
+        int, typer.Option(metavar="K", min=1, help="Runs at a time, on a local process pool.")
+    ] = 1,
+    overrides: Overrides = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="DIR", help="Where its report goes [default: results/backtest/<Class>]."
+        ),
+    ] = None,
+    keep_runs: Annotated[
+        bool, typer.Option("--keep-runs", help="Keep each run's results folder in runs/.")
+    ] = False,
+) -> None:
+    """Backtest a strategy in scenarios over seeds: per-run and aggregate performance, VaR and
+    expected shortfall, P&L by scenario, and a tearsheet."""
+    from sim.studies import backtest as harness  # the engine: only when asked for
+
+    folder = out or Path("results") / "backtest" / strategy.rpartition(":")[2]
+    try:
+        chosen = harness.seeds_from(seeds)
+        given = harness.read_params(params) if params is not None else {}
+        names = [name.strip() for name in scenarios.split(",") if name.strip()]
+        result = harness.backtest(
+            strategy,
+            given,
+            names,
+            chosen,
+            overrides=overrides or (),
+            workers=workers,
+            runs_out=folder / "runs" if keep_runs else None,
+        )
+        harness.write_backtest(result, folder)
+    except (BondlabError, OSError) as exc:
+        _fail(str(exc).splitlines())
+    _print_wide(_backtest_table(result))
+    typer.echo(str(folder))
+
+
+def _backtest_table(result):
+    from rich.table import Table
+
+    table = Table("figure", "value", title=f"{result.strategy}: {len(result.runs)} runs")
+    for key, value in result.aggregate().items():
+        table.add_row(key, _number(value))
+    return table
+
+
 @scenarios_app.command("list")
 def list_command() -> None:
     """Print the shipped scenarios: each one's name, the dates it spans and what it is."""

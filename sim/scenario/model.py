@@ -325,14 +325,24 @@ def _dump(model: BaseModel) -> dict[str, Any]:
     return model.model_dump(mode="json", exclude_none=True)  # our None means "the default"
 
 
-def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
+def load_scenario(
+    path: str | Path,
+    overrides: Iterable[str] = (),
+    tables: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Scenario:
     """Read, override, validate and resolve a scenario file, or a shipped scenario given by name
-    (``"baseline"``: `sim.scenario.library`); raises `ScenarioError`."""
+    (``"baseline"``: `sim.scenario.library`); `tables` are added to the file's before the
+    overrides (a population a backtest adds, say; a table the file has already is refused).
+    Raises `ScenarioError`."""
     try:
         path = library.locate(path)
         data = read_toml(path, what="scenario file")
     except (library.UnknownScenario, TomlFileError) as exc:
         raise ScenarioError([str(exc)]) from None
+    for name, table in (tables or {}).items():
+        if name in data:
+            raise ScenarioError([f"{path}: [{name}]: the file has one already"])
+        data[name] = copy.deepcopy(dict(table))
     return scenario_from_dict(data, source=str(path), overrides=overrides)
 
 

@@ -1,0 +1,154 @@
+"""The backtesting harness: a strategy run in scenarios over seeds, scored from the runs' own
+records against empyrical-reloaded, the same whatever the worker count, written out, and
+its command line with one clear line for every mistake."""
+
+from __future__ import annotations
+
+import json
+
+import empyrical
+import numpy as np
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+import sim
+from sim.cli import app
+from sim.studies.backtest import (
+    BacktestError,
+    backtest,
+    read_params,
+    seeds_from,
+    write_backtest,
+)
+from tests.helpers.scenarios import small_scenario
+
+HOLD = "strategies.buy_and_hold:BuyAndHold"
+
+
+@pytest.fixture(scope="module")
+def scenario_file(tmp_path_factory):
+    return small_scenario(tmp_path_factory.mktemp("bt"), days=4)
+
+
+@pytest.fixture(scope="module")
+def tested(scenario_file, tmp_path_factory):
+    runs = tmp_path_factory.mktemp("runs")
+    return backtest(HOLD, {"invest": 0.5}, [str(scenario_file)], (1, 2), runs_out=runs)
+
+
+def test_each_run_is_scored_from_its_own_records(tested):
+    assert [(r.scenario, r.seed) for r in tested.runs] == [("small", 1), ("small", 2)]
+    for run in tested.runs:
+        result = sim.Result.load(run.path)
+        (row,) = result.agents.filter(pl.col("population") == "strategy").rows(named=True)
+        assert run.figures["pnl_rupees"] == row["pnl"] / 100
+        assert run.figures["capital_rupees"] == row["capital"] / 100 == 1_000_000
+        # Four closes, four daily returns compounding to the run's P&L over its capital.
+        returns = run.daily["return"].to_numpy()
+        assert len(returns) == 4
+        assert np.prod(1 + returns) - 1 == pytest.approx(row["pnl"] / row["capital"], abs=1e-12)
+        assert run.figures["total_return"] == pytest.approx(row["pnl"] / row["capital"])
+        assert run.figures["sharpe_ratio"] == pytest.approx(empyrical.sharpe_ratio(returns))
+        assert run.figures["max_drawdown"] == pytest.approx(empyrical.max_drawdown(returns))
+        bought = result.trades.filter(pl.col("taker_agent") == row["agent"])
+        assert run.figures["fills"] == bought.height > 0
+        assert run.figures["final_inventory_units"] == bought["qty"].sum()
+
+
+def test_the_aggregate_is_the_pooled_daily_returns_by_empyricals_conventions(tested):
+    pooled = np.concatenate([r.daily["return"].to_numpy() for r in tested.runs])
+    assert np.array_equal(tested.pooled_returns(), pooled)
+    aggregate = tested.aggregate()
+    assert aggregate["runs"] == 2
+    assert aggregate["sharpe_ratio"] == pytest.approx(empyrical.sharpe_ratio(pooled))
+    assert aggregate["sortino_ratio"] == pytest.approx(empyrical.sortino_ratio(pooled))
+    assert aggregate["annual_volatility"] == pytest.approx(empyrical.annual_volatility(pooled))
+    mean_pnl = np.mean([r.figures["pnl_rupees"] for r in tested.runs])
+    assert aggregate["mean_pnl_rupees"] == pytest.approx(mean_pnl)
+    var = tested.var_table().filter(pl.col("method") == "historical")
+    assert var["var"].to_list() == pytest.approx(
+        [-empyrical.value_at_risk(pooled, cutoff=1 - c) for c in (0.95, 0.99)]
+    )
+    (scenario,) = tested.scenario_pnl().rows(named=True)
+    assert scenario["runs"] == 2 and scenario["mean_pnl_rupees"] == pytest.approx(mean_pnl)
+    assert scenario["stress"] is False
+
+
+def test_two_workers_give_the_same_runs(scenario_file, tested):
+    again = backtest(HOLD, {"invest": 0.5}, [str(scenario_file)], (1, 2), workers=2)
+    assert again.per_run().drop("run_id").equals(tested.per_run().drop("run_id"))
+    assert again.returns().equals(tested.returns())
+
+
+def test_the_report_is_written(tested, tmp_path):
+    out = write_backtest(tested, tmp_path / "report")
+    report = json.loads((out / "backtest.json").read_text())
+    assert report["strategy"] == HOLD and report["params"] == {"invest": 0.5, "delay_seconds": 300}
+    assert [run["seed"] for run in report["runs"]] == [1, 2]
+    assert pl.read_csv(out / "runs.csv").height == 2
+    assert pl.read_parquet(out / "returns.parquet").height == 8
+    assert pl.read_csv(out / "var.csv").height == 6
+    assert (out / "tearsheet.png").read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize(
+    ("text", "seeds"), [("0..3", (0, 1, 2, 3)), ("1,2,5", (1, 2, 5)), ("7", (7,))]
+)
+def test_seeds_are_ranges_lists_or_one(text, seeds):
+    assert seeds_from(text) == seeds
+
+
+def test_parameters_come_from_toml_or_json(tmp_path):
+    (tmp_path / "p.toml").write_text("invest = 0.25\n")
+    (tmp_path / "p.json").write_text('{"invest": 0.75}')
+    assert read_params(tmp_path / "p.toml") == {"invest": 0.25}
+    assert read_params(tmp_path / "p.json") == {"invest": 0.75}
+    (tmp_path / "list.json").write_text("[1, 2]")
+    with pytest.raises(BacktestError, match="expected a table of parameters, got list"):
+        read_params(tmp_path / "list.json")
+
+
+def test_the_command_backtests_and_reports(scenario_file, tmp_path):
+    out = tmp_path / "cli"
+    args = ["backtest", HOLD, "--scenarios", str(scenario_file), "--seeds", "3", "--out", str(out)]
+    done = CliRunner().invoke(app, args)
+    assert done.exit_code == 0, done.output
+    assert "sharpe_ratio" in done.output and str(out) in done.output
+    assert json.loads((out / "backtest.json").read_text())["seeds"] == [3]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--seeds", "3..1"], "--seeds '3..1': expected distinct seeds >= 0"),
+        (["--seeds", "a,b"], "--seeds 'a,b': expected 0..9, 1,2,5 or 7"),
+        (["--params", "missing.toml"], "missing.toml: no such file"),
+        (["--scenarios", "nosuch"], "nosuch: no such file or shipped scenario"),
+        (["--set", "calendar.days=0"], "calendar.days"),
+    ],
+)
+def test_a_bad_flag_is_one_line_and_status_2(scenario_file, tmp_path, extra, message):
+    args = ["backtest", HOLD, "--scenarios", str(scenario_file), "--out", str(tmp_path / "o")]
+    done = CliRunner().invoke(app, [*args, *extra])
+    assert done.exit_code == 2 and message in done.output and "Traceback" not in done.output
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize(
+    ("strategy", "params", "message"),
+    [
+        ("nosuch.module:Thing", "", "strategy 'nosuch.module:Thing': no module named"),
+        (f"{HOLD}x", "", "has no class 'BuyAndHoldx'"),
+        (HOLD, "invest = 2\n", "BuyAndHold params: invest: Input should be less than or equal"),
+        (HOLD, "budget = 2\n", "BuyAndHold params: budget: Extra inputs are not permitted"),
+    ],
+)
+def test_a_bad_strategy_or_parameter_file_is_one_line(
+    scenario_file, tmp_path, strategy, params, message
+):
+    file = tmp_path / "params.toml"
+    file.write_text(params)
+    args = ["backtest", strategy, "--params", str(file), "--scenarios", str(scenario_file)]
+    done = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "o")])
+    assert done.exit_code == 2 and message in done.output and "Traceback" not in done.output
