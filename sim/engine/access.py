@@ -136,6 +136,12 @@ class MarketAccess:
         sim = self._sim
         sim.recorder.strategy_log(sim.clock.now, agent.account, message, details)
 
+    def record_decision(
+        self, agent: Participant, decided_at: int, venue: str, symbol: str, order_id: int, details
+    ) -> None:
+        """Why `agent` sent an order (`details`: JSON), for the run's decisions table."""
+        self._sim.recorder.decision(decided_at, agent.account, venue, symbol, order_id, details)
+
     def observe_fundamental(self, symbol: str, noise_ticks: float, rng) -> float:
         """A look at the fundamental value now, ticks, with normal noise of sd `noise_ticks`
         drawn from `rng` (the observer's own generator)."""

@@ -139,6 +139,11 @@ class Participant(mesa.Agent):
         """The venue's published price band for the instrument, ticks (None if it has none)."""
         return self._ports.venues[venue].price_limits(symbol)
 
+    def halted_until(self, venue: str, symbol: str) -> int:
+        """Time (ns) until which the venue halted the instrument (0: not halted since it last
+        resumed): public, as exchanges announce their halts."""
+        return self._ports.venues[venue].halted_until(symbol)
+
     def buy_cost(self, venue: str, symbol: str, qty: int, price: int | None) -> int | None:
         """Paise the venue would lock for a buy of `qty` units at `price` ticks (None: a market
         order) if it arrived now: the notional at its worst price plus the largest fee, by the

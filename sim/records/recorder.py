@@ -50,6 +50,11 @@ leaving it, or changing hands bilaterally, e.g. a SIP pool buying an exit or a r
     values them with ``recording.marks = "fair_value"``)
 ``strategy_log`` (only in a run where a strategy logged: `Context.log`)
     time: Int64, agent: Int64, message: String, details: String (JSON, or "" without fields)
+``decisions`` (only in a run where a strategy explained an order: `Context.submit`'s
+``decision``, and each child of `Context.route`)
+    time: Int64 (when it decided), agent: Int64, venue: Categorical, instrument: Categorical,
+    order_id: Int64 (the venue's id, as in orders; 0 when the venue refused the order), details:
+    String (JSON: what the strategy gave, the routing plan of a routed order)
 ``fx`` (only in a run whose scenario has an FX shock: exchange rates for the narrative, which
 nothing in the market trades on)
     time: Int64, pair: Categorical (base then quote currency, "USDINR"), rate: Float64 (an
@@ -153,11 +158,19 @@ _SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         "message": pl.String,
         "details": pl.String,
     },
+    "decisions": {
+        "time": pl.Int64,
+        "agent": pl.Int64,
+        "venue": _CAT,
+        "instrument": _CAT,
+        "order_id": pl.Int64,
+        "details": pl.String,
+    },
     "fx": {"time": pl.Int64, "pair": _CAT, "rate": pl.Float64},
 }
 
 FRAME_NAMES: tuple[str, ...] = tuple(_SCHEMAS)
-OPTIONAL_FRAMES = frozenset({"strategy_log", "fx"})
+OPTIONAL_FRAMES = frozenset({"strategy_log", "decisions", "fx"})
 
 
 def _buffer(dtype: pl.DataType) -> array | list:
@@ -265,6 +278,7 @@ class Recorder:
         self._transfers = self._tables["transfers"].add
         self._accounts = self._tables["accounts"].add
         self._strategy_log = self._tables["strategy_log"].add
+        self._decisions = self._tables["decisions"].add
         self._fx = self._tables["fx"].add
 
     def order(
@@ -375,6 +389,12 @@ class Recorder:
     def strategy_log(self, time: int, agent: int, message: str, details: str) -> None:
         """A line of a strategy's log (see the module doc)."""
         self._strategy_log((time, agent, message, details))
+
+    def decision(
+        self, time: int, agent: int, venue: str, instrument: str, order_id: int, details: str
+    ) -> None:
+        """Why a strategy sent an order (see the module doc)."""
+        self._decisions((time, agent, venue, instrument, order_id, details))
 
     def fx_rate(self, time: int, pair: str, rate: float) -> None:
         """An exchange rate in force at `time` (an index, see the module doc)."""

@@ -160,6 +160,13 @@ class Result:
         return self._optional("strategy_log")
 
     @property
+    def decisions(self) -> pl.DataFrame:
+        """Why strategies sent their orders (time, agent, venue, instrument, order_id,
+        details: JSON), joined to `orders` by venue, instrument and order_id; without rows
+        when none explained one."""
+        return self._optional("decisions")
+
+    @property
     def fx(self) -> pl.DataFrame:
         """Exchange rates the scenario's FX shocks moved (time, pair, rate: an index, 1.0
         before the pair's first shock), at the start, each close and each shock; without

@@ -42,7 +42,9 @@ What the context offers:
                    trading_date, set_timer (calls `on_timer` every interval of trading time)
     its own        params (read-only), markets (the (venue, symbol) it was given), log (a line
                    for the run's strategy log and the `bondlab.strategy` logger)
-    acting         submit, cancel, modify
+    acting         submit (with an optional ``decision``: why, recorded with the order in
+                   `decisions.parquet`), cancel, modify, route (smart order routing: splits an
+                   order across its venues, `sim.strategy.routing`, and sends the children)
 
 Handlers a strategy does not define are simply not called. Every request (`submit`, `cancel`,
 `modify`) is answered through `on_order(ctx, request, response)` (one sent too late to reach
@@ -66,14 +68,16 @@ from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from sim.engine.participant import Participant
 from sim.market.messages import Quote, Response
-from sim.market.orders import Reason, Status
+from sim.market.orders import Reason, Side, Status
 from sim.pricing import Liquidity, liquidity_premium_bp
 from sim.pricing.curves import cashflow_times, price_cashflows
+from sim.strategy.routing import RoutePlan, VenueView, route
 from sim.units import NS_PER_DAY
 
 if TYPE_CHECKING:
@@ -149,10 +153,29 @@ class Context(Protocol):
         qty: int,
         price: int | None = None,
         tif: str = "GTC",
+        decision: Mapping[str, Any] | None = None,
         **options,
-    ) -> None: ...
+    ) -> None:
+        """Send a new order; a `decision` (why) is recorded with it in decisions.parquet."""
 
     def cancel(self, venue: str, symbol: str, order_id: int) -> None: ...
+
+    def plan_route(
+        self, symbol: str, side, qty: int, limit: int | None = None, policy: str = "cheapest"
+    ) -> RoutePlan:
+        """How `route` would split an order, without sending anything."""
+
+    def route(
+        self,
+        symbol: str,
+        side,
+        qty: int,
+        limit: int | None = None,
+        policy: str = "cheapest",
+        decision: Mapping[str, Any] | None = None,
+    ) -> RoutePlan:
+        """Split an order across the venues of its markets that list `symbol` and send the
+        children; returns the plan (`sim.strategy.routing.RoutePlan`)."""
 
     def modify(
         self,
@@ -240,6 +263,16 @@ class Strategy(Protocol):
     def on_start(self, ctx: Context) -> None: ...
 
 
+def send_route(ctx, symbol: str, side, plan: RoutePlan, decision=None) -> None:
+    """Send each child of `plan` through `ctx.submit`, with the plan in its decision (and
+    `decision`, if given): immediate-or-cancel when it is expected to fill in full,
+    good-till-cancelled when part of it is meant to rest."""
+    why = {**dict(decision or {}), "route": plan.to_row()}
+    for child in plan.children:
+        tif = "IOC" if child.expected_fill == child.qty else "GTC"
+        ctx.submit(child.venue, symbol, side, child.qty, child.limit, tif, decision=why)
+
+
 class StrategyParticipant(Participant):
     """A market participant that runs a `Strategy`: the simulation side of the Strategy API."""
 
@@ -263,6 +296,8 @@ class StrategyParticipant(Participant):
         self._books: dict[tuple[str, str], Book] = {}
         self._trades = {m: deque(maxlen=TRADES_KEPT) for m in self.markets}
         self.log_lines = 0
+        # Decisions of orders on their way, by request, oldest first: (decided at, JSON).
+        self._decided: dict[tuple, deque[tuple[int, str]]] = {}
 
     # --- the context ----------------------------------------------------------------------
     # now, submit, cancel, modify, quote, position, free_cash and open_orders are the
@@ -342,6 +377,71 @@ class StrategyParticipant(Participant):
         heard = [t.time for v in venues for t in self._trades.get((v, symbol), ())]
         since = max(heard, default=self.market.session(0)[0])
         return Liquidity(spread_bp * 1e4, float(depth * face), (self.now - since) / NS_PER_DAY)
+
+    def submit(
+        self,
+        venue: str,
+        symbol: str,
+        side,
+        qty: int,
+        price: int | None = None,
+        tif: str = "GTC",
+        decision: Mapping[str, Any] | None = None,
+        **options,
+    ) -> None:
+        """Send a new order; with a `decision` (JSON values: the prediction, the threshold,
+        the drivers...), recorded with the venue's order id once it answers."""
+        if decision is not None:
+            key = ("new", venue, symbol, side, qty, price, tif)
+            details = json.dumps(decision, sort_keys=True, default=str)
+            self._decided.setdefault(key, deque()).append((self.now, details))
+        super().submit(venue, symbol, side, qty, price, tif, **options)
+
+    def plan_route(
+        self, symbol: str, side, qty: int, limit: int | None = None, policy: str = "cheapest"
+    ) -> RoutePlan:
+        """How `route` would split an order of `qty` units across the venues of its markets
+        that list `symbol` (`sim.strategy.routing.route`: visible depth from its last depth
+        snapshot, or the top of its quote before one, taker fees, price bands and halts),
+        without sending anything."""
+        instrument = self.instrument(symbol)
+        views = [self._venue_view(venue, symbol, side) for venue, s in self.markets if s == symbol]
+        return route(
+            side, qty, views, tick_value=instrument.tick_value, limit=limit,
+            lot_size=instrument.lot_size, policy=policy,
+        )  # fmt: skip
+
+    def route(
+        self,
+        symbol: str,
+        side,
+        qty: int,
+        limit: int | None = None,
+        policy: str = "cheapest",
+        decision: Mapping[str, Any] | None = None,
+    ) -> RoutePlan:
+        """Split an order across venues (`plan_route`) and send each child (`send_route`)."""
+        plan = self.plan_route(symbol, side, qty, limit, policy)
+        send_route(self, symbol, side, plan, decision)
+        return plan
+
+    def _venue_view(self, venue: str, symbol: str, side) -> VenueView:
+        """What the router sees of `venue`: the levels an order on `side` would take."""
+        buying = Side.parse(side) is Side.BUY
+        book = self._books.get((venue, symbol))
+        if book is not None:
+            levels = book.asks if buying else book.bids
+        else:
+            quote = self.quote(venue, symbol)
+            price, qty = (quote.ask, quote.ask_qty) if buying else (quote.bid, quote.bid_qty)
+            levels = ((price, qty),) if price is not None and qty else ()
+        return VenueView(
+            venue,
+            tuple(levels),
+            taker_fee_bps=Decimal(self.taker_fee_rate(venue)) / 100,
+            band=self.price_limits(venue, symbol),
+            halted=self.halted_until(venue, symbol) > self.now,
+        )
 
     def positions(self) -> dict[str, int]:
         """Units owned of every listed instrument it holds, pending trades included."""
@@ -432,6 +532,13 @@ class StrategyParticipant(Participant):
         self._trades[(trade.venue, trade.instrument)].append(trade)
 
     def on_response(self, request: tuple, response) -> None:
+        waiting = self._decided.get(request)
+        if waiting:
+            decided_at, details = waiting.popleft()
+            if not waiting:
+                del self._decided[request]
+            order_id = response.order_id if response.ok else 0
+            self.market.record_decision(self, decided_at, request[1], request[2], order_id, details)
         self._call("on_order", request, response)
 
     def on_fill(self, trade: Trade, side: int) -> None:

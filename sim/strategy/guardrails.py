@@ -54,7 +54,7 @@ from typing import NamedTuple
 import numpy as np
 
 from sim.market.orders import Reason, Side, as_int64
-from sim.strategy.api import HANDLERS
+from sim.strategy.api import HANDLERS, send_route
 from sim.units import NS_PER_SECOND
 
 VAR_METHODS = ("parametric", "historical")
@@ -417,6 +417,12 @@ class GuardedContext:
             self.refuse_modify(venue, symbol, order_id, qty, price, REFUSAL_REASONS[rule])
             return
         self._guard.send_modify(self._ctx, venue, symbol, order_id, qty, price, order)
+
+    def route(self, symbol, side, qty, limit=None, policy="cheapest", decision=None):
+        """Plan as the real context would, and send each child through the guardrails."""
+        plan = self._ctx.plan_route(symbol, side, qty, limit, policy)
+        send_route(self, symbol, side, plan, decision)
+        return plan
 
     def __getattr__(self, name: str):
         # Everything else (market data, its account, time, cancel, ...) is the real context's:

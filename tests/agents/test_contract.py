@@ -71,6 +71,7 @@ PUBLIC = {
     "transfer",
     "pass_on_coupon",
     "record_log",
+    "record_decision",
 }
 
 
@@ -212,6 +213,7 @@ def test_nothing_the_access_answers_is_the_runs_insides(fresh, tmp_path):
         "transfer": (a, b, 100),
         "pass_on_coupon": (a, b, 100, "ABM"),
         "record_log": (a, "a line", ""),
+        "record_decision": (a, 0, "EXCH", "ABM", 1, "{}"),
     }
     answers = {name: getattr(access, name)(*args) for name, args in services.items()}
     sim.run(out=tmp_path / "out")  # ...and what agents read, once valuations are published

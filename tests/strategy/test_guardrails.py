@@ -16,6 +16,7 @@ from sim.market.orders import Reason, Side, Status
 from sim.scenario.model import load_scenario
 from sim.strategy.api import StrategyParticipant
 from sim.strategy.guardrails import GuardedContext, Guardrails, value_at_risk
+from sim.strategy.routing import VenueView, route
 from tests.helpers.scenarios import small_scenario
 from tests.helpers.strategies import FakeContext, RestAndModify
 
@@ -80,6 +81,24 @@ def test_a_refusal_is_not_taken_for_the_answer_to_an_identical_order_in_flight()
     assert strategy.answers == [(request, Status.REJECTED, Reason.KILL_SWITCH)]
     # The first order is still in flight: its units still count against the limits.
     assert [sent.request for sent in guard._in_flight] == [request]
+
+
+def test_a_routed_orders_children_go_through_the_guardrails():
+    class RoutingContext(FakeContext):
+        def plan_route(self, symbol, side, qty, limit=None, policy="cheapest"):
+            views = [VenueView("EXCH", ((10_001, 30),)), VenueView("BSE", ((10_002, 100),))]
+            return route(side, qty, views, tick_value=1, limit=limit, policy=policy)
+
+    ctx = RoutingContext(position=1000)
+    guard = guard_for(ctx)
+    for mid in (10_000, 10_010, 10_000, 10_010, 10_000):
+        step(guard, ctx, mid)
+    ctx.positions["ABM"] = 1060  # 60 units over the starting holding
+    plan = GuardedContext(guard, ctx).route("ABM", "buy", 50)
+    assert [(c.venue, c.qty) for c in plan.children] == [("EXCH", 30), ("BSE", 20)]
+    # 60 + 30 is within the limit of 100; the second child's 20 on top of it is not.
+    assert [r[1:5] for r in ctx.submitted] == [("EXCH", "ABM", "buy", 30)]
+    assert guard.refused == {"position": 1}
 
 
 def test_position_limit_refuses_only_the_breaching_order():

@@ -377,3 +377,55 @@ def test_a_bonds_valuation_breaks_down_into_curve_credit_and_the_liquidity_it_se
         assert v.components[2].price_effect < 0
         assert v.liquidity_adjusted_clean == pytest.approx(v.clean + v.components[2].price_effect)
     assert any(v.liquidity is not None for v in strategy.valuations)
+
+
+class Explains:
+    """At its first timer: an order with its reasons, one the venue refuses, and a routed buy."""
+
+    def __init__(self):
+        self.plan = None
+
+    def on_start(self, ctx):
+        ctx.set_timer(600 * 10**9)
+
+    def on_timer(self, ctx):
+        if self.plan is not None:
+            return
+        q = ctx.quote("NSE", "A-2028")
+        why = {"prediction": 1.5, "threshold": 1.0, "contributions": {"spread": 0.9}}
+        ctx.submit("NSE", "A-2028", "buy", 2, q.bid, "GTC", decision=why)
+        ctx.submit("NSE", "A-2028", "buy", 0, q.bid, "GTC", decision={"why": "refused"})
+        self.plan = ctx.route("A-2028", "buy", 30, decision={"why": "routed"})
+
+
+def test_decisions_and_routed_children_are_recorded_with_their_orders(tmp_path):
+    path = tmp_path / "two_bonds.toml"
+    path.write_text(BOND_SCENARIO)
+    sim = Simulation(load_scenario(path), seed=2)
+    strategy = Explains()
+    markets = [("NSE", "A-2028"), ("BSE", "A-2028")]
+    agent = StrategyParticipant(
+        MarketAccess(sim), np.random.default_rng(0), FixedLatency(10_000), strategy, markets
+    )
+    sim.open_account(agent, cash=10**9)
+    result = sim.run(out=None)
+    decisions = result.decisions.with_columns(pl.col("venue", "instrument").cast(pl.String))
+    orders = (
+        result.orders.filter(pl.col("agent") == agent.account)
+        .with_columns(pl.col("venue", "instrument").cast(pl.String))
+        .unique(["venue", "instrument", "order_id"], keep="first", maintain_order=True)
+    )
+    plan = strategy.plan
+    assert plan.children and sum(c.qty for c in plan.children) + plan.unplaced == 30
+    assert decisions.height == 2 + len(plan.children)
+    first, refused, *children = decisions.rows(named=True)
+    assert json.loads(first["details"])["contributions"] == {"spread": 0.9}
+    assert refused["order_id"] == 0 and json.loads(refused["details"]) == {"why": "refused"}
+    accepted = decisions.filter(pl.col("order_id") > 0)
+    joined = accepted.join(orders, on=["venue", "instrument", "order_id"], suffix="_order")
+    assert joined.height == 1 + len(plan.children)  # every accepted order, by its venue's id
+    routed = [json.loads(row["details"]) for row in children]
+    assert all(r["why"] == "routed" and r["route"] == plan.to_row() for r in routed)
+    assert [(row["venue"], row["qty"]) for row in joined.rows(named=True)[1:]] == [
+        (c.venue, c.qty) for c in plan.children
+    ]
