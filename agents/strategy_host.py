@@ -5,6 +5,7 @@
                                               # default: strategies.buy_and_hold:BuyAndHold
     params = { fast = 5, slow = 20 }
     markets = ["NSE:BOND-A"]                  # default: every listing of the run
+    walk_forward = { train_days = 10, test_days = 5 }   # optional: its context shows them
     cash_rupees = 1_000_000
     units = 0
 
@@ -19,7 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from agents.common import PopulationParams, build_population
 from sim.engine.latency import latency_from
@@ -27,6 +28,17 @@ from sim.errors import ConfigurationError
 from sim.scenario.registry import AgentKind
 from sim.strategy.api import StrategyParticipant
 from sim.strategy.loading import StrategyError, build_strategy, load_strategy, strategy_params
+from sim.strategy.walk_forward import WalkForward
+
+
+class WalkForwardSpec(BaseModel):
+    """``walk_forward = { train_days = 10, test_days = 5 }``: rolling train and test windows
+    (`sim.strategy.walk_forward`), which the strategy's context shows it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    train_days: int = Field(ge=1, le=10_000)
+    test_days: int = Field(ge=1, le=10_000)
 
 
 class StrategyHostParams(PopulationParams):
@@ -40,6 +52,7 @@ class StrategyHostParams(PopulationParams):
     )
     params: dict[str, Any] = Field(default_factory=dict, description="the strategy's own")
     markets: tuple[str, ...] = Field((), description='"VENUE:SYMBOL" each; default: every listing')
+    walk_forward: WalkForwardSpec | None = None
 
 
 class StrategyHost(StrategyParticipant):
@@ -55,7 +68,10 @@ class StrategyHost(StrategyParticipant):
             raise ConfigurationError(str(exc)) from None
         markets = _markets(market, params.markets)
         latency = latency_from(params.latency_us, params.latency_jitter_us)
-        super().__init__(market, rng, latency, build_strategy(cls, resolved), markets, resolved)
+        windows = params.walk_forward
+        folds = None if windows is None else WalkForward(windows.train_days, windows.test_days)
+        strategy = build_strategy(cls, resolved)
+        super().__init__(market, rng, latency, strategy, markets, resolved, folds)
 
     def report(self) -> dict:
         return {"log_lines": self.log_lines}

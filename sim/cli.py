@@ -342,6 +342,13 @@ def backtest_command(
     keep_runs: Annotated[
         bool, typer.Option("--keep-runs", help="Keep each run's results folder in runs/.")
     ] = False,
+    walk_forward: Annotated[
+        str | None,
+        typer.Option(
+            metavar="TRAIN,TEST",
+            help="Rolling windows of trading days; only the test windows are scored.",
+        ),
+    ] = None,
 ) -> None:
     """Backtest a strategy in scenarios over seeds: per-run and aggregate performance, VaR and
     expected shortfall, P&L by scenario, and a tearsheet."""
@@ -352,6 +359,7 @@ def backtest_command(
         chosen = harness.seeds_from(seeds)
         given = harness.read_params(params) if params is not None else {}
         names = [name.strip() for name in scenarios.split(",") if name.strip()]
+        windows = None if walk_forward is None else harness.walk_forward_from(walk_forward)
         result = harness.backtest(
             strategy,
             given,
@@ -360,6 +368,7 @@ def backtest_command(
             overrides=overrides or (),
             workers=workers,
             runs_out=folder / "runs" if keep_runs else None,
+            walk_forward=windows,
         )
         harness.write_backtest(result, folder)
     except (BondlabError, OSError) as exc:
@@ -371,7 +380,8 @@ def backtest_command(
 def _backtest_table(result):
     from rich.table import Table
 
-    table = Table("figure", "value", title=f"{result.strategy}: {len(result.runs)} runs")
+    title = f"{result.strategy}: {len(result.runs)} runs, scored on {result.scoring}"
+    table = Table("figure", "value", title=title)
     for key, value in result.aggregate().items():
         table.add_row(key, _number(value))
     return table

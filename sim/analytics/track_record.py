@@ -13,11 +13,14 @@ returns, what it traded and held, and the figures a backtest reports.
 - **Turnover**: clean notional traded over the mean equity at the closes.
 - **Inventory**: units held of each bond beyond the starting holding, after each of its fills:
   the largest gross (summed over bonds, absolute) and the gross at the end.
+- **Scored days**: a walk-forward backtest scores its test windows alone. The performance
+  figures and ``pnl_rupees`` are then over those days (the P&L the sum of their daily
+  changes); the P&L's parts, what it traded and held stay over the whole run.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import polars as pl
@@ -105,21 +108,32 @@ def inventory(traded: pl.DataFrame) -> dict[str, int]:
 
 
 def track_record(
-    result, agent: int, periods_per_year: float = performance.DAILY_PERIODS_PER_YEAR
+    result,
+    agent: int,
+    periods_per_year: float = performance.DAILY_PERIODS_PER_YEAR,
+    scored: Sequence[bool] | None = None,
 ) -> dict[str, float | int]:
     """Every figure of the account's run as one flat dict: `performance.summary` of its daily
-    returns; ``pnl_rupees`` and its parts (agents.parquet); ``orders``, ``fills``,
-    ``traded_rupees``, ``turnover``; the inventory figures."""
+    returns on the `scored` days (default: every day); ``days`` and ``scored_days``;
+    ``pnl_rupees`` (over the scored days) and its parts (agents.parquet, the whole run);
+    ``orders``, ``fills``, ``traded_rupees``, ``turnover``; the inventory figures."""
     start = capital(result, agent)
     curve = equity_curve(result, agent)
+    returns = daily_returns(curve, start)
+    mask = np.ones(curve.height, bool) if scored is None else np.asarray(scored, bool)
+    if mask.shape != (curve.height,):
+        raise ValueError(f"scored needs one flag per day ({curve.height}), got {mask.shape}")
+    changes = np.diff(curve["pnl"].to_numpy(), prepend=0)
     traded = fills(result, agent)
     row: Mapping = _account(result.agents, agent).row(0, named=True)
     mean_equity = float(curve["equity"].mean()) if curve.height else float(start)
     notional = int(traded["notional"].sum()) if traded.height else 0
     return {
-        **performance.summary(daily_returns(curve, start), periods_per_year),
+        **performance.summary(returns[mask], periods_per_year),
+        "days": curve.height,
+        "scored_days": int(mask.sum()),
         "capital_rupees": start / 100,
-        "pnl_rupees": row["pnl"] / 100,
+        "pnl_rupees": int(changes[mask].sum()) / 100,
         **{f"{k}_rupees": row[k] / 100 for k in row if k.startswith("pnl_")},
         "orders": int(row["orders"]),
         "fills": traded.height,

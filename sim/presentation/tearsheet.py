@@ -10,6 +10,7 @@ its seeds, the bar from the worst to the best run; stress files hatched).
 from __future__ import annotations
 
 import math
+import textwrap
 
 import numpy as np
 
@@ -44,15 +45,14 @@ def tearsheet(backtest):
     _var(backtest.var_table(), var)
     _scenario_pnl(backtest.scenario_pnl(), by_scenario)
     pnl.axis("off")
-    pnl.text(
-        0.0, 1.0,
-        "Daily returns: equity at each close (cash and positions at the\n"
-        "published valuation) over the close before; pooled over every run\n"
-        "in order of scenario and seed. 252 periods a year, sample sd\n"
-        "(empyrical's conventions). VaR and ES are one-day losses as a\n"
-        "share of equity.",
-        va="top", fontsize="small", transform=pnl.transAxes,
-    )  # fmt: skip
+    note = textwrap.fill(
+        "Daily returns: equity at each close (cash and positions at the published valuation) "
+        "over the close before; pooled over every run in order of scenario and seed. 252 "
+        "periods a year, sample sd (empyrical's conventions). VaR and ES are one-day losses "
+        f"as a share of equity. Scored on {backtest.scoring}.",
+        width=68,
+    )
+    pnl.text(0.0, 1.0, note, va="top", fontsize="small", transform=pnl.transAxes)
     seeds = ", ".join(map(str, backtest.seeds))
     fig.suptitle(f"{backtest.strategy}: {', '.join(backtest.scenarios)} (seeds {seeds})")
     return fig
@@ -65,6 +65,9 @@ def _colours(names):
 
 def _curves(backtest, curves, drawdowns) -> None:
     colours = _colours(r.scenario for r in backtest.runs)
+    if backtest.walk_forward is not None:  # the first training window: not scored
+        for ax in (curves, drawdowns):
+            ax.axvspan(0.5, backtest.walk_forward.train_days + 0.5, color="0.92", lw=0)
     labelled = set()
     for run in backtest.runs:
         returns = np.nan_to_num(run.daily["return"].to_numpy())

@@ -41,7 +41,8 @@ What the context offers:
     time           now (ns), day (the trading day), session (a day's open and close),
                    trading_date, set_timer (calls `on_timer` every interval of trading time)
     its own        params (read-only), markets (the (venue, symbol) it was given), log (a line
-                   for the run's strategy log and the `bondlab.strategy` logger)
+                   for the run's strategy log and the `bondlab.strategy` logger), walk_forward
+                   (the train and test windows of a walk-forward backtest, or None)
     acting         submit (with an optional ``decision``: why, recorded with the order in
                    `decisions.parquet`), cancel, modify, route (smart order routing: splits an
                    order across its venues, `sim.strategy.routing`, and sends the children)
@@ -78,6 +79,7 @@ from sim.market.orders import Reason, Side, Status
 from sim.pricing import Liquidity, liquidity_premium_bp
 from sim.pricing.curves import cashflow_times, price_cashflows
 from sim.strategy.routing import RoutePlan, VenueView, route
+from sim.strategy.walk_forward import WalkForward
 from sim.units import NS_PER_DAY
 
 if TYPE_CHECKING:
@@ -233,6 +235,12 @@ class Context(Protocol):
     def markets(self) -> tuple[tuple[str, str], ...]:
         """The (venue, symbol) it trades, subscribed to from the start."""
 
+    @property
+    def walk_forward(self) -> WalkForward | None:
+        """A walk-forward backtest's windows (`sim.strategy.walk_forward`): a learning
+        strategy fits at each test window's start on its training window only; None
+        otherwise."""
+
     def log(self, message: str, **fields) -> None:
         """A line for the run's strategy log, with the time and any fields (JSON values)."""
 
@@ -286,11 +294,13 @@ class StrategyParticipant(Participant):
         strategy,
         markets: list[tuple[str, str]],
         params: Mapping[str, Any] | None = None,
+        walk_forward: WalkForward | None = None,
     ) -> None:
         super().__init__(market, rng, latency)
         self.strategy = strategy
         self.markets = tuple(markets)
         self.params = MappingProxyType(dict(params or {}))
+        self.walk_forward = walk_forward
         self._timer_ns: int | None = None
         self._handlers = {name: getattr(strategy, name, None) for name in HANDLERS}
         self._books: dict[tuple[str, str], Book] = {}

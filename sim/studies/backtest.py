@@ -8,6 +8,10 @@ scored from its own records by `sim.analytics.track_record`: the strategy's equi
 close, its daily returns and the figures of `sim.analytics.performance` (empyrical's
 conventions: 252 periods a year, sample standard deviation), what it traded and held.
 
+With `walk_forward` (rolling train and test windows, `sim.strategy.walk_forward`, which the
+strategy's context shows it), each run is scored on its test windows alone: every figure then
+comes from out-of-sample days, and the report says so.
+
 Aggregated over the runs: the performance of the pooled daily returns (every run's, in order
 of scenario and seed: the "aggregate Sharpe" a gate compares), the mean of each per-run
 figure, VaR and expected shortfall of the pooled daily returns at 95% and 99% by historical,
@@ -38,6 +42,7 @@ from sim.records.store import to_json_ready, write_bytes_atomically
 from sim.scenario.config import TomlFileError, read_toml
 from sim.scenario.model import load_scenario
 from sim.strategy.loading import load_strategy, strategy_params
+from sim.strategy.walk_forward import WalkForward
 
 POPULATION = "strategy"  # the population the strategy joins each scenario as
 BACKTEST_FILE = "backtest.json"
@@ -59,7 +64,7 @@ class BacktestRun:
     path: str | None
     stress: bool  # a stress file of the library (it has a [calibration] table)
     figures: dict[str, Any]
-    daily: pl.DataFrame  # day, time, equity (paise), pnl (paise), return
+    daily: pl.DataFrame  # day, time, equity (paise), pnl (paise), return, scored
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,7 @@ class Backtest:
     scenarios: tuple[str, ...]
     seeds: tuple[int, ...]
     runs: tuple[BacktestRun, ...]
+    walk_forward: WalkForward | None = None
     periods_per_year: float = performance.DAILY_PERIODS_PER_YEAR
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -96,8 +102,20 @@ class Backtest:
         )
 
     def pooled_returns(self) -> np.ndarray:
-        """The daily returns of every run one after the other, in order of scenario and seed."""
-        return self.returns()["return"].to_numpy()
+        """The scored daily returns (out of sample, in a walk-forward backtest) of every run
+        one after the other, in order of scenario and seed."""
+        return self.returns().filter("scored")["return"].to_numpy()
+
+    @property
+    def scoring(self) -> str:
+        """What the figures are measured on, in words."""
+        if self.walk_forward is None:
+            return "every trading day of every run"
+        w = self.walk_forward
+        return (
+            f"out-of-sample days only: walk-forward, {w.train_days} training days then test "
+            f"windows of {w.test_days}, rolling"
+        )
 
     def aggregate(self) -> dict[str, Any]:
         """The pooled returns' performance, the runs' count and the mean of each per-run
@@ -110,7 +128,9 @@ class Backtest:
                 for name, dtype in table.schema.items()
                 if dtype.is_numeric() and name != "seed"
             }
-            self._cache["aggregate"] = {"runs": len(self.runs), **pooled, **means}
+            scored = int(table["scored_days"].sum())
+            self._cache["aggregate"] = {"runs": len(self.runs), "scored_days": scored,
+                                        **pooled, **means}  # fmt: skip
         return self._cache["aggregate"]
 
     def var_table(self) -> pl.DataFrame:
@@ -143,6 +163,8 @@ class Backtest:
             "scenarios": list(self.scenarios),
             "seeds": list(self.seeds),
             "periods_per_year": self.periods_per_year,
+            "walk_forward": None if self.walk_forward is None else vars(self.walk_forward),
+            "scoring": self.scoring,
             "aggregate": self.aggregate(),
             "var": self.var_table().to_dicts(),
             "scenario_pnl": self.scenario_pnl().to_dicts(),
@@ -170,6 +192,15 @@ def seeds_from(text: str) -> tuple[int, ...]:
     if not seeds or min(seeds) < 0 or len(set(seeds)) != len(seeds):
         raise BacktestError(f"--seeds {text!r}: expected distinct seeds >= 0, at least one")
     return seeds
+
+
+def walk_forward_from(text: str) -> WalkForward:
+    """Walk-forward windows from ``"TRAIN,TEST"`` trading days, e.g. ``"10,5"``."""
+    try:
+        train, test = (int(part) for part in text.split(","))
+        return WalkForward(train, test)
+    except ValueError:
+        raise BacktestError(f"--walk-forward {text!r}: expected TRAIN,TEST days >= 1") from None
 
 
 def read_params(path: str | Path) -> dict[str, Any]:
@@ -202,6 +233,7 @@ def backtest(
     host: Mapping[str, Any] | None = None,
     workers: int = 1,
     runs_out: str | Path | None = None,
+    walk_forward: WalkForward | tuple[int, int] | None = None,
 ) -> Backtest:
     """Run `strategy` (``"module:Class"`` or ``"file.py:Class"``) with `params` in each of
     `scenarios` (names or paths) over `seeds`, and score it.
@@ -209,16 +241,26 @@ def backtest(
     `overrides` apply to every scenario (``--set`` keys; ``strategy.*`` reaches the strategy's
     population), `host` adds fields of that population (``cash_rupees``, ``units``,
     ``markets``, ...). `workers` > 1 runs them on a local process pool. `runs_out` keeps each
-    run's results folder there. Raises `sim.strategy.StrategyError` for a strategy or
+    run's results folder there. `walk_forward` (train days, test days) scores test windows
+    alone. Raises `sim.strategy.StrategyError` for a strategy or
     parameters that cannot be used and `sim.scenario.ScenarioError` for a scenario, before
     anything runs."""
     checked = strategy_params(load_strategy(strategy), params)
+    if walk_forward is not None and not isinstance(walk_forward, WalkForward):
+        try:
+            walk_forward = WalkForward(*walk_forward)
+        except (TypeError, ValueError) as exc:
+            raise BacktestError(f"walk_forward {walk_forward!r}: {exc}") from None
     table = {**dict(host or {}), "ref": strategy, "params": checked}
+    if walk_forward is not None:
+        table["walk_forward"] = vars(walk_forward)
     loaded = {
         name: load_scenario(name, overrides, tables={POPULATION: table}) for name in scenarios
     }
     seeds = tuple(int(seed) for seed in seeds)
-    jobs = [(scenario, seed, runs_out) for scenario in loaded.values() for seed in seeds]
+    jobs = [
+        (scenario, seed, runs_out, walk_forward) for scenario in loaded.values() for seed in seeds
+    ]
     if workers <= 1 or len(jobs) <= 1:
         runs = [_run_one(job) for job in jobs]
     else:
@@ -226,24 +268,26 @@ def backtest(
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             runs = list(pool.map(_run_one, jobs))
-    return Backtest(strategy, checked, tuple(loaded), seeds, tuple(runs))
+    return Backtest(strategy, checked, tuple(loaded), seeds, tuple(runs), walk_forward)
 
 
 def _run_one(job) -> BacktestRun:
-    scenario, seed, runs_out = job
+    scenario, seed, runs_out, walk_forward = job
     result = run(scenario, seed=seed, out=runs_out)
     (agent,) = result.agents.filter(pl.col("population") == POPULATION)["agent"]
     curve = equity_curve(result, agent)
     returns = daily_returns(curve, capital(result, agent))
+    in_test = (lambda day: True) if walk_forward is None else walk_forward.in_test
+    scored = [in_test(day) for day in range(curve.height)]
     return BacktestRun(
         scenario=scenario.name,
         seed=seed,
         run_id=result.run_id,
         path=None if result.path is None else str(result.path),
         stress=scenario.calibration is not None,
-        figures=track_record(result, agent),
+        figures=track_record(result, agent, scored=scored),
         daily=curve.select("day", "time", "equity", "pnl").with_columns(
-            pl.Series("return", returns)
+            pl.Series("return", returns), pl.Series("scored", scored)
         ),
     )
 

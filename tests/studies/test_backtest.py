@@ -126,6 +126,8 @@ def test_the_command_backtests_and_reports(scenario_file, tmp_path):
         (["--params", "missing.toml"], "missing.toml: no such file"),
         (["--scenarios", "nosuch"], "nosuch: no such file or shipped scenario"),
         (["--set", "calendar.days=0"], "calendar.days"),
+        (["--walk-forward", "5"], "--walk-forward '5': expected TRAIN,TEST days >= 1"),
+        (["--walk-forward", "0,2"], "--walk-forward '0,2': expected TRAIN,TEST days >= 1"),
     ],
 )
 def test_a_bad_flag_is_one_line_and_status_2(scenario_file, tmp_path, extra, message):
@@ -152,3 +154,37 @@ def test_a_bad_strategy_or_parameter_file_is_one_line(
     args = ["backtest", strategy, "--params", str(file), "--scenarios", str(scenario_file)]
     done = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "o")])
     assert done.exit_code == 2 and message in done.output and "Traceback" not in done.output
+
+
+class ShowsItsWindows:
+    def on_start(self, ctx):
+        ctx.log("windows", train=ctx.walk_forward.train_days, test=ctx.walk_forward.test_days)
+        ctx.set_timer(300 * 10**9)
+
+    def on_timer(self, ctx):
+        if ctx.walk_forward.in_test(ctx.day) and not ctx.positions():
+            ctx.submit("EXCH", "ABM", "buy", 10, None, "IOC")
+
+
+def test_a_walk_forward_backtest_scores_its_test_windows_alone(scenario_file, tmp_path):
+    ref = "tests.studies.test_backtest:ShowsItsWindows"
+    runs = tmp_path / "runs"
+    tested = backtest(ref, {}, [str(scenario_file)], (1, 2), walk_forward=(2, 1), runs_out=runs)
+    assert "out-of-sample days only" in tested.scoring and tested.aggregate()["scored_days"] == 4
+    assert len(tested.pooled_returns()) == 4  # days 2 and 3 of each run
+    for run in tested.runs:
+        daily = run.daily
+        assert daily["scored"].to_list() == [False, False, True, True]
+        pnl = daily["pnl"].to_list()
+        assert run.figures["pnl_rupees"] == (pnl[3] - pnl[1]) / 100
+        assert run.figures["total_return"] == pytest.approx(
+            daily["equity"][3] / daily["equity"][1] - 1
+        )
+        log = sim.Result.load(run.path).strategy_log
+        assert json.loads(log["details"][0]) == {"train": 2, "test": 1}
+    assert json.loads(json.dumps(tested.to_dict()["walk_forward"])) == {
+        "train_days": 2,
+        "test_days": 1,
+    }
+    with pytest.raises(BacktestError, match=r"walk_forward \(0, 1\): walk-forward train_days"):
+        backtest(ref, {}, [str(scenario_file)], (1,), walk_forward=(0, 1))
