@@ -17,6 +17,8 @@ _EXPORTS = {
     "VenueView": "routing",
     "RoutePlan": "routing",
     "ChildOrder": "routing",
+    "replay": "replay",
+    "WalkForward": "walk_forward",
     "load_strategy": "loading",
     "StrategyError": "loading",
     "Guardrails": "guardrails",
