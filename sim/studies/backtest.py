@@ -224,7 +224,7 @@ def read_params(path: str | Path) -> dict[str, Any]:
 
 
 def backtest(
-    strategy: str,
+    strategy: str | type,
     params: Mapping[str, Any] | None = None,
     scenarios: Sequence[str] = ("baseline",),
     seeds: Iterable[int] = (1, 2, 3),
@@ -235,8 +235,9 @@ def backtest(
     runs_out: str | Path | None = None,
     walk_forward: WalkForward | tuple[int, int] | None = None,
 ) -> Backtest:
-    """Run `strategy` (``"module:Class"`` or ``"file.py:Class"``) with `params` in each of
-    `scenarios` (names or paths) over `seeds`, and score it.
+    """Run `strategy` (``"module:Class"``, ``"file.py:Class"`` or the class itself) with
+    `params` in each of `scenarios` (names or paths) over `seeds`, and score it. A class
+    defined in ``__main__`` (a notebook's, a script's) runs in this process only.
 
     `overrides` apply to every scenario (``--set`` keys; ``strategy.*`` reaches the strategy's
     population), `host` adds fields of that population (``cash_rupees``, ``units``,
@@ -245,6 +246,13 @@ def backtest(
     alone. Raises `sim.strategy.StrategyError` for a strategy or
     parameters that cannot be used and `sim.scenario.ScenarioError` for a scenario, before
     anything runs."""
+    if isinstance(strategy, type):
+        if strategy.__module__ == "__main__" and workers > 1:
+            raise BacktestError(
+                f"{strategy.__qualname__} is defined in __main__, which worker processes "
+                "cannot import: use workers=1, or put it in a module or file"
+            )
+        strategy = f"{strategy.__module__}:{strategy.__qualname__}"
     checked = strategy_params(load_strategy(strategy), params)
     if walk_forward is not None and not isinstance(walk_forward, WalkForward):
         try:

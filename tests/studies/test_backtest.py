@@ -188,3 +188,16 @@ def test_a_walk_forward_backtest_scores_its_test_windows_alone(scenario_file, tm
     }
     with pytest.raises(BacktestError, match=r"walk_forward \(0, 1\): walk-forward train_days"):
         backtest(ref, {}, [str(scenario_file)], (1,), walk_forward=(0, 1))
+
+
+def test_a_strategy_may_be_given_as_its_class(scenario_file):
+    from strategies.buy_and_hold import BuyAndHold
+
+    tested = backtest(BuyAndHold, {"invest": 0.2}, [str(scenario_file)], (1,))
+    assert tested.strategy == HOLD and tested.runs[0].figures["fills"] > 0
+    BuyAndHold.__module__ = "__main__"  # as a notebook's class is
+    try:
+        with pytest.raises(BacktestError, match="defined in __main__, which worker processes"):
+            backtest(BuyAndHold, {}, [str(scenario_file)], (1, 2), workers=2)
+    finally:
+        BuyAndHold.__module__ = "strategies.buy_and_hold"
