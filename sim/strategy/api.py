@@ -36,7 +36,9 @@ What the context offers:
                    reached it), trades (those in its markets that reached it, latest last),
                    valuation (the published evaluated price of a bond with its breakdown:
                    risk-free price, rating spread, credit adjustment, and a liquidity premium
-                   from what the strategy sees of the book), instrument (static data)
+                   from what the strategy sees of the book), forecast (the bond's T+7 clean
+                   price with its 10-90% interval and drivers, `sim.strategy.forecasts`, from
+                   its closes the strategy saw), instrument (static data)
     its account    position, positions, cash, free_cash, open_orders
     time           now (ns), day (the trading day), session (a day's open and close),
                    trading_date, set_timer (calls `on_timer` every interval of trading time)
@@ -78,6 +80,7 @@ from sim.market.messages import Quote, Response
 from sim.market.orders import Reason, Side, Status
 from sim.pricing import Liquidity, liquidity_premium_bp
 from sim.pricing.curves import cashflow_times, price_cashflows
+from sim.strategy.forecasts import FORECAST_DAYS, Forecast, forecast
 from sim.strategy.routing import RoutePlan, VenueView, route
 from sim.strategy.walk_forward import WalkForward
 from sim.units import NS_PER_DAY
@@ -200,6 +203,10 @@ class Context(Protocol):
     def valuation(self, symbol: str) -> Valuation:
         """The published evaluated price with its breakdown (`Valuation`)."""
 
+    def forecast(self, symbol: str, horizon_days: int = FORECAST_DAYS) -> Forecast | None:
+        """The bond's clean price `horizon_days` ahead with its interval and drivers; None
+        before enough closes (`sim.strategy.forecasts`)."""
+
     def instrument(self, symbol: str) -> Instrument:
         """The instrument's static data: tick size, lot size, unit face value, tick value."""
 
@@ -308,6 +315,7 @@ class StrategyParticipant(Participant):
         self.log_lines = 0
         # Decisions of orders on their way, by request, oldest first: (decided at, JSON).
         self._decided: dict[tuple, deque[tuple[int, str]]] = {}
+        self._closes: dict[str, list[tuple]] = {}  # symbol -> its daily history, for forecasts
 
     # --- the context ----------------------------------------------------------------------
     # now, submit, cancel, modify, quote, position, free_cash and open_orders are the
@@ -363,6 +371,39 @@ class StrategyParticipant(Participant):
             tuple(components),
             liquidity,
         )
+
+    def forecast(self, symbol: str, horizon_days: int = FORECAST_DAYS) -> Forecast | None:
+        """The bond's clean price `horizon_days` trading days ahead, with its 10% and 90%
+        quantiles and drivers, from its closes as the strategy saw them
+        (`sim.strategy.forecasts`); None before enough closes, or for a value that is not a
+        bond's."""
+        return forecast(symbol, self._closes.get(symbol, []), self.now, horizon_days)
+
+    def _record_close(self, day: int) -> None:
+        """Each of its bonds' history row at this close (`sim.strategy.forecasts`)."""
+        market = self.market
+        for symbol in dict.fromkeys(s for _, s in self.markets):
+            detail = market.valuation_detail(symbol) if market.trades_on(symbol, day) else None
+            if detail is None:
+                continue
+            inputs = detail.inputs
+            tick = float(self.instrument(symbol).tick_size)
+            mids = [q.mid for q in (self.quote(v, s) for v, s in self.markets if s == symbol)]
+            mids = [m for m in mids if m is not None]
+            clean = sum(mids) / len(mids) * tick if mids else detail.clean_price
+            liquidity = self._liquidity(symbol, detail)
+            curve = inputs.curve
+            self._closes.setdefault(symbol, []).append((
+                self.trading_date(day),
+                symbol,
+                clean,
+                inputs.bond.yield_from_price(clean, inputs.settle),
+                float(curve.zero_rate(10.0)),
+                float(curve.zero_rate(10.0) - curve.zero_rate(1.0)),
+                detail.components[0].spread_bp,
+                0.0 if liquidity is None else liquidity.bid_ask_bp,
+                detail.clean_price,
+            ))  # fmt: skip
 
     def _liquidity(self, symbol: str, detail) -> Liquidity | None:
         """The liquidity the strategy sees of `symbol` over its venues: the tightest quoted
@@ -553,6 +594,9 @@ class StrategyParticipant(Participant):
 
     def on_fill(self, trade: Trade, side: int) -> None:
         self._call("on_fill", trade, side)
+
+    def on_session_close(self, day: int) -> None:
+        self._record_close(day)
 
     def on_run_end(self) -> None:
         self._call("on_stop")

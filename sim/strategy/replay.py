@@ -8,7 +8,8 @@ latency after it was recorded, the published valuations from their time on, time
 time (overnight gaps skipped), `on_start` at the first open and `on_stop` after the last
 close. A strategy whose decisions depend on market data alone makes the same decisions here as
 in the run (tests/strategy/test_replay.py checks it). What was not recorded is not shown: a
-valuation has its price, accrued interest, yield and spread but no breakdown, a trade no fees.
+valuation has its price, accrued interest, yield and spread but no breakdown, a trade no fees,
+and there is no forecast (its inputs, the breakdown among them, are not recorded).
 
 Its orders cannot move the recording, so they are filled on paper, against the recorded top of
 book, with no market impact and no queue: an order that reaches the venue (one latency after
@@ -247,6 +248,9 @@ class ReplayContext:
         _, clean, accrued, _, _ = self._valuation_row(symbol)
         face = self._instruments[symbol].unit_face_value
         return round(clean * face) + round(accrued * face)
+
+    def forecast(self, symbol: str, horizon_days: int = 7) -> None:
+        return None  # its inputs are not recorded (see the module doc)
 
     def instrument(self, symbol: str) -> Instrument:
         return self._instruments[symbol]

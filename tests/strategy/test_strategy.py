@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from datetime import date
 
 import numpy as np
 import polars as pl
@@ -14,8 +15,10 @@ from sim.engine.kernel import Simulation
 from sim.engine.latency import FixedLatency
 from sim.engine.participant import Participant
 from sim.market.orders import Reason, Status
+from sim.pricing import Bond
 from sim.scenario.model import load_scenario
 from sim.strategy.api import TRADES_KEPT, Strategy, StrategyParticipant
+from sim.strategy.forecasts import MIN_HISTORY
 from tests.helpers.scenarios import small_scenario
 from tests.helpers.strategies import RestAndModify
 
@@ -429,3 +432,46 @@ def test_decisions_and_routed_children_are_recorded_with_their_orders(tmp_path):
     assert [(row["venue"], row["qty"]) for row in joined.rows(named=True)[1:]] == [
         (c.venue, c.qty) for c in plan.children
     ]
+
+
+def valuation_yield(clean: float) -> float:
+    bond = Bond(issue=date(2023, 3, 1), maturity=date(2028, 3, 1), coupon=0.09, frequency=2,
+                day_count="ACT/365F")  # fmt: skip
+    return bond.yield_from_price(clean, date(2024, 2, 2))
+
+
+class Forecaster:
+    def __init__(self):
+        self.seen = []
+
+    def on_start(self, ctx):
+        ctx.set_timer(3000 * 10**9)  # once a session, after its open
+
+    def on_timer(self, ctx):
+        self.seen.append((ctx.day, ctx.forecast("A-2028")))
+
+
+def test_a_bonds_forecast_comes_from_the_closes_the_strategy_saw(tmp_path):
+    path = tmp_path / "two_bonds.toml"
+    path.write_text(BOND_SCENARIO.replace("days = 2", "days = 24"))
+    sim = Simulation(load_scenario(path), seed=2)
+    strategy = Forecaster()
+    markets = [("NSE", "A-2028"), ("BSE", "A-2028")]
+    agent = StrategyParticipant(
+        MarketAccess(sim), np.random.default_rng(0), FixedLatency(10_000), strategy, markets
+    )
+    sim.open_account(agent, cash=10**9)
+    sim.run(out=None)
+    closes = agent._closes["A-2028"]
+    assert len(closes) == 24
+    for day, seen in strategy.seen:
+        assert (seen is None) == (day < MIN_HISTORY)  # day d has seen d closes
+    day, last = strategy.seen[-1]
+    assert last.clean_price == pytest.approx(closes[day - 1][2])  # yesterday's close
+    assert last.low <= last.high and last.horizon_days == 7
+    assert last.bias + sum(last.drivers.values()) == pytest.approx(last.price - last.clean_price)
+    # Each close: the mid, its yield (above the evaluated price's when the mid is below it),
+    # the curve and the rating spread.
+    _, _, clean, ytm, level, _, rating_bp, _, fair = closes[-1]
+    assert 0 < level < 0.2 and rating_bp > 0
+    assert (ytm - valuation_yield(fair)) * (fair - clean) > 0
