@@ -52,10 +52,15 @@ the paper's tables and checks each figure.
 from __future__ import annotations
 
 import math
+from collections import Counter, deque
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from sim.market.orders import Reason, Side
+from sim.units import NS_PER_SECOND
 
 STRATEGIES = ("inventory", "symmetric")
 
@@ -179,6 +184,298 @@ def _fill_probability(distance: np.ndarray, params: AvellanedaStoikovParams) -> 
 
 
 # --- The bondlab strategy --------------------------------------------------------------------
-# The Strategy class (quoting around each bond's fair value with the inventory skew above,
-# in ticks, written against the Strategy API's Context) goes here once the Context carries
-# fair values and instrument data (issue 16, section 1).
+
+
+class Decision(NamedTuple):
+    """One requote of one bond: what the rule saw and what it quotes. Prices in ticks; a side
+    that is None is not quoted."""
+
+    centre: float  # s
+    inventory: float  # q, in quotes
+    sigma: float  # price per 100 face per sqrt(trading day)
+    reservation: float  # r
+    spread: float  # bid to ask, before rounding to the tick
+    bid: int | None
+    ask: int | None
+    bid_cost: int  # paise the bid's units cost at its price, accrued interest included
+
+
+class AvellanedaStoikov:
+    """Market making with the inventory skew above, around each bond's fair value, in ticks.
+
+    Every `requote_seconds` of trading time it quotes a bid and an ask of `quote_lots` lots in
+    each bond of its markets, on the first venue listing it, by the rule (`inventory_quotes`),
+    prices per 100 face:
+
+        s       the price it quotes around: the published fair value (the valuation's clean
+                price), blended with the venue's mid as w * fair + (1 - w) * mid with
+                w = `fair_value_weight` (the fair value alone without a two-sided quote)
+        q       its holding less its starting holding, in quotes of `quote_lots` lots (the
+                paper counts fills of one share)
+        sigma   s's volatility, price per sqrt(trading day): the root mean square of s's
+                changes from one timer to the next over the last `sigma_window` timers, times
+                the square root of the timers in a session; `initial_sigma` until the window
+                holds a session's (or is full), and never below `min_sigma`
+        T - t   trading days left: to today's close with `horizon` "session" (T = 1, t the
+                share of the session gone), to the last close of the run with "run"
+        gamma   risk aversion, per unit of price; k: the fill intensity's decay with a quote's
+                distance from s, per unit of price
+
+    The defaults suit the baseline's bonds, whose fair values move about 0.2 a trading day:
+    a terminal spread of 2 ln 1.1 = 0.19 (19 ticks of 0.01) and, at the open, 0.04 more and a
+    skew of 0.04 a quote held.
+
+    In ticks of the instrument, the bid is rounded down and the ask up, at least one tick
+    apart. The venues centre their price bands on the fair value; with `band_pct` (the band's
+    half-width, percent) a bid above the band moves down to its top and an ask below it up to
+    its bottom, and a side left outside it is not quoted. Nor is a side whose fill would take
+    the holding more than `max_inventory_lots` from the start, a sell of units it does not
+    hold, or a new bid its free cash does not pay for (clean price and accrued interest; fees
+    are left to its margin).
+
+    Each requote brings the bond's two resting orders to what the rule wants: a new order for
+    a side without one, `modify` for one whose price or size changed (a partly filled quote is
+    topped up), `cancel` for a side no longer quoted. While a request of a bond is unanswered
+    its quotes wait for the next timer, so that it never rests two orders on a side, and so
+    does a quote that would meet its own quote on the other side until that one has moved; a
+    bond whose listing has ended is no longer quoted. Every `log_every` requotes of a bond it logs
+    the decision ("requote": s, r and the spread in ticks, q, sigma and the quotes).
+    """
+
+    class Params(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+
+        gamma: float = Field(1.0, gt=0, description="risk aversion, per unit of price")
+        k: float = Field(10.0, gt=0, description="fill-intensity decay, per unit of price")
+        horizon: Literal["session", "run"] = Field(
+            "session", description="T: today's close, or the run's last"
+        )
+        fair_value_weight: float = Field(
+            1.0, ge=0, le=1, description="weight of the fair value in s; the rest is the mid"
+        )
+        quote_lots: int = Field(10, ge=1, description="lots in each quote")
+        max_inventory_lots: int = Field(100, ge=1, description="lots long or short of the start")
+        requote_seconds: float = Field(60.0, gt=0, description="trading time between requotes")
+        sigma_window: int = Field(
+            1875, ge=2, description="timers sigma is estimated over (five 375-minute sessions)"
+        )
+        initial_sigma: float = Field(
+            0.2, gt=0, description="price per sqrt(trading day), until the window is filled"
+        )
+        min_sigma: float = Field(0.01, gt=0, description="price per sqrt(trading day)")
+        band_pct: float | None = Field(
+            5.0, gt=0, lt=100, description="the venues' band, percent either side of fair value"
+        )
+        log_every: int = Field(100, ge=1, description="requotes of a bond per logged decision")
+
+        @model_validator(mode="after")
+        def _a_quote_fits_the_limit(self):
+            if self.quote_lots > self.max_inventory_lots:
+                raise ValueError(
+                    f"quote_lots ({self.quote_lots}) exceeds max_inventory_lots "
+                    f"({self.max_inventory_lots}): no quote would fit the limit"
+                )
+            return self
+
+    def __init__(self, params: Params | None = None) -> None:
+        self.params = params or self.Params()
+        self.venues: dict[str, str] = {}  # symbol -> the venue it is quoted on
+        self.quote_units: dict[str, int] = {}
+        self.start_units: dict[str, int] = {}
+        self.volatility: dict[str, RollingVolatility] = {}
+        self.decisions: dict[str, Decision] = {}  # the latest of each bond
+        self.requotes: Counter[str] = Counter()
+        self.in_flight: Counter[str] = Counter()  # requests unanswered, by bond
+        self.delisted: set[str] = set()
+        self.sessions = 0  # in the run, for horizon "run"
+
+    def on_start(self, ctx) -> None:
+        p = self.params
+        for venue, symbol in ctx.markets:
+            self.venues.setdefault(symbol, venue)
+        for symbol in self.venues:
+            self.quote_units[symbol] = p.quote_lots * ctx.instrument(symbol).lot_size
+            self.start_units[symbol] = ctx.position(symbol)
+            self.volatility[symbol] = RollingVolatility(p.sigma_window)
+        if p.horizon == "run":
+            self.sessions = sessions_in_run(ctx)
+        ctx.set_timer(int(p.requote_seconds * NS_PER_SECOND))
+
+    def on_timer(self, ctx) -> None:
+        resting = {(venue, o.instrument, o.side): o for venue, o in ctx.open_orders()}
+        for symbol, venue in self.venues.items():
+            if symbol in self.delisted:
+                continue
+            decision = self.decide(ctx, venue, symbol)
+            self.decisions[symbol] = decision
+            if self.requotes[symbol] % self.params.log_every == 0:  # the first, then every Nth
+                ctx.log("requote", symbol=symbol, **_logged(decision))
+            self.requotes[symbol] += 1
+            if not self.in_flight[symbol]:
+                bid, ask = (resting.get((venue, symbol, side)) for side in (Side.BUY, Side.SELL))
+                self._requote(ctx, venue, symbol, decision, bid, ask)
+
+    def on_order(self, ctx, request, response) -> None:
+        symbol = request[2]
+        self.in_flight[symbol] -= 1
+        if response.reason == Reason.DELISTED:
+            self.delisted.add(symbol)
+
+    def decide(self, ctx, venue: str, symbol: str) -> Decision:
+        """The quotes the rule wants in `symbol` now (and a sample of s for sigma: call it
+        once a timer)."""
+        p = self.params
+        instrument, valuation = ctx.instrument(symbol), ctx.valuation(symbol)
+        tick = float(instrument.tick_size)
+        centre = valuation.clean
+        mid = ctx.quote(venue, symbol).mid
+        if mid is not None:
+            centre = p.fair_value_weight * centre + (1 - p.fair_value_weight) * mid * tick
+        t, horizon, timers_a_session = self._clock(ctx)
+        volatility = self.volatility[symbol]
+        volatility.add(centre)
+        sigma = volatility.sigma(timers_a_session, p.initial_sigma, p.min_sigma)
+        rule = AvellanedaStoikovParams(gamma=p.gamma, sigma=sigma, k=p.k, T=horizon)
+        size, held = self.quote_units[symbol], ctx.position(symbol)
+        excess = held - self.start_units[symbol]
+        inventory = excess / size
+        bid, ask = inventory_quotes(centre, inventory, t, rule)
+        band = None if p.band_pct is None else price_band(round(valuation.clean / tick), p.band_pct)
+        bid_ticks, ask_ticks = on_tick_grid(bid / tick, ask / tick, band)
+        limit = p.max_inventory_lots * instrument.lot_size
+        if excess + size > limit:
+            bid_ticks = None
+        if held < size or size - excess > limit:
+            ask_ticks = None
+        unit_cost = (
+            0
+            if bid_ticks is None
+            else bid_ticks * instrument.tick_value + valuation.accrued * instrument.unit_face_value
+        )
+        return Decision(
+            centre=centre / tick,
+            inventory=inventory,
+            sigma=sigma,
+            reservation=reservation_price(centre, inventory, t, rule) / tick,
+            spread=optimal_spread(t, rule) / tick,
+            bid=bid_ticks,
+            ask=ask_ticks,
+            bid_cost=math.ceil(size * unit_cost),
+        )
+
+    def _clock(self, ctx) -> tuple[float, float, float]:
+        """(t, T) in trading days for the horizon, and the timers in today's session."""
+        day = ctx.day
+        open_ns, close_ns = ctx.session(day)
+        length = close_ns - open_ns
+        gone = min(max((ctx.now - open_ns) / length, 0.0), 1.0)  # of today's session
+        timers = length / (self.params.requote_seconds * NS_PER_SECOND)
+        if self.params.horizon == "session":
+            return gone, 1.0, timers
+        return day + gone, float(self.sessions), timers
+
+    def _requote(self, ctx, venue: str, symbol: str, decision: Decision, bid, ask) -> None:
+        """Bring the resting `bid` and `ask` (OpenOrders, or None) to `decision`. A quote that
+        would meet its own resting quote on the other side waits for the next requote, once
+        that one has moved away (requests may reach the venue in any order)."""
+        size = self.quote_units[symbol]
+        for side, order, price, other in (
+            (Side.BUY, bid, decision.bid, ask),
+            (Side.SELL, ask, decision.ask, bid),
+        ):
+            if _meets(side, price, other):
+                continue
+            if order is None:
+                if price is None or (side is Side.BUY and ctx.free_cash() < decision.bid_cost):
+                    continue
+                self.in_flight[symbol] += 1  # first: a refusal is answered at once
+                ctx.submit(venue, symbol, side, size, price)
+            elif price is None:
+                self.in_flight[symbol] += 1
+                ctx.cancel(venue, symbol, order.order_id)
+            elif order.limit != price or order.qty != size:
+                self.in_flight[symbol] += 1
+                qty = None if order.qty == size else size
+                ctx.modify(
+                    venue, symbol, order.order_id, qty, None if order.limit == price else price
+                )
+
+
+class RollingVolatility:
+    """The volatility of a price sampled at equal steps of trading time, from the mean square
+    of its changes over the last `window` steps."""
+
+    def __init__(self, window: int) -> None:
+        self.squares: deque[float] = deque(maxlen=window)
+        self.total = 0.0  # of `squares`, kept as they come and go
+        self.last: float | None = None
+
+    def add(self, price: float) -> None:
+        if self.last is not None:
+            if len(self.squares) == self.squares.maxlen:
+                self.total -= self.squares[0]
+            change = (price - self.last) ** 2
+            self.squares.append(change)
+            self.total += change
+        self.last = price
+
+    def sigma(self, steps_a_session: float, initial: float, floor: float) -> float:
+        """Per square root of a session of `steps_a_session` steps: `initial` until the window
+        holds a session's changes (or is full), and never below `floor`."""
+        if len(self.squares) < min(self.squares.maxlen, math.ceil(steps_a_session)):
+            return initial
+        mean_square = max(self.total, 0.0) / len(self.squares)  # sums that shrink may round below 0
+        return max(math.sqrt(mean_square * steps_a_session), floor)
+
+
+def on_tick_grid(
+    bid: float, ask: float, band: tuple[int, int] | None = None
+) -> tuple[int | None, int | None]:
+    """Quotes in (fractional) ticks on the grid: the bid rounded down and the ask up, at least
+    one tick apart. Within `band` (lowest and highest ticks allowed), a bid above it moves
+    down to its top and an ask below it up to its bottom; a side still outside it is None."""
+    # A quote a rounding error off a whole tick is on that tick.
+    bid_ticks = math.floor(round(bid, 6))
+    ask_ticks = max(math.ceil(round(ask, 6)), bid_ticks + 1)
+    if band is None:
+        return bid_ticks, ask_ticks
+    low, high = band
+    bid_ticks, ask_ticks = min(bid_ticks, high), max(ask_ticks, low)
+    return (bid_ticks if bid_ticks >= low else None, ask_ticks if ask_ticks <= high else None)
+
+
+def price_band(centre: int, pct: float) -> tuple[int, int]:
+    """The ticks within `pct` percent of `centre`, edges rounded inwards (as a venue's band)."""
+    width = centre * pct / 100
+    return math.ceil(round(centre - width, 6)), math.floor(round(centre + width, 6))
+
+
+def sessions_in_run(ctx) -> int:
+    """The trading days of the run. The Context does not tell the run's length, so this
+    counts the sessions it answers for: it raises ValueError past the last."""
+    days = ctx.day + 1
+    while True:
+        try:
+            ctx.session(days)
+        except ValueError:
+            return days
+        days += 1
+
+
+def _meets(side: Side, price: int | None, other) -> bool:
+    """Whether a quote at `price` would trade with `other`, a resting order on the other side."""
+    if price is None or other is None:
+        return False
+    return price >= other.limit if side is Side.BUY else price <= other.limit
+
+
+def _logged(decision: Decision) -> dict:
+    return {
+        "s": round(decision.centre, 2),
+        "r": round(decision.reservation, 2),
+        "spread": round(decision.spread, 2),
+        "q": round(decision.inventory, 3),
+        "sigma": round(decision.sigma, 4),
+        "bid": decision.bid,
+        "ask": decision.ask,
+    }
