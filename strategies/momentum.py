@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sim.units import NS_PER_SECOND
-from strategies.mean_reversion import TargetTrader, best_touch
+from strategies.execution import TargetTrader, best_touch
 
 UP, DOWN, FLAT = 1, -1, 0
 

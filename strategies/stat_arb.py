@@ -51,7 +51,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sim.units import NS_PER_SECOND
-from strategies.mean_reversion import TargetTrader, best_touch
+from strategies.execution import TargetTrader, best_touch
 
 MIN_BONDS = 3  # a curve fitted through fewer leaves no residual
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from strategies.momentum import DOWN, FLAT, UP, Momentum, moving_averages, target_position, trend
-from tests.strategies.test_mean_reversion import (
+from tests.helpers.desk import (
     Desk,
     bad_params_error,
     check_run,

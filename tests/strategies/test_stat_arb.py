@@ -17,7 +17,7 @@ from strategies.stat_arb import (
     target_positions,
     z_score,
 )
-from tests.strategies.test_mean_reversion import (
+from tests.helpers.desk import (
     Desk,
     bad_params_error,
     check_run,
