@@ -39,13 +39,14 @@ if TYPE_CHECKING:
 class MarketAccess:
     """One run as its agents may see it (see the module docstring)."""
 
-    __slots__ = ("_instruments", "_ratings", "_sim", "_venues")
+    __slots__ = ("_instruments", "_ratings", "_sim", "_terms", "_venues")
 
     def __init__(self, sim: Simulation) -> None:
         self._sim = sim
         self._venues = sim.venues
         self._instruments = sim.instruments
         self._ratings = {spec.symbol: spec.rating for spec in sim.scenario.instruments}
+        self._terms = {spec.symbol: spec for spec in sim.scenario.instruments}
 
     def __repr__(self) -> str:
         return f"MarketAccess({self._sim.scenario.name!r})"
@@ -107,6 +108,15 @@ class MarketAccess:
         """Where the instrument's market opened, ticks: its price band's first centre and the
         prior agents start from."""
         return self._sim.reference_prices[symbol]
+
+    def terms(self, symbol: str) -> dict:
+        """The instrument's terms as the scenario lists them: issuer, sector, rating at issue,
+        coupon, issue and maturity dates, coupon frequency and day count (None where not
+        given)."""
+        spec = self._terms[symbol]
+        fields = ("issuer", "sector", "rating", "coupon", "issue", "maturity", "frequency",
+                  "day_count")  # fmt: skip
+        return {name: getattr(spec, name) for name in fields}
 
     def rating(self, symbol: str, day: int) -> str | None:
         """The instrument's credit rating on trading day `day` ("AA+", "D", ...): the

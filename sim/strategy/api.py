@@ -38,10 +38,13 @@ What the context offers:
                    risk-free price, rating spread, credit adjustment, and a liquidity premium
                    from what the strategy sees of the book), forecast (the bond's T+7 clean
                    price with its 10-90% interval and drivers, `sim.strategy.forecasts`, from
-                   its closes the strategy saw), instrument (static data)
-    its account    position, positions, cash, free_cash, open_orders
+                   its closes the strategy saw), instrument (static data: tick and lot size,
+                   face value), terms (issuer, sector, rating, coupon, dates), price_limits
+                   (a venue's price band)
+    its account    position, positions, free_units, cash, free_cash, open_orders
     time           now (ns), day (the trading day), session (a day's open and close),
-                   trading_date, set_timer (calls `on_timer` every interval of trading time)
+                   trading_days (the run's dates), trading_date, set_timer (calls `on_timer`
+                   every interval of trading time)
     its own        params (read-only), markets (the (venue, symbol) it was given), log (a line
                    for the run's strategy log and the `bondlab.strategy` logger), walk_forward
                    (the train and test windows of a walk-forward backtest, or None)
@@ -117,7 +120,8 @@ class Component:
 
 @dataclass(frozen=True)
 class Valuation:
-    """A bond's evaluated price as published, per 100 face, with its breakdown.
+    """A bond's evaluated price as published, per 100 face, with its breakdown (the liquidity
+    premium when asked for).
 
     ``clean`` and ``accrued`` are the published valuation (to the settlement date of a trade
     now); ``ytm`` and ``spread_bp`` its yield and credit spread (None when the value is not a
@@ -200,8 +204,9 @@ class Context(Protocol):
     def trades(self, venue: str, symbol: str) -> tuple[Trade, ...]:
         """The trades in one of its markets that reached it, oldest first (the latest ones)."""
 
-    def valuation(self, symbol: str) -> Valuation:
-        """The published evaluated price with its breakdown (`Valuation`)."""
+    def valuation(self, symbol: str, liquidity: bool = False) -> Valuation:
+        """The published evaluated price with its breakdown (`Valuation`); with `liquidity`,
+        the liquidity premium the strategy sees too."""
 
     def forecast(self, symbol: str, horizon_days: int = FORECAST_DAYS) -> Forecast | None:
         """The bond's clean price `horizon_days` ahead with its interval and drivers; None
@@ -210,7 +215,17 @@ class Context(Protocol):
     def instrument(self, symbol: str) -> Instrument:
         """The instrument's static data: tick size, lot size, unit face value, tick value."""
 
+    def terms(self, symbol: str) -> dict:
+        """Its terms: issuer, sector, rating (at issue), coupon, issue, maturity, frequency,
+        day_count (None where the scenario gives none)."""
+
+    def price_limits(self, venue: str, symbol: str) -> tuple[int, int] | None:
+        """The venue's price band for it now, ticks (None without one)."""
+
     def position(self, symbol: str) -> int: ...
+
+    def free_units(self, symbol: str) -> int:
+        """Units it may sell now: settled, and not offered by its open orders."""
 
     def positions(self) -> dict[str, int]:
         """Units owned of every instrument it holds, pending trades included."""
@@ -231,6 +246,10 @@ class Context(Protocol):
 
     def trading_date(self, day: int | None = None) -> date:
         """The calendar date of a trading day (default: today's)."""
+
+    @property
+    def trading_days(self) -> tuple[date, ...]:
+        """The run's trading dates, in order: its length is the run's."""
 
     def set_timer(self, interval_ns: int) -> None: ...
 
@@ -334,9 +353,10 @@ class StrategyParticipant(Participant):
         `TRADES_KEPT`)."""
         return tuple(self._trades.get((venue, symbol), ()))
 
-    def valuation(self, symbol: str) -> Valuation:
-        """The published evaluated price of `symbol` with its breakdown (`Valuation`); the
-        liquidity premium is measured over the venues of its markets in `symbol`."""
+    def valuation(self, symbol: str, liquidity: bool = False) -> Valuation:
+        """The published evaluated price of `symbol` with its breakdown (`Valuation`); with
+        `liquidity`, the liquidity premium measured over the venues of its markets in
+        `symbol` too (two yield solves and a pricing: asked for, not given by default)."""
         market = self.market
         clean, accrued = market.valuation(symbol)
         detail = market.valuation_detail(symbol)
@@ -352,9 +372,9 @@ class StrategyParticipant(Participant):
             ),
         )
         components = [rating, adjustment]
-        liquidity = self._liquidity(symbol, detail)
-        if liquidity is not None:
-            premium = liquidity_premium_bp(liquidity, detail.inputs.liquidity_params)
+        seen = self._liquidity(symbol, detail) if liquidity else None
+        if seen is not None:
+            premium = liquidity_premium_bp(seen, detail.inputs.liquidity_params)
             inputs = detail.inputs
             times, amounts = cashflow_times(inputs.bond, inputs.settle)
             spread = (detail.total_spread_bp + premium) / 1e4
@@ -369,7 +389,7 @@ class StrategyParticipant(Participant):
             detail.total_spread_bp,
             detail.risk_free_clean_price,
             tuple(components),
-            liquidity,
+            seen,
         )
 
     def forecast(self, symbol: str, horizon_days: int = FORECAST_DAYS) -> Forecast | None:
@@ -515,6 +535,15 @@ class StrategyParticipant(Participant):
     def trading_date(self, day: int | None = None) -> date:
         """The calendar date of a trading day (default: today's)."""
         return self.market.trading_days()[self.day if day is None else day]
+
+    @property
+    def trading_days(self) -> tuple[date, ...]:
+        """The run's trading dates, in order."""
+        return self.market.trading_days()
+
+    def terms(self, symbol: str) -> dict:
+        """Its terms as the scenario lists them (`MarketAccess.terms`), the rating at issue."""
+        return self.market.terms(symbol)
 
     def log(self, message: str, **fields) -> None:
         """A line for the run's strategy log (`strategy_log.parquet`) and the

@@ -83,8 +83,10 @@ def strategy_params(cls: type, params: Mapping[str, Any] | None) -> dict[str, An
         return model.model_validate(given).model_dump(mode="json")
     except ValidationError as exc:
         first = exc.errors()[0]
-        field = ".".join(str(part) for part in first["loc"]) or "params"
-        raise StrategyError(f"{cls.__name__} params: {field}: {first['msg']}") from None
+        field = ".".join(str(part) for part in first["loc"])
+        message = first["msg"].removeprefix("Value error, ")
+        where = f"{field}: " if field else ""
+        raise StrategyError(f"{cls.__name__} params: {where}{message}") from None
 
 
 def build_strategy(cls: type, params: Mapping[str, Any]):

@@ -9,7 +9,8 @@ time (overnight gaps skipped), `on_start` at the first open and `on_stop` after 
 close. A strategy whose decisions depend on market data alone makes the same decisions here as
 in the run (tests/strategy/test_replay.py checks it). What was not recorded is not shown: a
 valuation has its price, accrued interest, yield and spread but no breakdown, a trade no fees,
-and there is no forecast (its inputs, the breakdown among them, are not recorded).
+a venue no price band, and there is no forecast (its inputs, the breakdown among them, are not
+recorded).
 
 Its orders cannot move the recording, so they are filled on paper, against the recorded top of
 book, with no market impact and no queue: an order that reaches the venue (one latency after
@@ -118,6 +119,12 @@ class ReplayContext:
                 lot_size=row["lot_size"],
                 unit_face_value=row["unit_face_value"],
             )
+            for row in result.instruments.with_columns(pl.col("symbol").cast(pl.String)).to_dicts()
+        }
+        terms = ("issuer", "sector", "rating", "coupon", "issue", "maturity", "frequency",
+                 "day_count")  # fmt: skip
+        self._terms = {
+            row["symbol"]: {name: row.get(name) for name in terms}
             for row in result.instruments.with_columns(pl.col("symbol").cast(pl.String)).to_dicts()
         }
         self._fees = {
@@ -235,7 +242,7 @@ class ReplayContext:
     def trades(self, venue: str, symbol: str) -> tuple[Trade, ...]:
         return tuple(self._heard.get((venue, symbol), ()))
 
-    def valuation(self, symbol: str) -> Valuation:
+    def valuation(self, symbol: str, liquidity: bool = False) -> Valuation:
         _, clean, accrued, ytm, spread = self._valuation_row(symbol)
         return Valuation(symbol, self.now, clean, accrued, ytm, spread, None, (), None)
 
@@ -254,6 +261,20 @@ class ReplayContext:
 
     def instrument(self, symbol: str) -> Instrument:
         return self._instruments[symbol]
+
+    def terms(self, symbol: str) -> dict:
+        return self._terms[symbol]
+
+    def price_limits(self, venue: str, symbol: str) -> None:
+        return None  # bands are not recorded (see the module doc)
+
+    def free_units(self, symbol: str) -> int:
+        offered = sum(o.qty for o in self._resting.values() if o.symbol == symbol and o.side < 0)
+        return self.position(symbol) - offered
+
+    @property
+    def trading_days(self) -> tuple[date, ...]:
+        return self.calendar.trading_days
 
     def position(self, symbol: str) -> int:
         return self._units.get(symbol, 0)

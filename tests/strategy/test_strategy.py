@@ -332,13 +332,14 @@ requote_seconds = 60
 
 class Valuer:
     def __init__(self):
-        self.valuations = []
+        self.valuations, self.plain = [], []
 
     def on_start(self, ctx):
         ctx.set_timer(900 * 10**9)
 
     def on_timer(self, ctx):
-        self.valuations.append(ctx.valuation("A-2028"))
+        self.valuations.append(ctx.valuation("A-2028", liquidity=True))
+        self.plain.append(ctx.valuation("A-2028"))
 
 
 def test_a_bonds_valuation_breaks_down_into_curve_credit_and_the_liquidity_it_sees(tmp_path):
@@ -380,6 +381,9 @@ def test_a_bonds_valuation_breaks_down_into_curve_credit_and_the_liquidity_it_se
         assert v.components[2].price_effect < 0
         assert v.liquidity_adjusted_clean == pytest.approx(v.clean + v.components[2].price_effect)
     assert any(v.liquidity is not None for v in strategy.valuations)
+    # Not asked for, the liquidity premium is left out: the rest is the same.
+    for plain, full in zip(strategy.plain, strategy.valuations, strict=True):
+        assert plain.liquidity is None and plain.components == full.components[:2]
 
 
 class Explains:
@@ -475,3 +479,27 @@ def test_a_bonds_forecast_comes_from_the_closes_the_strategy_saw(tmp_path):
     _, _, clean, ytm, level, _, rating_bp, _, fair = closes[-1]
     assert 0 < level < 0.2 and rating_bp > 0
     assert (ytm - valuation_yield(fair)) * (fair - clean) > 0
+
+
+class Reader:
+    def on_start(self, ctx):
+        self.read = (ctx.terms("A-2028"), ctx.price_limits("NSE", "A-2028"),
+                     ctx.free_units("A-2028"), ctx.trading_days)  # fmt: skip
+
+
+def test_a_strategy_reads_terms_bands_free_units_and_the_calendar(tmp_path):
+    path = tmp_path / "two_bonds.toml"
+    path.write_text(BOND_SCENARIO)
+    sim = Simulation(load_scenario(path), seed=2)
+    strategy = Reader()
+    agent = StrategyParticipant(
+        MarketAccess(sim), np.random.default_rng(0), FixedLatency(10_000), strategy,
+        [("NSE", "A-2028")],
+    )  # fmt: skip
+    sim.open_account(agent, cash=10**9, units={"A-2028": 12})
+    sim.run(out=None)
+    terms, band, free, days = strategy.read
+    assert (terms["issuer"], terms["sector"], terms["rating"]) == ("Issuer B", "NBFC", "A")
+    assert (terms["coupon"], terms["maturity"]) == (0.09, date(2028, 3, 1))
+    assert band is None  # the scenario gives its venues no price band
+    assert free == 12 and days == (date(2024, 1, 1), date(2024, 1, 2))
