@@ -1,10 +1,11 @@
 """Statistical arbitrage across one curve: buy the bond whose market spread sits unusually far
 above the group's fitted spread curve, sell the group's richest holding to switch into it.
 
-The group is the bonds of its markets: choose them with the ``[strategy]`` population's
-``markets`` (the bonds of one issuer, or of one rating; the context's instrument data carry
-neither, so the strategy cannot find the groups itself). Every `interval_seconds` of trading
-time, for each bond with a two-sided quote and a spread-based valuation (`ctx.valuation`):
+The groups are the bonds of its markets (`group_by = "markets"`, the default: choose them with
+the ``[strategy]`` population's ``markets``), or those of each issuer or rating among them
+(`group_by = "issuer"` or `"rating"`, from the bonds' terms, `ctx.terms`; the rating at issue).
+Every `interval_seconds` of trading time, for each bond with a two-sided quote and a
+spread-based valuation (`ctx.valuation`), and each group on its own:
 
     spread duration  D = -dP / (P_mid * s_r / 1e4)      years
                      from the valuation's rating-spread step: s_r bp moved the dirty price
@@ -31,11 +32,12 @@ target is
 Nothing is decided for a bond before it has `window` residuals. Sells go before buys. It trades
 with one immediate-or-cancel order at the far touch in whole lots, within its free cash and its
 free units, one order per bond on its way at a time, and logs each order with the spread,
-residual and z behind it (`strategies.mean_reversion.TargetTrader`). Parameters:
+residual and z behind it (`strategies.execution.TargetTrader`). Parameters:
 
     entry_z           z-score to buy at (default 2)
     exit_z            z-score to sell under, below entry_z (default 0.5)
     window            residuals in the rolling mean and sd (default 48)
+    group_by          "markets", "issuer" or "rating": the bonds a curve is fitted over
     max_position      units of each bond it may hold beyond its start (default 100)
     interval_seconds  trading seconds between looks (default 300)
 """
@@ -43,9 +45,9 @@ residual and z behind it (`strategies.mean_reversion.TargetTrader`). Parameters:
 from __future__ import annotations
 
 import math
-from collections import deque
+from collections import defaultdict, deque
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -67,6 +69,7 @@ class StatArb:
         window: int = Field(48, ge=2, le=10_000, description="residuals in the rolling stats")
         max_position: int = Field(100, ge=1, description="units per bond beyond its start")
         interval_seconds: float = Field(300.0, gt=0, description="trading seconds between looks")
+        group_by: Literal["markets", "issuer", "rating"] = "markets"
 
         @model_validator(mode="after")
         def _exit_under_entry(self):
@@ -80,16 +83,29 @@ class StatArb:
         self.params = params or self.Params()
         self.trader = TargetTrader()
         self.residuals: dict[str, deque[float]] = {}
+        self.group_of: dict[str, object] = {}
 
     def on_start(self, ctx) -> None:
         self.trader.begin(ctx)
         self.residuals = {s: deque(maxlen=self.params.window) for s in self.trader.venues}
+        by = self.params.group_by
+        self.group_of = {
+            s: None if by == "markets" else ctx.terms(s)[by] for s in self.trader.venues
+        }
         ctx.set_timer(int(self.params.interval_seconds * NS_PER_SECOND))
 
     def on_timer(self, ctx) -> None:
+        groups = defaultdict(list)
+        for symbol in self.trader.venues:
+            groups[self.group_of[symbol]].append(symbol)
+        for members in groups.values():
+            self._look(ctx, members)
+
+    def _look(self, ctx, members: list[str]) -> None:
+        """One group: its curve, each bond's z-score, and the trades toward the targets."""
         points, touches = {}, {}
-        for symbol, venues in self.trader.venues.items():
-            touch = best_touch(ctx, venues)
+        for symbol in members:
+            touch = best_touch(ctx, self.trader.venues[symbol])
             if touch.mid is None:
                 continue
             tick = float(ctx.instrument(symbol).tick_size)

@@ -75,6 +75,7 @@ class Desk:
         self.sent: list[tuple] = []  # ("new", venue, symbol, side, qty, price, tif)
         self.answered = 0
         self.lines: list[tuple[str, dict]] = []
+        self.terms_of: dict[str, dict] = {}  # symbol -> its terms (issuer, rating, ...)
 
     def quote(self, venue, symbol):
         return self.quotes[(venue, symbol)]
@@ -84,6 +85,9 @@ class Desk:
 
     def instrument(self, symbol):
         return Instrument(symbol, "0.01", self.lot, 1000)
+
+    def terms(self, symbol):
+        return self.terms_of.get(symbol, {"issuer": None, "rating": None})
 
     def position(self, symbol):
         return self.positions.get(symbol, 0)

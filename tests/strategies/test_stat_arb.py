@@ -202,6 +202,29 @@ def test_it_trades_in_the_baseline_within_its_cash_and_units():
     check_run(result, agent)
 
 
+def test_bonds_are_grouped_by_issuer_or_rating_from_their_terms():
+    desk = Desk({("NSE", s): quote(9_900, 9_910) for s in "ABC"}, {})
+    desk.terms_of = {"A": {"issuer": "X", "rating": "AA"}, "B": {"issuer": "X", "rating": "A"},
+                     "C": {"issuer": "Y", "rating": "AA"}}  # fmt: skip
+    groups = {}
+    for by in ("markets", "issuer", "rating"):
+        strategy = StatArb(StatArb.Params(group_by=by))
+        strategy.on_start(desk)
+        groups[by] = strategy.group_of
+    assert groups["markets"] == dict.fromkeys("ABC")
+    assert groups["issuer"] == {"A": "X", "B": "X", "C": "Y"}
+    assert groups["rating"] == {"A": "AA", "B": "A", "C": "AA"}
+
+
+def test_it_trades_one_curve_per_rating_in_the_baseline():
+    result, agent = run_in_baseline(
+        "strategies.stat_arb:StatArb",
+        '{ window = 10, interval_seconds = 120, group_by = "rating" }',
+        "strategy.cash_rupees=200_000",
+    )
+    check_run(result, agent)
+
+
 def test_bad_parameters_are_one_line_naming_the_field():
     message = bad_params_error("strategies.stat_arb:StatArb", "{ window = 1 }")
     assert "\n" not in message
