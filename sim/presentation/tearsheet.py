@@ -1,10 +1,13 @@
 """The one-page tearsheet of a backtest (`sim.studies.backtest.Backtest`).
 
 Top left, each run's cumulative return by trading day (one line per run, a colour per
-scenario); below it, each run's drawdown from its peak equity. Top right, the aggregate
-figures: the pooled daily returns' performance and the means over the runs; below them VaR and
-expected shortfall of the pooled daily returns by method, then each scenario's P&L (mean over
-its seeds, the bar from the worst to the best run; stress files hatched).
+scenario); below it, each run's drawdown from its peak equity; below that, each scenario's
+P&L (mean over its seeds, the bar from the worst to the best run; stress files hatched). Top
+right, the aggregate figures: the pooled daily returns' performance and the means over the
+runs; below them VaR and expected shortfall of the pooled daily returns by method; then the
+drivers of its decisions, for a strategy that explains them with per-feature contributions
+(mean absolute contribution, largest eight). How the figures are measured is noted at the
+foot.
 """
 
 from __future__ import annotations
@@ -36,7 +39,9 @@ def tearsheet(backtest):
 
     fig = Figure(figsize=(12.0, 8.5))
     FigureCanvasAgg(fig)
-    grid = fig.add_gridspec(3, 2, width_ratios=(1.6, 1.0), hspace=0.45, wspace=0.25)
+    grid = fig.add_gridspec(
+        3, 2, width_ratios=(1.6, 1.0), hspace=0.5, wspace=0.25, bottom=0.14, top=0.9
+    )
     curves, drawdowns = fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[1, 0])
     stats, var, pnl = (fig.add_subplot(grid[i, 1]) for i in range(3))
     by_scenario = fig.add_subplot(grid[2, 0])
@@ -44,15 +49,15 @@ def tearsheet(backtest):
     _figures(backtest.aggregate(), stats)
     _var(backtest.var_table(), var)
     _scenario_pnl(backtest.scenario_pnl(), by_scenario)
-    pnl.axis("off")
+    _drivers(backtest.drivers(), pnl)
     note = textwrap.fill(
         "Daily returns: equity at each close (cash and positions at the published valuation) "
         "over the close before; pooled over every run in order of scenario and seed. 252 "
         "periods a year, sample sd (empyrical's conventions). VaR and ES are one-day losses "
         f"as a share of equity. Scored on {backtest.scoring}.",
-        width=68,
+        width=170,
     )
-    pnl.text(0.0, 1.0, note, va="top", fontsize="small", transform=pnl.transAxes)
+    fig.text(0.02, 0.01, note, fontsize="small", va="bottom")
     seeds = ", ".join(map(str, backtest.seeds))
     fig.suptitle(f"{backtest.strategy}: {', '.join(backtest.scenarios)} (seeds {seeds})")
     return fig
@@ -108,6 +113,18 @@ def _var(frame, ax) -> None:
     table.auto_set_font_size(False)
     table.set_fontsize(8)
     ax.set_title("one-day VaR and expected shortfall")
+
+
+def _drivers(frame, ax) -> None:
+    if frame.is_empty():
+        ax.axis("off")
+        ax.text(0.5, 0.5, "no per-feature explanations\nin its decisions", ha="center",
+                va="center", color="0.4", transform=ax.transAxes)  # fmt: skip
+        return
+    top = frame.head(8).reverse()
+    ax.barh(top["feature"].to_list(), top["mean_abs_contribution"].to_list(), color="tab:green")
+    ax.set(xlabel="mean |contribution| (its prediction's units)", title="drivers of decisions")
+    ax.tick_params(axis="y", labelsize="small")
 
 
 def _scenario_pnl(frame, ax) -> None:

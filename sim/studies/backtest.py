@@ -65,6 +65,7 @@ class BacktestRun:
     stress: bool  # a stress file of the library (it has a [calibration] table)
     figures: dict[str, Any]
     daily: pl.DataFrame  # day, time, equity (paise), pnl (paise), return, scored
+    drivers: dict[str, tuple[float, int]] = field(default_factory=dict)  # feature: (sum |c|, n)
 
 
 @dataclass(frozen=True)
@@ -156,6 +157,23 @@ class Backtest:
             )
         )
 
+    def drivers(self) -> pl.DataFrame:
+        """What drove the strategy's decisions, where it explains them with per-feature
+        contributions (`decision={"contributions": {...}}`, as a LightGBM strategy's): each
+        feature's mean absolute contribution over every decision of every run, largest
+        first; empty when none does."""
+        totals: dict[str, list[float]] = {}
+        for one in self.runs:
+            for feature, (total, count) in one.drivers.items():
+                entry = totals.setdefault(feature, [0.0, 0])
+                entry[0] += total
+                entry[1] += count
+        rows = [(f, total / count, count) for f, (total, count) in totals.items() if count]
+        frame = pl.DataFrame(
+            rows, schema=["feature", "mean_abs_contribution", "decisions"], orient="row"
+        )
+        return frame.sort("mean_abs_contribution", descending=True)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "strategy": self.strategy,
@@ -168,6 +186,7 @@ class Backtest:
             "aggregate": self.aggregate(),
             "var": self.var_table().to_dicts(),
             "scenario_pnl": self.scenario_pnl().to_dicts(),
+            "drivers": self.drivers().to_dicts(),
             "runs": [
                 {**row, "path": r.path}
                 for row, r in zip(self.per_run().to_dicts(), self.runs, strict=True)
@@ -297,7 +316,19 @@ def _run_one(job) -> BacktestRun:
         daily=curve.select("day", "time", "equity", "pnl").with_columns(
             pl.Series("return", returns), pl.Series("scored", scored)
         ),
+        drivers=_drivers(result.decisions.filter(pl.col("agent") == agent)["details"]),
     )
+
+
+def _drivers(details: pl.Series) -> dict[str, tuple[float, int]]:
+    """Each feature's summed absolute contribution and count over decisions that give them."""
+    out: dict[str, tuple[float, int]] = {}
+    for text in details:
+        contributions = json.loads(text).get("contributions") if text else None
+        for feature, value in (contributions or {}).items():
+            total, count = out.get(feature, (0.0, 0))
+            out[feature] = (total + abs(float(value)), count + 1)
+    return out
 
 
 def write_backtest(result: Backtest, out_dir: str | Path) -> Path:

@@ -201,3 +201,28 @@ def test_a_strategy_may_be_given_as_its_class(scenario_file):
             backtest(BuyAndHold, {}, [str(scenario_file)], (1, 2), workers=2)
     finally:
         BuyAndHold.__module__ = "strategies.buy_and_hold"
+
+
+class Explains:
+    """Buys once with its reasons: two features' contributions."""
+
+    def on_start(self, ctx):
+        ctx.set_timer(300 * 10**9)
+        self.done = False
+
+    def on_timer(self, ctx):
+        if not self.done:
+            why = {"prediction": 0.5, "contributions": {"spread": -0.25, "gap": 0.75}}
+            ctx.submit("EXCH", "ABM", "buy", 5, None, "IOC", decision=why)
+            ctx.submit("EXCH", "ABM", "buy", 5, None, "IOC", decision={"prediction": 0.1})
+            self.done = True
+
+
+def test_the_drivers_are_the_mean_absolute_contributions_of_its_decisions(scenario_file):
+    ref = "tests.studies.test_backtest:Explains"
+    tested = backtest(ref, {}, [str(scenario_file)], (1, 2))
+    assert tested.drivers().rows() == [("gap", 0.75, 2), ("spread", 0.25, 2)]
+    assert tested.to_dict()["drivers"][0] == {
+        "feature": "gap", "mean_abs_contribution": 0.75, "decisions": 2
+    }  # fmt: skip
+    assert backtest(HOLD, {}, [str(scenario_file)], (1,)).drivers().is_empty()
