@@ -8,7 +8,6 @@ import functools
 import math
 import re
 from collections import Counter
-from typing import NamedTuple
 
 import numpy as np
 import polars as pl
@@ -23,6 +22,7 @@ from sim.market.orders import Reason, Side, Status
 from sim.strategy.api import Valuation
 from sim.strategy.loading import StrategyError, strategy_params
 from strategies.avellaneda_stoikov import (
+    PAPER_TABLES,
     AvellanedaStoikov,
     AvellanedaStoikovParams,
     inventory_quotes,
@@ -39,27 +39,6 @@ PAPER_PATHS = 1000
 SEED = 2008
 
 
-class PaperRow(NamedTuple):
-    spread: float
-    profit_mean: float
-    profit_sd: float
-    inventory_mean: float
-    inventory_sd: float
-
-
-# Avellaneda & Stoikov, "High-frequency trading in a limit order book", preprint of
-# 5 October 2006, section 3.3, Tables 1-3 ("1000 simulations with gamma = ..."): the setup is
-# s = 100, T = 1, sigma = 2, dt = 0.005, q = 0, k = 1.5, A = 140. Read from a transcription
-# of the preprint found in the code corpus; Table 1's rows agree with a second, independent
-# summary there. Columns: spread, profit, std(profit), final q, std(final q).
-PAPER_TABLES = {
-    (0.1, "inventory"): PaperRow(1.29, 62.94, 5.89, 0.10, 2.80),
-    (0.1, "symmetric"): PaperRow(1.29, 67.21, 13.43, -0.018, 8.66),
-    (0.01, "inventory"): PaperRow(1.33, 66.78, 8.76, -0.02, 4.70),
-    (0.01, "symmetric"): PaperRow(1.33, 67.36, 13.40, -0.31, 8.65),
-    (0.5, "inventory"): PaperRow(1.15, 33.92, 4.72, -0.02, 1.88),
-    (0.5, "symmetric"): PaperRow(1.15, 66.20, 14.53, 0.25, 9.06),
-}
 FIGURES = ("profit_mean", "profit_sd", "inventory_mean", "inventory_sd")  # as in SimulationSummary
 
 # Where the model, run as the paper describes it, does not reproduce the paper at SEED (the
