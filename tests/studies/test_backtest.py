@@ -226,3 +226,19 @@ def test_the_drivers_are_the_mean_absolute_contributions_of_its_decisions(scenar
         "feature": "gap", "mean_abs_contribution": 0.75, "decisions": 2
     }  # fmt: skip
     assert backtest(HOLD, {}, [str(scenario_file)], (1,)).drivers().is_empty()
+
+
+def test_a_strategy_trades_a_recorded_lobster_day_without_the_background_agents(tmp_path):
+    quiet = [f"{p}.count=0" for p in ("retail", "value", "momentum", "market_maker")]
+    runs = tmp_path / "runs"
+    tested = backtest(
+        "strategies.mean_reversion:MeanReversion", {"interval_seconds": 60}, ["replay_rmsc04"],
+        (1,), overrides=[*quiet, 'calendar.close="10:30"'], runs_out=runs,
+    )  # fmt: skip
+    result = sim.Result.load(tested.runs[0].path)
+    kinds = dict(result.agents.select("agent", "kind").rows())
+    assert set(kinds.values()) == {"strategy", "replay"}
+    strategy = next(a for a, k in kinds.items() if k == "strategy")
+    trades = result.trades.filter(pl.col("taker_agent") == strategy)
+    assert trades.height == tested.runs[0].figures["fills"] > 0
+    assert {kinds[a] for a in trades["maker_agent"]} == {"replay"}  # against recorded orders
