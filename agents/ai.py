@@ -21,7 +21,12 @@ regressor on the labelled rows (all, or the last `train_window`) for the steps t
 prediction at step t always comes from a model fitted at an earlier step, on labels that ended
 by then, so before t. It buys (sells) `clip` units with an IOC at the ask (bid) when the
 predicted move less half the spread (the cost of crossing from the mid) exceeds
-`threshold_ticks`. It sells only units it holds: the venues have no short selling.
+`threshold_ticks`. It sells only units it holds: the venues have no short selling. Each order
+carries its decision (`sim.strategy.features.decision`: the prediction, the threshold it cleared,
+`threshold_ticks` plus half the spread, every feature's contribution and the bias, which add up
+to the prediction, and the model's number, 1 for the first fitted), recorded with the order in
+the run's `decisions`. The feature maths and the model are shared with
+`strategies.lgbm_alpha` (`sim.strategy.features`).
 
 The agent (`AIAgent`, kind "ai") runs the signal under `sim.strategy.guardrails.Guardrails`: a
 position limit, a VaR limit and a drawdown kill switch around any strategy, whose rules that
@@ -43,6 +48,14 @@ from sim.engine.latency import latency_from
 from sim.errors import ConfigurationError
 from sim.scenario.registry import AgentKind
 from sim.strategy.api import StrategyParticipant
+from sim.strategy.features import (
+    decision,
+    explain,
+    fit_model,
+    history_needed,
+    microstructure,
+    microstructure_names,
+)
 from sim.strategy.guardrails import Guardrails
 from sim.units import NS_PER_SECOND
 
@@ -86,36 +99,7 @@ class AIParams(PopulationParams):
         return self
 
 
-# --- the model ------------------------------------------------------------------------------
-
-
-def fit_model(features: np.ndarray, labels: np.ndarray, params: AIParams, seed: int):
-    """A LightGBM regressor (a `lightgbm.Booster`) of labels on features, deterministic for a
-    given seed."""
-    import lightgbm  # heavy: imported only when a model is fitted
-
-    settings = {
-        "objective": "regression",
-        "num_leaves": params.num_leaves,
-        "learning_rate": params.learning_rate,
-        "min_data_in_leaf": params.min_leaf_rows,
-        "deterministic": True,
-        "force_row_wise": True,
-        "num_threads": 1,
-        "seed": seed,
-        "verbosity": -1,
-    }
-    data = lightgbm.Dataset(features, labels, params={"feature_pre_filter": False})
-    return lightgbm.train(settings, data, num_boost_round=params.n_estimators)
-
-
-def hit_rate(predicted, realised) -> float | None:
-    """Share of predictions whose sign matched the realised move, over pairs where both moved."""
-    predicted, realised = np.asarray(predicted, float), np.asarray(realised, float)
-    scored = (predicted != 0) & (realised != 0) & np.isfinite(predicted) & np.isfinite(realised)
-    if not scored.any():
-        return None
-    return float(np.mean(np.sign(predicted[scored]) == np.sign(realised[scored])))
+# --- the signal ------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -130,11 +114,6 @@ class TrainingWindow:
     rows: int
 
 
-def _mean(values: np.ndarray) -> float:
-    finite = values[np.isfinite(values)]
-    return float(finite.mean()) if finite.size else math.nan
-
-
 class MicrostructureSignal:
     """The LightGBM microstructure strategy on one market (see the module docstring)."""
 
@@ -143,6 +122,7 @@ class MicrostructureSignal:
         self.symbol = symbol
         self.params = params
         self.seed = seed
+        self.names = [*microstructure_names(params.return_lags), "inventory"]
         self.mids: list[float] = []  # per step, nan when a side was empty
         self.rows: list[np.ndarray] = []
         self.windows: list[TrainingWindow] = []
@@ -172,31 +152,21 @@ class MicrostructureSignal:
         self._score(step)
         prediction = math.nan
         if self._model is not None:
-            prediction = float(self._model.predict(row[None, :], num_threads=1)[0])
+            predictions, contributions = explain(self._model, row[None, :])
+            prediction = float(predictions[0])
             self.predictions.append((step, len(self.windows) - 1))
-            self._trade(ctx, quote, prediction)
+            self._trade(ctx, quote, prediction, contributions[0])
         self._predicted.append(prediction)
         self._maybe_fit(step)
 
     def features(self, quote, inventory: int) -> np.ndarray:
         """The feature row of the latest step (`mids` already holds its mid)."""
         p = self.params
-        mids = np.asarray(self.mids[-(max(p.long_window, p.vol_window, *p.return_lags) + 1) :])
-        now = mids[-1]
-        returns = [now - mids[-1 - k] if mids.size > k else math.nan for k in p.return_lags]
-        spread = math.nan if quote.spread is None else float(quote.spread)
-        depth = quote.bid_qty + quote.ask_qty
-        imbalance = (quote.bid_qty - quote.ask_qty) / depth if depth else math.nan
-        ma_gap = math.nan
-        if mids.size >= p.long_window:
-            recent = mids[-p.long_window :]
-            ma_gap = _mean(recent[-p.short_window :]) - _mean(recent)
-        volatility = math.nan
-        if mids.size > p.vol_window:
-            changes = np.diff(mids[-(p.vol_window + 1) :])
-            changes = changes[np.isfinite(changes)]
-            volatility = float(changes.std()) if changes.size > 1 else math.nan
-        return np.array([*returns, spread, imbalance, ma_gap, volatility, inventory], float)
+        mids = np.asarray(self.mids[-history_needed(p.return_lags, p.long_window, p.vol_window) :])
+        market = microstructure(
+            mids, quote, p.return_lags, p.short_window, p.long_window, p.vol_window
+        )
+        return np.array([*market, inventory], float)
 
     def _score(self, step: int) -> None:
         """The prediction made `horizon_steps` ago meets its realised move."""
@@ -208,7 +178,7 @@ class MicrostructureSignal:
             self.scored += 1
             self._hits += (predicted > 0) == (realised > 0)
 
-    def _trade(self, ctx, quote, prediction: float) -> None:
+    def _trade(self, ctx, quote, prediction: float, contributions: np.ndarray) -> None:
         p = self.params
         if quote.spread is None or abs(prediction) - quote.spread / 2 <= p.threshold_ticks:
             return
@@ -216,7 +186,9 @@ class MicrostructureSignal:
             return
         side, price = ("buy", quote.ask) if prediction > 0 else ("sell", quote.bid)
         self.orders += 1
-        ctx.submit(self.venue, self.symbol, side, p.clip, price, "IOC")
+        threshold = p.threshold_ticks + quote.spread / 2  # what |prediction| cleared
+        why = decision(prediction, threshold, self.names, contributions, len(self.windows))
+        ctx.submit(self.venue, self.symbol, side, p.clip, price, "IOC", decision=why)
 
     def _maybe_fit(self, step: int) -> None:
         """Fit on every row whose label has matured by `step`; used from the next step on."""
@@ -233,7 +205,7 @@ class MicrostructureSignal:
         if labelled.sum() < p.min_train_rows:
             return
         features = np.vstack(self.rows[first : last + 1])[labelled]
-        self._model = fit_model(features, labels[labelled], p, self.seed)
+        self._model = fit_model(features, labels[labelled], p, self.seed, self.names)
         self.windows.append(
             TrainingWindow(step, first, last, last + p.horizon_steps, int(labelled.sum()))
         )

@@ -326,6 +326,8 @@ def _drivers(details: pl.Series) -> dict[str, tuple[float, int]]:
     for text in details:
         contributions = json.loads(text).get("contributions") if text else None
         for feature, value in (contributions or {}).items():
+            if feature == "bias":  # the model's expected value, not a driver
+                continue
             total, count = out.get(feature, (0.0, 0))
             out[feature] = (total + abs(float(value)), count + 1)
     return out

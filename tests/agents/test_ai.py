@@ -1,21 +1,24 @@
-"""The AI agent: walk-forward discipline of its signal and a short real run (its guardrails are
-tested in tests/strategy/test_guardrails.py)."""
+"""The AI agent: walk-forward discipline of its signal, its explained orders and a short real run
+(its guardrails are tested in tests/strategy/test_guardrails.py)."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 import pytest
 from pydantic import ValidationError
 
-from agents.ai import KIND, AIParams, MicrostructureSignal, fit_model, hit_rate
+from agents.ai import KIND, AIParams, MicrostructureSignal
 from sim.engine.kernel import run
 from sim.market.messages import Quote
 from sim.scenario.model import load_scenario
 from sim.scenario.registry import agent_kinds, register
+from sim.strategy.features import fit_model, hit_rate
 from tests.helpers.strategies import FakeContext
 
 if "ai" not in agent_kinds():
@@ -49,11 +52,28 @@ SMALL_MODEL = {"min_train_rows": 60, "retrain_every": 40, "n_estimators": 15,
                "min_leaf_rows": 10, "threshold_ticks": 0.0}  # fmt: skip
 
 
-def drive(signal: MicrostructureSignal, steps: int, strength: float, seed: int) -> FakeContext:
+class ExplainedContext(FakeContext):
+    """The fake context, keeping the decision each order carries."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.decisions: list[dict] = []
+
+    def submit(self, venue, symbol, side, qty, price=None, tif="GTC", decision=None, **options):
+        super().submit(venue, symbol, side, qty, price, tif, **options)
+        self.decisions.append(decision)
+
+
+def contributions_add_up(decision: dict) -> bool:
+    total = sum(decision["contributions"].values())
+    return total == pytest.approx(decision["prediction"], abs=1e-9)
+
+
+def drive(signal: MicrostructureSignal, steps: int, strength: float, seed: int):
     """Run the strategy on a book whose touch imbalance moves the next mid by `strength` ticks
-    (plus noise)."""
+    (plus noise); returns the context."""
     rng = np.random.default_rng(seed)
-    ctx = FakeContext()
+    ctx = ExplainedContext()
     signal.on_start(ctx)
     mid = 10_000
     for _ in range(steps):
@@ -92,6 +112,21 @@ def test_signal_trades_a_planted_imbalance_and_not_noise():
     assert {r[3] for r in ctx.submitted} == {"buy", "sell"}
 
 
+def test_every_order_carries_its_explained_decision():
+    params = AIParams(horizon_steps=1, **SMALL_MODEL)
+    signal = MicrostructureSignal("EXCH", "ABM", params, seed=1)
+    ctx = drive(signal, 300, 4.0, seed=5)
+    assert ctx.submitted and len(ctx.decisions) == len(ctx.submitted)
+    for (_, _, _, side, *_), why in zip(ctx.submitted, ctx.decisions, strict=True):
+        assert set(why) == {"prediction", "threshold", "contributions", "model"}
+        assert set(why["contributions"]) == {*signal.names, "bias"}
+        assert contributions_add_up(why)
+        # A zero threshold plus half the book's 2-tick spread, cleared in the order's direction.
+        assert why["threshold"] == 1.0 and abs(why["prediction"]) > 1.0
+        assert (why["prediction"] > 0) == (side == "buy")
+        assert 1 <= why["model"] <= len(signal.windows)
+
+
 def test_params_say_what_is_wrong():
     with pytest.raises(ValidationError, match="short_window must be smaller than long_window"):
         AIParams(short_window=30, long_window=30)
@@ -107,7 +142,7 @@ COLUMNS = ("models_trained", "last_train_rows", "hit_rate", "refused_position", 
            "refused_kill_switch", "kill_switch_tripped", "max_drawdown_rupees")  # fmt: skip
 
 
-def test_short_run_trains_conserves_and_repeats(tmp_path):
+def test_short_run_trains_conserves_repeats_and_explains(tmp_path):
     result = run(load_scenario(DEMO, overrides=SHORT), out=tmp_path / "a")
     assert result.metrics["ledger"]["conserved"]
     rows = result.agents.filter(result.agents["kind"] == "ai").to_dicts()
@@ -117,6 +152,19 @@ def test_short_run_trains_conserves_and_repeats(tmp_path):
     assert result.metrics["ai"]["agents"] == 1
     again = run(load_scenario(DEMO, overrides=SHORT), out=tmp_path / "b")
     assert again.agents.equals(result.agents) and again.orders.equals(result.orders)
+    assert again.decisions.equals(result.decisions)
+    # Its orders carry their decisions through its guardrails, recorded by the venue's id.
+    (agent,) = result.agents.filter(pl.col("kind") == "ai")["agent"]
+    orders = result.orders.filter(pl.col("agent") == agent).unique(
+        "order_id", keep="first", maintain_order=True
+    )
+    decisions = result.decisions.filter(pl.col("agent") == agent)
+    joined = decisions.join(orders, on=["venue", "instrument", "order_id"])
+    assert orders.height > 0 and decisions.height == joined.height == orders.height
+    for row in joined.rows(named=True):
+        why = json.loads(row["details"])
+        assert contributions_add_up(why) and abs(why["prediction"]) > why["threshold"]
+        assert (why["prediction"] > 0) == (row["side"] == 1) and why["model"] >= 1
 
 
 def test_importing_the_agent_does_not_import_lightgbm():

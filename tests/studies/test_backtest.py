@@ -212,7 +212,7 @@ class Explains:
 
     def on_timer(self, ctx):
         if not self.done:
-            why = {"prediction": 0.5, "contributions": {"spread": -0.25, "gap": 0.75}}
+            why = {"prediction": 0.5, "contributions": {"spread": -0.25, "gap": 0.75, "bias": 9}}
             ctx.submit("EXCH", "ABM", "buy", 5, None, "IOC", decision=why)
             ctx.submit("EXCH", "ABM", "buy", 5, None, "IOC", decision={"prediction": 0.1})
             self.done = True
