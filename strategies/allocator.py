@@ -3,9 +3,8 @@
 Once a trading day, `delay_seconds` of trading time after the open, it samples the evaluated
 clean price of every bond of its markets that still trades; every `rebalance_days` trading
 days (the first day included) it then estimates, builds target weights and trades to them. A
-bond stops trading once its trades would settle on or after its maturity: from the day that
-could happen at the longest settlement lag a scenario allows (two trading days), it is
-neither sampled, weighed nor traded, and waits for its redemption.
+bond stops trading once its trades would settle on or after its maturity (`ctx.trades_on`):
+from that day it is neither sampled, weighed nor traded, and waits for its redemption.
 
 Estimates, per bond (annual fractions; returns of clean prices, so carry is not counted twice):
 
@@ -107,9 +106,6 @@ from strategies.portfolio import (
     rebalance,
     risk_parity,
 )
-
-# The longest settlement lag a scenario's venue may have, trading days (its settlement_lag_days).
-LONGEST_SETTLEMENT_DAYS = 2
 
 
 class View(BaseModel):
@@ -254,23 +250,6 @@ def holdings(ctx, valuations: Mapping[str, Valuation]) -> Holdings:
     return Holdings(ctx.cash(), units, values)
 
 
-def trades_before_maturity(ctx, symbol: str, day: int) -> bool:
-    """Whether a trade in `symbol` on trading day `day` settles before the bond matures at
-    the longest settlement lag a scenario allows (past the run's last day, counted in
-    weekdays). A bond stops trading, and has no valuation, once its trades would settle on
-    or after its maturity."""
-    maturity = ctx.terms(symbol)["maturity"]
-    if maturity is None:
-        return True
-    days = ctx.trading_days
-    ahead = day + LONGEST_SETTLEMENT_DAYS
-    if ahead < len(days):
-        settles = days[ahead]
-    else:
-        settles = np.busday_offset(days[-1], ahead - len(days) + 1, roll="forward").item()
-    return settles < maturity
-
-
 def orders_to_weights(
     ctx, held: Holdings, weights: Mapping[str, float], cash_reserve: float
 ) -> list[OrderTicket]:
@@ -408,7 +387,7 @@ class Allocator:
         day = ctx.day
         if self.sampled_day != day:
             self.sampled_day = day
-            self.trading = tuple(s for s in self.bonds if trades_before_maturity(ctx, s, day))
+            self.trading = tuple(s for s in self.bonds if ctx.trades_on(s, day))
             self.valuations |= {s: ctx.valuation(s) for s in self.trading}
             self.prices.append({s: self.valuations[s].clean for s in self.trading})
             if self.first_day is None:

@@ -40,7 +40,7 @@ What the context offers:
                    price with its 10-90% interval and drivers, `sim.strategy.forecasts`, from
                    its closes the strategy saw), instrument (static data: tick and lot size,
                    face value), terms (issuer, sector, rating, coupon, dates), price_limits
-                   (a venue's price band)
+                   (a venue's price band), trades_on (whether a bond still trades)
     its account    position, positions, free_units, cash, free_cash, open_orders
     time           now (ns), day (the trading day), session (a day's open and close),
                    trading_days (the run's dates), trading_date, set_timer (calls `on_timer`
@@ -221,6 +221,10 @@ class Context(Protocol):
 
     def price_limits(self, venue: str, symbol: str) -> tuple[int, int] | None:
         """The venue's price band for it now, ticks (None without one)."""
+
+    def trades_on(self, symbol: str, day: int | None = None) -> bool:
+        """Whether it trades on a trading day (default: today): a bond stops once its trades
+        would settle on or after its maturity, and has no valuation from then on."""
 
     def position(self, symbol: str) -> int: ...
 
@@ -544,6 +548,10 @@ class StrategyParticipant(Participant):
     def terms(self, symbol: str) -> dict:
         """Its terms as the scenario lists them (`MarketAccess.terms`), the rating at issue."""
         return self.market.terms(symbol)
+
+    def trades_on(self, symbol: str, day: int | None = None) -> bool:
+        """Whether it trades on trading day `day` (default: today)."""
+        return self.market.trades_on(symbol, self.day if day is None else day)
 
     def log(self, message: str, **fields) -> None:
         """A line for the run's strategy log (`strategy_log.parquet`) and the

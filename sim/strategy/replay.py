@@ -265,6 +265,14 @@ class ReplayContext:
     def terms(self, symbol: str) -> dict:
         return self._terms[symbol]
 
+    def trades_on(self, symbol: str, day: int | None = None) -> bool:
+        """Whether the run published a valuation of it on that day (as it does of every bond
+        that still trades, at each open)."""
+        open_ns, close_ns = self.calendar.session(self.day if day is None else day)
+        times = self._values[symbol][0]
+        first = int(np.searchsorted(times, open_ns, side="left"))
+        return first < len(times) and times[first] < close_ns
+
     def price_limits(self, venue: str, symbol: str) -> None:
         return None  # bands are not recorded (see the module doc)
 

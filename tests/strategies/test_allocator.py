@@ -30,7 +30,6 @@ from strategies.allocator import (
     invested_share,
     orders_to_weights,
     shrunk_covariance,
-    trades_before_maturity,
 )
 from tests.helpers.scenarios import SMALL_SCENARIO
 
@@ -137,7 +136,7 @@ class Desk:
         self.cash_paise, self.free_paise = cash, free_cash
         self.held = dict(held or {})
         self.settled = self.held | dict(free_units or {})
-        self.maturities: dict[str, date] = {}
+        self.stopped: set[str] = set()  # bonds that no longer trade
         self.levels = {}
         for symbol, (clean, _, _) in BONDS.items():
             ticks = round(clean * 100)
@@ -159,7 +158,10 @@ class Desk:
 
     def terms(self, symbol):
         sector = f"sector {symbol}" if symbol != "C" else None
-        return {"issuer": symbol, "sector": sector, "maturity": self.maturities.get(symbol)}
+        return {"issuer": symbol, "sector": sector}
+
+    def trades_on(self, symbol, day=None):
+        return symbol not in self.stopped
 
     def position(self, symbol):
         return self.held.get(symbol, 0)
@@ -367,34 +369,18 @@ def test_a_solver_that_fails_skips_the_rebalance(monkeypatch):
     assert desk.routed == []
 
 
-@pytest.mark.parametrize(
-    ("day", "maturity", "trades"),
-    [
-        (0, date(2024, 1, 4), True),  # a trade settles by Wednesday at the latest
-        (1, date(2024, 1, 4), False),  # on Thursday, as it matures
-        # Past the run's last day, a lag counts in weekdays: Monday, then Tuesday.
-        (3, date(2024, 1, 9), True),
-        (4, date(2024, 1, 9), False),
-        (4, None, True),  # a value with no maturity
-    ],
-)
-def test_a_bond_trades_while_its_trades_settle_before_it_matures(day, maturity, trades):
-    desk = Desk(0, 0)
-    desk.maturities["A"] = maturity
-    assert trades_before_maturity(desk, "A", day) is trades
-
-
 def test_a_bond_that_no_longer_trades_is_held_for_its_redemption():
-    # On day 1 A's trades would settle as it matures: it is neither weighed nor sold, and
-    # its 50 units count at the valuation last seen, for equity of 1.5e7 paise. B and C take
-    # 0.4 each: B 118.8 -> 115 units (11,807,500 paise with C's 60), cut to the 7e6 the
-    # reserve leaves: B 68.2 -> 65, C 35.6 -> 35.
+    # On day 1 A no longer trades (its trades would settle as it matures): neither weighed nor
+    # sold, its 50 units count at the valuation last seen, for equity of 1.5e7 paise. B and C take
+    # 0.4 each: B 118.8 -> 115 units (11,807,500 paise with C's 60), cut to the 7e6 the reserve
+    # leaves: B 68.2 -> 65, C 35.6 -> 35.
     params = Allocator.Params(method="risk_parity", rebalance_days=1, max_sector=None)
     allocator = Allocator(params)
     desk = Desk(10_000_000, 10_000_000, {"A": 50})
     allocator.on_start(desk)
     allocator.on_timer(desk)
-    desk.day, desk.maturities["A"] = 1, date(2024, 1, 4)
+    desk.day = 1
+    desk.stopped.add("A")
     desk.routed.clear()
     allocator.on_timer(desk)
     (_, fields) = desk.lines[-1]

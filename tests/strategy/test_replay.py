@@ -13,7 +13,7 @@ from sim.engine.kernel import Simulation
 from sim.engine.latency import FixedLatency
 from sim.scenario.model import load_scenario
 from sim.strategy.api import StrategyParticipant
-from sim.strategy.replay import replay
+from sim.strategy.replay import ReplayContext, replay
 from tests.helpers.scenarios import small_scenario
 
 LATENCY = 3 * 10**9  # long enough that quotes change within one
@@ -94,3 +94,10 @@ def test_paper_orders_fill_against_the_recorded_touch(recorded):
     assert final["cash"] == 10_000_000 - fills["price"].sum() - fees
     assert final["positions_value"] > 0 and replayed.equity.height == 2
     assert len(replayed.decisions) == len(buys)  # each order with its reasons
+
+
+def test_replay_knows_which_days_a_bond_traded(recorded):
+    _, result, _ = recorded
+    context = ReplayContext(result, object(), None, None, 0, 1e5, None)
+    assert [context.trades_on("ABM", day) for day in (0, 1)] == [True, True]
+    assert context.markets == (("EXCH", "ABM"),)

@@ -484,7 +484,8 @@ def test_a_bonds_forecast_comes_from_the_closes_the_strategy_saw(tmp_path):
 class Reader:
     def on_start(self, ctx):
         self.read = (ctx.terms("A-2028"), ctx.price_limits("NSE", "A-2028"),
-                     ctx.free_units("A-2028"), ctx.trading_days)  # fmt: skip
+                     ctx.free_units("A-2028"), ctx.trading_days,
+                     ctx.trades_on("A-2028"), ctx.trades_on("A-2028", 1))  # fmt: skip
 
 
 def test_a_strategy_reads_terms_bands_free_units_and_the_calendar(tmp_path):
@@ -498,8 +499,9 @@ def test_a_strategy_reads_terms_bands_free_units_and_the_calendar(tmp_path):
     )  # fmt: skip
     sim.open_account(agent, cash=10**9, units={"A-2028": 12})
     sim.run(out=None)
-    terms, band, free, days = strategy.read
+    terms, band, free, days, *trades_on = strategy.read
     assert (terms["issuer"], terms["sector"], terms["rating"]) == ("Issuer B", "NBFC", "A")
     assert (terms["coupon"], terms["maturity"]) == (0.09, date(2028, 3, 1))
     assert band is None  # the scenario gives its venues no price band
     assert free == 12 and days == (date(2024, 1, 1), date(2024, 1, 2))
+    assert trades_on == [True, True]  # it matures in 2028
