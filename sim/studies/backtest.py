@@ -174,6 +174,12 @@ class Backtest:
         )
         return frame.sort("mean_abs_contribution", descending=True)
 
+    def tearsheet(self):
+        """The one-page tearsheet, a matplotlib figure (`sim.presentation.tearsheet`)."""
+        from sim.presentation.tearsheet import tearsheet
+
+        return tearsheet(self)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "strategy": self.strategy,
@@ -337,8 +343,6 @@ def write_backtest(result: Backtest, out_dir: str | Path) -> Path:
     """Write ``backtest.json`` (everything), ``runs.csv`` (a row per run),
     ``returns.parquet`` (daily returns), ``var.csv`` and ``tearsheet.png`` into `out_dir`,
     each atomically."""
-    from sim.presentation.tearsheet import tearsheet
-
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     text = json.dumps(to_json_ready(result.to_dict()), indent=2, sort_keys=True)
@@ -349,6 +353,6 @@ def write_backtest(result: Backtest, out_dir: str | Path) -> Path:
     result.returns().write_parquet(buffer)
     write_bytes_atomically(out / RETURNS_FILE, buffer.getvalue())
     buffer = io.BytesIO()
-    tearsheet(result).savefig(buffer, format="png", dpi=110)
+    result.tearsheet().savefig(buffer, format="png", dpi=110)
     write_bytes_atomically(out / TEARSHEET_FILE, buffer.getvalue())
     return out

@@ -90,6 +90,8 @@ def test_the_report_is_written(tested, tmp_path):
     assert pl.read_parquet(out / "returns.parquet").height == 8
     assert pl.read_csv(out / "var.csv").height == 6
     assert (out / "tearsheet.png").read_bytes()[:4] == b"\x89PNG"
+    titles = [ax.get_title() for ax in tested.tearsheet().axes]
+    assert {"equity by run", "drawdown by run", "aggregate"} <= set(titles)
 
 
 @pytest.mark.parametrize(
