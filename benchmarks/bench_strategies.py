@@ -18,6 +18,15 @@ STRATEGIES = {  # ref: extra [strategy] fields
     "strategies.lgbm_alpha:LgbmAlpha": {},
     "strategies.allocator:Allocator": {},
 }
+READING = (
+    "Read as a trader would: the market makers quote around the evaluated price, so the "
+    "Avellaneda-Stoikov maker earns the spread (its trading P&L) on top of the carry of the"
+    " bonds it quotes from, with its inventory bounded; buy and hold and the allocator earn"
+    " carry and give up about a fifth of it crossing the spread to get invested; mean "
+    "reversion buys real discounts to fair value but pays the spread and fees to exit; "
+    "momentum and stat arb trade on intraday moves smaller than the spread and lose it; the"
+    " LightGBM signal is right more often than not but rarely by more than the spread."
+)
 SHOWN = (
     "orders", "fills", "pnl_rupees", "pnl_carry_rupees", "pnl_valuation_rupees",
     "pnl_trading_rupees", "pnl_fees_rupees", "sharpe_ratio", "max_drawdown", "turnover",
@@ -45,7 +54,7 @@ def run() -> str:
         seconds = time.perf_counter() - started
         cells = [_cell(figures[name]) for name in SHOWN]
         lines.append(f"| `{ref.rpartition(':')[2]}` | " + " | ".join(cells) + f" | {seconds:.0f} |")
-    return "\n".join(lines)
+    return "\n".join([*lines, "", READING])
 
 
 def _cell(value) -> str:
