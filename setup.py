@@ -2,7 +2,8 @@
 
 The scenario files live at the top of the repository (``scenarios/``), as the design card
 fixes; a wheel carries them as ``sim/scenario/shipped/``, where `sim.scenario.library` finds
-them in an installed bondlab (and falls back to ``scenarios/`` in a checkout).
+them in an installed bondlab (and falls back to ``scenarios/`` in a checkout). The gate's
+shipped policy, ``sim/gate/gate.toml``, travels with its package.
 """
 
 from setuptools import find_packages, setup
@@ -12,5 +13,5 @@ SHIPPED = "sim.scenario.shipped"
 setup(
     packages=[*find_packages(include=["sim*", "agents*", "strategies*"]), SHIPPED],
     package_dir={SHIPPED: "scenarios"},
-    package_data={SHIPPED: ["*.toml"]},
+    package_data={SHIPPED: ["*.toml"], "sim.gate": ["gate.toml"]},
 )

@@ -6,6 +6,7 @@
     engine               one run: kernel, clock, latency, participants, market data
     strategy             the Strategy API, its simulated context, routing, guardrails
     studies              many runs: calibration of stress files, backtests
+    gate                 the deployment gate: policy, checks, the decision log
     cli                  the `bondlab` command
 
 The contract is in pyproject.toml (import-linter); `make lint` checks it.

@@ -111,6 +111,7 @@ def test_the_wheel_ships_every_package_and_scenario(wheel):
     for scenario in (REPO / "scenarios").glob("*.toml"):
         assert f"sim/scenario/shipped/{scenario.name}" in names
     assert not any(name.startswith("scenarios/") for name in names)
+    assert "sim/gate/gate.toml" in names  # the gate's shipped policy
 
 
 def test_the_installed_copy_is_the_one_imported(venv, tmp_path):
