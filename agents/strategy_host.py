@@ -32,13 +32,13 @@ from sim.strategy.walk_forward import WalkForward
 
 
 class WalkForwardSpec(BaseModel):
-    """``walk_forward = { train_days = 10, test_days = 5 }``: rolling train and test windows
-    (`sim.strategy.walk_forward`), which the strategy's context shows it."""
+    """``walk_forward = { train_days = 10, test_days = 5 }`` (the defaults): rolling train and
+    test windows (`sim.strategy.walk_forward`), which the strategy's context shows it."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    train_days: int = Field(ge=1, le=10_000)
-    test_days: int = Field(ge=1, le=10_000)
+    train_days: int = Field(10, ge=1, le=10_000)
+    test_days: int = Field(5, ge=1, le=10_000)
 
 
 class StrategyHostParams(PopulationParams):

@@ -85,8 +85,6 @@ def test_it_trades_in_the_baseline_within_its_cash_and_units():
 def test_bad_parameters_are_one_line_naming_the_field():
     message = bad_params_error("strategies.momentum:Momentum", "{ fast = 6, slow = 6 }")
     assert "\n" not in message
-    assert message.endswith(
-        "Momentum params: params: Value error, fast (6) must be smaller than slow (6)"
-    )
+    assert message.endswith("Momentum params: fast (6) must be smaller than slow (6)")
     message = bad_params_error("strategies.momentum:Momentum", "{ band_bp = -1 }")
     assert message.endswith("Momentum params: band_bp: Input should be greater than or equal to 0")
