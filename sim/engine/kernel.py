@@ -238,19 +238,7 @@ class Simulation:
         open_ns, close_ns = self._session
         if open_ns <= t <= close_ns:  # the common case: within the current session
             return t
-        cal = self.calendar
-        day = cal.day_index(max(t, cal.start_ns))
-        open_ns, close_ns = cal.session(day)
-        if t < open_ns:
-            return open_ns
-        while t > close_ns:
-            nxt = cal.next_open(close_ns)
-            if nxt is None:
-                return None
-            t = nxt + (t - close_ns)
-            day += 1
-            close_ns = cal.session(day)[1]
-        return t
+        return self.calendar.after_gaps(t)
 
     def call_at(self, t: int, fn, *args) -> None:
         """Run `fn(*args)` at simulated time `t` (events at one time run in order of booking)."""

@@ -127,6 +127,22 @@ class TradingCalendar:
         i = bisect_right(self._opens, t_ns)
         return self._opens[i] if i < len(self._opens) else None
 
+    def after_gaps(self, t_ns: int) -> int | None:
+        """`t_ns` moved past overnight gaps: before the first open it is that open, and time
+        beyond a close continues at the next open (None past the last close)."""
+        day = self.day_index(max(t_ns, self.start_ns))
+        open_ns, close_ns = self.session(day)
+        if t_ns < open_ns:
+            return open_ns
+        while t_ns > close_ns:
+            nxt = self.next_open(close_ns)
+            if nxt is None:
+                return None
+            t_ns = nxt + (t_ns - close_ns)
+            day += 1
+            close_ns = self.session(day)[1]
+        return t_ns
+
     def settlement_time(self, t_ns: int, lag_days: int) -> int:
         """When a trade at ``t_ns`` settles, T+``lag_days``.
 

@@ -212,7 +212,7 @@ class ReplayContext:
             self._schedule(self.now + self._timer_ns)
 
     def _schedule(self, t: int) -> None:
-        when = _trading_time(self.calendar, t)
+        when = self.calendar.after_gaps(t)
         if when is not None:
             self._at(when, self._wake)
 
@@ -449,23 +449,6 @@ class ReplayContext:
 
     def _later(self, fn, *args) -> None:
         self._at(self.now + self.latency, fn, *args)
-
-
-def _trading_time(calendar: TradingCalendar, t: int) -> int | None:
-    """`t` moved past overnight gaps: time beyond a close continues at the next open (as the
-    kernel schedules a participant's wake-ups)."""
-    day = calendar.day_index(max(t, calendar.start_ns))
-    open_ns, close_ns = calendar.session(day)
-    if t < open_ns:
-        return open_ns
-    while t > close_ns:
-        nxt = calendar.next_open(close_ns)
-        if nxt is None:
-            return None
-        t = nxt + (t - close_ns)
-        day += 1
-        close_ns = calendar.session(day)[1]
-    return t
 
 
 def _by_market(frame: pl.DataFrame, markets, columns) -> dict:

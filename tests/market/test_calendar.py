@@ -70,6 +70,20 @@ def test_next_open_skips_the_weekend_and_the_holiday():
     assert cal.next_open(cal.session(4)[0]) is None
 
 
+def test_time_past_a_close_continues_at_the_next_open():
+    cal = make(start=date(2026, 1, 22), days=3, holidays=(date(2026, 1, 23),))
+    thu_open, thu_close = cal.session(0)  # Thursday 22 January
+    mon_open, mon_close = cal.session(1)  # Friday is a holiday: Monday 26 January
+    assert mon_open == ns(datetime(2026, 1, 26, 9, 15))
+    minute = 60 * 10**9
+    assert cal.after_gaps(thu_open - 1) == thu_open  # before the first open: at it
+    assert cal.after_gaps(thu_open + minute) == thu_open + minute
+    # 5 minutes past Thursday's close: Friday is a holiday, so 5 minutes into Monday.
+    assert cal.after_gaps(thu_close + 5 * minute) == mon_open + 5 * minute
+    assert cal.after_gaps(mon_close + 5 * minute) == cal.session(2)[0] + 5 * minute
+    assert cal.after_gaps(cal.session(2)[1] + 1) is None  # past the last close
+
+
 def test_settlement_t_plus_one_over_a_weekend_and_a_holiday():
     cal = make()
     friday_noon = cal.at(1, time(12, 0))
