@@ -387,6 +387,147 @@ def _backtest_table(result):
     return table
 
 
+TrackingUri = Annotated[
+    str | None,
+    typer.Option(
+        metavar="URI",
+        help="MLflow tracking URI [default: MLFLOW_TRACKING_URI, else results/mlflow/].",
+    ),
+]
+
+
+@app.command("gate")
+def gate_command(
+    strategy: Annotated[
+        str, typer.Argument(metavar="STRATEGY", help="module:Class or path/to/file.py:Class.")
+    ],
+    name: Annotated[str, typer.Option(metavar="NAME", help="The registered model's name.")],
+    params: Annotated[
+        Path | None,
+        typer.Option(metavar="FILE", help="The strategy's parameters (TOML or JSON)."),
+    ] = None,
+    policy: Annotated[
+        Path | None,
+        typer.Option(metavar="FILE", help="The gate's policy [default: the shipped gate.toml]."),
+    ] = None,
+    require_approval: Annotated[
+        bool,
+        typer.Option("--require-approval", help="A passing version waits as candidate."),
+    ] = False,
+    by: Annotated[str, typer.Option(metavar="WHO", help="Who runs the gate.")] = "ci",
+    tracking_uri: TrackingUri = None,
+) -> None:
+    """Backtest a strategy on the policy's suite, register it as a new version of NAME and
+    promote it to production only if it passes every check; exit 1 when it fails."""
+    from sim.gate import registry  # mlflow: only when asked for
+    from sim.gate.policy import load_policy
+    from sim.studies.backtest import read_params
+
+    try:
+        given = read_params(params) if params is not None else {}
+        outcome = registry.gate(
+            strategy, given, name, load_policy(policy), tracking_uri=tracking_uri, who=by,
+            require_approval=require_approval or None,
+        )  # fmt: skip
+    except BondlabError as exc:
+        _fail(str(exc).splitlines())
+    _print_wide(_verdict_table(outcome))
+    moved = f"now {outcome.alias}" if outcome.alias else "no alias moved"
+    typer.echo(f"{name} version {outcome.version}: {outcome.verdict.reason()} ({moved})")
+    if not outcome.verdict.passed:
+        raise typer.Exit(1)
+
+
+def _verdict_table(outcome):
+    from rich.table import Table
+
+    title = f"{outcome.name} version {outcome.version}"
+    table = Table("check", "value", "rule", "passed", title=title)
+    for check in outcome.verdict.checks:
+        value = "-" if check.value is None else _number(check.value)
+        shown = "yes" if check.passed else "NO"
+        table.add_row(check.name, value, f"{check.rule} {check.bound:g}", shown)
+    return table
+
+
+@app.command("approve")
+def approve_command(
+    name: Annotated[str, typer.Argument(metavar="NAME")],
+    version: Annotated[int, typer.Argument(metavar="VERSION")],
+    by: Annotated[str, typer.Option(metavar="WHO", help="Who approves it.")],
+    tracking_uri: TrackingUri = None,
+) -> None:
+    """Promote a candidate version (one the gate passed, approval required) to production."""
+    from sim.gate import registry
+
+    try:
+        registry.approve(name, version, by, tracking_uri=tracking_uri)
+    except BondlabError as exc:
+        _fail([str(exc)])
+    typer.echo(f"{name} version {version}: production, approved by {by}")
+
+
+@app.command("rollback")
+def rollback_command(
+    name: Annotated[str, typer.Argument(metavar="NAME")],
+    by: Annotated[str, typer.Option(metavar="WHO", help="Who rolls it back.")] = "ops",
+    tracking_uri: TrackingUri = None,
+) -> None:
+    """Give production back to the version that held it before."""
+    from sim.gate import registry
+
+    try:
+        record = registry.rollback(name, who=by, tracking_uri=tracking_uri)
+    except BondlabError as exc:
+        _fail([str(exc)])
+    typer.echo(f"{name}: production is version {record['production']} again")
+
+
+@app.command("gate-history")
+def gate_history_command(
+    name: Annotated[str, typer.Argument(metavar="NAME")],
+    at: Annotated[
+        str | None,
+        typer.Option(metavar="TIME", help="ISO time: which version was production then."),
+    ] = None,
+    tracking_uri: TrackingUri = None,
+) -> None:
+    """The decision log of NAME (its chain checked first): every decision, approval and
+    rollback; with --at, the version that was production at that time."""
+    from datetime import UTC, datetime
+
+    from sim.gate import registry
+
+    when = None
+    if at is not None:
+        try:
+            when = datetime.fromisoformat(at)
+        except ValueError:
+            _fail([f"--at {at!r}: expected an ISO time, e.g. 2026-12-05T09:00"])
+        when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    try:
+        if when is not None:
+            version = registry.production_at(name, when, tracking_uri=tracking_uri)
+            typer.echo(f"{name} at {when.isoformat()}: production was version {version}")
+            return
+        records = registry.history(name, tracking_uri=tracking_uri)
+    except BondlabError as exc:
+        _fail([str(exc)])
+    _print_wide(_history_table(name, records))
+
+
+def _history_table(name: str, records):
+    from rich.table import Table
+
+    table = Table("time", "kind", "version", "who", "production after", "reason", title=name)
+    for r in records:
+        table.add_row(
+            r["time"], r["kind"], str(r["version"]), str(r.get("who", "")),
+            str(r.get("production")), str(r.get("reason", "")),
+        )  # fmt: skip
+    return table
+
+
 @scenarios_app.command("list")
 def list_command() -> None:
     """Print the shipped scenarios: each one's name, the dates it spans and what it is."""

@@ -26,6 +26,7 @@ import os
 import re
 import tempfile
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -386,3 +387,16 @@ def history(
     if not records:
         raise GateError(f"registered model {name!r}: no decisions in {log.path}")
     return records
+
+
+def production_at(
+    name: str,
+    when: datetime,
+    *,
+    tracking_uri: str | None = None,
+    log_folder: str | os.PathLike | None = None,
+) -> int | None:
+    """The version of `name` that was production at `when` (None before any), from the
+    verified decision log."""
+    history(name, tracking_uri=tracking_uri, log_folder=log_folder)  # verified, and known
+    return DecisionLog(_log_folder(_store_uri(tracking_uri), log_folder)).production_at(name, when)
