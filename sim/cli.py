@@ -528,6 +528,42 @@ def _history_table(name: str, records):
     return table
 
 
+@app.command("monitor")
+def monitor_command(
+    name: Annotated[str, typer.Argument(metavar="NAME")],
+    stream: Annotated[
+        str,
+        typer.Option(
+            metavar="RUN_DIR_OR_SCENARIO",
+            help="A finished run's folder to replay, or a scenario (name or file) to run.",
+        ),
+    ],
+    policy: Annotated[
+        Path | None,
+        typer.Option(metavar="FILE", help="The gate's policy [default: the shipped gate.toml]."),
+    ] = None,
+    tracking_uri: TrackingUri = None,
+) -> None:
+    """Re-score NAME's production version on a fresh stream and compare it with its gate
+    figures; on degradation, alert (exit 1) and roll back when the policy says so."""
+    from sim.gate.monitor import monitor
+    from sim.gate.policy import load_policy
+
+    try:
+        outcome = monitor(name, stream, load_policy(policy), tracking_uri=tracking_uri)
+    except BondlabError as exc:
+        _fail(str(exc).splitlines())
+    typer.echo(
+        f"{name} version {outcome.version} on {stream}: sharpe {outcome.sharpe:.4g} "
+        f"(gate {outcome.gate_sharpe:.4g}), max drawdown {outcome.max_drawdown:.4%}"
+    )
+    if outcome.degraded:
+        typer.echo(f"DEGRADED: {'; '.join(outcome.reasons)}")
+        if outcome.rolled_back_to is not None:
+            typer.echo(f"rolled back: production is version {outcome.rolled_back_to}")
+        raise typer.Exit(1)
+
+
 @scenarios_app.command("list")
 def list_command() -> None:
     """Print the shipped scenarios: each one's name, the dates it spans and what it is."""
