@@ -396,6 +396,7 @@ TrackingUri = Annotated[
 ]
 
 
+@app.command("register")
 @app.command("gate")
 def gate_command(
     strategy: Annotated[
@@ -418,7 +419,8 @@ def gate_command(
     tracking_uri: TrackingUri = None,
 ) -> None:
     """Backtest a strategy on the policy's suite, register it as a new version of NAME and
-    promote it to production only if it passes every check; exit 1 when it fails."""
+    promote it to production only if it passes every check; exit 1 when it fails. (`register`
+    is the same command: every registration runs the gate's suite.)"""
     from sim.gate import registry  # mlflow: only when asked for
     from sim.gate.policy import load_policy
     from sim.studies.backtest import read_params
