@@ -18,19 +18,10 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from sim.pricing.forecast import REQUIRED_COLUMNS as HISTORY_COLUMNS
+
 FORECAST_DAYS = 7
 MIN_HISTORY = 21  # closes: the features look back 20 trading days
-HISTORY_COLUMNS = (
-    "date",
-    "bond_id",
-    "clean_price",
-    "ytm",
-    "curve_level",
-    "curve_slope",
-    "rating_spread_bp",
-    "bid_ask_bp",
-    "fair_value",
-)
 
 
 @dataclass(frozen=True)

@@ -330,6 +330,21 @@ requote_seconds = 60
 """
 
 
+BOTH_VENUES = [("NSE", "A-2028"), ("BSE", "A-2028")]
+
+
+def run_on_two_bonds(tmp_path, strategy, markets=BOTH_VENUES, days=2, units=None):
+    """Run `strategy` on BOND_SCENARIO (seed 2) over `days`; its participant and the result."""
+    path = tmp_path / "two_bonds.toml"
+    path.write_text(BOND_SCENARIO.replace("days = 2", f"days = {days}"))
+    sim = Simulation(load_scenario(path), seed=2)
+    agent = StrategyParticipant(
+        MarketAccess(sim), np.random.default_rng(0), FixedLatency(10_000), strategy, markets
+    )
+    sim.open_account(agent, cash=10**9, units=units)
+    return agent, sim.run(out=None)
+
+
 class Valuer:
     def __init__(self):
         self.valuations, self.plain = [], []
@@ -343,16 +358,8 @@ class Valuer:
 
 
 def test_a_bonds_valuation_breaks_down_into_curve_credit_and_the_liquidity_it_sees(tmp_path):
-    path = tmp_path / "two_bonds.toml"
-    path.write_text(BOND_SCENARIO)
-    sim = Simulation(load_scenario(path), seed=2)
     strategy = Valuer()
-    markets = [("NSE", "A-2028"), ("BSE", "A-2028")]
-    agent = StrategyParticipant(
-        MarketAccess(sim), np.random.default_rng(0), FixedLatency(10_000), strategy, markets
-    )
-    sim.open_account(agent, cash=10**9)
-    result = sim.run(out=None)
+    _, result = run_on_two_bonds(tmp_path, strategy)
     published = result.fair_values.filter(pl.col("instrument") == "A-2028")
     assert len(strategy.valuations) >= 6
     for v in strategy.valuations:
@@ -406,16 +413,8 @@ class Explains:
 
 
 def test_decisions_and_routed_children_are_recorded_with_their_orders(tmp_path):
-    path = tmp_path / "two_bonds.toml"
-    path.write_text(BOND_SCENARIO)
-    sim = Simulation(load_scenario(path), seed=2)
     strategy = Explains()
-    markets = [("NSE", "A-2028"), ("BSE", "A-2028")]
-    agent = StrategyParticipant(
-        MarketAccess(sim), np.random.default_rng(0), FixedLatency(10_000), strategy, markets
-    )
-    sim.open_account(agent, cash=10**9)
-    result = sim.run(out=None)
+    agent, result = run_on_two_bonds(tmp_path, strategy)
     decisions = result.decisions.with_columns(pl.col("venue", "instrument").cast(pl.String))
     orders = (
         result.orders.filter(pl.col("agent") == agent.account)
@@ -456,16 +455,8 @@ class Forecaster:
 
 
 def test_a_bonds_forecast_comes_from_the_closes_the_strategy_saw(tmp_path):
-    path = tmp_path / "two_bonds.toml"
-    path.write_text(BOND_SCENARIO.replace("days = 2", "days = 24"))
-    sim = Simulation(load_scenario(path), seed=2)
     strategy = Forecaster()
-    markets = [("NSE", "A-2028"), ("BSE", "A-2028")]
-    agent = StrategyParticipant(
-        MarketAccess(sim), np.random.default_rng(0), FixedLatency(10_000), strategy, markets
-    )
-    sim.open_account(agent, cash=10**9)
-    sim.run(out=None)
+    agent, _ = run_on_two_bonds(tmp_path, strategy, days=24)
     closes = agent._closes["A-2028"]
     assert len(closes) == 24
     for day, seen in strategy.seen:
@@ -489,16 +480,8 @@ class Reader:
 
 
 def test_a_strategy_reads_terms_bands_free_units_and_the_calendar(tmp_path):
-    path = tmp_path / "two_bonds.toml"
-    path.write_text(BOND_SCENARIO)
-    sim = Simulation(load_scenario(path), seed=2)
     strategy = Reader()
-    agent = StrategyParticipant(
-        MarketAccess(sim), np.random.default_rng(0), FixedLatency(10_000), strategy,
-        [("NSE", "A-2028")],
-    )  # fmt: skip
-    sim.open_account(agent, cash=10**9, units={"A-2028": 12})
-    sim.run(out=None)
+    run_on_two_bonds(tmp_path, strategy, [("NSE", "A-2028")], units={"A-2028": 12})
     terms, band, free, days, *trades_on = strategy.read
     assert (terms["issuer"], terms["sector"], terms["rating"]) == ("Issuer B", "NBFC", "A")
     assert (terms["coupon"], terms["maturity"]) == (0.09, date(2028, 3, 1))
