@@ -32,7 +32,6 @@ import numpy as np
 
 from sim.analytics import performance
 from sim.gate import registry
-from sim.gate.decisions import DecisionLog
 from sim.gate.policy import GatePolicy
 
 REPLAY_CASH_RUPEES = 1_000_000.0
@@ -62,13 +61,8 @@ def monitor(
     log_folder: str | os.PathLike | None = None,
 ) -> MonitorOutcome:
     """Score `name`'s production version on `stream` and act on the policy's rule."""
-    uri = registry._store_uri(tracking_uri)
-    client = registry._client(uri)
-    registry._require_model(client, name)
-    version = registry._alias_version(client, name, registry.PRODUCTION)
-    if version is None:
-        raise registry.GateError(f"registered model {name!r}: no production version to monitor")
-    tags = client.get_model_version(name, str(version)).tags
+    uri = registry.tracking_uri(tracking_uri)
+    version, tags = registry.production_version(name, tracking_uri=uri)
     strategy, params = tags["strategy"], json.loads(tags.get("params", "{}"))
     returns = _returns(strategy, params, stream, policy)
     sharpe = performance.sharpe_ratio(returns)
@@ -83,7 +77,7 @@ def monitor(
         )
     if drawdown > rule.max_drawdown:
         reasons.append(f"max_drawdown {drawdown:.4g} beyond {rule.max_drawdown:g}")
-    log = DecisionLog(registry._log_folder(uri, log_folder))
+    log = registry.decision_log(uri, log_folder)
     log.append("monitor", name, version, who="monitor", stream=str(stream), sharpe=sharpe,
                max_drawdown=drawdown, gate_sharpe=gate_sharpe, degraded=bool(reasons),
                reason="; ".join(reasons) or "within the rule", production=version)  # fmt: skip

@@ -94,6 +94,14 @@ def _log_folder(uri: str, explicit: str | os.PathLike | None) -> Path:
     return database.parent if database is not None else DEFAULT_RESULTS.resolve() / "mlflow"
 
 
+def decision_log(
+    tracking_uri: str | None = None, log_folder: str | os.PathLike | None = None
+) -> DecisionLog:
+    """The gate's decision log for the store at `tracking_uri` (see `tracking_uri`):
+    `log_folder`, else beside a SQLite store, else ``<results>/mlflow``."""
+    return DecisionLog(_log_folder(_store_uri(tracking_uri), log_folder))
+
+
 @functools.cache
 def _strategy_model_class() -> type:
     import mlflow.pyfunc
@@ -225,7 +233,7 @@ def gate(
     from sim.studies.backtest import backtest, write_backtest
 
     uri = _store_uri(tracking_uri)
-    log = DecisionLog(_log_folder(uri, log_folder))
+    log = decision_log(uri, log_folder)
     broken = log.verify()
     if broken is not None:  # refuse before spending a backtest on a log it cannot append to
         raise DecisionLogError(f"{log.path}:{broken.line}: {broken.reason}")
@@ -321,7 +329,7 @@ def approve(
     _require_version(client, name, version)
     if _alias_version(client, name, CANDIDATE) != int(version):
         raise GateError(f"registered model {name!r}: version {version} is not the candidate")
-    log = DecisionLog(_log_folder(uri, log_folder))
+    log = decision_log(uri, log_folder)
     before = _alias_version(client, name, PRODUCTION)
     client.set_registered_model_alias(name, PRODUCTION, str(version))
     client.delete_registered_model_alias(name, CANDIDATE)
@@ -343,7 +351,7 @@ def rollback(
     uri = _store_uri(tracking_uri)
     client = _client(uri)
     _require_model(client, name)
-    log = DecisionLog(_log_folder(uri, log_folder))
+    log = decision_log(uri, log_folder)
     current = _alias_version(client, name, PRODUCTION)
     held = _production_stack(history(name, tracking_uri=uri, log_folder=log.path.parent))
     if current is None or not held or held[-1] != current:
@@ -379,7 +387,7 @@ def history(
     log_folder: str | os.PathLike | None = None,
 ) -> list[dict[str, Any]]:
     """The decision log's records of `name`, oldest first, once its chain is verified."""
-    log = DecisionLog(_log_folder(_store_uri(tracking_uri), log_folder))
+    log = decision_log(tracking_uri, log_folder)
     broken = log.verify()
     if broken is not None:
         raise DecisionLogError(f"{log.path}:{broken.line}: {broken.reason}")
@@ -399,4 +407,14 @@ def production_at(
     """The version of `name` that was production at `when` (None before any), from the
     verified decision log."""
     history(name, tracking_uri=tracking_uri, log_folder=log_folder)  # verified, and known
-    return DecisionLog(_log_folder(_store_uri(tracking_uri), log_folder)).production_at(name, when)
+    return decision_log(tracking_uri, log_folder).production_at(name, when)
+
+
+def production_version(name: str, *, tracking_uri: str | None = None) -> tuple[int, dict[str, str]]:
+    """The version of `name` that ``production`` points at, and that version's tags."""
+    client = _client(_store_uri(tracking_uri))
+    _require_model(client, name)
+    version = _alias_version(client, name, PRODUCTION)
+    if version is None:
+        raise GateError(f"registered model {name!r}: no version holds production")
+    return version, dict(client.get_model_version(name, str(version)).tags)

@@ -24,7 +24,15 @@ import pytest
 
 from sim.gate.decisions import DecisionLog, DecisionLogError
 from sim.gate.policy import GatePolicy, Suite, Thresholds
-from sim.gate.registry import GateError, approve, gate, history, rollback, tracking_uri
+from sim.gate.registry import (
+    GateError,
+    approve,
+    gate,
+    history,
+    production_version,
+    rollback,
+    tracking_uri,
+)
 from tests.helpers.scenarios import small_scenario
 
 NAME = "bond-bh"
@@ -138,6 +146,7 @@ def test_approval_turns_the_candidate_into_production(story):
 def test_rollback_returns_production_to_the_version_before(story):
     assert story["rollback"]["production"] == 1 and story["rollback"]["previous"] == 4
     assert int(story["client"].get_model_version_by_alias(NAME, "production").version) == 1
+    assert production_version(NAME, tracking_uri=story["uri"]) == (1, tags(story, 1))
     with pytest.raises(GateError, match="no earlier production version"):
         rollback(NAME, tracking_uri=story["uri"])
 
@@ -188,9 +197,13 @@ def test_a_tampered_decision_log_is_refused(story, tmp_path):
         (lambda uri: approve(NAME, 2, "alice", tracking_uri=uri), "version 2 is not the candidate"),
         (lambda uri: rollback("nobody", tracking_uri=uri), "'nobody': no such model"),
         (lambda uri: history("nobody", tracking_uri=uri), "'nobody': no decisions"),
+        (lambda uri: production_version("nobody", tracking_uri=uri), "'nobody': no such model"),
+        (lambda uri: production_version("unreleased", tracking_uri=uri), "no version holds"),
     ],
 )
 def test_user_mistakes_raise_one_clear_gate_error(story, act, message):
+    if "unreleased" not in {m.name for m in story["client"].search_registered_models()}:
+        story["client"].create_registered_model("unreleased")  # a model no version made it into
     with pytest.raises(GateError, match=message) as raised:
         act(story["uri"])
     assert "\n" not in str(raised.value)
