@@ -566,6 +566,44 @@ def monitor_command(
         raise typer.Exit(1)
 
 
+@app.command("serve")
+def serve_command(
+    scenario: ScenarioArgument,
+    host: Annotated[str, typer.Option(metavar="HOST", help="Interface to listen on.")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option(metavar="PORT", min=1, max=65535)] = 8000,
+    speed: Annotated[
+        float,
+        typer.Option(metavar="X", min=0.001, max=1e6, help="Simulated seconds a wall second."),
+    ] = 1.0,
+    journal: Annotated[
+        Path | None,
+        typer.Option(metavar="DIR", help="Journal every request here; restart from it."),
+    ] = None,
+    accounts: Annotated[
+        Path | None,
+        typer.Option(metavar="FILE", help="Client accounts and API keys (TOML)."),
+    ] = None,
+    seed: Annotated[int | None, typer.Option(metavar="N", min=0)] = None,
+    overrides: Overrides = None,
+) -> None:
+    """Serve a scenario's venues over HTTP and WebSocket (FastAPI + uvicorn), with the
+    background agents trading on the wall clock scaled by SPEED."""
+    from sim.service.server import resolve_accounts, serve  # fastapi: only when asked for
+
+    loaded = _load(scenario, overrides)
+    try:
+        chosen, origin = resolve_accounts(loaded, accounts, journal)
+        typer.echo(origin)
+        serve(loaded, chosen, host=host, port=port, speed=speed, seed=seed, journal=journal,
+              announce=typer.echo)  # fmt: skip
+    except BondlabError as exc:
+        _fail(str(exc).splitlines())
+    except OSError as exc:  # the port is taken, the folder not writable
+        _fail([f"cannot serve: {exc}"])
+
+
 @scenarios_app.command("list")
 def list_command() -> None:
     """Print the shipped scenarios: each one's name, the dates it spans and what it is."""

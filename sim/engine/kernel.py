@@ -38,6 +38,7 @@ from sim.engine.routing import Router
 from sim.errors import ConfigurationError
 from sim.market.fees import Tier
 from sim.market.ledger import Ledger, LedgerError
+from sim.market.messages import Response
 from sim.market.venue import Venue
 from sim.pricing.curve_shocks import path_fraction
 from sim.records.recorder import Recorder
@@ -161,6 +162,14 @@ class Simulation:
         stream's orders enter the book at their recorded times. It is recorded, answered and
         published as every request is (`action` and `args` as `Router.send` takes them)."""
         self.router.arrive_now(agent, action, venue, symbol, args)
+
+    def answer_now(
+        self, agent, action: str, venue: str, symbol: str, args: tuple, options: dict
+    ) -> Response:
+        """`enter_now` for a service client's request, at the time the service accepts it,
+        with the venue's `Response` returned to answer the client with."""
+        codes = self.router.arrive_now(agent, action, venue, symbol, args, options)
+        return self.venues[venue].answer(symbol, codes)
 
     # --- accounts ------------------------------------------------------------------------
 
@@ -389,21 +398,35 @@ class Simulation:
 
     # --- the run -------------------------------------------------------------------------
 
+    def start(self, progress=None) -> None:
+        """Book the sessions, shocks and snapshots: the run can then be advanced. `run` does
+        it; a host that paces the run itself (the exchange service) calls it once."""
+        self._schedule_sessions(progress)
+
+    def advance_to(self, t: int) -> None:
+        """Process every event due before `t` (ns): the clock then reads `t`. Advancing in
+        steps processes the same events in the same order as advancing at once."""
+        if t > self.clock.now:
+            self.clock.run(until=t)
+
     def run(self, out: str | Path | None = "results", progress=None, run_id: str | None = None):
         """Simulate every session and return the run's `Result`: written to `out/<run_id>/`
         (atomically), or held in memory when `out` is None."""
         started = wallclock.perf_counter()
-        self._schedule_sessions(progress)
+        self.start(progress)
         with RunCollection() as self._collection:
-            self.clock.run(until=self.calendar.end_ns + 1)
-            # Answers and fills still on their way reach their agents, so that what agents
-            # report agrees with the ledger; requests can no longer reach a venue after the
-            # last close.
-            self.clock.run()
+            self.advance_to(self.calendar.end_ns + 1)
         self._collection = None
+        self.conclude()
+        return self._finish(out, run_id or self.run_id, started)
+
+    def conclude(self) -> None:
+        """After the last close (`advance_to` past it): answers and fills still on their way
+        reach their agents, so that what agents report agrees with the ledger (requests can no
+        longer reach a venue), agents hear `on_run_end`, and due trades settle."""
+        self.clock.run()
         self.model.agents.do("on_run_end")
         self.ledger.settle_due(self.calendar.end_ns)
-        return self._finish(out, run_id or self.run_id, started)
 
     @property
     def run_id(self) -> str:

@@ -17,7 +17,7 @@ from typing import NamedTuple
 from sim.engine.clock import Clock
 from sim.engine.market_data import MarketData
 from sim.engine.participant import Participant
-from sim.market.messages import Response
+from sim.market.messages import Codes, Response
 from sim.market.orders import INT64_MAX, Reason, Status, as_int64, side_code_of
 from sim.market.venue import Venue
 from sim.records.recorder import Recorder
@@ -114,7 +114,7 @@ class Router:
             answer = Response(request.symbol, order_id, Status.REJECTED, Reason.MARKET_CLOSED)
             self.deliver(agent, "on_response", request, answer._replace(client=client))
 
-    def _arrive(self, agent, action, venue_name, symbol, args, options) -> None:
+    def _arrive(self, agent, action, venue_name, symbol, args, options):
         self.events["requests"] += 1
         venue = self.venues[venue_name]
         now = self.clock.now
@@ -143,11 +143,15 @@ class Router:
         if listens(type(agent), "on_response"):  # most do not: no answer is built for them
             request = _new_request(_REQUESTS[action], (action, venue_name, symbol, *args))
             self.deliver(agent, "on_response", request, venue.answer(symbol, codes))
+        return codes
 
-    def arrive_now(self, agent, action: str, venue: str, symbol: str, args: tuple) -> None:
+    def arrive_now(
+        self, agent, action: str, venue: str, symbol: str, args: tuple, options: dict | None = None
+    ) -> Codes:
         """A request of `agent` that reaches `venue` now, without latency (a recorded stream's
-        order at its recorded time): processed, recorded, published and answered as any."""
-        self._arrive(agent, action, venue, symbol, args, {})
+        order at its recorded time, a service client's request): processed, recorded,
+        published and answered as any. Its codes (`Venue.answer` makes them a `Response`)."""
+        return self._arrive(agent, action, venue, symbol, args, options or {})
 
     def cancel_for(self, agent, venue: str, symbol: str, order_id: int) -> None:
         """The venue cancels an agent's open order on its behalf (its cover fell short of a new

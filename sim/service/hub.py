@@ -1,0 +1,60 @@
+"""The stream's fan-out: what the run publishes, carried to each WebSocket that may see it.
+
+The run publishes from whichever thread advances it (the pacer, or a request's); each stream
+is an asyncio queue on the server's event loop, fed through `call_soon_threadsafe`. Public
+messages (quotes, trades, the clock) go to every stream; an account's own (its fills) to that
+account's streams and the regulator's. A stream that falls `MAX_BACKLOG` messages behind is
+closed rather than let the service's memory grow: its client reconnects and reads state back
+over REST.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from dataclasses import dataclass
+
+MAX_BACKLOG = 10_000
+CHANNELS = ("quote", "trade", "fill", "clock")
+
+
+@dataclass(eq=False)
+class Stream:
+    """One WebSocket's subscription: whose messages, which channels, where they go."""
+
+    loop: asyncio.AbstractEventLoop
+    queue: asyncio.Queue
+    account: str | None  # None: every account's (the regulator)
+    channels: frozenset[str]
+    overflowed: bool = False
+
+
+class Hub:
+    def __init__(self) -> None:
+        self._streams: list[Stream] = []
+        self._lock = threading.Lock()
+
+    def subscribe(self, stream: Stream) -> None:
+        with self._lock:
+            self._streams = [*self._streams, stream]
+
+    def unsubscribe(self, stream: Stream) -> None:
+        with self._lock:
+            self._streams = [s for s in self._streams if s is not stream]
+
+    def publish(self, account: str | None, channel: str, message: dict) -> None:
+        """`message` on `channel`, for `account` only (and the regulator) or for all (None)."""
+        streams = self._streams  # replaced, never mutated: safe to read without the lock
+        if not streams:
+            return
+        message = {"type": channel, **message}
+        for stream in streams:
+            if channel not in stream.channels or stream.overflowed:
+                continue
+            if account is not None and stream.account not in (None, account):
+                continue
+            if stream.queue.qsize() >= MAX_BACKLOG:
+                stream.overflowed = True
+                stream.loop.call_soon_threadsafe(stream.queue.put_nowait, None)
+                continue
+            stream.loop.call_soon_threadsafe(stream.queue.put_nowait, message)
