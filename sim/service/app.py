@@ -47,6 +47,11 @@ class NewOrder(Body):
     venue: str | None = Field(None, min_length=1, max_length=64, description="default: first")
 
 
+class Modify(Body):
+    qty: int | None = Field(None, gt=0, le=MAX_QTY, description="new remaining units")
+    price: int | None = Field(None, gt=0, le=MAX_PRICE, description="new limit, ticks")
+
+
 class NewSip(Body):
     bond: str = Field(min_length=1, max_length=64)
     amount_rupees: int = Field(gt=0, le=10**9, description="each instalment")
@@ -97,6 +102,7 @@ class Order(BaseModel):
     filled_qty: int
     fills: list[Fill]
     cancel: str | None = None
+    modify: str | None = None
 
 
 class VenueQuote(BaseModel):
@@ -167,6 +173,7 @@ class Bond(BaseModel):
     unit_face_value_rupees: int
     venues: list[str]
     trades: bool
+    last_trading_day: int | None
 
 
 class Book(BaseModel):
@@ -264,6 +271,27 @@ class Status(BaseModel):
     replayed: int
 
 
+class TradingDay(BaseModel):
+    day: int
+    date: str
+    open: int
+    close: int
+
+
+class Calendar(BaseModel):
+    days: list[TradingDay]
+
+
+class LedgerCheck(BaseModel):
+    ok: bool
+    cash_total_paise: int
+    cash_expected_paise: int
+    units_total: dict[str, int]
+    units_expected: dict[str, int]
+    unsettled_trades: int
+    problems: list[str]
+
+
 class AccountRow(BaseModel):
     name: str
     role: str
@@ -333,6 +361,14 @@ def create_app(exchange: Exchange, *, pace: bool = True) -> FastAPI:
     def status(_: Caller) -> dict:
         return exchange.status()
 
+    @app.get("/api/calendar", response_model=Calendar)
+    def calendar(_: Caller) -> dict:
+        return exchange.calendar()
+
+    @app.get("/api/ledger/check", response_model=LedgerCheck)
+    def ledger_check(account: Caller) -> dict:
+        return exchange.ledger_check(account)
+
     @app.get("/api/bonds", response_model=list[Bond])
     def bonds(_: Caller) -> list[dict]:
         return exchange.bonds()
@@ -369,6 +405,10 @@ def create_app(exchange: Exchange, *, pace: bool = True) -> FastAPI:
     @app.post("/api/orders/{order_id}/cancel", response_model=Order)
     def cancel(order_id: OrderId, account: Trader) -> dict:
         return exchange.cancel(account.name, order_id)
+
+    @app.post("/api/orders/{order_id}/modify", response_model=Order)
+    def modify(order_id: OrderId, change: Modify, account: Trader) -> dict:
+        return exchange.modify(account.name, order_id, qty=change.qty, price=change.price)
 
     @app.get("/api/portfolio", response_model=Portfolio)
     def portfolio(

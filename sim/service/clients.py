@@ -118,6 +118,22 @@ class ApiClient(Participant):
         self.refresh(state)
         return response
 
+    def modify_order(self, state: OrderState, qty: int | None, price: int | None) -> Response:
+        """Change an open order's remaining quantity and/or price now (a price change or a
+        larger quantity loses its time priority, and it may trade at once)."""
+        venue, book_id = state.venue, int(state.order_id.rpartition("-")[2])
+        args = (book_id, qty, price)
+        response = self._enter_now(self, "modify", venue, state.symbol, args, {})
+        for trade in response.trades:
+            self._count_fill(trade)
+        if response.ok:
+            if qty is not None:
+                state.qty = state.filled_qty + qty
+            if price is not None:
+                state.price = price
+        self.refresh(state)
+        return response
+
     def refresh(self, state: OrderState) -> OrderState:
         """Bring an order's status up to date with the venue's book."""
         if state.status == "open":

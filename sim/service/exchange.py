@@ -199,6 +199,18 @@ class Exchange:
         self._own_order(trader, order_id)
         return self._request({"kind": "cancel", "account": trader.name, "order_id": order_id})
 
+    def modify(
+        self, client: str, order_id: str, *, qty: int | None = None, price: int | None = None
+    ) -> dict:
+        """Change an open order's remaining quantity and/or its limit price."""
+        trader = self._trader(client)
+        self._own_order(trader, order_id)
+        if qty is None and price is None:
+            raise RequestError(422, "a modify changes qty, price or both")
+        record = {"kind": "modify", "account": trader.name, "order_id": order_id, "qty": qty,
+                  "price": price}  # fmt: skip
+        return self._request(record)
+
     def start_sip(
         self,
         client: str,
@@ -281,6 +293,10 @@ class Exchange:
                 state = client.orders[record["order_id"]]
                 response = client.cancel_order(state)
                 return {**order_view(state), "cancel": response.reason.name.lower()}
+            if kind == "modify":
+                state = client.orders[record["order_id"]]
+                response = client.modify_order(state, record["qty"], record["price"])
+                return {**order_view(state), "modify": response.reason.name.lower()}
             if kind == "sip":
                 return self._start_sip(client, record)
             if kind == "offer":
@@ -374,6 +390,10 @@ class Exchange:
                 "unit_face_value_rupees": instrument.unit_face_value,
                 "venues": [v for v, s in market.listings() if s == symbol],
                 "trades": market.trades_on(symbol, day),
+                "last_trading_day": max(
+                    (d for d in range(len(market.trading_days())) if market.trades_on(symbol, d)),
+                    default=None,
+                ),
             }
 
     def quote(self, symbol: str) -> dict:
@@ -510,6 +530,24 @@ class Exchange:
         if viewer.role is not Role.REGULATOR:
             raise RequestError(403, "only a regulator reads every account")
         return [{"name": a.name, "role": a.role.value} for a in self.accounts.account]
+
+    def calendar(self) -> dict:
+        """The run's trading days: each date with its session's open and close (ns)."""
+        calendar = self.sim.calendar
+        return {
+            "days": [
+                {"day": i, "date": d.isoformat(), "open": calendar.session(i)[0],
+                 "close": calendar.session(i)[1]}
+                for i, d in enumerate(calendar.trading_days)
+            ]
+        }  # fmt: skip
+
+    def ledger_check(self, viewer: ApiAccount) -> dict:
+        """The ledger's conservation of cash and units, and every account's invariants."""
+        if viewer.role is not Role.REGULATOR:
+            raise RequestError(403, "only a regulator checks the ledger")
+        with self.lock:
+            return self.sim.ledger.check().to_dict()
 
     def status(self) -> dict:
         with self.lock:

@@ -272,3 +272,24 @@ def test_after_the_last_close_requests_are_refused(scenario, accounts):
         exchange.submit("asha", bond=BOND, side="buy", qty=1, order_type="market")
     assert refused.value.status == 409
     assert exchange.sim.ledger.check().ok
+
+
+def test_a_modify_moves_a_resting_order_and_may_trade_it(scenario, accounts):
+    exchange = opened(scenario, accounts)
+    quote = exchange.quote(BOND)["venues"][0]
+    order = exchange.submit("pro", bond=BOND, side="buy", qty=4, order_type="limit",
+                            price=quote["bid_ticks"] - 50, venue="NSE")  # fmt: skip
+    smaller = exchange.modify("pro", order["order_id"], qty=3)
+    assert smaller["status"] == "open" and smaller["qty"] == 3
+    ask = exchange.quote(BOND)["venues"][0]["ask_ticks"]
+    crossed = exchange.modify("pro", order["order_id"], price=ask + 5)
+    assert crossed["filled_qty"] > 0 and crossed["price"] == ask + 5
+    with pytest.raises(RequestError, match="changes qty, price or both"):
+        exchange.modify("pro", order["order_id"])
+
+
+def test_the_calendar_lists_each_session(scenario, accounts):
+    exchange = Exchange(scenario, accounts)
+    days = exchange.calendar()["days"]
+    assert [d["day"] for d in days] == [0, 1]
+    assert days[0]["open"] == exchange.now < days[0]["close"] < days[1]["open"]
