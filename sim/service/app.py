@@ -99,6 +99,7 @@ class Order(BaseModel):
     submitted_at: int
     status: str
     reason: str
+    answer: str
     filled_qty: int
     fills: list[Fill]
     cancel: str | None = None

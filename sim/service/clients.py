@@ -36,7 +36,8 @@ class OrderState:
     stop_price: int | None
     submitted_at: int
     status: str  # open, filled, cancelled or rejected
-    reason: str
+    reason: str  # the reason code of the venue's last answer about it (none, ...)
+    answer: str  # the status of that answer: accepted, partially_filled, filled, ...
     filled_qty: int = 0
     fills: list[dict] = field(default_factory=list)
     sip_plan: int | None = None
@@ -100,6 +101,7 @@ class ApiClient(Participant):
             self.now,
             "open",
             response.reason.name.lower(),
+            response.status.name.lower(),
             sip_plan=plan,
         )
         self.orders[order_id] = state
@@ -115,6 +117,7 @@ class ApiClient(Participant):
         """Cancel an order now; the venue's answer (its reason, if it was not open)."""
         venue, book_id = state.venue, int(state.order_id.rpartition("-")[2])
         response = self._enter_now(self, "cancel", venue, state.symbol, (book_id,), {})
+        state.answer, state.reason = response.status.name.lower(), response.reason.name.lower()
         self.refresh(state)
         return response
 
@@ -126,6 +129,7 @@ class ApiClient(Participant):
         response = self._enter_now(self, "modify", venue, state.symbol, args, {})
         for trade in response.trades:
             self._count_fill(trade)
+        state.answer, state.reason = response.status.name.lower(), response.reason.name.lower()
         if response.ok:
             if qty is not None:
                 state.qty = state.filled_qty + qty
@@ -146,14 +150,14 @@ class ApiClient(Participant):
     # --- what the run tells it ------------------------------------------------------------
 
     def on_fill(self, trade: Trade, side: int) -> None:
-        if self._count_fill(trade):
-            self.hub.publish(self.name, "fill", fill_message(trade, self.account))
+        self._count_fill(trade)
 
-    def _count_fill(self, trade: Trade) -> bool:
-        """Count a fill once, to its order; False if it was counted already."""
+    def _count_fill(self, trade: Trade) -> None:
+        """Count a fill once, to its order, and publish it: a request's own fills are counted
+        from its answer, before the run delivers them again."""
         key = (trade.venue, trade.time, trade.maker_order_id, trade.taker_order_id)
         if key in self._seen:
-            return False
+            return
         self._seen.add(key)
         self.fills += 1
         maker = trade.maker_account == self.account
@@ -165,7 +169,7 @@ class ApiClient(Participant):
             if state.sip_plan is not None:
                 plan = self.sip_plans[state.sip_plan - 1]
                 plan.invested += trade.consideration + trade.taker_fee
-        return True
+        self.hub.publish(self.name, "fill", fill_message(trade, self.account))
 
     def on_start(self) -> None:
         if self.role is Role.MARKET_MAKER:  # its obligation is checked at each depth snapshot
