@@ -2,8 +2,9 @@
 validate it in.
 
 Avellaneda, M. and Stoikov, S. (2008), "High-frequency trading in a limit order book",
-Quantitative Finance 8(3), 217–224: eqs. (29) and (30) there, (3.17) and (3.18) in the
-October 2006 preprint, whose section 3.3 holds the simulations.
+Quantitative Finance 8(3), 217–224 (author's copy:
+https://www.math.nyu.edu/~avellane/HighFrequencyTrading.pdf): eqs. (29) and (30), and the
+simulations of section 3.3.
 
 The rule. A dealer holding q units at time t, with the mid at s, values the asset at the
 reservation price and quotes a total spread (bid to ask) around it:
@@ -16,37 +17,30 @@ gamma is the risk aversion (per unit of price), sigma the mid's volatility (pric
 root of time), k the decay of the fill intensity A exp(-k delta) with a quote's distance delta
 from the mid (per unit of price), T the horizon. Long, the dealer shades both quotes down to
 sell; short, up. The spread does not depend on q and narrows to (2 / gamma) ln(1 + gamma / k)
-as t -> T. The paper's benchmark, the "symmetric" strategy, quotes that limiting spread
-centred on the mid whatever it holds: its tables list it as each strategy's spread (1.29,
-1.33 and 1.15 for gamma = 0.1, 0.01 and 0.5) and the text has the symmetric strategy quote
-"a bid/ask spread of $1.29" (quoting the inventory strategy's time-varying spread instead
-would give, for gamma = 0.5, a final-inventory sd of 7.0 against the paper's 9.06). Prices
-here are floats in whatever unit the caller uses throughout: this is analytics, and the
-bondlab strategy converts to ticks.
+as t -> T. The paper's benchmark, the "symmetric" strategy, "uses the average bid/ask spread of
+the inventory strategy over the time period, but centres it around the mid-price", whatever it
+holds: gamma sigma^2 T / 2 + (2 / gamma) ln(1 + gamma / k), the tables' "average spread" column
+(1.49, 1.35 and 3.02 for gamma = 0.1, 0.01 and 1). Prices here are floats in whatever unit the
+caller uses throughout: this is analytics, and the bondlab strategy converts to ticks.
 
-The paper's market model (`simulate_paper_model`). The mid starts at s0 and moves by
-+sigma sqrt(dt) or -sigma sqrt(dt), with probability 1/2 each, every dt up to T; each path
-starts flat with no cash. Each step the dealer sets its quotes from the state at t; the mid
-then moves; then each quote is filled, independently, with probability min(1, A exp(-k delta)
-dt), delta being its distance from the mid at t + dt: the market trades against quotes set a
-step earlier. A fill moves the inventory by one unit and the cash by the quote's price; the
-profit is cash + q * S_T. The paper's text leaves open whether delta is measured before or
-after the mid's move; its tables say after. Measured before (20,000 paths), the three
-symmetric mean profits come out 1.3 to 1.7 above the paper's, 2.9 to 3.6 of its standard
-errors, and the inventory strategy's for gamma = 0.1 and 0.01 by 1.9 and 1.6, 10 and 5.6 of
-them: a quote the mid moves towards is hit more often, and that fill is then worth less.
-Measured after, all five agree. A quote far enough through the mid (a probability above 1)
-is always filled. For one seed both strategies see the same mid paths and the same uniform
-draws, so comparing them is a paired comparison.
+The paper's market model (`simulate_paper_model`), in the paper's words: "at time t, the
+agent's quotes δa and δb are computed, given the state variables. At time t + dt, the state
+variables are updated. With probability λa(δa)dt, the inventory variable decreases by one and
+the wealth increases by s+δa. With probability λb(δb)dt, the inventory increases by one and the
+wealth decreases by s−δb. The mid-price is updated by a random increment ±σ√dt." Read
+literally, each step: the quotes from the state at t; each quote filled, independently, with
+probability min(1, A exp(-k delta) dt), delta its distance from the mid at t, at its own price;
+then the mid moves by +sigma sqrt(dt) or -sigma sqrt(dt), with probability 1/2 each. Each path
+starts at s0, flat with no cash, and runs to T; the profit is cash + q * S_T. A quote through
+the mid (a probability above 1) is always filled. For one seed both strategies see the same mid
+paths and the same uniform draws, so comparing them is a paired comparison. Measuring delta
+from the moved mid instead puts five of the six mean profits 0.7 to 1.8 below the tables' (up
+to 7.3 standard errors beyond their rounding).
 
-How far it reproduces the paper (20,000 paths, seed 2008, against the paper's 1,000 each):
-20 of the 24 figures lie within 2.4 of the paper's standard errors, every symmetric one within
-1.5. The other four are the inventory strategy's: for gamma = 0.5 its profit is 47.3 against
-the paper's 33.92 and its sd 5.75 against 4.72; for gamma = 0.01 its final-inventory sd is
-5.23 against 4.70 (4.9 standard errors); for gamma = 0.1 its profit sd is 6.43 against 5.89
-(4.0 standard errors, though within 3 at the paper's own 1,000 paths). The paper does not say
-what its simulation did differently there. tests/strategies/test_avellaneda_stoikov.py holds
-the paper's tables and checks each figure.
+At 20,000 paths (seed 2008) all 24 figures of the paper's Tables 1-3 lie within 1.9 standard
+errors (benchmarks/RESULTS.md); tests/strategies/test_avellaneda_stoikov.py checks each at the
+paper's 1,000. The tables of the October 2006 preprint (with gamma = 0.5 for the third) differ
+from the published ones and are not the reference.
 """
 
 from __future__ import annotations
@@ -66,8 +60,8 @@ STRATEGIES = ("inventory", "symmetric")
 
 
 class PaperRow(NamedTuple):
-    """One row of the paper's tables: the spread, then mean and sd of profit and of final
-    inventory over its 1,000 paths."""
+    """One row of the paper's tables: the average spread, then mean and sd of profit and of
+    final inventory over its 1,000 paths."""
 
     spread: float
     profit_mean: float
@@ -76,18 +70,17 @@ class PaperRow(NamedTuple):
     inventory_sd: float
 
 
-# Avellaneda & Stoikov, "High-frequency trading in a limit order book", preprint of
-# 5 October 2006, section 3.3, Tables 1-3 ("1000 simulations with gamma = ..."): the setup is
-# s = 100, T = 1, sigma = 2, dt = 0.005, q = 0, k = 1.5, A = 140. Read from a transcription
-# of the preprint found in the code corpus; Table 1's rows agree with a second, independent
-# summary there. Columns: spread, profit, std(profit), final q, std(final q).
+# Avellaneda & Stoikov (2008), section 3.3, Tables 1-3 ("1000 simulations with gamma = ..."):
+# s = 100, T = 1, sigma = 2, dt = 0.005, q = 0, k = 1.5, A = 140. Read from a transcription of
+# the author's copy; Table 1 agrees with the README of github.com/ragoragino/avellaneda-stoikov.
+# Columns: average spread, profit, std(profit), final q, std(final q).
 PAPER_TABLES = {
-    (0.1, "inventory"): PaperRow(1.29, 62.94, 5.89, 0.10, 2.80),
-    (0.1, "symmetric"): PaperRow(1.29, 67.21, 13.43, -0.018, 8.66),
-    (0.01, "inventory"): PaperRow(1.33, 66.78, 8.76, -0.02, 4.70),
-    (0.01, "symmetric"): PaperRow(1.33, 67.36, 13.40, -0.31, 8.65),
-    (0.5, "inventory"): PaperRow(1.15, 33.92, 4.72, -0.02, 1.88),
-    (0.5, "symmetric"): PaperRow(1.15, 66.20, 14.53, 0.25, 9.06),
+    (0.1, "inventory"): PaperRow(1.49, 65.0, 6.6, 0.08, 2.9),
+    (0.1, "symmetric"): PaperRow(1.49, 68.4, 12.7, 0.26, 8.4),
+    (0.01, "inventory"): PaperRow(1.35, 68.6, 8.7, 0.12, 5.1),
+    (0.01, "symmetric"): PaperRow(1.35, 68.8, 12.8, 0.09, 8.7),
+    (1.0, "inventory"): PaperRow(3.02, 31.4, 5.0, 0.02, 1.7),
+    (1.0, "symmetric"): PaperRow(3.02, 44.0, 11.0, 0.00, 5.1),
 }
 
 
@@ -127,8 +120,14 @@ def optimal_spread(t: float, params: AvellanedaStoikovParams) -> float:
 
 
 def terminal_spread(params: AvellanedaStoikovParams) -> float:
-    """(2 / gamma) ln(1 + gamma / k): the optimal spread at t = T, and the symmetric strategy's."""
+    """(2 / gamma) ln(1 + gamma / k): the optimal spread at t = T."""
     return 2 / params.gamma * math.log1p(params.gamma / params.k)
+
+
+def average_spread(params: AvellanedaStoikovParams) -> float:
+    """The optimal spread averaged over [0, T], gamma sigma^2 T / 2 + (2 / gamma) ln(1 + gamma / k):
+    the symmetric strategy's, and the paper's "average spread" column."""
+    return params.gamma * params.sigma**2 * params.T / 2 + terminal_spread(params)
 
 
 def inventory_quotes(mid, inventory, t: float, params: AvellanedaStoikovParams) -> Quotes:
@@ -139,8 +138,8 @@ def inventory_quotes(mid, inventory, t: float, params: AvellanedaStoikovParams) 
 
 
 def symmetric_quotes(mid, params: AvellanedaStoikovParams) -> Quotes:
-    """The paper's benchmark: the terminal spread centred on the mid, whatever is held."""
-    half = terminal_spread(params) / 2
+    """The paper's benchmark: the average spread centred on the mid, whatever is held."""
+    half = average_spread(params) / 2
     return Quotes(mid - half, mid + half)
 
 
@@ -188,12 +187,12 @@ def simulate_paper_model(
             bid, ask = inventory_quotes(mid, inventory, step * params.dt, params)
         else:
             bid, ask = symmetric_quotes(mid, params)
-        mid = mid + np.where(rng.random(n_paths) < 0.5, move, -move)
         hit = rng.random(n_paths) < _fill_probability(mid - bid, params)
         lifted = rng.random(n_paths) < _fill_probability(ask - mid, params)
         inventory += hit
         inventory -= lifted
         cash += np.where(lifted, ask, 0.0) - np.where(hit, bid, 0.0)
+        mid = mid + np.where(rng.random(n_paths) < 0.5, move, -move)
     profit = cash + inventory * mid
     summary = SimulationSummary(
         profit_mean=float(profit.mean()),
