@@ -84,6 +84,8 @@ class Fill(BaseModel):
     accrued_paise: int
     fee_paise: int
     liquidity: str
+    maker_order_id: int
+    taker_order_id: int
 
 
 class Order(BaseModel):
@@ -280,6 +282,11 @@ class TradingDay(BaseModel):
 
 
 class Calendar(BaseModel):
+    start: str
+    length: int
+    open: str
+    close: str
+    holidays: list[str]
     days: list[TradingDay]
 
 

@@ -247,6 +247,8 @@ def fill_message(trade: Trade, account: int) -> dict:
         "accrued_paise": trade.accrued,
         "fee_paise": trade.maker_fee if maker else trade.taker_fee,
         "liquidity": "maker" if maker else "taker",
+        "maker_order_id": trade.maker_order_id,
+        "taker_order_id": trade.taker_order_id,
     }
 
 
@@ -279,6 +281,13 @@ class MarketDesk(StrategyParticipant):
                 "aggressor": trade.aggressor_side.name.lower(),
             },
         )
+
+    def on_book(self, venue: str, symbol: str, bids: list, asks: list) -> None:
+        super().on_book(venue, symbol, bids, asks)
+        self.hub.publish(None, "book", {
+            "time": self.now, "venue": venue, "bond": symbol,
+            "bids": [list(level) for level in bids], "asks": [list(level) for level in asks],
+        })  # fmt: skip
 
     def on_session_open(self, day: int) -> None:
         self._on_open(day)

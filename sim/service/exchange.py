@@ -532,9 +532,15 @@ class Exchange:
         return [{"name": a.name, "role": a.role.value} for a in self.accounts.account]
 
     def calendar(self) -> dict:
-        """The run's trading days: each date with its session's open and close (ns)."""
+        """The run's trading calendar (its start, length, session hours and holidays, from
+        which a client rebuilds it) and each trading day with its session's open and close."""
         calendar = self.sim.calendar
         return {
+            "start": calendar.start.isoformat(),
+            "length": calendar.days,
+            "open": calendar.open.isoformat(),
+            "close": calendar.close.isoformat(),
+            "holidays": [h.isoformat() for h in calendar.holidays],
             "days": [
                 {"day": i, "date": d.isoformat(), "open": calendar.session(i)[0],
                  "close": calendar.session(i)[1]}
