@@ -91,6 +91,7 @@ class Fill(BaseModel):
 class Order(BaseModel):
     account: str | None = None
     order_id: str
+    book_id: int
     venue: str
     symbol: str
     side: str
@@ -118,6 +119,7 @@ class VenueQuote(BaseModel):
     ask_qty: int
     band_ticks: list[int] | None
     halted_until: int
+    taker_fee_bps: str
 
 
 class Component(BaseModel):

@@ -26,7 +26,8 @@ NO_LATENCY = FixedLatency(0)
 class OrderState:
     """One of a client's orders as the service reports it (`GET /api/orders/{id}`)."""
 
-    order_id: str  # "VENUE-<book id>", or "REJECTED-<n>" for one refused before the book
+    order_id: str  # "VENUE-SYMBOL-<book id>", or "REJECTED-<account>-<n>" if refused first
+    book_id: int  # the venue's id in the bond's book (0: refused before it)
     venue: str
     symbol: str
     side: str
@@ -85,12 +86,13 @@ class ApiClient(Participant):
         options = {} if stop_price is None else {"stop_price": stop_price}
         response = self._enter_now(self, "new", venue, symbol, (side, qty, price, tif), options)
         if response.ok:
-            order_id = f"{venue}-{response.order_id}"
+            order_id = order_key(venue, symbol, response.order_id)
         else:
             self._refused += 1
-            order_id = f"REJECTED-{self._refused}"
+            order_id = f"REJECTED-{self.name}-{self._refused}"  # unique across accounts
         state = OrderState(
             order_id,
+            response.order_id if response.ok else 0,
             venue,
             symbol,
             side.name.lower(),
@@ -115,8 +117,8 @@ class ApiClient(Participant):
 
     def cancel_order(self, state: OrderState) -> Response:
         """Cancel an order now; the venue's answer (its reason, if it was not open)."""
-        venue, book_id = state.venue, int(state.order_id.rpartition("-")[2])
-        response = self._enter_now(self, "cancel", venue, state.symbol, (book_id,), {})
+        args = (state.book_id,)
+        response = self._enter_now(self, "cancel", state.venue, state.symbol, args, {})
         state.answer, state.reason = response.status.name.lower(), response.reason.name.lower()
         self.refresh(state)
         return response
@@ -124,9 +126,8 @@ class ApiClient(Participant):
     def modify_order(self, state: OrderState, qty: int | None, price: int | None) -> Response:
         """Change an open order's remaining quantity and/or price now (a price change or a
         larger quantity loses its time priority, and it may trade at once)."""
-        venue, book_id = state.venue, int(state.order_id.rpartition("-")[2])
-        args = (book_id, qty, price)
-        response = self._enter_now(self, "modify", venue, state.symbol, args, {})
+        args = (state.book_id, qty, price)
+        response = self._enter_now(self, "modify", state.venue, state.symbol, args, {})
         for trade in response.trades:
             self._count_fill(trade)
         state.answer, state.reason = response.status.name.lower(), response.reason.name.lower()
@@ -141,8 +142,10 @@ class ApiClient(Participant):
     def refresh(self, state: OrderState) -> OrderState:
         """Bring an order's status up to date with the venue's book."""
         if state.status == "open":
-            venue_id = int(state.order_id.rpartition("-")[2])
-            resting = any(o.order_id == venue_id for _, o in self.open_orders(state.venue))
+            resting = any(
+                o.order_id == state.book_id and o.instrument == state.symbol
+                for _, o in self.open_orders(state.venue)
+            )
             if not resting:
                 state.status = "filled" if state.filled_qty >= state.qty else "cancelled"
         return state
@@ -155,21 +158,30 @@ class ApiClient(Participant):
     def _count_fill(self, trade: Trade) -> None:
         """Count a fill once, to its order, and publish it: a request's own fills are counted
         from its answer, before the run delivers them again."""
-        key = (trade.venue, trade.time, trade.maker_order_id, trade.taker_order_id)
+        key = (
+            trade.venue,
+            trade.instrument,
+            trade.time,
+            trade.maker_order_id,
+            trade.taker_order_id,
+        )
         if key in self._seen:
             return
         self._seen.add(key)
         self.fills += 1
         maker = trade.maker_account == self.account
         book_id = trade.maker_order_id if maker else trade.taker_order_id
-        state = self.orders.get(f"{trade.venue}-{book_id}")
+        state = self.orders.get(order_key(trade.venue, trade.instrument, book_id))
         if state is not None:
             state.filled_qty += trade.qty
             state.fills.append(fill_message(trade, self.account))
             if state.sip_plan is not None:
                 plan = self.sip_plans[state.sip_plan - 1]
                 plan.invested += trade.consideration + trade.taker_fee
-        self.hub.publish(self.name, "fill", fill_message(trade, self.account))
+        # whose: the regulator's stream carries every account's fills
+        self.hub.publish(
+            self.name, "fill", {"account": self.name, **fill_message(trade, self.account)}
+        )
 
     def on_start(self) -> None:
         if self.role is Role.MARKET_MAKER:  # its obligation is checked at each depth snapshot
@@ -231,6 +243,11 @@ class ApiClient(Participant):
         return {"sip_plans": len(self.sip_plans)}
 
 
+def order_key(venue: str, symbol: str, book_id: int) -> str:
+    """An order's id at the service: a book's ids are its own, so the bond is part of it."""
+    return f"{venue}-{symbol}-{book_id}"
+
+
 def fill_message(trade: Trade, account: int) -> dict:
     """A fill as the API shows it to the account on one side of it."""
     maker = trade.maker_account == account
@@ -239,7 +256,9 @@ def fill_message(trade: Trade, account: int) -> dict:
         "time": trade.time,
         "venue": trade.venue,
         "bond": trade.instrument,
-        "order_id": f"{trade.venue}-{trade.maker_order_id if maker else trade.taker_order_id}",
+        "order_id": order_key(
+            trade.venue, trade.instrument, trade.maker_order_id if maker else trade.taker_order_id
+        ),
         "side": "buy" if bought else "sell",
         "qty": trade.qty,
         "price_ticks": trade.price,

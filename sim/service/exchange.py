@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -360,6 +361,8 @@ class Exchange:
         state = trader.orders.get(order_id)
         if state is None:  # not found, whether another account's or nobody's
             raise RequestError(404, f"no order {order_id!r} of this account")
+        if state.order_id.startswith("REJECTED-"):  # no book id: the venue must not be asked
+            raise RequestError(409, f"order {order_id!r} was rejected: it never reached a book")
         return state
 
     # --- reads ----------------------------------------------------------------------------
@@ -408,6 +411,7 @@ class Exchange:
                 band = desk.price_limits(venue, symbol)
                 row["band_ticks"] = None if band is None else list(band)
                 row["halted_until"] = desk.halted_until(venue, symbol)
+                row["taker_fee_bps"] = str(Decimal(desk.taker_fee_rate(venue)) / 100)
                 venues.append(row)
             valuation = desk.valuation(symbol, liquidity=True)
             forecast = desk.forecast(symbol)

@@ -2,10 +2,10 @@
 
 The run publishes from whichever thread advances it (the pacer, or a request's); each stream
 is an asyncio queue on the server's event loop, fed through `call_soon_threadsafe`. Public
-messages (quotes, trades, depth snapshots, the clock) go to every stream; an account's own (its fills) to that
-account's streams and the regulator's. A stream that falls `MAX_BACKLOG` messages behind is
-closed rather than let the service's memory grow: its client reconnects and reads state back
-over REST.
+messages (quotes, trades, depth snapshots, the clock) go to every stream; an account's own
+(its fills) to that account's streams and the regulator's. A stream that falls `MAX_BACKLOG`
+messages behind is closed rather than let the service's memory grow: its client reconnects
+and reads state back over REST.
 """
 
 from __future__ import annotations

@@ -293,3 +293,19 @@ def test_the_calendar_lists_each_session(scenario, accounts):
     days = exchange.calendar()["days"]
     assert [d["day"] for d in days] == [0, 1]
     assert days[0]["open"] == exchange.now < days[0]["close"] < days[1]["open"]
+
+
+def test_orders_in_two_bonds_of_one_venue_keep_apart(scenario, accounts):
+    # Each bond's book numbers its orders from 1: the service's ids must still differ.
+    exchange = opened(scenario, accounts)
+    other = next(s for s in exchange.sim.instruments if s != BOND)
+    placed = {}
+    for bond in (BOND, other):
+        bid = exchange.quote(bond)["venues"][0]["bid_ticks"]
+        placed[bond] = exchange.submit("pro", bond=bond, side="buy", qty=1, order_type="limit",
+                                       price=bid - 100, venue="NSE")  # fmt: skip
+    assert placed[BOND]["order_id"] != placed[other]["order_id"]
+    exchange.cancel("pro", placed[other]["order_id"])
+    viewer = account(accounts, "pro")
+    assert exchange.order(viewer, placed[BOND]["order_id"])["status"] == "open"
+    assert exchange.order(viewer, placed[other]["order_id"])["status"] == "cancelled"
