@@ -604,6 +604,42 @@ def serve_command(
         _fail([f"cannot serve: {exc}"])
 
 
+@app.command("live")
+def live_command(
+    model: Annotated[
+        str, typer.Option(metavar="URI", help="models:/NAME@production (or models:/NAME/VERSION).")
+    ],
+    url: Annotated[str, typer.Option(metavar="URL", help="The exchange service.")],
+    api_key: Annotated[str, typer.Option(metavar="KEY", help="The trading account's API key.")],
+    duration: Annotated[
+        float | None,
+        typer.Option(metavar="S", min=0.0, help="Stop after S seconds [default: Ctrl-C]."),
+    ] = None,
+    tracking_uri: TrackingUri = None,
+) -> None:
+    """Trade a strategy version the gate promoted at the exchange service (bondlab serve),
+    through the same Strategy API as in simulation; refuse any version that does not hold
+    production or whose artifacts differ from the ones the gate judged."""
+    from sim.live.runner import run_live  # mlflow, httpx: only when asked for
+
+    try:
+        summary = run_live(model, url, api_key, duration_s=duration, tracking_uri=tracking_uri)
+    except BondlabError as exc:
+        _fail(str(exc).splitlines())
+    typer.echo(
+        f"{summary.name} version {summary.version} ({summary.strategy}) stopped by "
+        f"{summary.stopped_by}: {summary.messages} messages, {summary.requests} requests, "
+        f"{summary.fills} fills, {summary.cancelled_at_end} orders cancelled at the end"
+    )
+    held = ", ".join(f"{b} {q}" for b, q in sorted(summary.positions_at_end.items())) or "none"
+    typer.echo(f"positions at the end: {held}")
+    if not summary.reconciled:
+        for bond, (expected, held_now) in summary.mismatches.items():
+            typer.echo(f"NOT reconciled: {bond}: expected {expected}, service holds {held_now}")
+        raise typer.Exit(1)
+    typer.echo("reconciled with the service")
+
+
 @scenarios_app.command("list")
 def list_command() -> None:
     """Print the shipped scenarios: each one's name, the dates it spans and what it is."""
