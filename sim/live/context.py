@@ -212,6 +212,8 @@ class LiveContext:
             "side": None if parsed is None else parsed.name.lower(),
             "type": order_type(price, tif, options.get("stop_price")),
             "stop_price": options.get("stop_price"),
+            "post_only": bool(options.get("post_only")),
+            "display_qty": options.get("display_qty"),
         }
         if decision is not None:
             self.log("decision", request=list(map(str, request)), **dict(decision))

@@ -34,7 +34,8 @@ MAX_PRICE = 10**12
 
 
 class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # strict: a JSON true is not a quantity of 1, nor "3" a price
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class NewOrder(Body):
@@ -44,6 +45,8 @@ class NewOrder(Body):
     type: Literal["market", "limit", "ioc", "fok", "stop", "stop_limit"] = "limit"
     price: int | None = Field(None, gt=0, le=MAX_PRICE, description="limit, ticks")
     stop_price: int | None = Field(None, gt=0, le=MAX_PRICE, description="trigger, ticks")
+    post_only: bool = Field(False, description="refused rather than trade on arrival")
+    display_qty: int | None = Field(None, gt=0, le=MAX_QTY, description="iceberg: units shown")
     venue: str | None = Field(None, min_length=1, max_length=64, description="default: first")
 
 
@@ -405,7 +408,8 @@ def create_app(exchange: Exchange, *, pace: bool = True) -> FastAPI:
         return exchange.submit(
             account.name, bond=order.bond, side=order.side, qty=order.qty,
             order_type=order.type, venue=order.venue, price=order.price,
-            stop_price=order.stop_price,
+            stop_price=order.stop_price, post_only=order.post_only,
+            display_qty=order.display_qty,
         )  # fmt: skip
 
     @app.get("/api/orders/{order_id}", response_model=Order)

@@ -80,10 +80,12 @@ class ApiClient(Participant):
 
     # --- requests, arriving now -----------------------------------------------------------
 
-    def place(self, venue, symbol, side: Side, qty, price, tif, stop_price, order_type, plan=None):
+    def place(self, venue, symbol, side: Side, qty, price, tif, order_type, *, stop_price=None,
+              post_only=False, display_qty=None, plan=None) -> OrderState:  # fmt: skip
         """A new order reaches `venue` now; its state, with the fills of its arrival."""
         self.orders_sent += 1
-        options = {} if stop_price is None else {"stop_price": stop_price}
+        options = {"stop_price": stop_price, "post_only": post_only, "display_qty": display_qty}
+        options = {k: v for k, v in options.items() if v}  # the venue's defaults otherwise
         response = self._enter_now(self, "new", venue, symbol, (side, qty, price, tif), options)
         if response.ok:
             order_id = order_key(venue, symbol, response.order_id)
@@ -207,7 +209,7 @@ class ApiClient(Participant):
         if qty <= 0:
             return
         state = self.place(
-            plan.venue, plan.symbol, Side.BUY, qty, quote.ask, "IOC", None, "ioc", plan=plan.plan_id
+            plan.venue, plan.symbol, Side.BUY, qty, quote.ask, "IOC", "ioc", plan=plan.plan_id
         )
         plan.orders.append(state.order_id)
 

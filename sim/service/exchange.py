@@ -21,6 +21,7 @@ refuses are journaled and answered with their reason, as an exchange would.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import threading
 from decimal import Decimal
@@ -96,7 +97,9 @@ class Exchange:
         self.replayed = 0
         if self.journal is not None:
             for record in self.journal.open(self.header()):
-                self._apply(record)
+                # a request refused when it was made (lending) is refused again: it was answered
+                with contextlib.suppress(RequestError):
+                    self._apply(record)
                 self.replayed += 1
 
     def header(self) -> dict:
@@ -167,8 +170,11 @@ class Exchange:
         venue: str | None = None,
         price: int | None = None,
         stop_price: int | None = None,
+        post_only: bool = False,
+        display_qty: int | None = None,
     ) -> dict:
-        """A new order: its state after arrival (status, fills)."""
+        """A new order: its state after arrival (status, fills). `post_only`: refused rather
+        than trade on arrival; `display_qty`: an iceberg showing that much at a time."""
         trader = self._trader(client)
         venue = self._venue_for(bond, venue)
         _, limit, stop = ORDER_TYPES[order_type]
@@ -192,6 +198,8 @@ class Exchange:
             "order_type": order_type,
             "price": price,
             "stop_price": stop_price,
+            "post_only": post_only,
+            "display_qty": display_qty,
         }
         return self._request(record)
 
@@ -286,8 +294,10 @@ class Exchange:
                     record["qty"],
                     record["price"],
                     tif,
-                    record["stop_price"],
                     record["order_type"],
+                    stop_price=record["stop_price"],
+                    post_only=record["post_only"],
+                    display_qty=record["display_qty"],
                 )
                 return order_view(state)
             if kind == "cancel":

@@ -309,3 +309,16 @@ def test_orders_in_two_bonds_of_one_venue_keep_apart(scenario, accounts):
     viewer = account(accounts, "pro")
     assert exchange.order(viewer, placed[BOND]["order_id"])["status"] == "open"
     assert exchange.order(viewer, placed[other]["order_id"])["status"] == "cancelled"
+
+
+def test_post_only_and_iceberg_orders_reach_the_venue(scenario, accounts):
+    exchange = opened(scenario, accounts)
+    ask = exchange.quote(BOND)["venues"][0]["ask_ticks"]
+    crossing = exchange.submit("pro", bond=BOND, side="buy", qty=1, order_type="limit",
+                               price=ask, post_only=True, venue="NSE")  # fmt: skip
+    assert crossing["status"] == "rejected" and crossing["reason"] == "post_only_would_cross"
+    iceberg = exchange.submit("pro", bond=BOND, side="sell", qty=40, order_type="limit",
+                              price=ask + 50, display_qty=10, venue="NSE")  # fmt: skip
+    assert iceberg["status"] == "open"
+    shown = dict(map(tuple, exchange.book(BOND, "NSE", 50)["asks"]))
+    assert shown.get(ask + 50, 0) < 40  # only the displayed slice is visible
