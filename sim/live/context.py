@@ -84,7 +84,9 @@ class LiveContext:
         self._trades = {m: deque(maxlen=TRADES_KEPT) for m in self.markets}
         self._timer_ns: int | None = None
         self._next_timer: int | None = None
-        self._answers: deque[tuple[tuple, Response]] = deque()  # for on_order, after the handler
+        # what its requests brought, told once the handler that sent them has returned:
+        # (None, (fill, side)) for a fill, (request, Response) for an answer
+        self._answers: deque[tuple] = deque()
         self._fills_heard: set[tuple] = set()  # (venue, bond, maker id, taker id, time) told
         self.bought: Counter[str] = Counter()  # units its fills added, by bond (sold: < 0)
         self.requests: list[tuple[int, tuple]] = []  # every request sent: (time, request)
@@ -177,10 +179,15 @@ class LiveContext:
         self._call("on_fill", trade, side)
 
     def _answer(self) -> None:
-        """The answers to the requests the last handler sent, in the order it sent them."""
+        """What the requests the last handler sent brought, in the order it sent them: each
+        one's immediate fills, then its answer (as a simulation delivers them, once the
+        handler has returned)."""
         while self._answers:
-            request, response = self._answers.popleft()
-            self._call("on_order", request, response)
+            request, answer = self._answers.popleft()
+            if request is None:
+                self._tell_fill(*answer)
+            else:
+                self._call("on_order", request, answer)
 
     def _call(self, name: str, *args) -> None:
         handler = self._handlers[name]
@@ -256,8 +263,8 @@ class LiveContext:
             return
         response = self._response(order)
         side = 1 if order["side"] == "buy" else -1
-        for trade in response.trades:  # its immediate fills first, as a simulation tells them
-            self._tell_fill(trade, side)
+        for trade in response.trades:  # its immediate fills, then its answer, after the handler
+            self._answers.append((None, (trade, side)))
         self._answers.append((request, response))
 
     def _response(self, order: dict) -> Response:

@@ -164,7 +164,7 @@ class ReplayContext:
         for day in range(len(cal.trading_days)):
             self._at(cal.session(day)[1], self._close, day)
         for key, (times, rows) in self._quotes.items():
-            for t, row in zip(times, rows, strict=True):
+            for t, row in zip(times.tolist(), rows, strict=True):  # Python ints, as live
                 self._at(t + self.latency, self._quote_arrives, key, Quote(t, *row))
                 self._at(t, self._cross_resting, key, row)
         for key, snapshots in self._snapshots.items():
@@ -234,7 +234,7 @@ class ReplayContext:
     def _recorded_quote(self, key, as_of: int) -> Quote:
         times, rows = self._quotes.get(key, ((), ()))
         i = int(np.searchsorted(times, as_of, side="right")) if len(times) else 0
-        return Quote(times[i - 1], *rows[i - 1]) if i else Quote(as_of, *_EMPTY)
+        return Quote(int(times[i - 1]), *rows[i - 1]) if i else Quote(as_of, *_EMPTY)
 
     def book(self, venue: str, symbol: str) -> Book | None:
         return self._books.get((venue, symbol))
@@ -385,10 +385,10 @@ class ReplayContext:
         order = _Resting(venue, symbol, next(self._ids), int(sign), price, qty)
         top = self._recorded_quote((venue, symbol), self.now)
         far, size = (top.ask, top.ask_qty) if sign > 0 else (top.bid, top.bid_qty)
-        filled = 0
+        filled, trades = 0, ()
         if far is not None and (price is None or sign * (price - far) >= 0):
             filled = min(qty, size)
-            self._fill(order, filled, far, taker=True)
+            trades = self._fill(order, filled, far, taker=True)
         left = qty - filled
         if left and price is not None and tif == "GTC":
             order.qty = left
@@ -397,7 +397,7 @@ class ReplayContext:
         else:
             status = Status.FILLED if not left else Status.CANCELLED
         reason = Reason.UNFILLED_REMAINDER if status is Status.CANCELLED else Reason.NONE
-        answer = Response(symbol, order.order_id, status, reason, filled)
+        answer = Response(symbol, order.order_id, status, reason, filled, trades)
         self._later(self._answer, request, answer)
 
     def _arrive_cancel(self, request) -> None:
@@ -431,9 +431,11 @@ class ReplayContext:
             if not order.qty:
                 del self._resting[order.order_id]
 
-    def _fill(self, order: _Resting, qty: int, price: int, *, taker: bool) -> None:
+    def _fill(self, order: _Resting, qty: int, price: int, *, taker: bool) -> tuple[Trade, ...]:
+        """A paper fill: the account moves now, the strategy hears it one latency later;
+        the trade (none for no quantity)."""
         if not qty:
-            return
+            return ()
         instrument = self._instruments[order.symbol]
         notional = price * instrument.tick_value * qty
         _, _, accrued, _, _ = self._valuation_row(order.symbol)
@@ -446,6 +448,7 @@ class ReplayContext:
         trade = Trade(self.now, order.venue, order.symbol, price, qty, 0, order.order_id, 0, 0,
                       Side(order.side), notional, 0, fee, self.now)  # fmt: skip
         self._later(self._call, "on_fill", trade, order.side)
+        return (trade,)
 
     def _later(self, fn, *args) -> None:
         self._at(self.now + self.latency, fn, *args)
