@@ -2,7 +2,8 @@
 registered and promoted (the ``production`` alias) only when it passes; approval, rollback and
 the history, each kept in the decision log (`sim.gate.decisions`) beside the store.
 
-    gate        backtest, log a run, register a version, judge it, move the alias or not
+    gate        backtest it and the production version, judge it, log a run (its report
+                and each suite run's manifest, hashed), register a version, move the alias
     approve     a ``candidate`` (the gate passed it, approval required) becomes ``production``
     rollback    ``production`` goes back to the version that held it before
     history     the decision log's records of a registered model, its chain verified first
@@ -28,12 +29,15 @@ import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sim.errors import BondlabError
 from sim.gate.checks import Verdict, evaluate
 from sim.gate.decisions import DecisionLog, DecisionLogError
 from sim.gate.policy import GatePolicy
+
+if TYPE_CHECKING:
+    from sim.studies.backtest import Backtest
 
 PRODUCTION = "production"
 CANDIDATE = "candidate"
@@ -41,6 +45,7 @@ EXPERIMENT = "bondlab-gate"
 MODEL_ARTIFACT = "strategy"  # the pyfunc's name in its run
 LEARNED_MODEL = "learned_model"  # the pyfunc's artifact key for a learned model file
 REPORT_ARTIFACTS = "backtest"  # the run's folder of `write_backtest`'s report
+MANIFEST_ARTIFACTS = "manifests"  # the run's folder of each suite run's manifest
 DEFAULT_RESULTS = Path("results")
 
 
@@ -222,15 +227,15 @@ def gate(
     learned_model: str | os.PathLike | None = None,
     workers: int = 1,
 ) -> GateOutcome:
-    """Backtest `strategy` (``"module:Class"``) with `params` on `policy`'s suite, log the
-    run to MLflow, register it as a new version of `name` and judge it against the policy
-    and the production version (re-run on the same suite). Passing, it becomes
-    ``production`` (``candidate`` when approval is required: `require_approval`, else the
-    policy's); failing, its tags name each failed check and no alias moves. The decision
-    goes to the decision log in `log_folder` (default: beside the SQLite store)."""
-    import mlflow
-
-    from sim.studies.backtest import backtest, write_backtest
+    """Backtest `strategy` (``"module:Class"``) with `params` on `policy`'s suite, judge it
+    against the policy and the production version (re-run on the same suite), then log the
+    run to MLflow and register it as a new version of `name`, born with its verdict's tags.
+    Passing, it becomes ``production`` (``candidate`` when approval is required:
+    `require_approval`, else the policy's); failing, its tags name each failed check and no
+    alias moves. The decision goes to the decision log in `log_folder` (default: beside the
+    SQLite store). Both backtests and the verdict come before anything is logged: a suite
+    or a champion that cannot run leaves no version and no decision behind."""
+    from sim.studies.backtest import backtest
 
     uri = _store_uri(tracking_uri)
     log = decision_log(uri, log_folder)
@@ -241,58 +246,17 @@ def gate(
     suite = policy.suite
     tested = backtest(strategy, params, suite.scenarios, suite.seeds,
                       overrides=suite.overrides, workers=workers)  # fmt: skip
-    figures = _figures(tested.aggregate())
-    with tempfile.TemporaryDirectory(prefix="bondlab-gate-") as scratch:
-        report = write_backtest(tested, Path(scratch) / REPORT_ARTIFACTS)
-        hashes = {path.name: _sha256(path) for path in sorted(report.iterdir())}
-        if learned_model is not None:
-            hashes[Path(learned_model).name] = _sha256(Path(learned_model))
-        with mlflow.start_run(experiment_id=_experiment_id(client, uri), run_name=name) as run:
-            mlflow.log_params({"strategy": tested.strategy, **tested.params})
-            mlflow.log_metrics(figures)
-            mlflow.log_artifacts(str(report), REPORT_ARTIFACTS)
-            mlflow.set_tags({f"sha256.{_tag_key(file)}": digest for file, digest in hashes.items()})
-            info = mlflow.pyfunc.log_model(
-                name=MODEL_ARTIFACT,
-                python_model=_strategy_model_class()(tested.strategy, tested.params),
-                artifacts=None if learned_model is None else {LEARNED_MODEL: str(learned_model)},
-                registered_model_name=name,
-                pip_requirements=[f"mlflow=={mlflow.__version__}", "pandas"],
-            )
-    version = int(info.registered_model_version)
-    client.set_model_version_tag(name, str(version), "strategy", tested.strategy)
-    client.set_model_version_tag(name, str(version), "params", _params_text(tested.params))
-
-    champion_version = _alias_version(client, name, PRODUCTION)
-    champion = None
-    if champion_version is not None:
-        tags = client.get_model_version(name, str(champion_version)).tags
-        if "strategy" not in tags:
-            raise GateError(
-                f"registered model {name!r}: production version {champion_version} has no "
-                "strategy tag (registered outside the gate), so it cannot be re-run"
-            )
-        champion = backtest(tags["strategy"], json.loads(tags.get("params", "{}")),
-                            suite.scenarios, suite.seeds, overrides=suite.overrides,
-                            workers=workers)  # fmt: skip
+    champion_version, champion = _rerun_champion(client, name, policy, workers)
     verdict = evaluate(tested, policy, champion)
-
     approval = policy.approval.required if require_approval is None else require_approval
-    alias = None
-    if verdict.passed:
-        alias = CANDIDATE if approval else PRODUCTION
+    alias = (CANDIDATE if approval else PRODUCTION) if verdict.passed else None
+
+    figures = _figures(tested.aggregate())
+    run_id, version, hashes = _log_and_register(
+        client, uri, name, tested, figures, _verdict_tags(verdict), learned_model
+    )
+    if alias is not None:
         client.set_registered_model_alias(name, alias, str(version))
-        client.set_model_version_tag(name, str(version), "gate.passed", "true")
-        for check in verdict.checks:
-            client.set_model_version_tag(
-                name, str(version), f"gate.{_tag_key(check.name)}", str(check.value)
-            )
-    else:
-        client.set_model_version_tag(name, str(version), "gate.passed", "false")
-        for check in verdict.failed():
-            client.set_model_version_tag(
-                name, str(version), f"gate.failed.{_tag_key(check.name)}", check.describe()
-            )
     production = version if alias == PRODUCTION else champion_version
     record = log.append(
         "decision",
@@ -309,10 +273,104 @@ def gate(
         strategy=tested.strategy,
         params=tested.params,
         champion=champion_version,
-        run_id=run.info.run_id,
+        run_id=run_id,
         production=production,
     )
-    return GateOutcome(name, version, verdict, alias, production, run.info.run_id, tested, record)
+    return GateOutcome(name, version, verdict, alias, production, run_id, tested, record)
+
+
+def _rerun_champion(
+    client, name: str, policy: GatePolicy, workers: int
+) -> tuple[int | None, Backtest | None]:
+    """The production version of `name` and its backtest on `policy`'s suite, (None, None)
+    when no version holds production; a GateError when it cannot be re-run, since a
+    challenger cannot be judged without it."""
+    from sim.studies.backtest import backtest
+
+    version = _alias_version(client, name, PRODUCTION)
+    if version is None:
+        return None, None
+    tags = client.get_model_version(name, str(version)).tags
+    if "strategy" not in tags:
+        raise GateError(
+            f"registered model {name!r}: production version {version} has no strategy tag "
+            "(registered outside the gate), so it cannot be re-run"
+        )
+    suite = policy.suite
+    try:
+        rerun = backtest(tags["strategy"], json.loads(tags.get("params", "{}")),
+                         suite.scenarios, suite.seeds, overrides=suite.overrides,
+                         workers=workers)  # fmt: skip
+    except BondlabError as exc:
+        raise GateError(
+            f"registered model {name!r}: production version {version} cannot be re-run to "
+            f"judge a challenger against it: {exc}"
+        ) from None
+    return version, rerun
+
+
+def _verdict_tags(verdict: Verdict) -> dict[str, str]:
+    """A version's tags for its verdict: ``gate.passed``, then each check's figure when it
+    passed, or each failed check described when it did not."""
+    if verdict.passed:
+        figures = {f"gate.{_tag_key(check.name)}": str(check.value) for check in verdict.checks}
+        return {"gate.passed": "true", **figures}
+    failed = {f"gate.failed.{_tag_key(check.name)}": check.describe() for check in verdict.failed()}
+    return {"gate.passed": "false", **failed}
+
+
+def _log_and_register(
+    client,
+    uri: str,
+    name: str,
+    tested: Backtest,
+    figures: dict[str, float],
+    verdict_tags: dict[str, str],
+    learned_model: str | os.PathLike | None,
+) -> tuple[str, int, dict[str, str]]:
+    """Log `tested` as an MLflow run (parameters, metrics, the backtest report, each run's
+    manifest, the sha256 of every file as a tag) with the strategy's pyfunc, and register
+    that as a new version of `name` tagged with its strategy, parameters and `verdict_tags`;
+    returns the run's id, the version and the hashes."""
+    import mlflow
+
+    from sim.studies.backtest import write_backtest
+
+    with tempfile.TemporaryDirectory(prefix="bondlab-gate-") as scratch:
+        report = write_backtest(tested, Path(scratch) / REPORT_ARTIFACTS)
+        manifests = _write_manifests(tested, Path(scratch) / MANIFEST_ARTIFACTS)
+        hashes = {path.name: _sha256(path) for path in sorted(report.iterdir())}
+        hashes |= {
+            f"{MANIFEST_ARTIFACTS}/{p.name}": _sha256(p) for p in sorted(manifests.iterdir())
+        }
+        if learned_model is not None:
+            hashes[Path(learned_model).name] = _sha256(Path(learned_model))
+        with mlflow.start_run(experiment_id=_experiment_id(client, uri), run_name=name) as run:
+            mlflow.log_params({"strategy": tested.strategy, **tested.params})
+            mlflow.log_metrics(figures)
+            mlflow.log_artifacts(str(report), REPORT_ARTIFACTS)
+            mlflow.log_artifacts(str(manifests), MANIFEST_ARTIFACTS)
+            mlflow.set_tags({f"sha256.{_tag_key(file)}": digest for file, digest in hashes.items()})
+            info = mlflow.pyfunc.log_model(
+                name=MODEL_ARTIFACT,
+                python_model=_strategy_model_class()(tested.strategy, tested.params),
+                artifacts=None if learned_model is None else {LEARNED_MODEL: str(learned_model)},
+                pip_requirements=[f"mlflow=={mlflow.__version__}", "pandas"],
+            )
+    version_tags = {"strategy": tested.strategy, "params": _params_text(tested.params),
+                    **verdict_tags}  # fmt: skip
+    registered = mlflow.register_model(info.model_uri, name, tags=version_tags)
+    return run.info.run_id, int(registered.version), hashes
+
+
+def _write_manifests(tested: Backtest, folder: Path) -> Path:
+    """Each run's manifest (resolved scenario and its hash, seed, git commit, package
+    versions) as ``<scenario>-seed<N>.json`` in `folder`: what reproduces the gate's runs."""
+    folder.mkdir()
+    for one in tested.runs:
+        text = json.dumps(one.manifest, indent=2, sort_keys=True) + "\n"
+        (folder / f"{one.scenario}-seed{one.seed}.json").write_text(text)
+    return folder
 
 
 def approve(

@@ -56,7 +56,7 @@ VAR_SEED = 20080915  # the Monte Carlo VaR's draws: fixed, so a backtest's repor
 @dataclass(frozen=True)
 class BacktestRun:
     """One (scenario, seed): its results folder (None in memory), the strategy's agent, its
-    figures and its daily equity and returns."""
+    figures, its daily equity and returns, and the run's manifest (what reproduces it)."""
 
     scenario: str
     seed: int
@@ -66,6 +66,7 @@ class BacktestRun:
     figures: dict[str, Any]
     daily: pl.DataFrame  # day, time, equity (paise), pnl (paise), return, scored
     drivers: dict[str, tuple[float, int]] = field(default_factory=dict)  # feature: (sum |c|, n)
+    manifest: dict[str, Any] = field(default_factory=dict, compare=False)  # wall time varies
 
 
 @dataclass(frozen=True)
@@ -323,6 +324,7 @@ def _run_one(job) -> BacktestRun:
             pl.Series("return", returns), pl.Series("scored", scored)
         ),
         drivers=_drivers(result.decisions.filter(pl.col("agent") == agent)["details"]),
+        manifest=result.manifest,
     )
 
 

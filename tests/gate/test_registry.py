@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import sys
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 
@@ -70,8 +71,8 @@ def story(tmp_path_factory):
     approval = approve(NAME, 4, "alice", **store)
     back = rollback(NAME, who="ops", **store)
     return {"folder": folder, "uri": uri, "client": client, "outcomes": outcomes,
-            "candidate": candidate_before_approval, "approval": approval, "rollback": back,
-            "learned": learned}  # fmt: skip
+            "scenario": scenario, "candidate": candidate_before_approval, "approval": approval,
+            "rollback": back, "learned": learned}  # fmt: skip
 
 
 def tags(story, version) -> dict[str, str]:
@@ -110,6 +111,39 @@ def test_the_run_logs_metrics_and_each_artifact_with_its_sha256(story):
     assert folder.endswith("backtest")
     # The artifacts live beside the SQLite store, not under the working folder.
     assert run.info.artifact_uri.startswith((story["folder"] / "artifacts").as_uri())
+
+
+def test_each_suite_runs_manifest_is_logged_with_its_sha256(story, tmp_path):
+    first = story["outcomes"][0]
+    run = story["client"].get_run(first.run_id)
+    folder = Path(story["client"].download_artifacts(first.run_id, "manifests", str(tmp_path)))
+    files = sorted(path.name for path in folder.iterdir())
+    assert files == ["small-seed1.json", "small-seed2.json"]
+    for kept, file in zip(first.backtest.runs, files, strict=True):
+        raw = (folder / file).read_bytes()
+        digest = hashlib.sha256(raw).hexdigest()
+        assert first.record["artifacts"][f"manifests/{file}"] == digest, file
+        assert run.data.tags[f"sha256.manifests/{file}"] == digest
+        manifest = json.loads(raw)
+        assert manifest == kept.manifest and manifest["seed"] == kept.seed
+        assert {"scenario", "scenario_hash", "git_commit", "packages"} <= manifest.keys()
+
+
+def test_a_champion_that_cannot_be_re_run_leaves_no_version_and_no_decision(story):
+    # A production version whose strategy no longer imports: the challenger cannot be judged.
+    client, name = story["client"], "orphaned"
+    if name not in {m.name for m in client.search_registered_models()}:
+        client.copy_model_version(f"models:/{NAME}/1", name)
+        client.set_model_version_tag(name, "1", "strategy", "strategies.gone:Vanished")
+        client.set_registered_model_alias(name, "production", "1")
+    log = DecisionLog(story["folder"])
+    before = log.records()
+    with pytest.raises(GateError, match="production version 1 cannot be re-run") as raised:
+        gate(BUY_AND_HOLD, {}, name, policy(story["scenario"]), tracking_uri=story["uri"])
+    assert "no module named 'strategies.gone'" in str(raised.value)
+    assert "\n" not in str(raised.value)
+    assert [int(v.version) for v in client.search_model_versions(f"name='{name}'")] == [1]
+    assert log.records() == before
 
 
 def test_a_failing_version_is_tagged_with_each_failed_check_and_no_alias_moves(story):

@@ -54,6 +54,7 @@ def test_each_run_is_scored_from_its_own_records(tested):
         bought = result.trades.filter(pl.col("taker_agent") == row["agent"])
         assert run.figures["fills"] == bought.height > 0
         assert run.figures["final_inventory_units"] == bought["qty"].sum()
+        assert run.manifest == result.manifest  # what reproduces the run, its file hashes too
 
 
 def test_the_aggregate_is_the_pooled_daily_returns_by_empyricals_conventions(tested):
