@@ -17,12 +17,12 @@ import asyncio
 import contextlib
 import threading
 import time
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from fastapi import Depends, FastAPI, Path, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from sim.service.accounts import ApiAccount, Role
 from sim.service.exchange import Exchange, RequestError
@@ -34,8 +34,24 @@ MAX_PRICE = 10**12
 
 
 class Body(BaseModel):
-    # strict: a JSON true is not a quantity of 1, nor "3" a price
-    model_config = ConfigDict(extra="forbid", strict=True)
+    """A request's JSON body, read as its schema says: 2.0 is an integer (JSON Schema's
+    integers are numbers with no fraction), but true is not a quantity of 1, nor "3" a price,
+    and only true and false are booleans. (Pydantic's lax mode takes true and "3" for
+    numbers and "yes" for a boolean; its strict mode refuses 2.0.)"""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _json_types(cls, value: Any, info: ValidationInfo) -> Any:
+        annotation = cls.model_fields[info.field_name].annotation
+        kinds = set(get_args(annotation)) or {annotation}
+        if bool in kinds:
+            if not isinstance(value, bool):
+                raise ValueError("must be true or false")
+        elif kinds & {int, float} and isinstance(value, bool | str):
+            raise ValueError("must be a number")
+        return value
 
 
 class NewOrder(Body):
