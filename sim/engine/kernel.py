@@ -43,7 +43,7 @@ from sim.market.venue import Venue
 from sim.pricing.curve_shocks import path_fraction
 from sim.records.recorder import Recorder
 from sim.records.summary import RunRecord
-from sim.scenario.shocks import VENUE_SHOCKS, CircuitBreakerShock, FxShock
+from sim.scenario.shocks import VENUE_SHOCKS, CircuitBreakerShock, FxShock, VenueHaltShock
 from sim.units import NS_PER_MINUTE, NS_PER_SECOND
 
 
@@ -495,7 +495,9 @@ class Simulation:
         from sim.records.result import Result
         from sim.records.store import to_json_ready, write_run
 
+        self._record_halts()
         frames = self.recorder.take_frames()
+        frames["fair_values"] = self._with_breakdown(frames["fair_values"])
         record = self.run_record(run_id, frames)
         agents = summary.agents_frame(record)
         instruments = summary.instruments_frame(record)
@@ -512,6 +514,57 @@ class Simulation:
             out, run_id, frames, agents, instruments, metrics, manifest, overwrite=True
         )
         return Result.load(path)
+
+    def _record_halts(self) -> None:
+        """The halts the scenario's ``venue_halt`` shocks put in force (as `_venue_shock` does),
+        one row per instrument: recorded once the run is over, from the scenario alone."""
+        cal = self.calendar
+        for shock in self.scenario.shocks:
+            if isinstance(shock, VenueHaltShock):
+                start = self._shock_time(shock)
+                until = min(start + round(shock.minutes * NS_PER_MINUTE), cal.session(shock.day)[1])
+                for symbol in shock.symbols or self.venues[shock.venue].symbols:
+                    self.recorder.halt(start, shock.venue, symbol, until, shock.kind)
+
+    def _with_breakdown(self, fair_values):
+        """`fair_values` with each valuation's breakdown (`sim.records.recorder`'s frame doc):
+        the pricing engine keeps its state by day and by shock, so what it published is read
+        back now. A row published just before a shock at the same time is the state without
+        that shock (`t - 1`); a row the breakdown does not reproduce exactly gets nulls."""
+        import polars as pl
+
+        columns: dict[str, list] = {name: [] for name in _BREAKDOWN}
+        day_index, detail_of = self.calendar.day_index, self.information.valuation_detail
+        rows = fair_values.select("time", "instrument", "fair_clean_price", "fair_yield")
+        for t, symbol, clean, fair_yield in rows.iter_rows():
+            detail = None
+            if fair_yield is not None:  # a redeemed or defaulted bond's has no breakdown
+                for when in (t, t - 1):
+                    try:
+                        found = detail_of(symbol, day_index(t), when)
+                    except ValueError:
+                        found = None
+                    if found is not None and found.clean_price == clean:
+                        detail = found
+                        break
+            parts = {} if detail is None else {c.name: c for c in detail.components}
+            columns["risk_free_clean_price"].append(
+                None if detail is None else detail.risk_free_clean_price
+            )
+            for name in _COMPONENTS:
+                part = parts.get(name)
+                columns[f"{name}_bp"].append(None if part is None else part.spread_bp)
+                columns[f"{name}_price"].append(None if part is None else part.price_effect)
+        return fair_values.with_columns(
+            pl.Series(name, values, dtype=pl.Float64) for name, values in columns.items()
+        )
+
+
+_COMPONENTS = ("rating_spread", "liquidity_premium", "model_adjustment")
+_BREAKDOWN = (
+    "risk_free_clean_price",
+    *(f"{name}_{unit}" for name in _COMPONENTS for unit in ("bp", "price")),
+)
 
 
 def run(scenario, seed: int | None = None, out: str | Path | None = "results", progress=None):

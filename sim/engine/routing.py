@@ -198,7 +198,8 @@ class Router:
             self.events["trades"] += 1
             self.recorder.trade(
                 now, venue.name, symbol, price, qty, maker_id, taker_id, maker_account,
-                taker_account, aggressor, maker_client, taker_client, accrued,
+                taker_account, aggressor, maker_client, taker_client, accrued, maker_fee,
+                taker_fee,
             )  # fmt: skip
             maker, taker = agents[maker_account], agents[taker_account]
             maker.fills += 1

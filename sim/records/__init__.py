@@ -1,5 +1,7 @@
 """What a run leaves behind: the recorder's columnar buffers, the run's summary (agents,
-metrics, manifest), the atomic writer of results folders and `Result`, which reads one back.
+metrics, manifest), the atomic writer of results folders and `Result`, which reads one back;
+and what a regulator checks it with: the audit trail (`audit`), trade receipts (`receipts`)
+and verification by re-run (`verify`).
 
     from sim.records import Result
 """

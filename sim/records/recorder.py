@@ -19,11 +19,13 @@ Frames returned by :meth:`Recorder.frames` (column: dtype):
     client: Int32 (the client code the order is for: the one sent with a new order, the
     order's own for a cancel or modify; 0: the account itself)
 ``trades``
-    time: Int64, venue: Categorical, instrument: Categorical, price: Int64, qty: Int64,
+    trade_id: Int64 (1, 2, ... in the order the trades happened: a trade's stable id), time:
+    Int64, venue: Categorical, instrument: Categorical, price: Int64, qty: Int64,
     maker_order_id: Int64, taker_order_id: Int64, maker_agent: Int64, taker_agent: Int64,
     aggressor_side: Int8 (+1 buyer-initiated, -1 seller-initiated), maker_client: Int32,
     taker_client: Int32, accrued: Int64 (paise of accrued interest the buyer paid the seller on
-    top of the clean price, the whole trade)
+    top of the clean price, the whole trade), maker_fee: Int64, taker_fee: Int64 (paise each
+    side paid the venue; negative: a maker's rebate; null where not recorded)
 ``quotes`` (L1 on every change)
     time: Int64, venue: Categorical, instrument: Categorical, bid: Int64, bid_qty: Int64,
     ask: Int64, ask_qty: Int64 (bid/ask and their sizes null when that side is empty)
@@ -33,7 +35,15 @@ Frames returned by :meth:`Recorder.frames` (column: dtype):
 ``fair_values``
     time: Int64, instrument: Categorical, fair_clean_price: Float64 (per 100 face),
     fair_yield: Float64, spread_bp: Float64, accrued: Float64 (per 100 face, to the settlement
-    date of a trade at that time: clean plus accrued is the evaluated dirty price)
+    date of a trade at that time: clean plus accrued is the evaluated dirty price); a finished
+    run adds the valuation's breakdown, null where its fundamental gives none (a value that is
+    not a bond's, a defaulted or redeemed bond): risk_free_clean_price: Float64 (per 100 face:
+    the cash flows on the risk-free curve alone), then for each spread added on top, in this
+    order, its size and its effect on the price (per 100 face, negative for a positive spread):
+    rating_spread_bp, rating_spread_price, liquidity_premium_bp, liquidity_premium_price,
+    model_adjustment_bp, model_adjustment_price: Float64 (the spreads sum to spread_bp; the
+    model adjustment is the credit adjustment: the credit factor and the spread shocks; the
+    risk-free clean price plus the price effects is fair_clean_price, to rounding)
 ``curve``
     time: Int64, tenor_years: Float64, zero_rate: Float64
 ``transfers`` (the ledger's movements off the books: money and units entering the system,
@@ -55,6 +65,10 @@ leaving it, or changing hands bilaterally, e.g. a SIP pool buying an exit or a r
     time: Int64 (when it decided), agent: Int64, venue: Categorical, instrument: Categorical,
     order_id: Int64 (the venue's id, as in orders; 0 when the venue refused the order), details:
     String (JSON: what the strategy gave, the routing plan of a routed order)
+``halts`` (only in a run whose scenario halts a venue: its ``venue_halt`` shocks, one row per
+instrument halted; a circuit breaker's own halts, inside the venue, are not among them)
+    time: Int64, venue: Categorical, instrument: Categorical, until: Int64 (when trading may
+    resume), cause: Categorical ("venue_halt")
 ``fx`` (only in a run whose scenario has an FX shock: exchange rates for the narrative, which
 nothing in the market trades on)
     time: Int64, pair: Categorical (base then quote currency, "USDINR"), rate: Float64 (an
@@ -109,6 +123,8 @@ _SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         "maker_client": pl.Int32,
         "taker_client": pl.Int32,
         "accrued": pl.Int64,
+        "maker_fee": pl.Int64,
+        "taker_fee": pl.Int64,
     },
     "quotes": {
         "time": pl.Int64,
@@ -166,11 +182,18 @@ _SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         "order_id": pl.Int64,
         "details": pl.String,
     },
+    "halts": {
+        "time": pl.Int64,
+        "venue": _CAT,
+        "instrument": _CAT,
+        "until": pl.Int64,
+        "cause": _CAT,
+    },
     "fx": {"time": pl.Int64, "pair": _CAT, "rate": pl.Float64},
 }
 
 FRAME_NAMES: tuple[str, ...] = tuple(_SCHEMAS)
-OPTIONAL_FRAMES = frozenset({"strategy_log", "decisions", "fx"})
+OPTIONAL_FRAMES = frozenset({"strategy_log", "decisions", "halts", "fx"})
 
 
 def _buffer(dtype: pl.DataType) -> array | list:
@@ -254,9 +277,13 @@ class _Table:
     def frame(self) -> pl.DataFrame:
         self.flush()
         schema = _SCHEMAS[self.name]
-        return pl.DataFrame(
+        frame = pl.DataFrame(
             [_column(col, schema[col], buffer) for col, buffer in self.columns.items()]
         )
+        if self.name == "trades":  # numbered in the order they happened: their stable ids
+            ids = pl.int_range(1, frame.height + 1, dtype=pl.Int64, eager=True)
+            frame.insert_column(0, ids.alias("trade_id"))
+        return frame
 
 
 class Recorder:
@@ -279,6 +306,7 @@ class Recorder:
         self._accounts = self._tables["accounts"].add
         self._strategy_log = self._tables["strategy_log"].add
         self._decisions = self._tables["decisions"].add
+        self._halts = self._tables["halts"].add
         self._fx = self._tables["fx"].add
 
     def order(
@@ -318,11 +346,14 @@ class Recorder:
         maker_client: int = 0,
         taker_client: int = 0,
         accrued: int = 0,
+        maker_fee: int | None = None,
+        taker_fee: int | None = None,
     ) -> None:
         """One execution between a resting (maker) and an incoming (taker) order."""
         self._trades(
             (time, venue, instrument, price, qty, maker_order_id, taker_order_id, maker_agent,
-             taker_agent, aggressor_side, maker_client, taker_client, accrued)
+             taker_agent, aggressor_side, maker_client, taker_client, accrued, maker_fee,
+             taker_fee)
         )  # fmt: skip
 
     def quote(
@@ -395,6 +426,10 @@ class Recorder:
     ) -> None:
         """Why a strategy sent an order (see the module doc)."""
         self._decisions((time, agent, venue, instrument, order_id, details))
+
+    def halt(self, time: int, venue: str, instrument: str, until: int, cause: str) -> None:
+        """A venue halted trading in an instrument from `time` until `until` (module doc)."""
+        self._halts((time, venue, instrument, until, cause))
 
     def fx_rate(self, time: int, pair: str, rate: float) -> None:
         """An exchange rate in force at `time` (an index, see the module doc)."""

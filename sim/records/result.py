@@ -44,6 +44,7 @@ class Result:
         self.path = path
         self.manifest = manifest
         self._frames: dict[str, pl.DataFrame] = dict(frames or {})
+        self._receipts: pl.DataFrame | None = None
         if metrics is not None:
             self.metrics = metrics  # fills the cached property
 
@@ -172,6 +173,55 @@ class Result:
         before the pair's first shock), at the start, each close and each shock; without
         rows when it has no FX shock."""
         return self._optional("fx")
+
+    @property
+    def halts(self) -> pl.DataFrame:
+        """The halts the scenario's venue-halt shocks put in force (time, venue, instrument,
+        until, cause); without rows when it has none."""
+        return self._optional("halts")
+
+    def receipts(self) -> pl.DataFrame:
+        """One receipt per trade: prices, accrued interest, both sides' fees and what they
+        paid and received, the valuation in force with its breakdown, and each venue's best
+        bid and ask at the time (`sim.records.receipts` lists the columns)."""
+        if self._receipts is None:
+            from sim.records.receipts import receipts
+
+            self._receipts = receipts(self.trades, self.fair_values, self.quotes, self.instruments)
+        return self._receipts
+
+    def receipt(self, trade_id: int) -> dict[str, Any]:
+        """The receipt of trade `trade_id` (trades.parquet's ``trade_id``) as nested plain
+        values; a `ResultError` when the run has no such trade."""
+        from sim.records.receipts import receipt_of
+
+        found = receipt_of(self.receipts(), trade_id)
+        if found is None:
+            trades = self.trades.height
+            span = f"its trade ids run from 1 to {trades}" if trades else "it has no trades"
+            raise ResultError(f"{self.path or self.run_id}: no trade {trade_id!r} ({span})")
+        return found
+
+    def audit(self) -> pl.DataFrame:
+        """The audit trail, one row per record (`sim.records.audit`): read from audit.jsonl,
+        or built from the frames for a run held in memory."""
+        from sim.records import audit
+
+        if self.path is not None:
+            if audit.AUDIT_FILE not in self.manifest.get("files", {}):
+                raise ResultError(f"{self.path}: no audit trail (written before runs had one)")
+            return audit.read_audit(self.path / audit.AUDIT_FILE)
+        tables = {name: self.frame(name) for name in ("orders", "trades", "transfers")}
+        if "halts" in self._frames:
+            tables["halts"] = self._frames["halts"]
+        lines = audit.audit_lines(
+            tables,
+            run_id=self.run_id,
+            scenario_hash=self.manifest.get("scenario_hash"),
+            seed=self.manifest.get("seed"),
+        )
+        text = "".join(line for line, _ in lines)
+        return pl.read_ndjson(text.encode(), infer_schema_length=None)
 
     def _optional(self, name: str) -> pl.DataFrame:
         """An optional frame (`sim.records.recorder.OPTIONAL_FRAMES`), empty when the run

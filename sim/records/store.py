@@ -3,9 +3,12 @@
 ``results/<run_id>/`` holds one Parquet file per frame (orders, trades, quotes, book, agents,
 fair_values, curve, instruments, transfers and any extra frames the kernel adds, such as fx when
 the scenario has an FX shock),
-``metrics.json`` and ``manifest.json``. The manifest is the kernel's dict plus
-``"files": {name: sha256}`` of every other file in the folder, so a changed or truncated file is
-caught when the run is loaded (`sim.records.result.Result.load`).
+``metrics.json``, ``audit.jsonl`` (the run's audit trail, a hash chain: `sim.records.audit`)
+and ``manifest.json``. The manifest is the kernel's dict plus ``"audit": {"file", "records",
+"final_hash"}``, ``"files": {name: sha256}`` of every other file in the folder, so a changed or
+truncated file is caught when the run is loaded (`sim.records.result.Result.load`), and
+``"manifest_hash"``: the SHA-256 of the manifest's own canonical JSON without that key
+(`manifest_hash`), so that an edit to the manifest is caught too (`sim.records.verify`).
 
 Files are written deterministically: the same frames give byte-identical Parquet files, and JSON
 is written with sorted keys and NaN/inf replaced by null.
@@ -18,13 +21,15 @@ import json
 import math
 import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
+
+from sim.records.audit import AUDIT_FILE, write_audit
 
 REQUIRED_FRAMES = (
     "orders",
@@ -78,6 +83,22 @@ def _json_bytes(value: Any) -> bytes:
     return (text + "\n").encode()
 
 
+def json_bytes(value: Any) -> bytes:
+    """The bytes a run's JSON file holds `value` as: sorted keys, indented, NaN/inf as null."""
+    return _json_bytes(value)
+
+
+MANIFEST_HASH = "manifest_hash"
+
+
+def manifest_hash(manifest: Mapping[str, Any]) -> str:
+    """The SHA-256 of a manifest's canonical JSON (sorted keys, no spaces), its own
+    ``manifest_hash`` left out."""
+    body = {key: value for key, value in manifest.items() if key != MANIFEST_HASH}
+    text = json.dumps(to_json_ready(body), sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def write_run(
     out_dir: str | os.PathLike,
     run_id: str,
@@ -88,14 +109,17 @@ def write_run(
     manifest: Mapping[str, Any],
     *,
     extra_files: Mapping[str, bytes] | None = None,
+    audit_events: Iterable[Mapping[str, Any]] = (),
     overwrite: bool = False,
 ) -> Path:
     """Write ``<out_dir>/<run_id>/`` atomically and return its path.
 
     Everything is written to a hidden sibling folder first and then renamed into place, so an
     interrupted write leaves no run folder behind. `frames` are the recorder's frames (extra
-    names become extra Parquet files); `extra_files` are other files such as ``audit.jsonl``.
-    An existing run folder is an error unless `overwrite` is true.
+    names become extra Parquet files); `extra_files` are other files; ``audit.jsonl`` is built
+    from the frames, with `audit_events` (events known at write time, each with a ``time`` and
+    an ``event``: `sim.records.audit`). An existing run folder is an error unless `overwrite`
+    is true.
     """
     out_dir = Path(out_dir)
     final = out_dir / run_id
@@ -109,7 +133,7 @@ def write_run(
         raise ValueError(f"frames missing for run {run_id}: {', '.join(missing)}")
     files = [f"{name}.parquet" for name in tables] + list(extra_files or ())
     for name in files:
-        if Path(name).name != name or name in (METRICS_FILE, MANIFEST_FILE):
+        if Path(name).name != name or name in (METRICS_FILE, MANIFEST_FILE, AUDIT_FILE):
             raise ValueError(f"bad result file name {name!r}")
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -122,8 +146,18 @@ def write_run(
         for name, content in (extra_files or {}).items():
             (tmp / name).write_bytes(content)
         (tmp / METRICS_FILE).write_bytes(_json_bytes(metrics))
+        audit = write_audit(
+            tmp / AUDIT_FILE,
+            tables,
+            run_id=run_id,
+            scenario_hash=manifest.get("scenario_hash"),
+            seed=manifest.get("seed"),
+            extra=audit_events,
+        )
         hashes = {path.name: sha256_file(path) for path in sorted(tmp.iterdir())}
-        (tmp / MANIFEST_FILE).write_bytes(_json_bytes({**manifest, "files": hashes}))
+        full = {**manifest, "audit": audit.to_dict(), "files": hashes}
+        full[MANIFEST_HASH] = manifest_hash(full)
+        (tmp / MANIFEST_FILE).write_bytes(_json_bytes(full))
         _move_into_place(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -4,7 +4,10 @@ builds it; `sim.records.store.write_run` writes the tables)."""
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import importlib.metadata
+import importlib.util
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,13 +123,46 @@ def manifest(run: RunRecord, wall_seconds: float) -> dict:
         "run_id": run.run_id,
         "scenario": run.scenario.to_dict(),
         "scenario_hash": run.scenario.hash,
+        # the JSON keeps keys sorted, and the populations' order sets their seeds and accounts
+        "population_order": list(run.scenario.populations),
         "seed": run.seed,
-        "git_commit": _git_commit(),
-        "packages": {p: importlib.metadata.version(p) for p in PACKAGES},
+        **code_version(),
         "wall_time_s": round(wall_seconds, 3),
         "events": dict(run.events),
         "ledger": run.ledger.to_dict(),
     }
+
+
+def code_version() -> dict[str, Any]:
+    """What code made a run, as the manifest records it: the git commit (None outside a
+    checkout), the versions of the packages that shape results and `code_hash`, which also
+    tells apart checkouts of one commit with different uncommitted changes."""
+    return {
+        "git_commit": _git_commit(),
+        "packages": {p: importlib.metadata.version(p) for p in PACKAGES},
+        "code_hash": code_hash(),
+    }
+
+
+CODE_PACKAGES = ("sim", "agents", "strategies")  # the code a run executes
+
+
+@functools.cache  # once a process: the code does not change under a running process
+def code_hash() -> str:
+    """The SHA-256 over every Python source file of bondlab's packages (`CODE_PACKAGES`, where
+    installed), each as its path within its package and its bytes, in path order."""
+    digest = hashlib.sha256()
+    for package in CODE_PACKAGES:
+        spec = importlib.util.find_spec(package)
+        if spec is None or not spec.submodule_search_locations:
+            continue
+        for root in spec.submodule_search_locations:
+            base = Path(root)
+            for file in sorted(base.rglob("*.py")):
+                relative = f"{package}/{file.relative_to(base).as_posix()}"
+                digest.update(f"{relative}\0{file.stat().st_size}\0".encode())
+                digest.update(file.read_bytes())
+    return digest.hexdigest()
 
 
 def _git_commit() -> str | None:

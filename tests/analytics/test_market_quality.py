@@ -252,10 +252,11 @@ def test_the_trades_frame_names_each_field():
     rec.trade(
         time=DAY0, venue="NSE", instrument="GS30", price=10_005, qty=3, maker_order_id=11,
         taker_order_id=12, maker_agent=101, taker_agent=202, aggressor_side=-1, maker_client=7,
-        taker_client=8, accrued=2_191,
+        taker_client=8, accrued=2_191, maker_fee=-2, taker_fee=30,
     )  # fmt: skip
     trades = rec.frames()["trades"]
     assert trades.cast({"venue": str, "instrument": str}).row(0, named=True) == {
+        "trade_id": 1,
         "time": DAY0,
         "venue": "NSE",
         "instrument": "GS30",
@@ -269,6 +270,8 @@ def test_the_trades_frame_names_each_field():
         "maker_client": 7,
         "taker_client": 8,
         "accrued": 2_191,
+        "maker_fee": -2,
+        "taker_fee": 30,
     }
 
 
@@ -327,12 +330,12 @@ def test_recorded_trades_name_the_resting_order_as_the_maker():
         {
             "price": 10_005, "qty": 3, "maker_order_id": 1, "taker_order_id": 2,
             "maker_agent": 101, "taker_agent": 202, "aggressor_side": 1, "maker_client": 7,
-            "taker_client": 8, "accrued": 0,
+            "taker_client": 8, "accrued": 0, "trade_id": 1, "maker_fee": 0, "taker_fee": 30,
         },
         {
             "price": 9_990, "qty": 4, "maker_order_id": 3, "taker_order_id": 4,
             "maker_agent": 303, "taker_agent": 202, "aggressor_side": -1, "maker_client": 0,
-            "taker_client": 8, "accrued": 0,
+            "taker_client": 8, "accrued": 0, "trade_id": 2, "maker_fee": 0, "taker_fee": 39,
         },
     ]  # fmt: skip
     assert trades["time"].to_list() == [DAY0 + SECOND, DAY0 + 3 * SECOND]

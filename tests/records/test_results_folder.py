@@ -215,7 +215,7 @@ def test_a_manifest_digest_that_does_not_match_the_file_is_caught(tmp_path, dige
         Result.load(path)
 
 
-@pytest.mark.parametrize("stray", ["audit.jsonl", "notes.txt"])  # before and after "manifest"
+@pytest.mark.parametrize("stray", ["aside.txt", "notes.txt"])  # before and after "manifest"
 def test_a_file_the_manifest_does_not_list_is_caught(tmp_path, stray):
     path = write(tmp_path)
     (path / stray).write_text("{}\n")
@@ -270,7 +270,7 @@ def test_a_run_missing_a_required_frame_is_not_written(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "name", ["sub/x", "logs/audit.jsonl", "../x", "metrics.json", "manifest.json"]
+    "name", ["sub/x", "logs/audit.jsonl", "../x", "metrics.json", "manifest.json", "audit.jsonl"]
 )
 def test_extra_file_names_must_be_plain_and_not_the_runs_own(tmp_path, name):
     with pytest.raises(ValueError, match=f"^bad result file name {re.escape(repr(name))}$"):
@@ -384,7 +384,7 @@ def test_metrics_are_written_as_plain_json(tmp_path):
     }
 
 
-AUDIT = b'{"event": "start"}\n{"event": "end"}\n'
+NOTES = b'{"event": "start"}\n{"event": "end"}\n'  # an extra file (the audit log is the run's own)
 POSITIONS = pl.DataFrame({"agent": [10, 11], "instrument": ["ABM", "ABM"], "qty": [3, -3]})
 
 
@@ -398,7 +398,7 @@ def loaded(tmp_path_factory):
         INSTRUMENTS,
         {"a": 1.5},
         {"seed": 1},
-        extra_files={"audit.jsonl": AUDIT},
+        extra_files={"notes.jsonl": NOTES},
     )
     return Result.load(path)
 
@@ -409,8 +409,8 @@ def test_a_loaded_run_is_named_by_its_folder(loaded):
 
 
 def test_extra_files_are_written_hashed_and_listed(loaded):
-    assert (loaded.path / "audit.jsonl").read_bytes() == AUDIT
-    assert loaded.manifest["files"]["audit.jsonl"] == hashlib.sha256(AUDIT).hexdigest()
+    assert (loaded.path / "notes.jsonl").read_bytes() == NOTES
+    assert loaded.manifest["files"]["notes.jsonl"] == hashlib.sha256(NOTES).hexdigest()
 
 
 def test_extra_frames_are_stored_and_unknown_ones_refused(loaded):
@@ -655,7 +655,13 @@ def test_json_files_are_the_same_bytes_whatever_order_their_keys_came_in(tmp_pat
     for name in ("metrics.json", "manifest.json"):
         assert (one / name).read_bytes() == (other / name).read_bytes()
     assert list(json.loads((one / "metrics.json").read_text())) == ["b", "z"]
-    assert list(json.loads((one / "manifest.json").read_text())) == ["files", "name", "seed"]
+    assert list(json.loads((one / "manifest.json").read_text())) == [
+        "audit",
+        "files",
+        "manifest_hash",
+        "name",
+        "seed",
+    ]
 
 
 def test_clear_forgets_everything_but_keeps_recording():
