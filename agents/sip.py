@@ -203,6 +203,10 @@ class SipCohort(Participant):
         self.pool_redemptions = 0  # paise its inventory was redeemed for at maturity
         self.sip_log: list[tuple[int, int, int]] = []  # (day, deposited, kept by the pool)
         self.rejected = 0
+        self.book_exit_value_at_fair = 0.0  # paise: exit units sold on the book, at fair value
+        self.book_exit_notional = 0  # paise those units sold for: clean, before fees
+        self.pool_idle_paise_days = 0  # the pool's free cash, summed over the closes
+        self._exit_fair: dict[str, float] = {}  # paise a unit, when its exit sell was sent
         self._in_flight: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
         self._cycle_day = -1  # the last day whose daily cycle has run
         self._utilisation: list[float] = []
@@ -227,7 +231,7 @@ class SipCohort(Participant):
         self.absorb_exits(fair)
         if sip_date and self.params.recycle:
             self.recycle(fair)
-        self.sell_exits()
+        self.sell_exits(fair)
         self._buy_round()
 
     def _buy_round(self) -> None:
@@ -320,8 +324,10 @@ class SipCohort(Participant):
             self.recycled_units += qty
             self.recycled_paise += qty * unit_paise
 
-    def sell_exits(self) -> None:
-        """Exits the pool did not take go to the book as IOC sells through the best bid."""
+    def sell_exits(self, fair: np.ndarray) -> None:
+        """Exits the pool did not take go to the book as IOC sells through the best bid; the
+        fair value (ticks, per bond) when each is sent is what its price impact is measured
+        against."""
         left = self.exits_open
         for b, symbol in enumerate(self.bonds):
             idx = self._members[b][left[self._members[b]] > 0]
@@ -329,6 +335,7 @@ class SipCohort(Participant):
             best = self._best(b, side=-1)
             if qty and best is not None:
                 venue, bid = best
+                self._exit_fair[symbol] = float(fair[b]) * int(self._tick_values[b])
                 self._send(
                     venue, symbol, -1, qty, max(bid - self.params.cross_ticks, 1), idx, left[idx]
                 )
@@ -387,6 +394,8 @@ class SipCohort(Participant):
         else:
             self.units[idx] -= parts
             self.exit_sold[idx] += parts
+            self.book_exit_value_at_fair += qty * self._exit_fair[symbol]
+            self.book_exit_notional += sum(t.notional for t in response.trades)
             self.cash[idx] += allocate(
                 sum(t.consideration - t.taker_fee for t in response.trades), parts
             )
@@ -433,6 +442,7 @@ class SipCohort(Participant):
         )
         self._utilisation.append(inventory / self.pool_capital)
         self._idle.append(pool.free_cash() / self.pool_capital)
+        self.pool_idle_paise_days += pool.free_cash()
 
     def on_payment(self, payment) -> None:
         """Coupons and redemptions go to the investors in proportion to their units, and to
@@ -478,6 +488,12 @@ class SipCohort(Participant):
         and what recycling paid it; pool_coupons_paise, pool_redemptions_paise: the coupons its
         inventory received, and what it was redeemed for.
         exit_units_requested/absorbed/sold: the rest is still open.
+        exit_book_value_at_fair_paise, exit_book_notional_paise: the exit units sold on the
+        book, at the fair value when each sell was sent and at the prices they traded (clean,
+        before fees): their volume-weighted price impact is ``(value at fair - notional) /
+        value at fair`` (`book_exit_shortfall_bp`), undefined when none traded.
+        pool_idle_cash_paise_days: the pool's free cash summed over the closes (paise x
+        trading days): times a carry rate / 252, the carry the idle buffer forwent.
         """
         tick_values = self._tick_values[self.bond]
         out = {
@@ -502,6 +518,9 @@ class SipCohort(Participant):
             "pool_coupons_paise": self.pool_coupons,
             "pool_redemptions_paise": self.pool_redemptions,
             "orders_rejected": self.rejected,
+            "exit_book_value_at_fair_paise": round(self.book_exit_value_at_fair),
+            "exit_book_notional_paise": self.book_exit_notional,
+            "pool_idle_cash_paise_days": self.pool_idle_paise_days,
             "buffer_utilisation": float(np.mean(self._utilisation)) if self._utilisation else None,
             "idle_cash": float(np.mean(self._idle)) if self._idle else None,
         }
@@ -535,6 +554,9 @@ _ADDITIVE = (
     "recycled_units",
     "recycled_paise",
     "orders_rejected",
+    "exit_book_value_at_fair_paise",
+    "exit_book_notional_paise",
+    "pool_idle_cash_paise_days",
 )
 
 
@@ -546,6 +568,15 @@ def _absorption(totals: dict) -> dict:
         "absorption_rate_units": totals["exit_units_absorbed"] / units if units else None,
         "absorption_rate_value": totals["exit_value_absorbed_paise"] / value if value else None,
     }
+
+
+def book_exit_shortfall_bp(totals: dict) -> float | None:
+    """The volume-weighted price impact of the exits sold on the book, from a report's or the
+    population's sums: bp below the fair value when they were sent (None when none traded).
+    Not a metric itself, so that every metric stays defined."""
+    fair = totals["exit_book_value_at_fair_paise"]
+    notional = totals["exit_book_notional_paise"]
+    return (fair - notional) / fair * 10_000 if fair else None
 
 
 def build(market, params: SipParams, seeds):

@@ -5,7 +5,7 @@
     fundamentals, records  value over time (the scenario's shocks); recording and results
     engine               one run: kernel, clock, latency, participants, market data
     strategy             the Strategy API, its simulated context, routing, guardrails
-    studies              many runs: calibration of stress files, backtests
+    studies              many runs: calibration of stress files, backtests, sweeps
     gate                 the deployment gate: policy, checks, the decision log
     cli                  the `bondlab` command
 
@@ -34,6 +34,7 @@ _EXPORTS = {
     "plots": "presentation.plots",
     "compare": "presentation.compare",
     "backtest": "studies.backtest",
+    "sweep": "studies.sweep",
 }
 __all__ = ["__version__", *_EXPORTS]
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, extra_names=("__version__",))

@@ -566,6 +566,367 @@ def monitor_command(
         raise typer.Exit(1)
 
 
+@app.command("sweep")
+def sweep_command(
+    scenario: ScenarioArgument,
+    grid: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="KEY=SPEC",
+            help="A key and its values, start:stop:step (stop included when a step lands on "
+            "it) or v1,v2,...; repeat for more keys: every combination runs.",
+        ),
+    ] = None,
+    seeds: Annotated[
+        str, typer.Option(metavar="N", help="Seeds 1 to N (or A..B, or 1,2,5).")
+    ] = "1",
+    workers: Annotated[
+        int, typer.Option(metavar="K", min=1, help="Runs at a time, on a local process pool.")
+    ] = 1,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(metavar="tcp://HOST:PORT", help="Run on this Dask cluster instead."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="DIR",
+            help="The sweep's folder [default: results/sweeps/<scenario>-<hash of the sweep>].",
+        ),
+    ] = None,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume",
+            help="Continue the sweep in its folder, which must hold it (the same command run "
+            "again continues it too).",
+        ),
+    ] = False,
+    overrides: Overrides = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+) -> None:
+    """Run a scenario at every point of a grid over seeds: a row of metrics per run
+    (rows.parquet, written as it goes) and per point their means with 95% confidence intervals
+    (summary.parquet, summary.csv); exit 1 when a run failed (its row holds the error)."""
+    from sim.studies import sweep as study  # the engine: only when asked for
+
+    try:
+        chosen = study.parse_seeds(seeds)
+        planned = study.plan(scenario, grid or (), chosen, overrides=overrides or ())
+    except ScenarioError as exc:
+        _fail(exc.problems)
+    except BondlabError as exc:
+        _fail([str(exc)])
+    folder = out or planned.default_folder()
+    tasks = len(planned.points) * len(planned.seeds)
+    try:
+        with _sweep_progress(planned.scenario, quiet) as progress:
+            rows = study.run_plan(planned, workers=workers, scheduler=scheduler, out=folder,
+                                  resume=resume, progress=progress)  # fmt: skip
+    except (BondlabError, OSError) as exc:  # the folder, the scheduler
+        _fail([str(exc)])
+    except KeyboardInterrupt:
+        typer.echo(f"interrupted: run the same command again to continue {folder}", err=True)
+        raise typer.Exit(130) from None
+    failed = rows.filter(rows["status"] != "ok")
+    typer.echo(
+        f"{planned.scenario}: {len(planned.points)} points x {len(planned.seeds)} seeds, "
+        f"{tasks - failed.height} runs ok, {failed.height} failed"
+    )
+    if failed.height:
+        first = failed.row(0, named=True)
+        typer.echo(f"first failure: point {first['point']} seed {first['seed']}: {first['error']}")
+    typer.echo(str(folder))
+    if failed.height:
+        raise typer.Exit(1)
+
+
+@contextmanager
+def _sweep_progress(name: str, quiet: bool) -> Iterator[Callable[[int, int, int], None] | None]:
+    """A progress callback that draws a bar of runs done with an ETA (None when quiet)."""
+    if quiet:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[failed]}"), TimeElapsedColumn(), TextColumn("ETA"),
+               TimeRemainingColumn())  # fmt: skip
+    bar = Progress(*columns, console=Console(stderr=True))
+    tasks = []  # added on the first call, at the runs a resumed sweep had done (not in its ETA)
+
+    def progress(done: int, total: int, errors: int) -> None:
+        failed = f"{errors} failed" if errors else ""
+        if not tasks:  # started here, once the sweep runs: a refused one prints only its error
+            bar.start()
+            tasks.append(bar.add_task(name, total=total, completed=done, failed=failed))
+        bar.update(tasks[0], completed=done, failed=failed)
+
+    try:
+        yield progress
+    finally:
+        if tasks:  # an idle bar's stop prints a blank line
+            bar.stop()
+
+
+study_app = typer.Typer(
+    help="Studies built on sweeps: sip-buffer sizes the SIP liquidity-recycling buffer.",
+    no_args_is_help=True,
+)
+app.add_typer(study_app, name="study")
+
+
+@study_app.command("sip-buffer")
+def sip_buffer_command(
+    seeds: Annotated[
+        str | None,
+        typer.Option(metavar="N", help="Seeds 1 to N (or A..B, or 1,2,5) [default: 20; 2 quick]."),
+    ] = None,
+    shares: Annotated[
+        str | None,
+        typer.Option(
+            metavar="SPEC",
+            help="Buffer shares, start:stop:step or v1,v2 [default: 0:0.5:0.05; 0,0.5 quick].",
+        ),
+    ] = None,
+    target: Annotated[
+        float, typer.Option(metavar="SHARE", help="Target share of early exits absorbed.")
+    ] = 0.8,
+    workers: Annotated[
+        int, typer.Option(metavar="K", min=1, help="Runs at a time, on a local process pool.")
+    ] = 1,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(metavar="tcp://HOST:PORT", help="Run on this Dask cluster instead."),
+    ] = None,
+    out: Annotated[
+        Path,
+        typer.Option(metavar="DIR", help="The study's folder (its sweeps resume there)."),
+    ] = Path("results/studies/sip_buffer"),
+    sobol: Annotated[
+        int | None,
+        typer.Option(
+            "--sobol",
+            metavar="N",
+            help="Sobol base sample (a power of 2: N x 7 runs); 0 skips [default: 32; 2 quick].",
+        ),
+    ] = None,
+    carry_rate: Annotated[
+        float | None,
+        typer.Option(
+            metavar="RATE",
+            help="Yearly rate the idle buffer forgoes [default: the SIP bonds' mean yield].",
+        ),
+    ] = None,
+    quick: Annotated[
+        bool, typer.Option("--quick", help="A tiny market, 2 shares x 2 seeds: a smoke run.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
+) -> None:
+    """Size the SIP buffer: sweep the pool's share of inflows in the calm market and in
+    covid_2020's redemption wave (scenarios/sip_buffer_study.toml), and find the smallest share
+    absorbing --target of early exits with its 95% CI over seeds; rank the levers of absorption
+    by Sobol indices. Writes table.csv/.md, crossing.csv, sip_buffer.png, sobol.csv/.png and
+    study.json to --out; exit 1 when a run failed."""
+    from sim.studies import sip_buffer  # the study and its sweeps: only when asked for
+
+    try:
+        planned = sip_buffer.plan_study(shares=shares, seeds=seeds, target=target,
+                                        sobol_samples=sobol, carry_rate=carry_rate,
+                                        quick=quick)  # fmt: skip
+    except ScenarioError as exc:
+        _fail(exc.problems)
+    except BondlabError as exc:
+        _fail([str(exc)])
+    try:
+        with _study_progress(quiet) as progress:
+            result = sip_buffer.run_study(planned, out, workers=workers, scheduler=scheduler,
+                                          progress=progress)  # fmt: skip
+    except (BondlabError, OSError) as exc:  # the folder, the scheduler
+        _fail([str(exc)])
+    except KeyboardInterrupt:
+        typer.echo(f"interrupted: run the same command again to continue {out}", err=True)
+        raise typer.Exit(130) from None
+    spec, record = planned.spec, result.record
+    failed = sum(s["errors"] for s in record["sweeps"].values())
+    typer.echo(
+        f"{spec.scenario}: {len(spec.shares)} shares x {len(spec.seeds)} seeds in "
+        f"{len(spec.conditions)} conditions"
+        + (f", Sobol N={spec.sobol_samples}" if spec.sobol_samples else "")
+        + f": {record['runs']} runs, {failed} failed"
+    )
+    typer.echo(f"smallest buffer share absorbing {spec.target:.0%} of early exits by value "
+               "(95% CI over seeds):")  # fmt: skip
+    for row in result.crossings.filter(result.crossings["measure"] == "absorption_value").iter_rows(
+        named=True
+    ):
+        typer.echo(f"  {row['condition']}: {_share(row['estimate'])} "
+                   f"[{_share(row['ci_low'])}, {_share(row['ci_high'])}]")  # fmt: skip
+    if result.sobol is not None:
+        ranked = ", ".join(
+            f"{r['factor']} {r['ST']:.2f}" for r in result.sobol.iter_rows(named=True)
+        )
+        typer.echo(f"Sobol total indices of absorption: {ranked}")
+    typer.echo(str(result.folder))
+    if failed:
+        raise typer.Exit(1)
+
+
+def _share(value: float | None) -> str:
+    return "beyond the grid" if value is None else f"{value:.3f}"
+
+
+@contextmanager
+def _study_progress(quiet: bool) -> Iterator[Callable[[str, int, int, int], None] | None]:
+    """A progress callback for a study's sweeps, one after the other: a bar each."""
+    if quiet:
+        yield None
+        return
+    current: list[Any] = []  # [sweep name, its bar's context, its callback]
+
+    def progress(name: str, done: int, total: int, errors: int) -> None:
+        if not current or current[0] != name:
+            if current:
+                current[1].__exit__(None, None, None)
+            bar = _sweep_progress(name, quiet=False)
+            current[:] = [name, bar, bar.__enter__()]
+        current[2](done, total, errors)
+
+    try:
+        yield progress
+    finally:
+        if current:
+            current[1].__exit__(None, None, None)
+
+
+@app.command("verify")
+def verify_command(
+    run_dir: Annotated[Path, typer.Argument(metavar="RUN_DIR", help="A run's results folder.")],
+    rerun: Annotated[
+        bool,
+        typer.Option(
+            "--rerun/--no-rerun",
+            help="Run the manifest's scenario and seed again and compare the files.",
+        ),
+    ] = True,
+) -> None:
+    """Verify a run: its audit chain, every file against the manifest's sha256, and a re-run
+    from the manifest that must give the same files. Exit status: 0 verified; 1 tampered (the
+    first broken record and each changed file are named) or not reproduced; 2 a folder that
+    cannot be checked; 3 made with another version (its files intact, its re-run here
+    differs)."""
+    from sim.records.verify import BadRunFolder, verify
+
+    rerun_with = None
+    if rerun:
+        from sim.engine.kernel import run as rerun_with  # the engine: only to re-run
+    try:
+        verdict = verify(run_dir, rerun=rerun_with)
+    except BadRunFolder as exc:
+        _fail([str(exc)])
+    except (BondlabError, OSError) as exc:  # unreadable files; a scenario that cannot run here
+        _fail([f"{run_dir}: cannot be verified: {_one_line(exc)}"])
+    for line in verdict.findings:
+        typer.echo(line)
+    raise typer.Exit(verdict.exit_code)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " / ".join(line for line in str(exc).splitlines() if line) or type(exc).__name__
+
+
+@app.command("receipts")
+def receipts_command(
+    run_dir: Annotated[Path, typer.Argument(metavar="RUN_DIR", help="A run's results folder.")],
+    agent: Annotated[
+        int | None, typer.Option(metavar="N", help="Only the trades of account N, either side.")
+    ] = None,
+    trade: Annotated[
+        int | None, typer.Option(metavar="ID", help="One trade's receipt in full (JSON).")
+    ] = None,
+    csv: Annotated[
+        Path | None, typer.Option(metavar="FILE", help="Write the receipts to FILE as CSV.")
+    ] = None,
+) -> None:
+    """Trade receipts: each trade's price, accrued interest, both sides' fees and what each
+    paid or received, the valuation in force with its breakdown, and each venue's best bid
+    and ask at the time (money in rupees here; in paise in the CSV and JSON)."""
+    import json
+
+    import polars as pl
+
+    from sim.records.result import Result
+    from sim.records.store import write_bytes_atomically
+
+    try:
+        result = Result.load(run_dir)
+        table = result.receipts()
+        if trade is not None:
+            receipt = result.receipt(trade)
+            if agent is not None and agent not in (receipt["buyer"]["agent"],
+                                                   receipt["seller"]["agent"]):  # fmt: skip
+                _fail([f"{run_dir}: trade {trade} is not one of account {agent}'s"])
+            table = table.filter(pl.col("trade_id") == trade)
+        elif agent is not None:
+            table = table.filter((pl.col("buyer") == agent) | (pl.col("seller") == agent))
+        if csv is not None:
+            write_bytes_atomically(csv, table.write_csv().encode())
+    except (BondlabError, OSError) as exc:  # a missing or damaged run; an unwritable file
+        _fail([_one_line(exc)])
+    if trade is not None:
+        typer.echo(json.dumps(receipt, indent=2, ensure_ascii=False))
+    elif csv is None:
+        _print_wide(_receipts_table(table, f"{result.run_id}: {table.height} trades"))
+    if csv is not None:
+        typer.echo(str(csv))
+
+
+_RECEIPT_ROWS = 50  # printed; --csv writes them all
+
+
+def _receipts_table(table, title: str):
+    """`bondlab receipts`' table: a row per trade, money in rupees, the venue's own quote."""
+    from rich.table import Table
+
+    grid = Table("trade", "time", "venue", "instrument", "buyer", "seller", "qty", "clean",
+                 "accrued ₹", "buyer fee ₹", "seller fee ₹", "fair clean", "vs fair bp",
+                 "its bid", "its ask", title=title)  # fmt: skip
+    for column in grid.columns[4:]:
+        column.justify = "right"
+
+    def rupees(paise: int | None) -> str:
+        return "" if paise is None else f"{paise / 100:,.2f}"
+
+    def number(value: float | None, digits: int) -> str:
+        return "" if value is None else f"{value:,.{digits}f}"
+
+    for row in table.head(_RECEIPT_ROWS).iter_rows(named=True):
+        venue, tick = row["venue"], row["clean_price"] / row["price"]
+
+        def quote(side: str, row=row, venue=venue, tick=tick) -> str:
+            ticks = row.get(f"{venue}_{side}")
+            return "" if ticks is None else f"{ticks * tick:,.2f}"
+
+        grid.add_row(
+            str(row["trade_id"]), f"{row['datetime']:%Y-%m-%d %H:%M:%S}", venue,
+            row["instrument"], str(row["buyer"]), str(row["seller"]), str(row["qty"]),
+            number(row["clean_price"], 2), rupees(row["accrued"]), rupees(row["buyer_fee"]),
+            rupees(row["seller_fee"]), number(row["fair_clean_price"], 4),
+            number(row["price_vs_fair_bp"], 1), quote("bid"), quote("ask"),
+        )  # fmt: skip
+    if table.height > _RECEIPT_ROWS:
+        grid.caption = f"the first {_RECEIPT_ROWS} of {table.height}: --csv FILE writes them all"
+    return grid
+
+
 @app.command("serve")
 def serve_command(
     scenario: ScenarioArgument,
