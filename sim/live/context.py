@@ -33,7 +33,7 @@ from sim.market.orders import Reason, Side, Status
 from sim.pricing import Liquidity
 from sim.strategy.api import HANDLERS, LOGGER, TRADES_KEPT, Book, Component, Valuation, send_route
 from sim.strategy.forecasts import FORECAST_DAYS, Forecast
-from sim.strategy.routing import RoutePlan, VenueView, route
+from sim.strategy.routing import RoutePlan, VenueView, route, taken_levels
 
 _TERMS = ("issuer", "sector", "rating", "coupon", "issue", "maturity", "frequency", "day_count")
 
@@ -301,19 +301,13 @@ class LiveContext:
         )
 
     def _venue_view(self, row: dict, symbol: str, side) -> VenueView:
-        buying = Side.parse(side) is Side.BUY
-        book = self._books.get((row["venue"], symbol))
-        if book is not None:
-            levels = book.asks if buying else book.bids
-        else:
-            price, qty = (
-                (row["ask_ticks"], row["ask_qty"]) if buying else (row["bid_ticks"], row["bid_qty"])
-            )
-            levels = ((price, qty),) if price is not None and qty else ()
+        """What the router sees of a venue (`row`: its line of the service's quote)."""
+        venue = row["venue"]
+        levels = taken_levels(side, self._books.get((venue, symbol)), self.quote(venue, symbol))
         band = None if row["band_ticks"] is None else tuple(row["band_ticks"])
         return VenueView(
-            row["venue"],
-            tuple(levels),
+            venue,
+            levels,
             taker_fee_bps=Decimal(row["taker_fee_bps"]),
             band=band,
             halted=row["halted_until"] > self.now,

@@ -80,11 +80,11 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from sim.engine.participant import Participant
 from sim.market.messages import Quote, Response
-from sim.market.orders import Reason, Side, Status
+from sim.market.orders import Reason, Status
 from sim.pricing import Liquidity, liquidity_premium_bp
 from sim.pricing.curves import cashflow_times, price_cashflows
 from sim.strategy.forecasts import FORECAST_DAYS, Forecast, forecast
-from sim.strategy.routing import RoutePlan, VenueView, route
+from sim.strategy.routing import RoutePlan, VenueView, route, taken_levels
 from sim.strategy.walk_forward import WalkForward
 from sim.units import NS_PER_DAY
 
@@ -502,17 +502,10 @@ class StrategyParticipant(Participant):
 
     def _venue_view(self, venue: str, symbol: str, side) -> VenueView:
         """What the router sees of `venue`: the levels an order on `side` would take."""
-        buying = Side.parse(side) is Side.BUY
-        book = self._books.get((venue, symbol))
-        if book is not None:
-            levels = book.asks if buying else book.bids
-        else:
-            quote = self.quote(venue, symbol)
-            price, qty = (quote.ask, quote.ask_qty) if buying else (quote.bid, quote.bid_qty)
-            levels = ((price, qty),) if price is not None and qty else ()
+        levels = taken_levels(side, self._books.get((venue, symbol)), self.quote(venue, symbol))
         return VenueView(
             venue,
-            tuple(levels),
+            levels,
             taker_fee_bps=Decimal(self.taker_fee_rate(venue)) / 100,
             band=self.price_limits(venue, symbol),
             halted=self.halted_until(venue, symbol) > self.now,

@@ -362,3 +362,13 @@ def _positive(value: object, what: str) -> int:
     if number is None or number <= 0:
         raise ValueError(f"{what} must be a positive integer, got {value!r}")
     return number
+
+
+def taken_levels(side, book, quote) -> tuple[tuple[int, int], ...]:
+    """The (price, qty) levels an order on `side` would take at a venue: from its last depth
+    snapshot (`book`, with ``bids`` and ``asks``), else from the top of its `quote`."""
+    buying = Side.parse(side) is Side.BUY
+    if book is not None:
+        return tuple(book.asks if buying else book.bids)
+    price, qty = (quote.ask, quote.ask_qty) if buying else (quote.bid, quote.bid_qty)
+    return ((price, qty),) if price is not None and qty else ()
