@@ -18,6 +18,14 @@ from sim.cli.base import (
 from sim.errors import BondlabError
 from sim.scenario.model import ScenarioError
 
+# Where the runs go, for every command that runs many.
+Workers = Annotated[
+    int, typer.Option(metavar="K", min=1, help="Runs at a time, on a local process pool.")
+]
+Scheduler = Annotated[
+    str | None, typer.Option(metavar="tcp://HOST:PORT", help="Run on this Dask cluster instead.")
+]
+
 
 @app.command("sweep")
 def sweep_command(
@@ -33,13 +41,8 @@ def sweep_command(
     seeds: Annotated[
         str, typer.Option(metavar="N", help="Seeds 1 to N (or A..B, or 1,2,5).")
     ] = "1",
-    workers: Annotated[
-        int, typer.Option(metavar="K", min=1, help="Runs at a time, on a local process pool.")
-    ] = 1,
-    scheduler: Annotated[
-        str | None,
-        typer.Option(metavar="tcp://HOST:PORT", help="Run on this Dask cluster instead."),
-    ] = None,
+    workers: Workers = 1,
+    scheduler: Scheduler = None,
     out: Annotated[
         Path | None,
         typer.Option(
@@ -155,13 +158,8 @@ def sip_buffer_command(
     target: Annotated[
         float, typer.Option(metavar="SHARE", help="Target share of early exits absorbed.")
     ] = 0.8,
-    workers: Annotated[
-        int, typer.Option(metavar="K", min=1, help="Runs at a time, on a local process pool.")
-    ] = 1,
-    scheduler: Annotated[
-        str | None,
-        typer.Option(metavar="tcp://HOST:PORT", help="Run on this Dask cluster instead."),
-    ] = None,
+    workers: Workers = 1,
+    scheduler: Scheduler = None,
     out: Annotated[
         Path,
         typer.Option(metavar="DIR", help="The study's folder (its sweeps resume there)."),
