@@ -24,7 +24,9 @@ it only quotes the side that reduces inventory. When the estimated volatility ex
 `fraction` when it strikes (until the shock has faded to nothing at an open). On top of
 that, every maker that still quotes multiplies its spread (the minimum width included) by
 ``1 + (spread_multiplier - 1) x f``, with f the shock's path fraction on the day (the
-largest if several shocks). With `post_only` its quotes never
+largest if several shocks), and moves its reservation price ``lean_bp x f`` of s down: in a
+market of sellers, dealers short of balance sheet price to sell, not to buy (Kargar et al.,
+RFS 2021), so a seller's immediacy costs more than a buyer's. With `post_only` its quotes never
 cross the quote it observes (a bid stays below the best ask it sees, an ask above the best
 bid): a skewed reservation price moves its quotes to the touch, not through it. It sees the
 quote one latency late, so a quote may still meet an order that arrived since (the venue's own
@@ -117,6 +119,7 @@ class MarketMaker(Participant):
         self._min_width = dict.fromkeys(market.symbols(), 0.0)  # share of price, by rating
         self.withdrawn = False
         self.spread_factor = 1.0  # the day's liquidity-withdrawal widening
+        self.lean = 0.0  # and its lean below value, a share of the price
         self.checks = 0
         self.checks_met = 0
         self.spread_sum = 0.0
@@ -162,6 +165,7 @@ class MarketMaker(Participant):
         inventory = (self.position(symbol) - p.units) / p.quote_size
         r = reservation_price(centre, inventory, p.gamma, sigma2, horizon)
         r = min(max(r, centre - p.max_spread_ticks), centre + p.max_spread_ticks)
+        r -= centre * self.lean
         spread = max(
             optimal_spread(p.gamma, sigma2, horizon, p.k), centre * self._min_width[symbol]
         )
@@ -220,6 +224,7 @@ class MarketMaker(Participant):
         self.spread_factor = 1.0 + market.shock_level(
             LiquidityWithdrawalShock, day, size=_spread_added
         )
+        self.lean = market.shock_level(LiquidityWithdrawalShock, day, size=_lean) / 10_000
         self._markets = market.listings(day)  # matured bonds no longer trade
         widths = self.params.min_spread_bp
         for symbol in self._min_width:  # ratings migrate
@@ -245,6 +250,11 @@ class MarketMaker(Participant):
 def _spread_added(shock: LiquidityWithdrawalShock) -> float:
     """A withdrawal's full widening of the spreads still quoted, as a multiple of them."""
     return shock.spread_multiplier - 1.0
+
+
+def _lean(shock: LiquidityWithdrawalShock) -> float:
+    """A withdrawal's full lean of the quotes below value, in bp."""
+    return shock.lean_bp
 
 
 def build(market, params: MarketMakerParams, seeds):

@@ -290,11 +290,14 @@ class RedemptionWaveShock(_Shock):
 class LiquidityWithdrawalShock(_Shock):
     """Market makers withdraw: each pulls its quotes with probability ``fraction``, and those
     still quoting widen their spreads ``spread_multiplier`` times (at full size; by
-    ``1 + (spread_multiplier - 1) x fraction of the path``)."""
+    ``1 + (spread_multiplier - 1) x fraction of the path``) and centre them ``lean_bp`` below
+    the price they quote around (by ``lean_bp x fraction of the path``): dealers who will not
+    take bonds onto their balance sheets in a market of sellers price to sell, not to buy."""
 
     kind: Literal["liquidity_withdrawal"]
     fraction: Float = Field(ge=0, le=1)
     spread_multiplier: Float = Field(1.0, ge=1, le=50)
+    lean_bp: Float = Field(0.0, ge=0, le=2000)
 
     @property
     def level(self) -> float:

@@ -133,6 +133,17 @@ def test_makers_widen_their_spread_along_the_withdrawals_path():
     assert maker.quotes("EXCH", "ABM") == (9_910, 10_090)  # 20 x stress_widen 3 x 3
 
 
+def test_makers_lean_their_quotes_below_value_along_the_withdrawals_path():
+    # A 50 bp lean ramped over 4 days from day 1: 50 x (d - 1) / 4 bp of the 10,000-tick
+    # centre on day d, both quotes moved down together, the 20-tick spread kept.
+    shock = withdrawal(1, 0.0, 1.0, **ramp(4))
+    maker = maker_in({**shock, "lean_bp": 50.0})
+    assert quotes_on(maker, 0) == (9_990, 10_010)
+    assert quotes_on(maker, 1) == (9_990, 10_010)
+    assert quotes_on(maker, 3) == (9_965, 9_985)  # 25 bp: 25 ticks down
+    assert quotes_on(maker, 5) == (9_940, 9_960)  # 50 bp at full size
+
+
 def test_at_multiplier_one_a_withdrawal_leaves_the_quotes_alone():
     calm = maker_in()
     shocked = maker_in({"kind": "liquidity_withdrawal", "day": 1, "fraction": 0.5})

@@ -767,6 +767,8 @@ RedemptionWaveShock.hazard_multiplier >= 1
 RedemptionWaveShock.hazard_multiplier <= 1000
 LiquidityWithdrawalShock.spread_multiplier >= 1
 LiquidityWithdrawalShock.spread_multiplier <= 50
+LiquidityWithdrawalShock.lean_bp >= 0
+LiquidityWithdrawalShock.lean_bp <= 2000
 RepoHaircutShock.day >= 0
 RepoHaircutShock.path min_length 1
 RepoHaircutShock.add_pct min_length 1
