@@ -516,15 +516,22 @@ class Simulation:
         return Result.load(path)
 
     def _record_halts(self) -> None:
-        """The halts the scenario's ``venue_halt`` shocks put in force (as `_venue_shock` does),
-        one row per instrument: recorded once the run is over, from the scenario alone."""
+        """The halts the scenario's ``venue_halt`` shocks put in force (as `_venue_shock` does)
+        and the venues' circuit breakers tripped, one row per instrument, in time order:
+        recorded once the run is over."""
         cal = self.calendar
+        halts = []
         for shock in self.scenario.shocks:
             if isinstance(shock, VenueHaltShock):
                 start = self._shock_time(shock)
                 until = min(start + round(shock.minutes * NS_PER_MINUTE), cal.session(shock.day)[1])
                 for symbol in shock.symbols or self.venues[shock.venue].symbols:
-                    self.recorder.halt(start, shock.venue, symbol, until, shock.kind)
+                    halts.append((start, shock.venue, symbol, until, shock.kind))
+        for name, venue in self.venues.items():
+            halts += [(t, name, symbol, until, "circuit_breaker")
+                      for t, symbol, until in venue.breaker_halts]  # fmt: skip
+        for halt in sorted(halts, key=lambda h: h[:3]):  # stable: a shock's before a trip's
+            self.recorder.halt(*halt)
 
     def _with_breakdown(self, fair_values):
         """`fair_values` with each valuation's breakdown (`sim.records.recorder`'s frame doc):

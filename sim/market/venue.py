@@ -196,6 +196,9 @@ class Venue:
         self._new_order, self._modify_order, self._cancel_order = _one_call_kernels()
         self._traded_at = (0, 0)  # (time, settlement time) of the last request that traded
         self.halted = False
+        # (time, symbol, until) of each circuit-breaker trip: the run's records and audit
+        # trail show them as halts.
+        self.breaker_halts: list[tuple[int, str, int]] = []
 
     # --- set-up --------------------------------------------------------------------------
 
@@ -951,6 +954,7 @@ class Venue:
         if not low <= last <= high:
             listing.book.halt()
             listing.halted_until = now + self.price_band.halt_ns
+            self.breaker_halts.append((now, listing.instrument.symbol, listing.halted_until))
             if not listing.anchored:
                 listing.reference = last
 

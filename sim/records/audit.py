@@ -21,8 +21,8 @@ as in the frames; agents are account numbers, clients the client codes):
 ``run``
     the first: run_id, scenario_hash, seed, format (this layout's version).
 ``halt``
-    a venue halts an instrument (the scenario's ``venue_halt`` shocks; a circuit breaker's
-    own halts happen inside the venue and show as orders rejected ``halted``): time, venue,
+    a venue halts an instrument (the scenario's ``venue_halt`` shocks, cause "venue_halt";
+    a trade beyond its price band's halt threshold, cause "circuit_breaker"): time, venue,
     instrument, until, cause.
 ``ledger``
     a movement off the books (transfers.parquet: deposits, issues, coupons, redemptions,

@@ -65,10 +65,11 @@ leaving it, or changing hands bilaterally, e.g. a SIP pool buying an exit or a r
     time: Int64 (when it decided), agent: Int64, venue: Categorical, instrument: Categorical,
     order_id: Int64 (the venue's id, as in orders; 0 when the venue refused the order), details:
     String (JSON: what the strategy gave, the routing plan of a routed order)
-``halts`` (only in a run whose scenario halts a venue: its ``venue_halt`` shocks, one row per
-instrument halted; a circuit breaker's own halts, inside the venue, are not among them)
+``halts`` (only in a run where a venue halted an instrument: the scenario's ``venue_halt``
+shocks and the venues' circuit breakers, one row per instrument halted, in time order)
     time: Int64, venue: Categorical, instrument: Categorical, until: Int64 (when trading may
-    resume), cause: Categorical ("venue_halt")
+    resume), cause: Categorical ("venue_halt", or "circuit_breaker": a trade beyond the price
+    band's halt threshold)
 ``fx`` (only in a run whose scenario has an FX shock: exchange rates for the narrative, which
 nothing in the market trades on)
     time: Int64, pair: Categorical (base then quote currency, "USDINR"), rate: Float64 (an

@@ -176,8 +176,9 @@ class Result:
 
     @property
     def halts(self) -> pl.DataFrame:
-        """The halts the scenario's venue-halt shocks put in force (time, venue, instrument,
-        until, cause); without rows when it has none."""
+        """The halts in force during the run, the scenario's venue-halt shocks and the
+        venues' circuit breakers (time, venue, instrument, until, cause); without rows when
+        there were none."""
         return self._optional("halts")
 
     def receipts(self) -> pl.DataFrame:

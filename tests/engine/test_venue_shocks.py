@@ -281,12 +281,40 @@ def test_new_circuit_breaker_settings_bound_orders_and_halt_at_their_thresholds(
     send(sim, "EXCH", "ABM", "sell", 10_101, now)
     assert send(sim, "EXCH", "ABM", "buy", 10_101, now).status is Status.FILLED
     assert exch.halted_until("ABM") == now + 5 * NS_PER_MINUTE
+    assert exch.breaker_halts == [(now, "ABM", now + 5 * NS_PER_MINUTE)]  # for the records
     assert refused(send(sim, "EXCH", "ABM", "buy", PAR, now + 5 * NS_PER_MINUTE - 1), Reason.HALTED)
     assert send(sim, "EXCH", "ABM", "buy", PAR, now + 5 * NS_PER_MINUTE).ok
     # The band is still centred on the published value, which trades cannot move.
     assert exch.reference_price("ABM") == PAR
     # The other venue keeps its own band: 10% of 10_000.
     assert sim.venues["ALT"].price_limits("ABM") == (9_000, 11_000)
+
+
+TRIPWIRE = NARROW_BAND.replace("halt_pct = 1", "halt_pct = 0.1")  # 10 ticks from 100.00
+
+
+def test_in_a_run_every_circuit_breaker_trip_is_a_recorded_halt(tmp_path):
+    result = run(scenario(tmp_path, TRIPWIRE, agents=AGENTS), seed=2, out=None)
+    halts = result.halts.with_columns(pl.col(pl.Categorical).cast(pl.String))
+    trips = halts.filter(pl.col("cause") == "circuit_breaker")
+    assert trips.height >= 2 and halts["time"].is_sorted()
+    assert set(trips["venue"]) == {"EXCH"}  # ALT's 5% band is never reached
+    assert (trips["until"] - trips["time"] == 5 * NS_PER_MINUTE).all()
+    trades = result.trades.with_columns(pl.col(pl.Categorical).cast(pl.String))
+    orders = result.orders.with_columns(pl.col(pl.Categorical).cast(pl.String))
+    for t, venue, symbol, until in trips.select("time", "venue", "instrument", "until").rows():
+        market = (pl.col("venue") == venue) & (pl.col("instrument") == symbol)
+        # tripped by a trade at that moment beyond 10 ticks of the band's centre, 100.00
+        tripping = trades.filter(market & (pl.col("time") == t))
+        assert ((tripping["price"] - PAR).abs() > 10).any()
+        sent = orders.filter(
+            market & pl.col("time").is_between(t + 1, until, closed="left")
+            & (pl.col("type") != "cancel")
+        )  # fmt: skip
+        assert set(sent["reason"]) <= {"halted"}
+        assert trades.filter(
+            market & pl.col("time").is_between(t + 1, until, closed="left")
+        ).is_empty()
 
 
 # --- fx -------------------------------------------------------------------------------------
