@@ -269,7 +269,10 @@ class Scenario:
     def __post_init__(self) -> None:
         object.__setattr__(self, "populations", MappingProxyType(dict(self.populations)))
         object.__setattr__(self, "kinds", MappingProxyType(dict(self.kinds)))
-        text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        # The JSON sorts keys, and the populations' order sets their seeds and accounts: the
+        # order is hashed beside it, so that two files differing only in it differ in hash.
+        order = list(self.populations)
+        text = json.dumps([self.to_dict(), order], sort_keys=True, separators=(",", ":"))
         object.__setattr__(self, "hash", hashlib.sha256(text.encode()).hexdigest())
 
     @property

@@ -313,7 +313,13 @@ def test_left_out_shock_fields_take_the_documented_defaults(tmp_path):
         {**step, "kind": "default", "issuer": "NHAI", "contagion_bp": 0.0},
         {**step, "kind": "volatility", "multiplier": 2.0},
         {**step, "kind": "redemption_wave", "hazard_multiplier": 3.0},
-        {**step, "kind": "liquidity_withdrawal", "fraction": 0.5, "spread_multiplier": 1.0},
+        {
+            **step,
+            "kind": "liquidity_withdrawal",
+            "fraction": 0.5,
+            "spread_multiplier": 1.0,
+            "lean_bp": 0.0,
+        },
         {**step, "kind": "repo_haircut", "add_pct": {"BBB": 10.0}},
         {"day": 1, "kind": "venue_halt", "venue": "NSE", "minutes": 30.0},
         {**step, "kind": "fx", "pair": "USDINR", "size_pct": 20.0},
@@ -510,6 +516,20 @@ def test_hash_is_stable_and_follows_values(tmp_path):
     # the same value written differently is the same scenario
     assert load_scenario(path, ["venues.0.fees.taker_bps=1.0"]).hash == first.hash
     assert load_scenario(path, ["instruments.0.tick_size='0.010'"]).hash == first.hash
+
+
+def test_the_populations_order_is_part_of_the_hash(tmp_path):
+    # It sets their seeds and accounts, so a file with them the other way round is another run.
+    swapped = FULL.replace("[test_pool]\nbuffer_fraction = 0.25\n", "") + (
+        "\n[test_pool]\nbuffer_fraction = 0.25\n"
+    )
+    first, second = (
+        load_scenario(write(tmp_path, FULL)),
+        load_scenario(write(tmp_path, swapped, "y.toml")),
+    )
+    assert list(first.populations) == ["test_pool", "test_crowd"]
+    assert list(second.populations) == ["test_crowd", "test_pool"]
+    assert first.to_dict() == second.to_dict() and first.hash != second.hash
 
 
 def test_a_scenario_equals_only_scenarios(tmp_path):
