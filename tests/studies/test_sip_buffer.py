@@ -20,7 +20,7 @@ from sim.market.messages import Response, Trade
 from sim.market.orders import Reason, Side, Status
 from sim.scenario.model import load_scenario
 from sim.scenario.registry import agent_kinds, register
-from sim.studies.sip_buffer import conditions, crossing, sobol, table
+from sim.studies.sip_buffer import conditions, crossing, sobol, study, table
 from sim.studies.sweep import SweepError
 
 if "sip" not in agent_kinds():
@@ -136,6 +136,17 @@ def test_the_sobol_design_as_sweep_points():
         sobol.design(12)
     with pytest.raises(ValueError, match="finite"):
         sobol.analyze(np.full(len(points), np.nan))
+
+
+def test_a_sobol_sweep_whose_every_run_failed_is_one_error_naming_the_first():
+    # No run succeeded, so the rows have no metric columns at all.
+    rows = pl.DataFrame({"point": [0, 1], "status": ["error", "error"],
+                         "error": ["RuntimeError: boom", "RuntimeError: boom"]})  # fmt: skip
+    plan = study.plan_study(quick=True)
+    with pytest.raises(
+        study.StudyError, match=r"^sobol: no run .* \(2 failed: RuntimeError: boom\)"
+    ):
+        study._sobol(plan, rows)
 
 
 # --- the SIP metrics the study reads --------------------------------------------------------

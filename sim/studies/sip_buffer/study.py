@@ -47,6 +47,7 @@ QUICK_SHARES = "0,0.5"
 QUICK_SEEDS = 2
 QUICK_SOBOL_SAMPLES = 2
 SOBOL = "sobol"
+SOBOL_OUTPUT = "sip.absorption_rate_value"  # what the indices apportion
 MEASURES = ("absorption_value", "absorption_units")
 
 
@@ -311,9 +312,13 @@ def _matrix(runs: pl.DataFrame, measure: str) -> tuple[np.ndarray, np.ndarray]:
 def _sobol(study: StudyPlan, rows: pl.DataFrame) -> tuple[pl.DataFrame, dict]:
     """Sobol indices of the absorption by value; a run without a value (it failed, or saw no
     exits) counts at the mean of the others, and the record says how many did."""
+    if SOBOL_OUTPUT not in rows.columns:  # no run succeeded, so no metric has a column
+        errors = rows["error"].drop_nulls()
+        first = f": {errors[0]}" if len(errors) else ""
+        raise StudyError(f"sobol: no run gave an absorption rate ({rows.height} failed{first})")
     outputs = (
         rows.sort("point")
-        .select(pl.when(pl.col("status") == "ok").then(pl.col("sip.absorption_rate_value")))
+        .select(pl.when(pl.col("status") == "ok").then(pl.col(SOBOL_OUTPUT)))
         .to_series()
         .to_numpy()
         .astype(float)
@@ -327,7 +332,7 @@ def _sobol(study: StudyPlan, rows: pl.DataFrame) -> tuple[pl.DataFrame, dict]:
         "base_samples": study.spec.sobol_samples,
         "runs": int(outputs.size),
         "missing": missing,
-        "output": "sip.absorption_rate_value",
+        "output": SOBOL_OUTPUT,
         "factors": [asdict(f) for f in study_sobol.FACTORS],
         "indices": indices.to_dicts(),
     }
