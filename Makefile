@@ -10,7 +10,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-all bench lint lab mutate clean-venv
+.PHONY: run test test-all chromium bench lint lab mutate clean-venv
 
 # Rebuilt when pyproject.toml or setup.py changes, so a new dependency is never missed.
 # Everything: the dev tools and every extra (gate, service, cluster, lab).
@@ -23,11 +23,18 @@ $(STAMP): pyproject.toml setup.py
 run: $(STAMP)
 	$(BIN)/bondlab run scenarios/baseline.toml
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(BIN)/python -m pytest -q -m "not slow" -n 2
 
-test-all: $(STAMP)
+test-all: $(STAMP) chromium
 	$(BIN)/python -m pytest -q -n 2
+
+# The report's tests (tests/report) render it in Debian's headless chromium: installed when
+# missing (as root, as CI runs), refreshing the package lists only if the install needs it.
+APT_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends
+chromium:
+	command -v chromium >/dev/null || $(APT_INSTALL) chromium \
+		|| { apt-get update -q && $(APT_INSTALL) chromium; }
 
 # JupyterLab on the repository, on loopback only; it prints the URL with its token. Jupyter
 # refuses to run as root (containers often do) unless told to.

@@ -112,6 +112,7 @@ def test_the_wheel_ships_every_package_and_scenario(wheel):
         assert f"sim/scenario/shipped/{scenario.name}" in names
     assert not any(name.startswith("scenarios/") for name in names)
     assert "sim/gate/gate.toml" in names  # the gate's shipped policy
+    assert "sim/presentation/report/templates/report.html.j2" in names  # the report's page
 
 
 def test_the_installed_copy_is_the_one_imported(venv, tmp_path):
@@ -148,6 +149,16 @@ def test_bondlab_runs_a_shipped_scenario_by_name(venv, tmp_path):
     assert int(trades) > 0 and conserved == "True"
     # An installed bondlab records no commit, even inside another project's repository.
     assert commit == "None"
+
+
+def test_the_installed_copy_renders_the_report_page(venv, tmp_path):
+    code = (
+        "from sim.presentation.report.model import Report\n"
+        "from sim.presentation.report.render import render_html\n"
+        "print(render_html(Report('run', 'a title', 'now', '0', ())).count('a title'))"
+    )
+    done = _run([venv / "bin" / "python", "-c", code], **_outside_the_repo(tmp_path))
+    assert done.stdout.strip() == "2"  # the <title> and the heading
 
 
 @pytest.fixture

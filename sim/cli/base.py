@@ -64,6 +64,11 @@ def fail(problems: Iterable[str]) -> NoReturn:
     raise typer.Exit(2)
 
 
+def one_line(exc: BaseException) -> str:
+    """An exception's message on one line (its lines joined), for `fail`."""
+    return " / ".join(line for line in str(exc).splitlines() if line) or type(exc).__name__
+
+
 def load(path: str | Path, overrides: list[str] | None) -> Scenario:
     try:
         return load_scenario(path, overrides or ())

@@ -1,4 +1,5 @@
-"""`bondlab verify` and `bondlab receipts`: a run folder as a regulator reads it."""
+"""`bondlab verify`, `bondlab receipts` and `bondlab surveil`: a run folder as a regulator reads
+it."""
 
 from __future__ import annotations
 
@@ -7,11 +8,7 @@ from typing import Annotated
 
 import typer
 
-from sim.cli.base import (
-    app,
-    fail,
-    print_wide,
-)
+from sim.cli.base import app, fail, one_line, print_wide
 from sim.errors import BondlabError
 
 
@@ -41,7 +38,7 @@ def verify_command(
     except BadRunFolder as exc:
         fail([str(exc)])
     except (BondlabError, OSError) as exc:  # unreadable files; a scenario that cannot run here
-        fail([f"{run_dir}: cannot be verified: {_one_line(exc)}"])
+        fail([f"{run_dir}: cannot be verified: {one_line(exc)}"])
     for line in verdict.findings:
         typer.echo(line)
     raise typer.Exit(verdict.exit_code)
@@ -84,7 +81,7 @@ def receipts_command(
         if csv is not None:
             write_bytes_atomically(csv, table.write_csv().encode())
     except (BondlabError, OSError) as exc:  # a missing or damaged run; an unwritable file
-        fail([_one_line(exc)])
+        fail([one_line(exc)])
     if trade is not None:
         typer.echo(json.dumps(receipt, indent=2, ensure_ascii=False))
     elif csv is None:
@@ -131,5 +128,80 @@ def _receipts_table(table, title: str):
     return grid
 
 
-def _one_line(exc: BaseException) -> str:
-    return " / ".join(line for line in str(exc).splitlines() if line) or type(exc).__name__
+@app.command("surveil")
+def surveil_command(
+    run_dir: Annotated[Path, typer.Argument(metavar="RUN_DIR", help="A run's results folder.")],
+    detector: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="NAME",
+            help="Run only this detector (repeat for several): spoofing, layering, wash_trade, "
+            "marking_the_close, quote_stuffing, momentum_ignition, mm_obligation.",
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(metavar="FILE", help="Write the alerts to FILE (parquet).")
+    ] = None,
+) -> None:
+    """Market-abuse surveillance of a run: spoofing, layering, wash trades, marking the close,
+    quote stuffing, momentum ignition and market makers' obligation breaches, one alert a row
+    with its evidence (sim/analytics/surveillance)."""
+    import io
+
+    from sim.analytics.surveillance import DETECTOR_NAMES, SurveillanceParams, surveil_result
+    from sim.records.result import Result
+    from sim.records.store import write_bytes_atomically
+    from sim.scenario.config import closest
+
+    unknown = [name for name in detector or () if name not in DETECTOR_NAMES]
+    if unknown:
+        hints = [closest(name, DETECTOR_NAMES) for name in unknown]
+        fail([
+            f"--detector {name}: no such detector ("
+            + (f"did you mean {hint}? " if hint else "")
+            + f"detectors: {', '.join(DETECTOR_NAMES)})"
+            for name, hint in zip(unknown, hints, strict=True)
+        ])  # fmt: skip
+    params = SurveillanceParams(detectors=tuple(dict.fromkeys(detector or DETECTOR_NAMES)))
+    try:
+        result = Result.load(run_dir)
+        alerts = surveil_result(result, params=params)
+    except (BondlabError, OSError) as exc:  # a missing or damaged run
+        fail([one_line(exc)])
+    if out is not None:
+        buffer = io.BytesIO()
+        alerts.write_parquet(buffer)
+        try:
+            write_bytes_atomically(out, buffer.getvalue())
+        except OSError as exc:
+            fail([f"{out}: cannot be written ({exc.strerror or exc})"])
+    print_wide(_alerts_table(alerts, f"{result.run_id}: {alerts.height} alerts"))
+    if out is not None:
+        typer.echo(str(out))
+
+
+_ALERT_ROWS = 50  # printed; --out writes them all
+
+
+def _alerts_table(alerts, title: str):
+    """`bondlab surveil`'s table: a row per alert, with its evidence."""
+    from rich.table import Table
+
+    from sim.analytics.surveillance.alerts import clock
+
+    grid = Table("detector", "agent", "client", "venue", "instrument", "start", "score",
+                 "orders", "trades", "evidence", title=title)  # fmt: skip
+    for column in (grid.columns[1], *grid.columns[6:9]):
+        column.justify = "right"
+    for row in alerts.head(_ALERT_ROWS).iter_rows(named=True):
+        grid.add_row(
+            row["detector"], str(row["agent"]), row["client"] or "", row["venue"] or "",
+            row["instrument"] or "", clock(row["start"]), f"{row['score']:.3g}",
+            str(len(row["order_ids"])), str(len(row["trade_ids"])), row["evidence"],
+        )  # fmt: skip
+    counts = alerts["detector"].value_counts(sort=True).iter_rows() if alerts.height else ()
+    caption = ", ".join(f"{name} {n}" for name, n in counts)
+    if alerts.height > _ALERT_ROWS:
+        caption += f"; the first {_ALERT_ROWS} of {alerts.height}: --out FILE writes them all"
+    grid.caption = caption or "no alerts"
+    return grid

@@ -1,1 +1,1 @@
-"""Presentation of runs: plots (and, later, the regulator's HTML report)."""
+"""Presentation of runs: plots, tearsheets and the regulator's report (`report`)."""

@@ -527,6 +527,9 @@ COMPANIONS = {
     ("ai.var_window", "lower"): ["ai.min_var_returns=2"],
     ("momentum.long_window", "lower"): ["momentum.short_window=1"],
     ("value.max_qty", "lower"): ["value.min_qty=1"],
+    ("close_marker.max_qty", "lower"): ["close_marker.min_qty=1"],
+    ("wash_trader.max_qty", "lower"): ["wash_trader.min_qty=1"],
+    ("wash_trader.crossing_client", "lower"): ["wash_trader.resting_client=2"],
     ("repo.max_haircut", "lower"): ["repo.haircuts={ AAA = 0, AA = 0, A = 0, BBB = 0, BIG = 0 }"],
     ("CircuitBreakerShock.limit_pct", "lower"): [f"shocks.{BREAKER}.halt_pct=5e-324"],
     ("CircuitBreakerShock.halt_pct", "upper"): [f"shocks.{BREAKER}.limit_pct=99.99999999999999"],
@@ -543,9 +546,11 @@ COMPANIONS = {
     ],
 }
 
-# Inclusive bounds no valid scenario can reach: the pivots of a twist or butterfly must be
-# strictly ordered within [0, 50], so these values are refused by that check (not the bound).
+# Bounds no valid scenario can reach: the pivots of a twist or butterfly must be strictly
+# ordered within [0, 50], and a spoofer trades (after a positive delay) before it cancels, so
+# these values are refused by that check (not the bound).
 UNREACHABLE = {
+    ("spoofer.cancel_after_seconds", "lower"): "trade_delay_seconds must be shorter than",
     ("RatesTwistShock.short_pivot_years", "upper"): "long_pivot_years: must be > short_pivot",
     ("RatesTwistShock.long_pivot_years", "lower"): "long_pivot_years: must be > short_pivot",
     ("RatesButterflyShock.short_pivot_years", "upper"): "belly_years: must lie strictly between",
