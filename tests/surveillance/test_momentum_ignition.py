@@ -65,3 +65,13 @@ def test_a_burst_that_lifts_the_price_then_a_sale_into_it_is_ignition():
 def test_without_a_burst_a_move_or_a_reversal_there_is_no_ignition(change):
     tape, *_ = ignited(**change)
     assert surveilled(tape, "momentum_ignition", AGENTS).is_empty()
+
+
+def test_a_burst_that_rode_a_busier_market_is_not_ignition():
+    # Others bought 200 units in the book during the burst: its 60 units did not move it.
+    tape, *_ = ignited()
+    for i in range(4):
+        tape.take(at(12, 0, 5 + 4 * i), 104, 1, 50, 10_006 + 4 * i, resting_agent=102)
+    assert surveilled(tape, "momentum_ignition", AGENTS).is_empty()
+    # with the threshold lowered to its share, 60 of 260 units, it is
+    assert surveilled(tape, "momentum_ignition", AGENTS, ignition_min_volume_share=0.23).height == 1

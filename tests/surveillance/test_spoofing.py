@@ -113,3 +113,9 @@ def test_layers_placed_far_apart_are_not_one_set():
         tape.cancel(start + i * 60 * S + 2 * S, SPOOFER, order_id)
     tape.take(start + 61 * S, SPOOFER, 1, 20, 10_002, resting_agent=101)
     assert surveilled(tape, "layering", AGENTS).is_empty()
+
+
+def test_a_replayed_markets_flow_has_no_owner_to_flag():
+    # A replay day's recorded exchange flow is many anonymous owners under one account.
+    tape, *_ = shown_then_traded()
+    assert surveilled(tape, "spoofing", agents((SPOOFER, "replay"))).is_empty()

@@ -15,6 +15,11 @@ is one owner whatever codes it sends, so its two codes on both sides of a trade 
 investor (the venue's own key for that pair); ``owner_client`` is that investor's code as text
 (null for an owner that is a whole account).
 
+**The replayed market.** A replay day's recorded order flow (agents.parquet kind
+``replay``, `UNATTRIBUTED_KINDS`) is the whole exchange's, many anonymous owners under one
+account: its requests and fills are left out of ``requests``, ``lives`` and ``fills`` (there
+is no owner to surveil), and kept in ``trades``, the market the agents traded in.
+
 **Sessions.** A day's session runs from its first to its last recorded request or trade (the
 records carry no calendar; a day is a calendar day of the run's clock).
 """
@@ -29,6 +34,7 @@ from sim.analytics.surveillance.alerts import PriceFormat
 from sim.units import NS_PER_DAY
 
 OMNIBUS_COLUMN = "investors"  # agents.parquet: how many investors an omnibus account holds
+UNATTRIBUTED_KINDS = ("replay",)  # agents.parquet kinds whose orders have no known owner
 KEY = ("venue", "instrument", "order_id")  # an order
 BOOK = ("venue", "instrument")
 REQUEST_TYPES = ("cancel", "modify")  # orders.parquet types that are not new orders
@@ -71,11 +77,14 @@ def prepare(
     """The detectors' frames from a run's orders, trades, quotes and agents tables;
     `instruments` (symbol, tick_size) lets evidence print prices."""
     omnibus = omnibus_accounts(agents)
-    requests = _strings(orders).with_columns(
-        day=pl.col("time") // NS_PER_DAY, **_owner("agent", "client", omnibus)
+    owned = ~pl.col("agent").is_in(unattributed_accounts(agents))
+    requests = (
+        _strings(orders)
+        .filter(owned)
+        .with_columns(day=pl.col("time") // NS_PER_DAY, **_owner("agent", "client", omnibus))
     )
     trades = _strings(trades).with_columns(day=pl.col("time") // NS_PER_DAY)
-    fills = _fills(trades, omnibus)
+    fills = _fills(trades, omnibus).filter(owned)
     quotes = _strings(quotes).with_columns(
         mid=pl.when(pl.col("bid").is_not_null() & pl.col("ask").is_not_null()).then(
             (pl.col("bid") + pl.col("ask")) / 2
@@ -104,6 +113,12 @@ def omnibus_accounts(agents: pl.DataFrame) -> list[int]:
     if OMNIBUS_COLUMN not in agents.columns:
         return []
     return agents.filter(pl.col(OMNIBUS_COLUMN).is_not_null())["agent"].to_list()
+
+
+def unattributed_accounts(agents: pl.DataFrame) -> list[int]:
+    """The accounts whose orders belong to no known owner: a replayed market's."""
+    kinds = pl.col("kind").cast(pl.String)
+    return agents.filter(kinds.is_in(UNATTRIBUTED_KINDS))["agent"].to_list()
 
 
 def _owner(account: str, client: str, omnibus: list[int]) -> dict[str, pl.Expr]:

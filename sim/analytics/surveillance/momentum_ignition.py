@@ -3,8 +3,11 @@ trade the other way into the move it started.
 
 An owner's aggressive (taker) orders on one side of one book, each at most
 `ignition_gap_seconds` after the one before, are a burst when there are at least
-`ignition_min_orders` of them and the book's last price moved at least `ignition_min_move_bp`
-their way from the last trade before the burst to the last at its end. It is ignition when the
+`ignition_min_orders` of them, its units are at least `ignition_min_volume_share` of all the
+units the book traded from its first order to its last (the owner moved the market, rather
+than trading along with one that moved), and the book's last price moved at least
+`ignition_min_move_bp` their way from the last trade before the burst to the last at its end.
+It is ignition when the
 owner then trades the other way in the same book (as maker or taker) within
 `ignition_reversal_seconds` of the burst's end, for at least `ignition_reversal_share` of the
 burst's units. One alert per burst, with the burst's and the reversal's orders and trades.
@@ -55,7 +58,9 @@ def momentum_ignition(activity: Activity, params: SurveillanceParams) -> pl.Data
     )
     trades = activity.trades.select(*BOOK, "price", trade_time="time").sort("trade_time")
     moved = (
-        bursts.join_asof(
+        _with_market_units(bursts, activity)
+        .filter(pl.col("units") >= params.ignition_min_volume_share * pl.col("market_units"))
+        .join_asof(
             trades.rename({"price": "before"}), left_on="start", right_on="trade_time",
             by=BOOK, strategy="backward", allow_exact_matches=False, check_sortedness=False,
         )
@@ -95,6 +100,29 @@ def momentum_ignition(activity: Activity, params: SurveillanceParams) -> pl.Data
         )
 
     return to_alerts("momentum_ignition", found, evidence)
+
+
+def _with_market_units(bursts: pl.DataFrame, activity: Activity) -> pl.DataFrame:
+    """`bursts` with ``market_units``: the units its book traded from ``start`` to
+    ``burst_end``, both included (the running total at the end less the one before the start)."""
+    running = (
+        activity.trades.sort("time")
+        .select(*BOOK, trade_time="time", total=pl.col("qty").cum_sum().over(BOOK))
+        .sort("trade_time")
+    )
+    before = bursts.sort("start").join_asof(
+        running.rename({"total": "before_start"}), left_on="start", right_on="trade_time",
+        by=BOOK, strategy="backward", allow_exact_matches=False, check_sortedness=False,
+    ).drop("trade_time")  # fmt: skip
+    after = before.sort("burst_end").join_asof(
+        running.rename({"total": "at_end"}), left_on="burst_end", right_on="trade_time",
+        by=BOOK, strategy="backward", check_sortedness=False,
+    )  # fmt: skip
+    return (
+        after.with_columns(market_units=pl.col("at_end") - pl.col("before_start").fill_null(0))
+        .drop("trade_time", "before_start", "at_end")
+        .sort("start")
+    )
 
 
 def _reversals(

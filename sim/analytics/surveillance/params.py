@@ -120,6 +120,13 @@ class SurveillanceParams(BaseModel):
     ignition_reversal_share: float = Field(
         0.5, gt=0, description="for at least this share of the burst's units"
     )
+    ignition_min_volume_share: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="the burst's units at least this share of the book's traded units while "
+        "it lasted: the owner moved the price, rather than trading along with a market that did",
+    )
 
     # Market makers' obligations.
     maker_kinds: tuple[str, ...] = Field(
