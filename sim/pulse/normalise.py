@@ -67,25 +67,6 @@ def percentiles(values: np.ndarray, days: np.ndarray, seq: np.ndarray, window: i
         less, upto = counts[below[here]], counts[at_or_below[here]]
         out[rows[here]] = (less + 0.5 * (upto - less)) / counts[-1]
     return out
-    order = np.argsort(values[valid], kind="stable")
-    ranked = values[valid][order]
-    ranked_days, ranked_seq = days[valid][order], seq[valid][order]
-    below = np.searchsorted(ranked, values[valid], side="left")
-    at_or_below = np.searchsorted(ranked, values[valid], side="right")
-    rows = np.flatnonzero(valid)
-    first_of_day = {d: seq[days == d].min() for d in np.unique(days)}
-    for current in np.unique(seq[valid]):
-        here = seq[valid] == current
-        day = days[valid][here][0]
-        oldest = first_of_day.get(day - window + 1, min(first_of_day.values()))
-        if day - window + 1 > min(first_of_day):
-            oldest = min(s for d, s in first_of_day.items() if d >= day - window + 1)
-        inside = (ranked_seq >= oldest) & (ranked_seq <= current)
-        counts = np.concatenate([[0], np.cumsum(inside)])
-        less, upto = counts[below[here]], counts[at_or_below[here]]
-        out[rows[here]] = (less + 0.5 * (upto - less)) / counts[-1]
-    del ranked_days
-    return out
 
 
 def window_scores(

@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from sim.service.accounts import ApiAccount, Role
 from sim.service.exchange import Exchange, RequestError
 from sim.service.hub import CHANNELS, Stream
+from sim.service.pulse import TOPIC_PREFIX
 
 PACE_S = 0.05  # how often simulated time moves on
 MAX_QTY = 10**9
@@ -198,6 +199,40 @@ class Bond(BaseModel):
     venues: list[str]
     trades: bool
     last_trading_day: int | None
+
+
+class PulseDriver(BaseModel):
+    feature: str
+    points: float = Field(description="index points it adds (negative: takes away)")
+
+
+class PulseIndex(BaseModel):
+    value: float = Field(ge=0, le=100)
+    uncertainty: float | None = Field(description="a standard deviation, in index points")
+    drivers: list[PulseDriver] = Field(description="the largest points, at most three")
+
+
+class PulseListing(BaseModel):
+    venue: str = Field(description='a venue, or "all": the venues\' books pooled')
+    liquidity: PulseIndex
+    repayment: PulseIndex | None = Field(description="the issuer's; null: unrated")
+    score: PulseIndex | None = Field(description="liquidity and repayment by sector; null: unrated")
+
+
+class BondPulse(BaseModel):
+    bond: str
+    time: int
+    interval: str = Field(description='its length: "1h"')
+    day: int = Field(description="trading day, from 0")
+    start: int = Field(description="the interval is (start, end]")
+    end: int
+    issuer: str | None
+    sector: str | None
+    sector_group: str
+    rating: str | None
+    grade: str | None
+    consolidated: PulseListing
+    venues: list[PulseListing]
 
 
 class Book(BaseModel):
@@ -410,6 +445,13 @@ def create_app(exchange: Exchange, *, pace: bool = True) -> FastAPI:
     def quote(bond_id: BondId, _: Caller) -> dict:
         return exchange.quote(bond_id)
 
+    @app.get("/api/bonds/{bond_id}/pulse", response_model=BondPulse)
+    def bond_pulse(bond_id: BondId, _: Caller) -> dict:
+        """The bond's Liquidity Pulse over the latest hourly interval closed (409 before the
+        first closes): the liquidity index, repayment support and score of its consolidated
+        book and of each venue's, 0-100, with their uncertainty and top drivers."""
+        return exchange.bond_pulse(bond_id)
+
     @app.get("/api/bonds/{bond_id}/book", response_model=Book)
     def book(
         bond_id: BondId,
@@ -490,7 +532,8 @@ def create_app(exchange: Exchange, *, pace: bool = True) -> FastAPI:
     @app.websocket("/api/stream")
     async def stream(socket: WebSocket) -> None:
         """Quotes and trades of every book, the clock, and the account's own fills (every
-        account's, for a regulator). ``?channels=quote,fill`` narrows it."""
+        account's, for a regulator). ``?channels=quote,fill`` narrows it; a topic
+        ``pulse.<bond>`` among them adds the bond's Liquidity Pulse as each hour closes."""
         key = socket.headers.get("x-api-key") or socket.query_params.get("api_key")
         account = exchange.account_of(key) if key else None
         if account is None:
@@ -498,8 +541,9 @@ def create_app(exchange: Exchange, *, pace: bool = True) -> FastAPI:
             return
         asked = socket.query_params.get("channels")
         channels = frozenset(CHANNELS if not asked else asked.split(","))
-        if not channels <= set(CHANNELS):
-            await socket.close(code=4400, reason=f"channels are among {', '.join(CHANNELS)}")
+        if not channels <= exchange.topics():
+            known = f"{', '.join(CHANNELS)} or {TOPIC_PREFIX}<bond>"
+            await socket.close(code=4400, reason=f"channels are among {known}")
             return
         await socket.accept()
         whose = None if account.role is Role.REGULATOR else account.name

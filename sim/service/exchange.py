@@ -33,11 +33,14 @@ from sim.engine.access import MarketAccess
 from sim.engine.kernel import Simulation
 from sim.errors import ConfigurationError
 from sim.market.orders import Side
+from sim.records.result import Result
 from sim.service.accounts import Accounts, ApiAccount, Role
 from sim.service.clients import ApiClient, MarketDesk, OrderState, SipPlan, quote_message
-from sim.service.hub import Hub
+from sim.service.hub import CHANNELS, Hub
 from sim.service.journal import Journal
 from sim.service.lending import LendingBook, LendingError
+from sim.service.pulse import LivePulse, pulse_topic
+from sim.service.records_so_far import records_so_far
 from sim.units import PAISE_PER_RUPEE
 
 SERVICE_STREAM = 0x5E7  # the service's own branch of the run's seed, apart from the agents'
@@ -93,6 +96,7 @@ class Exchange:
         sim.start()
         self.closed = False
         self.lock = threading.RLock()
+        self.pulse = LivePulse(self._records_so_far, scenario, self.hub)
         self.journal = None if journal is None else Journal(journal)
         self.replayed = 0
         if self.journal is not None:
@@ -137,7 +141,8 @@ class Exchange:
 
     def step(self, wall_ns: int) -> int:
         """Move simulated time on by `wall_ns` of wall time times `speed`, in trading time;
-        past the last close the run ends. The time reached."""
+        past the last close the run ends. The time reached; the Liquidity Pulse of an
+        interval it closes is then published."""
         with self.lock:
             if self.closed:
                 return self.now
@@ -148,7 +153,9 @@ class Exchange:
             if target > self.now:
                 self._record({"t": target, "kind": "advance"}, sync=False)
                 self._advance(target)
-            return self.now
+            now = self.now
+        self.pulse.publish(now)  # outside the lock: the market need not wait for it
+        return now
 
     def _advance(self, target: int) -> None:
         self.sim.advance_to(target)
@@ -377,6 +384,13 @@ class Exchange:
 
     # --- reads ----------------------------------------------------------------------------
 
+    def _records_so_far(self) -> Result:
+        """The run's records up to now (`sim.service.records_so_far`), the market-maker
+        clients counted as makers."""
+        makers = [c.account for c in self.clients.values() if c.role is Role.MARKET_MAKER]
+        with self.lock:
+            return records_so_far(self.sim, makers)
+
     def account_of(self, key: str) -> ApiAccount | None:
         """The account an API key belongs to (None: no account's)."""
         return self._keys.get(key)
@@ -441,6 +455,23 @@ class Exchange:
                     "drivers": forecast.drivers,
                 },
             }
+
+    def bond_pulse(self, symbol: str) -> dict:
+        """The bond's Liquidity Pulse over the latest hourly interval closed
+        (`sim.service.pulse`); 409 before its first."""
+        self._bond(symbol)
+        now = self.now
+        view = self.pulse.bond(symbol, now)
+        if view is None:
+            if self.pulse.closed_end(now) is None:
+                first = self.pulse.first_end
+                raise RequestError(409, f"no pulse yet: the first hour closes at {first} (ns)")
+            raise RequestError(409, f"no pulse of {symbol}: no book of it in an hour closed yet")
+        return {**view, "time": now}
+
+    def topics(self) -> frozenset[str]:
+        """What a stream may subscribe to: the channels, and each bond's pulse."""
+        return frozenset(CHANNELS) | {pulse_topic(symbol) for symbol in self.sim.instruments}
 
     def book(self, symbol: str, venue: str | None, depth: int) -> dict:
         with self.lock:

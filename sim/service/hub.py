@@ -6,6 +6,10 @@ messages (quotes, trades, depth snapshots, the clock) go to every stream; an acc
 (its fills) to that account's streams and the regulator's. A stream that falls `MAX_BACKLOG`
 messages behind is closed rather than let the service's memory grow: its client reconnects
 and reads state back over REST.
+
+A stream subscribes to topics: a channel (every message of it), or one of a channel's
+narrower topics, such as ``pulse.<bond>`` (one bond's Liquidity Pulse, published only to the
+streams that ask for it by name).
 """
 
 from __future__ import annotations
@@ -15,17 +19,17 @@ import threading
 from dataclasses import dataclass
 
 MAX_BACKLOG = 10_000
-CHANNELS = ("quote", "trade", "book", "fill", "clock")
+CHANNELS = ("quote", "trade", "book", "fill", "clock")  # a stream's topics unless it asks
 
 
 @dataclass(eq=False)
 class Stream:
-    """One WebSocket's subscription: whose messages, which channels, where they go."""
+    """One WebSocket's subscription: whose messages, which topics, where they go."""
 
     loop: asyncio.AbstractEventLoop
     queue: asyncio.Queue
     account: str | None  # None: every account's (the regulator)
-    channels: frozenset[str]
+    channels: frozenset[str]  # its topics
     overflowed: bool = False
 
 
@@ -42,14 +46,22 @@ class Hub:
         with self._lock:
             self._streams = [s for s in self._streams if s is not stream]
 
-    def publish(self, account: str | None, channel: str, message: dict) -> None:
-        """`message` on `channel`, for `account` only (and the regulator) or for all (None)."""
+    def topics(self) -> frozenset[str]:
+        """Every topic some stream subscribes to: what is worth publishing."""
+        return frozenset().union(*(stream.channels for stream in self._streams))
+
+    def publish(
+        self, account: str | None, channel: str, message: dict, *, topic: str | None = None
+    ) -> None:
+        """`message` on `channel` (its ``type``), to the streams subscribed to `topic` (default:
+        the channel), for `account` only (and the regulator) or for all (None)."""
         streams = self._streams  # replaced, never mutated: safe to read without the lock
         if not streams:
             return
+        topic = topic or channel
         message = {"type": channel, **message}
         for stream in streams:
-            if channel not in stream.channels or stream.overflowed:
+            if topic not in stream.channels or stream.overflowed:
                 continue
             if account is not None and stream.account not in (None, account):
                 continue

@@ -188,7 +188,7 @@ def test_a_tampered_run_is_reported_with_its_figures_withheld(run_dir, tmp_path,
     assert found["reproducibility"].status == FAIL
     assert found["reproducibility"].status_text == TAMPERED
     assert any("trades.parquet" in cell for cell in cells(found["reproducibility"]))
-    for section_id in ("market-quality", "stress", "sip", "market-makers", "repo",
+    for section_id in ("market-quality", "stress", "sip", "market-makers", "pulse", "repo",
                        "surveillance"):  # fmt: skip
         section = found[section_id]
         assert section.lead[0].startswith("Withheld") and not section.tables

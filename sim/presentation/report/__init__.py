@@ -7,10 +7,10 @@
 Its sections, in order, with the ids that anchor them (`SECTION_IDS`): ``scenario`` (the
 scenario and its provenance), ``reproducibility`` (`bondlab verify`'s verdict),
 ``market-quality``, ``stress`` (against the scenario's calibration targets), ``sip``,
-``market-makers``, ``repo``, ``surveillance`` and ``gate``. A module per part: `model` (what a
-report is made of), `formats`, a module per group of sections, `figures`, `build`, `render`
-(jinja2, ``templates/report.html.j2``) and `pdf`. matplotlib and jinja2 are imported only
-when a report is built or rendered.
+``market-makers``, ``pulse`` (the Liquidity Pulse, `sim.pulse`), ``repo``, ``surveillance``
+and ``gate``. A module per part: `model` (what a report is made of), `formats`, a module per
+group of sections, `figures`, `build`, `render` (jinja2, ``templates/report.html.j2``) and
+`pdf`. matplotlib and jinja2 are imported only when a report is built or rendered.
 """
 
 from sim.presentation.report.build import build_report

@@ -19,7 +19,7 @@ from typing import Any
 
 import polars as pl
 
-from sim.presentation.report.figures import prices_figure
+from sim.presentation.report.figures import prices_figure, pulse_figure
 from sim.presentation.report.gate import Decisions, gate_section
 from sim.presentation.report.market import market_quality_section
 from sim.presentation.report.model import Report, Section
@@ -29,13 +29,16 @@ from sim.presentation.report.populations import (
     sip_section,
 )
 from sim.presentation.report.provenance import reproducibility_section, scenario_section
+from sim.presentation.report.pulse import daily_pulse, pulse_section
 from sim.presentation.report.stress import TargetOutcome, stress_section
 from sim.presentation.report.surveillance import surveillance_section
 from sim.records.store import MANIFEST_FILE
 from sim.records.verify import TAMPERED, verify
 
 # The sections read from the run's records, in page order: a tampered run's are withheld.
-FROM_RECORDS = ("market-quality", "stress", "sip", "market-makers", "repo", "surveillance")
+FROM_RECORDS = (
+    "market-quality", "stress", "sip", "market-makers", "pulse", "repo", "surveillance",
+)  # fmt: skip
 
 # measure(result, shock_day=..., days=...) -> {outcome: value}: `stress_outcomes`, or a
 # caller's superset of it (the calibration's, which adds FX moves).
@@ -100,11 +103,13 @@ def _sections(
     measure = measure or stress_outcomes
     outcomes = stress_outcomes(result)
     metrics, agents = result.metrics, result.agents
+    daily = daily_pulse(result)
     return (
         market_quality_section(metrics.get("market_quality", {}), prices_figure(result)),
         stress_section(outcomes, _targets(result, manifest, measure)),
         sip_section(metrics, outcomes),
         market_makers_section(metrics, agents, manifest["scenario"], tier_compliance(result)),
+        pulse_section(daily, None if daily is None else pulse_figure(daily)),
         repo_section(metrics, agents, outcomes),
         surveillance_section(alerts),
     )

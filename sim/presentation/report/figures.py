@@ -77,3 +77,38 @@ def prices_figure(result) -> Figure | None:
         caption=f"Prices against fair value, {drawn}: each venue's mid (steps), the trades "
         "(dots) and the published fair clean price (dashed).",
     )
+
+
+def pulse_figure(daily: pl.DataFrame) -> Figure | None:
+    """Each bond's daily liquidity index (its consolidated book) over the run, a row a bond
+    and a column a trading day, from `sim.presentation.report.pulse.daily_pulse`'s rows;
+    None without any."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # lazy: slow to import
+    from matplotlib.figure import Figure as MplFigure
+
+    if daily.is_empty():
+        return None
+    grid = (
+        daily.sort("day").pivot(on="day", index="instrument", values="liquidity").sort("instrument")
+    )
+    bonds = grid["instrument"].to_list()
+    days = [int(day) for day in grid.columns[1:]]
+    values = grid.drop("instrument").to_numpy().astype(float)  # NaN: not scored that day
+    fig = MplFigure(figsize=(8, 1.2 + 0.2 * len(bonds)), layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
+    image = ax.imshow(values, aspect="auto", cmap="RdYlGn", vmin=0, vmax=100,
+                      interpolation="nearest")  # fmt: skip
+    ax.set_yticks(range(len(bonds)), bonds, fontsize="x-small")
+    shown = range(0, len(days), max(1, math.ceil(len(days) / 12)))  # at most a dozen labels
+    ax.set_xticks(list(shown), [str(days[i]) for i in shown], fontsize="x-small")
+    ax.set_xlabel("trading day", fontsize="small")
+    scale = fig.colorbar(image, ax=ax, shrink=0.8)
+    scale.set_label("liquidity index (0–100)", fontsize="small")
+    scale.ax.tick_params(labelsize="x-small")
+    return Figure(
+        uri=png_uri(fig),
+        alt=f"Daily liquidity index of each of {len(bonds)} bonds over {len(days)} trading days",
+        caption="Each bond's daily liquidity index, its venues' books pooled: red is the least "
+        "liquid, green the most (0–100; blank: not scored that day).",
+    )

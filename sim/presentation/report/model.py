@@ -23,6 +23,7 @@ TITLES = {
     "stress": "Stress outcomes",
     "sip": "SIP absorption",
     "market-makers": "Market-maker compliance",
+    "pulse": "Liquidity Pulse",
     "repo": "Repo: margin calls and forced sales",
     "surveillance": "Surveillance alerts",
     "gate": "Gate decisions",
