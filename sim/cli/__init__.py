@@ -1,5 +1,5 @@
 """The ``bondlab`` command line: one module a family of commands (`sim.cli.runs`,
-`strategies`, `studies`, `records`, `report`, `service`), each registering on the one
+`strategies`, `studies`, `records`, `pulse`, `report`, `service`), each registering on the one
 application of `sim.cli.base`.
 
 A user's mistake (a bad file, flag or override) prints one line per problem on stderr and
@@ -21,6 +21,7 @@ from sim.cli import runs  # noqa: F401
 from sim.cli import strategies  # noqa: F401
 from sim.cli import studies  # noqa: F401
 from sim.cli import records  # noqa: F401
+from sim.cli import pulse  # noqa: F401
 from sim.cli import report  # noqa: F401
 from sim.cli import service  # noqa: F401
 # isort: on

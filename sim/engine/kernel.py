@@ -411,7 +411,8 @@ class Simulation:
 
     def run(self, out: str | Path | None = "results", progress=None, run_id: str | None = None):
         """Simulate every session and return the run's `Result`: written to `out/<run_id>/`
-        (atomically), or held in memory when `out` is None."""
+        (atomically, with its Liquidity Pulse: `Result.save`), or held in memory when `out` is
+        None."""
         started = wallclock.perf_counter()
         self.start(progress)
         with RunCollection() as self._collection:
@@ -493,7 +494,7 @@ class Simulation:
     def _finish(self, out: str | Path | None, run_id: str, started: float):
         from sim.records import summary
         from sim.records.result import Result
-        from sim.records.store import to_json_ready, write_run
+        from sim.records.store import to_json_ready
 
         self._record_halts()
         frames = self.recorder.take_frames()
@@ -506,14 +507,12 @@ class Simulation:
         if self.replay is not None:
             manifest["replay"] = self.replay.record()
         _release_model(self.model)
-        if out is None:
-            tables = {**frames, "agents": agents, "instruments": instruments}
-            # as the files would hold them: NaN as None, numpy scalars as Python numbers
-            return Result.in_memory(tables, to_json_ready(metrics), to_json_ready(manifest))
-        path = write_run(
-            out, run_id, frames, agents, instruments, metrics, manifest, overwrite=True
-        )
-        return Result.load(path)
+        tables = {**frames, "agents": agents, "instruments": instruments}
+        # as the files would hold them: NaN as None, numpy scalars as Python numbers
+        result = Result.in_memory(tables, to_json_ready(metrics), to_json_ready(manifest))
+        # Saving adds the Liquidity Pulse of the final frames (pulse.parquet) unless disabled,
+        # after the manifest took the run's wall time: the simulation's alone.
+        return result if out is None else result.save(out, overwrite=True)
 
     def _record_halts(self) -> None:
         """The halts the scenario's ``venue_halt`` shocks put in force (as `_venue_shock` does)

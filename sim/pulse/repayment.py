@@ -109,7 +109,7 @@ def _stabilities(
         .group_by("day", "issuer")
         .agg(pl.col("depth_rupees").sum())
     )
-    past = {"window_size": lookback, "min_samples": 2}
+    past = {"window_size": max(lookback, 2), "min_samples": 2}  # a deviation needs two days
     return (
         issuers.join(issuer_depth, on=["day", "issuer"], how="left")
         .sort("issuer", "day")

@@ -1,15 +1,23 @@
 """A finished run as a user holds it: :class:`Result`, read back from its results folder
 (`Result.load`, every file checked against the manifest's sha256) or held in memory when the
 run wrote nothing (`sim.run(..., out=None)`). Frames are polars DataFrames.
+
+Its Liquidity Pulse (`Result.pulse`, `sim.pulse.frame`) is computed once the run's frames are
+final: `Result.save` (which `sim.run` uses to write a run) writes it as ``pulse.parquet``
+with the other files, listed in the manifest like them, unless the scenario's ``[pulse]``
+says ``enabled = false``. A run without the file (that setting, a run held in memory, a folder
+written before runs had one) computes it when asked, from its frames and the scenario's
+``[pulse]`` settings, and keeps it in memory: the folder is never changed.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import warnings
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -17,10 +25,14 @@ from sim.errors import BondlabError
 from sim.records.store import (
     MANIFEST_FILE,
     METRICS_FILE,
+    PULSE_FILE,
     REQUIRED_FRAMES,
     sha256_file,
     write_run,
 )
+
+if TYPE_CHECKING:
+    from sim.scenario.model import PulseSpec
 
 
 class ResultError(BondlabError, ValueError):
@@ -45,6 +57,7 @@ class Result:
         self.manifest = manifest
         self._frames: dict[str, pl.DataFrame] = dict(frames or {})
         self._receipts: pl.DataFrame | None = None
+        self._pulse: pl.DataFrame | None = None
         if metrics is not None:
             self.metrics = metrics  # fills the cached property
 
@@ -59,11 +72,26 @@ class Result:
         return cls(None, manifest, frames, metrics)
 
     def save(self, out_dir: str | os.PathLike, *, overwrite: bool = False) -> Result:
-        """Write an in-memory run to ``<out_dir>/<run_id>/`` (atomically) and load it back."""
+        """Write an in-memory run to ``<out_dir>/<run_id>/`` (atomically) and load it back,
+        with ``pulse.parquet`` when the scenario's ``[pulse]`` is enabled (the default). When
+        the Pulse cannot be computed (`pulse` says when the records give none; a bug in it
+        too), the run is written without the file and a warning says why: a derived file
+        never costs a run its records."""
         if self.path is not None:
             raise ValueError(f"{self.path}: this run is already on disk")
-        frames = dict(self._frames)
+        frames = {name: frame for name, frame in self._frames.items() if name != "pulse"}
         agents, instruments = frames.pop("agents"), frames.pop("instruments")
+        if self.pulse_settings.enabled:
+            try:
+                frames["pulse"] = self.pulse
+            except ResultError as exc:  # the records give none: the message names the run
+                warnings.warn(f"{exc} (written without {PULSE_FILE})", stacklevel=2)
+            except Exception as exc:  # a bug in the Pulse never costs a run its records
+                first = next(iter(str(exc).strip().splitlines()), "")
+                warnings.warn(
+                    f"{self.run_id}: written without {PULSE_FILE} ({type(exc).__name__}: {first})",
+                    stacklevel=2,
+                )
         path = write_run(
             out_dir, self.run_id, frames, agents, instruments, self.metrics, self.manifest,
             overwrite=overwrite,
@@ -180,6 +208,46 @@ class Result:
         venues' circuit breakers (time, venue, instrument, until, cause); without rows when
         there were none."""
         return self._optional("halts")
+
+    @property
+    def pulse_settings(self) -> PulseSpec:
+        """The scenario's ``[pulse]`` table (`sim.scenario.model.PulseSpec`), its defaults when
+        the scenario has none."""
+        from sim.pulse.params import PulseParamsError
+        from sim.scenario.model import PulseSpec
+
+        table = self.manifest.get("scenario", {}).get("pulse")
+        try:
+            return PulseSpec() if table is None else PulseSpec.from_dict(table)
+        except PulseParamsError as exc:  # a manifest bondlab did not write, or a newer one's
+            where = self.path / MANIFEST_FILE if self.path else self.run_id
+            lines = " / ".join(str(exc).splitlines())
+            raise ResultError(f"{where}: scenario.pulse: {lines}") from None
+
+    @property
+    def pulse(self) -> pl.DataFrame:
+        """The run's Liquidity Pulse, a row per listing and interval (`sim.pulse.frame` lists
+        the columns): ``pulse.parquet`` when the run wrote one, else computed from the frames
+        with the scenario's ``[pulse]`` settings (a second or two for a 20-day baseline) and
+        kept in memory. A `ResultError` when the records give none: the weights count only
+        features the run never measured, or the frames are not a whole run's (a hand-built
+        `Result`, say)."""
+        if self._pulse is not None:
+            return self._pulse
+        if "pulse" in self._frames or PULSE_FILE in self.manifest.get("files", {}):
+            self._pulse = self.frame("pulse")
+            return self._pulse
+        from sim.pulse import pulse
+
+        where = self.path or self.run_id
+        if "calendar" not in self.manifest.get("scenario", {}):
+            raise ResultError(f"{where}: no Pulse: its manifest records no scenario calendar")
+        try:
+            self._pulse = pulse(self, self.pulse_settings.params)
+        # weights only on features the run never measured; frames held that are not a run's
+        except (ValueError, pl.exceptions.ColumnNotFoundError) as exc:
+            raise ResultError(f"{where}: no Pulse: {exc}") from exc
+        return self._pulse
 
     def receipts(self) -> pl.DataFrame:
         """One receipt per trade: prices, accrued interest, both sides' fees and what they

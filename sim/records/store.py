@@ -2,7 +2,7 @@
 
 ``results/<run_id>/`` holds one Parquet file per frame (orders, trades, quotes, book, agents,
 fair_values, curve, instruments, transfers and any extra frames the kernel adds, such as fx when
-the scenario has an FX shock),
+the scenario has an FX shock, and pulse: the Liquidity Pulse, `sim.records.result.Result.save`),
 ``metrics.json``, ``audit.jsonl`` (the run's audit trail, a hash chain: `sim.records.audit`)
 and ``manifest.json``. The manifest is the kernel's dict plus ``"audit": {"file", "records",
 "final_hash"}``, ``"files": {name: sha256}`` of every other file in the folder, so a changed or
@@ -43,6 +43,7 @@ REQUIRED_FRAMES = (
     "transfers",
 )
 METRICS_FILE = "metrics.json"
+PULSE_FILE = "pulse.parquet"  # the Liquidity Pulse, `sim.records.result.Result.pulse`
 MANIFEST_FILE = "manifest.json"
 
 # Pinned so that the same frames always give the same bytes.

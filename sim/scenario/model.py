@@ -2,7 +2,8 @@
 
 A scenario file has the sections ``[run]``, ``[calendar]``, ``[[instruments]]`` and/or
 ``[universe]``, ``[[venues]]``, ``[fundamentals]``, ``[recording]``, ``[[shocks]]``,
-``[replay]`` (`sim.scenario.replay`) and ``[calibration]`` (`sim.scenario.calibration`); every
+``[replay]`` (`sim.scenario.replay`), ``[calibration]`` (`sim.scenario.calibration`) and
+``[pulse]`` (the Liquidity Pulse's weights and settings, `PulseSpec`); every
 other top-level table is an agent population named after a registered agent kind
 (`sim.scenario.registry.agent_kinds`) and is validated by that kind's parameter model. A
 second population of a kind takes a name of its own and says its kind (``[wide_makers]`` with
@@ -44,9 +45,10 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, Strict, ValidationError, model_validator
 
 from sim.errors import BondlabError
+from sim.pulse.params import PulseParams
 from sim.scenario import library
 from sim.scenario.calibration import CalibrationSpec, input_free_parameters
 from sim.scenario.config import (
@@ -231,6 +233,28 @@ class Recording(ConfigModel):
     marks: Literal["fair_value", "mid"] = "fair_value"
 
 
+class PulseSpec(PulseParams):
+    """``[pulse]``: the Liquidity Pulse's weights and settings, every field of
+    `sim.pulse.params.PulseParams` (its docstring and defaults), and ``enabled``: whether a run
+    writes ``pulse.parquet`` beside its other files (`sim.records.result.Result.save`).
+
+        [pulse]
+        enabled = true                    # false: no pulse.parquet (Result.pulse computes it)
+        intervals = ["1h", "1d"]
+        [pulse.weights.liquidity]
+        depth = 0.4                       # the features not written keep their defaults
+
+    A scenario without the table uses the defaults and keeps the hash it had before the table
+    existed."""
+
+    enabled: Annotated[bool, Strict()] = True
+
+    @property
+    def params(self) -> PulseParams:
+        """The settings without ``enabled``, as `sim.pulse.pulse` takes them."""
+        return PulseParams(**{name: getattr(self, name) for name in PulseParams.model_fields})
+
+
 class _Sections(ConfigModel):
     run: Run
     calendar: CalendarSpec
@@ -242,6 +266,7 @@ class _Sections(ConfigModel):
     shocks: tuple[Shock, ...] = ()
     replay: ReplaySpec | None = None
     calibration: CalibrationSpec | None = None
+    pulse: PulseSpec | None = None
 
 
 SECTIONS = tuple(_Sections.model_fields)
@@ -264,6 +289,7 @@ class Scenario:
     kinds: Mapping[str, str] = field(default_factory=dict)
     replay: ReplaySpec | None = None
     calibration: CalibrationSpec | None = None
+    pulse: PulseSpec | None = None  # None: the defaults
     hash: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -298,6 +324,8 @@ class Scenario:
             out["replay"] = _dump(self.replay)
         if self.calibration is not None:  # the same: only files that have one
             out["calibration"] = _dump(self.calibration)
+        if self.pulse is not None:  # and again
+            out["pulse"] = _dump(self.pulse)
         for name, params in self.populations.items():
             table = params.model_dump(mode="json")  # None may be meaningful to a kind
             out[name] = {"kind": self.kinds[name], **table} if name in self.kinds else table
@@ -410,6 +438,7 @@ def scenario_from_dict(
         kinds=population_kinds,
         replay=spec.replay,
         calibration=spec.calibration,
+        pulse=spec.pulse,
     )
 
 

@@ -5,10 +5,11 @@ An hourly interval ``(start, end]`` (`sim.pulse.timeline`: hours from each sessi
 last one ending at the close) has closed once simulated time is past its end, when everything
 at its end (the book snapshot that describes it) has happened. The first request or
 publication after an interval closes computes `sim.pulse.pulse` over every record so far
-(`LIVE_PARAMS`: the default weights, hourly intervals); its rows up to that interval are then
-served until the next one closes. Only reading the records holds the exchange's lock: the
-market goes on while the pulse is computed. A closed interval's pulse does not depend on what
-happens after it (the normalisation windows look back only), so the cache is the run's pulse.
+(`live_params`: the scenario's ``[pulse]`` weights on hourly intervals); its rows up to that
+interval are then served until the next one closes. Only reading the records holds the
+exchange's lock: the market goes on while the pulse is computed. A closed interval's pulse
+does not depend on what happens after it (the normalisation windows look back only), so the
+cache is the run's pulse.
 
 A bond's pulse (`bond_view`): the latest closed interval it has rows in (interval, day, start,
 end), its issuer, sector, sector group, rating and grade, and for the consolidated book
@@ -37,7 +38,6 @@ from sim.records.result import Result
 from sim.service.hub import Hub
 
 INTERVAL = "1h"
-LIVE_PARAMS = PulseParams(intervals=(INTERVAL,))
 CHANNEL = "pulse"
 TOPIC_PREFIX = f"{CHANNEL}."  # a bond's topic: "pulse.<bond>"
 INDICES = ("liquidity", "repayment", "score")
@@ -58,6 +58,7 @@ class LivePulse:
     def __init__(self, records: Callable[[], Result], scenario, hub: Hub) -> None:
         self._records = records
         self._hub = hub
+        self._params = live_params(scenario)
         timeline = Timeline.from_manifest({"scenario": scenario.to_dict()})
         self._ends = np.sort(timeline.intervals(INTERVAL)["end"].to_numpy())
         self._lock = threading.Lock()  # one computation at a time, each interval once
@@ -83,7 +84,7 @@ class LivePulse:
         with self._lock:
             # a request that read the time before another computed a later hour takes that
             if self._cached is None or self._cached[0] < end:
-                self._cached = (end, _pulse_until(self._records(), end))
+                self._cached = (end, _pulse_until(self._records(), end, self._params))
                 self.computed += 1
             return self._cached[1]
 
@@ -113,12 +114,18 @@ class LivePulse:
                 self._hub.publish(None, CHANNEL, {**view, "time": now}, topic=pulse_topic(symbol))
 
 
-def _pulse_until(result: Result, end: int) -> pl.DataFrame | None:
+def live_params(scenario) -> PulseParams:
+    """The scenario's ``[pulse]`` settings (the defaults without one), on hourly intervals."""
+    spec = scenario.pulse.params if scenario.pulse is not None else PulseParams()
+    return spec.model_copy(update={"intervals": (INTERVAL,)})
+
+
+def _pulse_until(result: Result, end: int, params: PulseParams) -> pl.DataFrame | None:
     """The pulse of `result`'s intervals ending by `end`; None before its first book snapshot
     (a scenario may record the book less often than hourly), when there is nothing to score."""
     if result.book.is_empty():
         return None
-    return pulse(result, LIVE_PARAMS).filter(pl.col("end") <= end)
+    return pulse(result, params).filter(pl.col("end") <= end)
 
 
 def bond_view(frame: pl.DataFrame, symbol: str) -> dict | None:

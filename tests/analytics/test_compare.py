@@ -52,7 +52,13 @@ def hand_run(name: str, shock_day: int | None, market_quality: dict) -> Result:
     manifest = {
         "run_id": f"{name}-seed3-abc",
         "seed": 3,
-        "scenario": {"run": {"name": name}, "calendar": CALENDAR, "shocks": shocks},
+        # hand-made books are not a whole run: no Pulse to compute
+        "scenario": {
+            "run": {"name": name},
+            "calendar": CALENDAR,
+            "shocks": shocks,
+            "pulse": {"enabled": False},
+        },
     }
     metrics = {"market_quality": market_quality, "summary": {"trading_days": 4}}
     tables = {**rec.frames(), "agents": AGENTS, "instruments": INSTRUMENTS}

@@ -86,3 +86,12 @@ def test_repayment_support_falls_with_credit_quality(frame):
         .iter_rows()
     )
     assert by_grade["AAA"] > by_grade["AA"] > by_grade["A"] > by_grade["BBB"]
+
+
+def test_a_one_day_run_has_a_pulse_without_stabilities():
+    # One day: no spread or depth history to measure stability over, but every index.
+    one_day = sim.run(sim.load_scenario("baseline", ["calendar.days=1", "universe.count=3"]),
+                      seed=1, out=None)  # fmt: skip
+    frame = sim.pulse.pulse(one_day)
+    assert frame.height > 0 and frame["score"].is_not_null().all()
+    assert frame["day"].unique().to_list() == [0]

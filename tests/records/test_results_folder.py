@@ -421,7 +421,9 @@ def test_extra_frames_are_stored_and_unknown_ones_refused(loaded):
 
 def in_memory():
     tables = {**frames(), "agents": AGENTS, "instruments": INSTRUMENTS}
-    return Result.in_memory(tables, {"a": 1.5}, {"run_id": "mem-1", "seed": 1})
+    # hand-made frames are not a whole run: no Pulse to compute
+    manifest = {"run_id": "mem-1", "seed": 1, "scenario": {"pulse": {"enabled": False}}}
+    return Result.in_memory(tables, {"a": 1.5}, manifest)
 
 
 def test_an_in_memory_run_missing_a_frame_is_refused():
@@ -462,7 +464,9 @@ def fx_rows(frame):
 
 def test_a_runs_fx_rates_are_served_in_memory_and_once_saved(tmp_path):
     tables = {**frames(), "fx": fx_frame(), "agents": AGENTS, "instruments": INSTRUMENTS}
-    res = Result.in_memory(tables, {}, {"run_id": "fx-1"})
+    res = Result.in_memory(
+        tables, {}, {"run_id": "fx-1", "scenario": {"pulse": {"enabled": False}}}
+    )
     saved = res.save(tmp_path)
     assert "fx.parquet" in saved.manifest["files"]
     for run in (res, saved):  # the saved run reads its fx.parquet on first access

@@ -147,7 +147,8 @@ def test_an_added_file_is_named(copy):
 FILES = sorted(
     ["accounts.parquet", "agents.parquet", AUDIT_FILE, "book.parquet", "curve.parquet",
      "fair_values.parquet", "instruments.parquet", "manifest.json", "metrics.json",
-     "orders.parquet", "quotes.parquet", "trades.parquet", "transfers.parquet"]
+     "orders.parquet", "pulse.parquet", "quotes.parquet", "trades.parquet",
+     "transfers.parquet"]
 )  # fmt: skip
 
 

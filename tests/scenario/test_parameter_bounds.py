@@ -708,6 +708,36 @@ ReplaySpec.price_units_per_tick >= 1
 ReplaySpec.price_anchor >= 1
 ReplaySpec.units_per_share >= 1
 ReplaySpec.units_per_share <= 1000000
+LiquidityWeights.quoted_spread >= 0
+LiquidityWeights.depth >= 0
+LiquidityWeights.maker_presence >= 0
+LiquidityWeights.turnover >= 0
+LiquidityWeights.trade_recency >= 0
+LiquidityWeights.order_imbalance >= 0
+LiquidityWeights.sip_activity >= 0
+RepaymentWeights.credit_spread >= 0
+RepaymentWeights.rating >= 0
+RepaymentWeights.default_probability >= 0
+RepaymentWeights.downgrade_probability >= 0
+RepaymentWeights.spread_stability >= 0
+RepaymentWeights.depth_stability >= 0
+RepaymentWeights.traffic >= 0
+RepaymentWeights.utilities >= 0
+RepaymentWeights.sentiment >= 0
+PulseWeights.sector_liquidity_share[*] >= 0
+PulseWeights.sector_liquidity_share[*] <= 1
+PulseWeights.rating_adjustment[*] >= -100
+PulseWeights.rating_adjustment[*] <= 100
+PulseSpec.windows_days[*] >= 1
+PulseSpec.depth_bp > 0
+PulseSpec.one_sided_spread_bp > 0
+PulseSpec.round_trip_rupees > 0
+PulseSpec.unfilled_penalty_bp >= 0
+AltDataParams.scale_bp > 0
+AltDataParams.traffic_noise >= 0
+AltDataParams.utilities_noise >= 0
+AltDataParams.sentiment_noise >= 0
+AltDataParams.default_bp > 0
 RatesParallelShock.day >= 0
 RatesParallelShock.path min_length 1
 RatesParallelShock.size_bp >= -5000
@@ -965,6 +995,7 @@ def test_the_walker_finds_the_bounds():
     sections = {"Run", "CalendarSpec", "InstrumentSpec", "Universe", "VenueSpec", "Fees"}
     sections |= {"PriceBandSpec", "LatencySpec", "Recording", "BondFundamentals"}
     sections |= {"MeanRevertingFundamentals", "PanicShock", "LiquidityWithdrawalShock"}
+    sections |= {"PulseSpec", "LiquidityWeights", "RepaymentWeights", "PulseWeights"}
     assert sections <= owners  # ...and every section and kind of the scenario is reached
     assert len({b.pin for b in BOUNDS_FOUND}) == len(BOUNDS_FOUND)  # one case per bound
 

@@ -2,7 +2,8 @@
 bond's latest daily score, the lowest-scoring bonds and how they moved over the run, and each
 bond's daily liquidity index (`sim.presentation.report.figures.pulse_figure`).
 
-It reads `sim.pulse.pulse` of the run, its daily rows (interval ``1d``: a session) of each
+It reads the run's Pulse (`Result.pulse`: its pulse.parquet, or computed with the scenario's
+``[pulse]`` settings), its daily rows (interval ``1d``: a session) of each
 bond's consolidated book (venue ``all``: the venues' books pooled): the liquidity index, the
 issuer's repayment support and the combined score, each 0–100, the score's uncertainty (a
 standard deviation, in index points) and its top drivers (the features that moved it
@@ -19,7 +20,6 @@ import polars as pl
 
 from sim.presentation.report.formats import label, number
 from sim.presentation.report.model import MISSING, Figure, Section, Shown, table
-from sim.pulse import pulse
 from sim.pulse.snapshots import ALL_VENUES
 
 DAILY = "1d"
@@ -31,11 +31,11 @@ LOWEST_COLUMNS = ("bond", "score, first day", "score, latest day", "change", "lo
 
 
 def daily_pulse(result) -> pl.DataFrame | None:
-    """`sim.pulse.pulse` of `result`, its daily rows of each bond's consolidated book; None
-    for a run without a book snapshot, which has no liquidity to score."""
+    """`result`'s Pulse, its daily rows of each bond's consolidated book; None for a run
+    without a book snapshot, which has no liquidity to score."""
     if result.book.is_empty():
         return None
-    frame = pulse(result)
+    frame = result.pulse
     return frame.filter((pl.col("interval") == DAILY) & (pl.col("venue") == ALL_VENUES))
 
 
