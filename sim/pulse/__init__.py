@@ -9,6 +9,7 @@ actually found.
     frame = lp.pulse(res)                    # a row per listing and interval: sim.pulse.frame
     figures = lp.validate(res)               # rho against tomorrow's round-trip cost, lead time
     frame = lp.pulse(res, lp.PulseParams(intervals=("1d",)))
+    ahead = lp.forecast(res)                 # T+1..T+5 with calibrated 80% bands: forecast
 
 It reads a `sim.Result`'s frames and manifest and nothing else (no engine, no agents), so any
 layer above may call it. Modules, one concept each: `params` (weights and settings as data),
@@ -16,7 +17,9 @@ layer above may call it. Modules, one concept each: `params` (weights and settin
 online), `activity` (turnover, last trade, imbalance, SIP pool), `features` (the liquidity
 features), `normalise` (rolling windows), `scoring` (0–100, points, drivers, uncertainty),
 `liquidity`, `credit` (ratings and probabilities), `altdata`, `repayment`, `sectors`,
-`combined`, `frame` (`pulse`), `round_trip` and `validation` (`validate`).
+`combined`, `frame` (`pulse`), `round_trip` and `validation` (`validate`), `roles` (the
+views by role), `forecast_features`, `forecasting` (`forecast`) and `forecast_evaluation`
+(`evaluate`).
 """
 
 from sim._lazy import lazy_exports
@@ -30,6 +33,10 @@ _EXPORTS = {
     "PulseParams": "params",
     "PulseWeights": "params",
     "PulseParamsError": "params",
+    "forecast": "forecasting",
+    "ForecastParams": "forecasting",
+    "evaluate": "forecast_evaluation",
+    "daily_index": "forecast_features",
 }
 __all__ = list(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -7,7 +7,7 @@ import sim.pulse
 
 PUBLIC = {
     "pulse", "validate", "realised_costs", "liquidity_index", "repayment_index", "PulseParams",
-    "PulseWeights", "PulseParamsError",
+    "PulseWeights", "PulseParamsError", "forecast", "ForecastParams", "evaluate", "daily_index",
 }  # fmt: skip
 
 
